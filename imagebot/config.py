@@ -1,0 +1,85 @@
+"""Settings as documented dataclasses, grouped by concern.
+
+Every knob a user can turn lives here, with its default and why. Loading from ``imagebot.yaml``,
+a CR spec or command-line flags fills these in; code below reconcile receives only the part it
+needs (the registry client its ``RegistrySettings``, the Git edge its ``GitSettings``). Pure data:
+parsing of files lives with the shells.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimit:
+    """Per-host limits. Docker Hub gets conservative defaults because its quota is per IP."""
+
+    max_concurrency: int = 8
+    requests_per_second: float = 50.0
+
+
+@dataclass(frozen=True, slots=True)
+class RegistryHost:
+    """Settings for one registry host (``docker.io``, ``ghcr.io``, ``host:5000``)."""
+
+    host: str
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    token: str | None = field(default=None, repr=False)
+    insecure: bool = False
+    mirror: str | None = None
+    rate_limit: RateLimit | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RegistrySettings:
+    """How to reach registries: per-host settings, docker config, platform, bounds."""
+
+    hosts: tuple[RegistryHost, ...] = ()
+    docker_config: str | None = None
+    platform: str = "linux/amd64"
+    required_platforms: tuple[str, ...] = ()
+    max_tag_pages: int = 100
+    max_tags: int = 10_000
+    timeout_seconds: float = 30.0
+    cache_dir: str | None = None
+
+    def host(self, name: str) -> RegistryHost | None:
+        for entry in self.hosts:
+            if entry.host == name:
+                return entry
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class GitSettings:
+    """Where and how to commit and push."""
+
+    repo: str = "."
+    branch: str | None = None
+    push_branch: str | None = None
+    author_name: str = "imagebot"
+    author_email: str = "imagebot@users.noreply.imagebot.io"
+    message_template: str | None = None
+    skip_ci: bool = False
+    signing_key: str | None = None
+    signing_format: str | None = None  # "openpgp" or "ssh"
+    ssh_key_file: str | None = None
+    known_hosts_file: str | None = None
+    token: str | None = field(default=None, repr=False)
+    token_file: str | None = None
+    max_push_attempts: int = 5
+    cache_dir: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything one reconcile needs."""
+
+    git: GitSettings = field(default_factory=GitSettings)
+    registries: RegistrySettings = field(default_factory=RegistrySettings)
+    paths: tuple[str, ...] = ()
+    allow_downgrade: bool = False
+    dry_run: bool = False
+    push: bool = True

@@ -1,0 +1,1 @@
+"""Kubernetes operator shell: kopf handlers over the shared reconcile (status, events, metrics)."""

@@ -1,0 +1,1 @@
+"""Git edge: clone or reuse a workspace, commit, push with retries (GitPython)."""

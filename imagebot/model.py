@@ -1,0 +1,130 @@
+"""Frozen value types shared by every layer: candidates, targets, changes, problems, results.
+
+These are plain data: the policy engine reads ``TagInfo``; the manifest scanner produces
+``Target`` and ``Problem``; reconcile turns decisions into ``Change`` and returns a ``RunResult``
+that the CLI renders and the controller turns into status. Nothing here does I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import NewType
+
+from imagebot.refs import ImageRef
+
+Digest = NewType("Digest", str)
+"""A content digest such as ``sha256:0123...``."""
+
+CommitSha = NewType("CommitSha", str)
+
+
+@dataclass(frozen=True, slots=True)
+class TagInfo:
+    """One candidate tag as the registry reported it.
+
+    ``created`` is the image creation time (config ``created`` or the OCI label); None when it is
+    unknown, in which case time-ordered policies never choose it.
+    """
+
+    tag: str
+    created: datetime | None = None
+    digest: Digest | None = None
+
+
+class TargetKind(StrEnum):
+    """Which kind of YAML field holds the image, which decides how a new version is written."""
+
+    CONTAINER = "container"  # a pod template's containers[].image: full reference
+    KUSTOMIZE = "kustomize"  # a Kustomization images[] entry: newTag / digest
+    HELM = "helm"  # HelmRelease values: image, or image.repository + image.tag
+    SETTER = "setter"  # a Flux v2 `# {"$imagepolicy": "ns:name[:part]"}` marked scalar
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    """Where a value stands: file relative to the scanned root (POSIX separators), 1-based line
+    and column, 0-based document index in a multi-document file."""
+
+    file: str
+    line: int
+    column: int = 1
+    document: int = 0
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}"
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """One image value that imagebot may update.
+
+    ``yaml_path`` identifies the node inside its document (keys and sequence indexes) so a
+    rewrite can find it again in fresh text after a rejected push. ``policy`` is None for values
+    that are not automated (``set-image`` and ``release`` still reach them).
+    """
+
+    location: Location
+    kind: TargetKind
+    image: ImageRef
+    workload: str
+    container: str | None = None
+    policy: str | None = None
+    policy_source: str = ""
+    filter_pattern: str | None = None
+    filter_extract: str | None = None
+    automated: bool = False
+    locked: bool = False
+    locked_message: str | None = None
+    ignored: bool = False
+    pin_digest: bool = False
+    yaml_path: tuple[str | int, ...] = ()
+    field_part: str = "image"
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """Something that stopped one item, reported as data while the rest goes on."""
+
+    message: str
+    file: str | None = None
+    line: int | None = None
+    image: str | None = None
+
+    def __str__(self) -> str:
+        where = ""
+        if self.file:
+            where = f"{self.file}:{self.line}: " if self.line else f"{self.file}: "
+        return f"{where}{self.message}"
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """A decided update of one target, before or after it was written."""
+
+    target: Target
+    old: str
+    new: str
+    new_tag: str | None
+    new_digest: Digest | None = None
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class RunResult:
+    """What one reconcile did: the CLI renders it, the controller turns it into status."""
+
+    changes: tuple[Change, ...] = ()
+    problems: tuple[Problem, ...] = ()
+    commit: CommitSha | None = None
+    pushed: bool = False
+    branch: str | None = None
+    remote_revision: str | None = None
+    push_attempts: int = 0
+    diff: str = ""
+    chosen: Mapping[str, str] = field(default_factory=dict)
+    requests: Mapping[str, int] = field(default_factory=dict)
+    stale_registries: tuple[str, ...] = ()
+    duration_seconds: float = 0.0

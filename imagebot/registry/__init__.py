@@ -1,0 +1,1 @@
+"""OCI distribution client: tags, manifests, creation times, auth, cache (edge: HTTP)."""

@@ -1,0 +1,45 @@
+"""The command line's shell: version, help and a fast start-up."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+from click.testing import CliRunner
+
+from imagebot import __version__
+from imagebot.cli import cli
+
+
+def test_version_prints_the_package_version() -> None:
+    result = CliRunner().invoke(cli, ["--version"])
+    assert result.exit_code == 0
+    assert __version__ in result.output
+
+
+def test_help_lists_commands_without_importing_heavy_modules() -> None:
+    code = (
+        "import sys\n"
+        "from imagebot.cli import main\n"
+        "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+        "heavy = [m for m in ('kopf', 'kubernetes', 'git', 'requests')\n"
+        "         if m in sys.modules]\n"
+        "print('HEAVY', heavy)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert "Usage: imagebot" in out
+    assert "HEAVY []" in out
+
+
+def test_help_answers_quickly() -> None:
+    best = min(_timed([sys.executable, "-m", "imagebot", "--help"]) for _ in range(3))
+    assert best < 0.3, f"imagebot --help took {best:.3f}s"
+
+
+def _timed(argv: list[str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(argv, capture_output=True, check=True)
+    return time.perf_counter() - start
