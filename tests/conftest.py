@@ -1,0 +1,134 @@
+"""Shared pytest fixtures: the real servers of tests/rig/, started once per session when asked for.
+
+Session-scoped servers are lazy (nothing starts until a test needs it) and are stopped by their
+fixture's teardown, with atexit in tests/rig/procs.py as the backstop. A missing binary fails the
+test with the Debian package to install; nothing is skipped silently.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TypeVar
+
+import pytest
+
+from tests.rig.git import (
+    GitHttpServer,
+    SshGitServer,
+    make_bare_repo,
+    start_git_http_server,
+    start_ssh_git_server,
+)
+from tests.rig.images import ImagePusher
+from tests.rig.procs import RigError
+from tests.rig.registry import Auth, RegistryServer, start_registry
+
+T = TypeVar("T")
+_repo_counter = itertools.count(1)
+_startup_seconds: dict[str, float] = {}  # server -> start-up time, shown after the run
+
+
+def _launch(label: str, start: Callable[[], T]) -> T:
+    """Start a rig server, timing it; a missing binary or failed start fails the test."""
+    began = time.perf_counter()
+    try:
+        server = start()
+    except RigError as e:
+        pytest.fail(str(e), pytrace=False)
+    _startup_seconds[label] = time.perf_counter() - began
+    return server
+
+
+def _start(tmp_path_factory: pytest.TempPathFactory, auth: Auth) -> RegistryServer:
+    where = tmp_path_factory.mktemp(f"registry-{auth or 'plain'}")
+    return _launch(f"registry ({auth or 'plain'})", lambda: start_registry(where, auth=auth))
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """One line saying how long the rig took to start, so slow start-ups get noticed."""
+    if _startup_seconds:
+        parts = ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in _startup_seconds.items())
+        total = sum(_startup_seconds.values())
+        terminalreporter.write_line(f"rig start-up: {total:.2f} s in all ({parts})")
+
+
+@pytest.fixture(scope="session")
+def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RegistryServer]:
+    """A plain-HTTP registry without auth, shared by the whole session."""
+    server = _start(tmp_path_factory, None)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def basic_auth_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RegistryServer]:
+    """A registry behind htpasswd Basic auth; `.username` / `.password` get in."""
+    server = _start(tmp_path_factory, "basic")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def token_auth_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RegistryServer]:
+    """A registry with Docker-style token auth; anonymous pull works except under `private/`."""
+    server = _start(tmp_path_factory, "token")
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def pusher(registry: RegistryServer) -> Iterator[ImagePusher]:
+    """An ImagePusher for the plain `registry`."""
+    images = ImagePusher(registry)
+    yield images
+    images.close()
+
+
+@pytest.fixture
+def unique_repo(request: pytest.FixtureRequest) -> str:
+    """A repository name no other test uses (the registries live for the whole session)."""
+    slug = re.sub(r"[^a-z0-9]+", "-", request.node.name.lower()).strip("-")[:48].strip("-")
+    return f"rig/{slug or 'test'}-{next(_repo_counter)}"
+
+
+@pytest.fixture
+def bare_remote(tmp_path: Path) -> Callable[..., Path]:
+    """Factory: `bare_remote({"path": b"content"}, branch="main")` -> bare repo (for file://)."""
+    names = itertools.count(1)
+
+    def make(files: dict[str, bytes] | None = None, *, branch: str = "main") -> Path:
+        path = tmp_path / f"remote-{next(names)}.git"
+        return make_bare_repo(path, files or {"README.md": b"rig\n"}, branch=branch)
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def http_git_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GitHttpServer]:
+    """Smart-HTTP Git (`git http-backend`) without auth; add repos with `.make_repo(...)`."""
+    where = tmp_path_factory.mktemp("git-http")
+    server = _launch("git http", lambda: start_git_http_server(where))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def http_git_server_basic(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GitHttpServer]:
+    """Smart-HTTP Git behind Basic auth (`.username` / `.password`)."""
+    where = tmp_path_factory.mktemp("git-http-basic")
+    server = _launch("git http (basic)", lambda: start_git_http_server(where, basic_auth=True))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def ssh_git_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SshGitServer]:
+    """Git over SSH (`sshd -D`, key-only); clients need `.env` (GIT_SSH_COMMAND)."""
+    where = tmp_path_factory.mktemp("git-ssh")
+    server = _launch("sshd", lambda: start_ssh_git_server(where))
+    yield server
+    server.stop()
