@@ -44,6 +44,10 @@ class RegistrySettings:
     max_tags: int = 10_000
     timeout_seconds: float = 30.0
     cache_dir: str | None = None
+    # Attempts after the first for 5xx answers and timeouts, with exponential backoff and jitter.
+    max_retries: int = 3
+    # On Docker Hub, list tags through hub.docker.com (push times, digests, platforms; no pulls).
+    use_hub_api: bool = True
 
     def host(self, name: str) -> RegistryHost | None:
         for entry in self.hosts:
@@ -69,6 +73,8 @@ class GitSettings:
     known_hosts_file: str | None = None
     token: str | None = field(default=None, repr=False)
     token_file: str | None = None
+    # HTTPS user name sent with the token; default: the URL's user, else "x-access-token".
+    username: str | None = None
     max_push_attempts: int = 5
     cache_dir: str | None = None
 

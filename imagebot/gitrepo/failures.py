@@ -1,0 +1,99 @@
+"""The one place where Git's failures become imagebot errors, with secrets taken out.
+
+``classify`` reads what git printed and picks ``GitAuthError`` (credentials, host keys),
+``ConfigError`` (no such repository or branch) or ``GitError`` (the rest, worth retrying).
+``Redactor`` removes tokens and URL passwords from any text before it reaches a message or a
+log. Push rejections are read from push results in ``workspace.py``, not from text.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from git.exc import GitCommandError
+
+from imagebot.errors import ConfigError, GitAuthError, GitError, ImagebotError
+
+_URL_PASSWORD = re.compile(r"(?P<keep>[a-z][a-z0-9+.-]*://[^/@\s:]*):[^@/\s]*@", re.IGNORECASE)
+_HINT_LINE = re.compile(r"^(?:fatal|error|ERROR|remote|ssh|[\w.-]+@[\w.-]+):|denied|failed", re.I)
+
+# (what git or ssh prints, what it means to the user); the first match wins.
+_AUTH = (
+    (
+        "Host key verification failed",
+        "host key verification failed: the server's key is not in the known_hosts file "
+        "(check its fingerprint, then add it with ssh-keyscan)",
+    ),
+    (
+        "REMOTE HOST IDENTIFICATION HAS CHANGED",
+        "host key verification failed: the server's key differs from the known_hosts entry",
+    ),
+    ("Permission denied (publickey", "the SSH server refused the key"),
+    ("Authentication failed", "the server refused the credentials"),
+    ("returned error: 401", "the server refused the credentials (HTTP 401)"),
+    ("returned error: 403", "the server denied access (HTTP 403)"),
+    (
+        "could not read Username",
+        "the server wants credentials and none were given "
+        "(set IMAGEBOT_GIT_TOKEN, git.tokenFile or an SSH key)",
+    ),
+    ("could not read Password", "the server wants a password or token and none was given"),
+)
+_NOT_FOUND = (
+    "Repository not found",
+    "does not appear to be a git repository",
+    "not found in upstream",
+    "couldn't find remote ref",
+    "returned error: 404",
+    "' not found",  # smart HTTP: fatal: repository 'URL' not found
+)
+
+
+class Redactor:
+    """Replaces known secrets, and any ``scheme://user:password@`` password, with ``***``."""
+
+    def __init__(self, secrets: Iterable[str | None] = ()) -> None:
+        # Longest first, so a secret that contains another is removed whole.
+        self._secrets = sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True)
+
+    def __call__(self, text: str) -> str:
+        for secret in self._secrets:
+            text = text.replace(secret, "***")
+        return _URL_PASSWORD.sub(r"\g<keep>:***@", text)
+
+
+def classify(error: GitCommandError, *, action: str, redact: Redactor) -> ImagebotError:
+    """The imagebot error for a failed git command; the caller raises it ``from error``."""
+    output = _text(error.stderr) + "\n" + _text(error.stdout)
+    detail = redact(_gist(output) or f"git exited with status {error.status}")
+    for needle, meaning in _AUTH:
+        if needle.lower() in output.lower():
+            return GitAuthError(f"{action} failed: {meaning}. git said: {detail}")
+    if any(needle.lower() in output.lower() for needle in _NOT_FOUND):
+        return ConfigError(
+            f"{action} failed: the repository or branch does not exist, or the credentials may "
+            f"not see it. git said: {detail}"
+        )
+    return GitError(f"{action} failed: {detail}")
+
+
+def _text(stream: object) -> str:
+    """Git's own output from GitPython's ``"\n  stderr: '...'"`` wrapping of it."""
+    if isinstance(stream, bytes):
+        stream = stream.decode("utf-8", "replace")
+    if not isinstance(stream, str):
+        return ""
+    for label in ("stderr", "stdout"):
+        prefix = f"\n  {label}: '"
+        if stream.startswith(prefix) and stream.endswith("'"):
+            return stream[len(prefix) : -1]
+    return stream
+
+
+def _gist(output: str) -> str:
+    """The lines that say what went wrong, without progress noise; at most three."""
+    lines = [line.strip() for line in output.replace("\r", "\n").splitlines()]
+    lines = [line for line in lines if line]
+    telling = [line for line in lines if _HINT_LINE.search(line)] or lines
+    return " | ".join(telling[-3:])

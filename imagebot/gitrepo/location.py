@@ -1,0 +1,72 @@
+"""Where a workspace lives: is ``git.repo`` a URL to clone or a work tree to use in place, and
+which cache directory holds the clone of a URL and branch.
+
+Decisions from names and the file system only; nothing here runs git.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from imagebot.config import GitSettings
+from imagebot.errors import ConfigError
+
+_SCP_LIKE = re.compile(r"(?:[^@/\s]+@)?[^/:\s]+:[^\s]+")
+_SLUG_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    """Either ``url`` (clone into a cache) or ``path`` (a work tree used in place) is set."""
+
+    url: str | None = None
+    path: Path | None = None
+
+
+def locate(repo: str) -> Location:
+    """Read ``git.repo``: a URL (``file://``, ``https://``, ``ssh://``, ``git@host:org/r.git``),
+    a bare repository on disk (cloned like a URL) or a directory inside a work tree."""
+    if "://" in repo:
+        return Location(url=repo)
+    path = Path(repo).expanduser()
+    if not path.exists():
+        if _SCP_LIKE.fullmatch(repo):
+            return Location(url=repo)
+        raise ConfigError(f"git.repo: {repo!r} is neither a Git URL nor an existing directory")
+    if not path.is_dir():
+        raise ConfigError(f"git.repo: {repo!r} is a file, not a repository directory")
+    if _is_bare(path):
+        # As a file:// URL so that git honours --depth (plain paths clone by hard links).
+        return Location(url=path.resolve().as_uri())
+    return Location(path=path)
+
+
+def cache_root(settings: GitSettings, override: Path | None = None) -> Path:
+    """``override``, else ``git.cacheDir``, else ``$XDG_CACHE_HOME/imagebot/git``."""
+    if override is not None:
+        return override
+    if settings.cache_dir:
+        return Path(settings.cache_dir).expanduser()
+    xdg = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(xdg) / "imagebot" / "git"
+
+
+def cache_dir(root: Path, url: str, branch: str | None) -> Path:
+    """One directory per URL and branch: readable name first, a hash of both after it."""
+    key = hashlib.sha256(f"{url}\n{branch or ''}".encode()).hexdigest()[:16]
+    name = url.rstrip("/").rsplit("/", 1)[-1].rsplit(":", 1)[-1].removesuffix(".git")
+    slug = _SLUG_UNSAFE.sub("-", name).strip(".-")[:40] or "repo"
+    return root / f"{slug}-{key}"
+
+
+def _is_bare(path: Path) -> bool:
+    return (
+        not (path / ".git").exists()
+        and (path / "HEAD").is_file()
+        and (path / "objects").is_dir()
+        and (path / "refs").is_dir()
+    )

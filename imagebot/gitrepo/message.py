@@ -1,0 +1,164 @@
+"""Commit messages and push-branch names made from a run's changes.
+
+Pure functions: the default message (``Update flask to develop-v1.9.0`` and one body line per
+change), user templates in the small language of ``template.py``, and branch names sanitised to
+valid Git ref names. No Git is run here; the workspace only receives the resulting strings.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Mapping, Sequence
+
+from imagebot.errors import ConfigError
+from imagebot.gitrepo import template as tpl
+from imagebot.model import Change, TargetKind
+
+SKIP_CI = "[ci skip]"
+_SKIP_MARKERS = ("[ci skip]", "[skip ci]")
+MAX_BRANCH_LENGTH = 200
+
+CHANGE_FIELDS = frozenset(
+    {
+        "file",  # manifest path relative to the repository root
+        "line",  # 1-based line of the image value
+        "name",  # container name, or the image's last path component
+        "workload",
+        "container",  # empty for values outside a container list
+        "image",  # repository name as written, without tag or digest
+        "old",  # the whole old value
+        "new",  # the whole new value
+        "version",  # new tag, else the new digest
+        "tag",
+        "digest",
+        "policy",
+        "reason",
+        "kind",
+    }
+)
+MESSAGE_FIELDS = frozenset({"subject", "body", "changes", "count", "images", "skip_ci"})
+VOCABULARY = tpl.Vocabulary(scalars=MESSAGE_FIELDS, sections={"changes": CHANGE_FIELDS})
+
+
+def check_template(text: str, *, what: str = "commit message template") -> None:
+    """Raise ``ConfigError`` now for a template that could never render (for config loading)."""
+    tpl.parse(text, VOCABULARY, what=what)
+
+
+def render_message(changes: Sequence[Change], *, template: str | None, skip_ci: bool) -> str:
+    """The commit message for ``changes``: the default, or ``template`` filled in.
+
+    With ``skip_ci`` the subject carries ``[ci skip]`` unless the template already placed it.
+    """
+    if template is None:
+        subject = default_subject(changes)
+        text = f"{subject} {SKIP_CI}" if skip_ci else subject
+        body = _body(changes)
+        return f"{text}\n\n{body}\n" if body else f"{text}\n"
+    text = _render(template, changes, skip_ci=skip_ci, what="commit message template")
+    lines = [line.rstrip() for line in text.strip().splitlines()]
+    if not lines or not lines[0]:
+        raise ConfigError("commit message template: it produced an empty subject line")
+    if skip_ci and not any(marker in text for marker in _SKIP_MARKERS):
+        lines[0] = f"{lines[0]} {SKIP_CI}"
+    return "\n".join(lines) + "\n"
+
+
+def render_branch(template: str, changes: Sequence[Change]) -> str:
+    """A push-branch name from ``template``, made a valid Git branch name.
+
+    Characters Git forbids become ``-``; names past ``MAX_BRANCH_LENGTH`` are cut and end in a
+    hash of the full name, so different change sets still get different branches.
+    """
+    text = _render(template, changes, skip_ci=False, what="push branch template")
+    name = sanitize_branch(text)
+    if not name:
+        raise ConfigError(f"push branch template: {template!r} gave no usable branch name")
+    return name
+
+
+def sanitize_branch(text: str) -> str:
+    """Turn ``text`` into a name ``git check-ref-format --branch`` accepts, or ``""``."""
+    name = re.sub(r"[\x00-\x20\x7f~^:?*\[\\]+|@\{", "-", text)
+    components = []
+    for raw in name.split("/"):
+        part = re.sub(r"\.{2,}", ".", raw).lstrip(".")
+        while part.endswith((".", ".lock")):
+            part = part.removesuffix(".lock").rstrip(".")
+        if part:
+            components.append(part)
+    name = "/".join(components).lstrip("-/.")
+    if len(name) > MAX_BRANCH_LENGTH:
+        digest = hashlib.sha256(name.encode()).hexdigest()[:10]
+        head = name[: MAX_BRANCH_LENGTH - 11].rstrip("./-")
+        name = f"{head}-{digest}"
+    return "" if name == "@" else name
+
+
+def default_subject(changes: Sequence[Change]) -> str:
+    """``Update flask to develop-v1.9.0`` for one image and version, ``Update 3 images`` else."""
+    updates = sorted({(display_name(change), version(change)) for change in changes})
+    if len(updates) == 1:
+        name, new_version = updates[0]
+        return f"Update {name} to {new_version}"
+    return f"Update {len(updates)} images"
+
+
+def display_name(change: Change) -> str:
+    """What people call the image: the container's name, else the last path component."""
+    target = change.target
+    if target.kind is TargetKind.CONTAINER and target.container:
+        return target.container
+    return target.image.repository.rsplit("/", 1)[-1]
+
+
+def version(change: Change) -> str:
+    if change.new_tag:
+        return change.new_tag
+    if change.new_digest:
+        return change.new_digest[:19]  # "sha256:" and 12 hex digits, as `docker images` shows
+    return change.new
+
+
+def _body(changes: Sequence[Change]) -> str:
+    lines = []
+    for change in changes:
+        why = change.target.policy or change.reason
+        suffix = f"  ({why})" if why else ""
+        lines.append(f"{change.target.location}  {change.old} -> {change.new}{suffix}")
+    return "\n".join(lines)
+
+
+def _render(text: str, changes: Sequence[Change], *, skip_ci: bool, what: str) -> str:
+    nodes = tpl.parse(text, VOCABULARY, what=what)
+    body = _body(changes)
+    scalars = {
+        "subject": default_subject(changes),
+        "body": body,
+        "changes": body,
+        "count": str(len(changes)),
+        "images": ", ".join(sorted({f"{display_name(c)}:{version(c)}" for c in changes})),
+        "skip_ci": SKIP_CI if skip_ci else "",
+    }
+    return tpl.render(nodes, scalars, {"changes": [_fields(c) for c in changes]})
+
+
+def _fields(change: Change) -> Mapping[str, str]:
+    target = change.target
+    return {
+        "file": target.location.file,
+        "line": str(target.location.line),
+        "name": display_name(change),
+        "workload": target.workload,
+        "container": target.container or "",
+        "image": target.image.written_name or target.image.familiar_name,
+        "old": change.old,
+        "new": change.new,
+        "version": version(change),
+        "tag": change.new_tag or "",
+        "digest": change.new_digest or "",
+        "policy": target.policy or "",
+        "reason": change.reason,
+        "kind": str(target.kind),
+    }

@@ -1,0 +1,162 @@
+"""Getting a checkout to work in: a shallow clone in the cache, or a work tree in place.
+
+Both take the workspace lock first and hand back a ``Checkout``; ``Workspace.open`` then fetches
+and resets a cached clone. A cached clone that a killed run left half-made or broken is thrown
+away and cloned again. A work tree in place is only ever switched to the requested branch.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from git import Repo
+from git.exc import GitCommandError, InvalidGitRepositoryError, NoSuchPathError
+
+from imagebot.config import GitSettings
+from imagebot.errors import ConfigError
+from imagebot.gitrepo.failures import Redactor, classify
+from imagebot.gitrepo.location import cache_dir
+from imagebot.gitrepo.lock import FileLock
+
+log = logging.getLogger(__name__)
+
+NETWORK_TIMEOUT = 300.0  # seconds any one clone, fetch or push may take before it is killed
+REMOTE = "origin"
+
+
+@dataclass(frozen=True, slots=True)
+class Checkout:
+    """An opened repository with the lock held; ``remote`` is None when there is none."""
+
+    repo: Repo
+    branch: str
+    remote: str | None
+    remote_branch: str
+    cached: bool
+    lock: FileLock
+    label: str  # how messages name the workspace: the URL without secrets, or the path
+    fresh: bool = False  # cloned just now, so there is nothing to fetch or reset yet
+
+
+def open_cached(
+    url: str,
+    settings: GitSettings,
+    *,
+    root: Path,
+    lock_timeout: float,
+    env: Mapping[str, str],
+    redact: Redactor,
+) -> Checkout:
+    """Lock the cache directory for ``url`` and the branch, then reuse or clone it."""
+    directory = cache_dir(root, url, settings.branch)
+    lock = FileLock(directory.parent / f"{directory.name}.lock")
+    lock.acquire(lock_timeout)
+    label = redact(url)
+    try:
+        repo = _reusable(directory)
+        fresh = repo is None
+        if repo is None:
+            repo = _clone(url, directory, settings.branch, env, redact)
+        repo.git.update_environment(**env)
+        try:
+            repo.git.remote("set-url", REMOTE, url)
+        except GitCommandError as error:
+            raise classify(error, action=f"set the remote of {label}", redact=redact) from error
+        branch = settings.branch or repo.active_branch.name
+        return Checkout(
+            repo, branch, REMOTE, branch, cached=True, lock=lock, label=label, fresh=fresh
+        )
+    except BaseException:
+        lock.release()
+        raise
+
+
+def open_in_place(
+    path: Path,
+    settings: GitSettings,
+    *,
+    lock_timeout: float,
+    env: Mapping[str, str],
+    redact: Redactor,
+) -> Checkout:
+    """Use the work tree around ``path`` as it is: no fetch, reset or clean of the user's files."""
+    try:
+        repo = Repo(path, search_parent_directories=True)
+    except (InvalidGitRepositoryError, NoSuchPathError) as error:
+        raise ConfigError(
+            f"git.repo: {path} is not inside a Git repository (run git init there, or give a URL)"
+        ) from error
+    lock = FileLock(Path(repo.git_dir) / "imagebot.lock")
+    lock.acquire(lock_timeout)
+    label = str(repo.working_tree_dir)
+    try:
+        repo.git.update_environment(**env)
+        wanted = settings.branch
+        if wanted and (repo.head.is_detached or repo.active_branch.name != wanted):
+            try:
+                repo.git.checkout(wanted)
+            except GitCommandError as error:
+                raise classify(error, action=f"check out {wanted} in {label}", redact=redact) from (
+                    error
+                )
+        if repo.head.is_detached:
+            raise ConfigError(f"git.repo: {label} has a detached HEAD; name a branch to commit on")
+        branch = repo.active_branch
+        tracking = branch.tracking_branch()
+        remote: str | None = None
+        remote_branch = branch.name
+        if tracking is not None:
+            remote, remote_branch = tracking.remote_name, tracking.remote_head
+        elif REMOTE in [item.name for item in repo.remotes]:
+            remote = REMOTE
+        return Checkout(
+            repo, branch.name, remote, remote_branch, cached=False, lock=lock, label=label
+        )
+    except BaseException:
+        lock.release()
+        raise
+
+
+def _reusable(directory: Path) -> Repo | None:
+    """The cached clone, with lock files of a killed git removed; None when there is none."""
+    if not (directory / ".git").is_dir():
+        shutil.rmtree(directory, ignore_errors=True)
+        return None
+    # We hold the workspace lock, so no live git process owns these: a killed run left them.
+    for stale in (directory / ".git").rglob("*.lock"):
+        stale.unlink(missing_ok=True)
+    try:
+        repo = Repo(directory)
+        repo.active_branch  # noqa: B018 - a detached or broken HEAD means: clone again
+    except (InvalidGitRepositoryError, NoSuchPathError, TypeError, ValueError):
+        log.warning("cached clone %s is unusable; cloning again", directory)
+        shutil.rmtree(directory, ignore_errors=True)
+        return None
+    return repo
+
+
+def _clone(
+    url: str, directory: Path, branch: str | None, env: Mapping[str, str], redact: Redactor
+) -> Repo:
+    """Clone shallow into a temporary sibling, then rename: a killed clone leaves no workspace."""
+    partial = directory.parent / f"{directory.name}.partial"
+    shutil.rmtree(partial, ignore_errors=True)
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    args = ["clone", "--quiet", "--depth", "1", "--no-tags", "--single-branch"]
+    args += ["--branch", branch] if branch else []
+    log.info("cloning %s into %s", redact(url), directory)
+    try:
+        Repo.GitCommandWrapperType(directory.parent).execute(
+            ["git", *args, "--", url, str(partial)],
+            env=dict(env),
+            kill_after_timeout=NETWORK_TIMEOUT,
+        )
+    except GitCommandError as error:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise classify(error, action=f"clone {redact(url)}", redact=redact) from error
+    partial.rename(directory)
+    return Repo(directory)
