@@ -1,0 +1,95 @@
+"""``imagebot controller``: run the Kubernetes operator (kopf) until it is told to stop.
+
+Only parses options; kopf, kubernetes and aiohttp are imported inside the command so that
+``imagebot --help`` stays fast. The operator itself lives in ``imagebot.controller``.
+"""
+
+from __future__ import annotations
+
+import click
+
+
+@click.command("controller")
+@click.option(
+    "--namespace", "-n", "namespaces", multiple=True, help="Watch this namespace (repeatable)."
+)
+@click.option("--all-namespaces", "-A", is_flag=True, help="Watch every namespace (the default).")
+@click.option(
+    "--selector", "-l", default=None, help="Handle only automations with these labels (a=b,c=d)."
+)
+@click.option(
+    "--webhook-port",
+    type=int,
+    default=9292,
+    show_default=True,
+    help="Port of the webhook receiver, /metrics and the probes.",
+)
+@click.option(
+    "--metrics-port",
+    type=int,
+    default=None,
+    help="Alias of --webhook-port: both are served by one listener.",
+)
+@click.option(
+    "--interval-tick",
+    type=float,
+    default=10.0,
+    show_default=True,
+    help="How often (seconds) to check which automations are due.",
+)
+@click.option("--standalone", is_flag=True, help="Run without peering (a single replica).")
+@click.option(
+    "--peering",
+    "peering_name",
+    default="imagebot",
+    show_default=True,
+    help="Peering object shared by the replicas; only one of them works at a time.",
+)
+@click.option(
+    "--priority",
+    type=int,
+    default=0,
+    show_default=True,
+    help="Peering priority: the highest-priority replica works.",
+)
+def controller(  # noqa: PLR0917 - click passes every option as a parameter
+    namespaces: tuple[str, ...],
+    all_namespaces: bool,
+    selector: str | None,
+    webhook_port: int,
+    metrics_port: int | None,
+    interval_tick: float,
+    standalone: bool,
+    peering_name: str,
+    priority: int,
+) -> None:
+    """Run the operator: reconcile every ImageAutomation on its interval and on registry webhooks.
+
+    Webhook secrets come from IMAGEBOT_WEBHOOK_TOKEN (or IMAGEBOT_WEBHOOK_TOKEN_<SENDER>).
+    """
+    from imagebot.cli.common import fail
+
+    if all_namespaces and namespaces:
+        fail("--all-namespaces and --namespace exclude each other")
+    if metrics_port is not None and metrics_port != webhook_port:
+        fail("metrics, probes and webhooks share one port: give --webhook-port only")
+
+    from imagebot.controller.operator import (
+        OperatorOptions,
+        parse_selector,
+        run_operator,
+        secrets_from_env,
+    )
+
+    run_operator(
+        OperatorOptions(
+            namespaces=tuple(namespaces),
+            labels=parse_selector(selector),
+            webhook_port=webhook_port,
+            tick_seconds=interval_tick,
+            standalone=standalone,
+            peering_name=peering_name,
+            priority=priority,
+            webhook_secrets=secrets_from_env(),
+        )
+    )

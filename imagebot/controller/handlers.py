@@ -1,0 +1,226 @@
+"""kopf handlers for ImageAutomation: run the shared reconcile in a worker thread, report back.
+
+``Controller.cycle`` is the one path every trigger takes (create, resume, spec update, the
+``imagebot.io/reconcile-at`` annotation and the interval timer): parse the spec, read its
+Secrets, run ``imagebot.reconcile.reconcile`` off the event loop, then write status, events and
+metrics. Permanent errors stall the automation until its spec changes; transient ones retry.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, NoReturn, cast
+
+from imagebot.config import Settings
+from imagebot.controller.kube import Cluster
+from imagebot.controller.metrics import Metrics
+from imagebot.controller.secrets import KubernetesSecretReader, SecretReader, cycle_settings
+from imagebot.controller.spec import AutomationSpec, parse_spec
+from imagebot.controller.status import (
+    READY,
+    RECONCILING,
+    STALLED,
+    EventNote,
+    Stamp,
+    events_for_result,
+    retry_delay,
+    status_for_error,
+    status_for_result,
+)
+from imagebot.errors import ImagebotError
+from imagebot.model import RunResult
+
+if TYPE_CHECKING:
+    from imagebot.reconcile import Edges
+
+Emit = Callable[[Mapping[str, Any], str, str, str], None]
+"""Posts one event: (object body, type, reason, message)."""
+Reconcile = Callable[[Settings, "Edges"], RunResult]
+
+
+def _kopf_emit(body: Mapping[str, Any], type_: str, reason: str, message: str) -> None:
+    import kopf
+
+    kopf.event(cast("kopf.Body", body), type=type_, reason=reason, message=message)
+
+
+def _reconcile(settings: Settings, edges: Edges) -> RunResult:
+    from imagebot.reconcile import reconcile
+
+    return reconcile(settings, edges=edges)
+
+
+@dataclass
+class Controller:
+    """State shared by the handlers of one operator: edges, metrics, per-automation locks."""
+
+    cluster: Cluster
+    metrics: Metrics = field(default_factory=Metrics)
+    secrets: SecretReader | None = None
+    emit: Emit = _kopf_emit
+    run_reconcile: Reconcile = _reconcile
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    _locks: dict[tuple[str, str], asyncio.Lock] = field(default_factory=dict)
+    _last_run: dict[tuple[str, str], datetime] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.secrets is None:
+            self.secrets = KubernetesSecretReader(self.cluster.core)
+
+    async def cycle(
+        self,
+        *,
+        body: Mapping[str, Any],
+        patch: Any,
+        retry: int = 0,
+        force: bool = True,
+        **_: Any,
+    ) -> None:
+        """Run one cycle for the automation in ``body`` unless it is suspended or not due."""
+        meta, status = body.get("metadata", {}), body.get("status") or {}
+        namespace, name = meta.get("namespace", ""), meta["name"]
+        generation = int(meta.get("generation") or 0)
+        key = (namespace, name)
+        if not force and _stalled(status, generation):
+            return  # no hot retry: a stalled automation waits for its spec to change
+        try:
+            spec = parse_spec(body.get("spec") or {})
+        except ImagebotError as error:
+            self._fail(body, patch, error, Stamp(self.clock(), status, generation), retry)
+        if spec.suspend:
+            patch.status["conditions"] = _suspended(Stamp(self.clock(), status, generation))
+            return
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        async with lock:
+            if not force and not self._due(key, spec, status, generation):
+                return
+            self._last_run[key] = self.clock()
+            try:
+                result = await asyncio.to_thread(self._run, spec, namespace)
+            except ImagebotError as error:
+                self._fail(body, patch, error, Stamp(self.clock(), status, generation), retry)
+        stamp = Stamp(self.clock(), status, generation)
+        patch.status.update(status_for_result(result, stamp))
+        self.metrics.observe_result(namespace, name, result, stamp.now.timestamp())
+        for note in events_for_result(result, namespace=namespace, previous=status):
+            await self._post(body, note)
+
+    def _run(self, spec: AutomationSpec, namespace: str) -> RunResult:
+        """Blocking: the worker thread's part (secrets, temporary files, reconcile)."""
+        from imagebot.reconcile import Edges
+
+        clients: list[Any] = []
+        base = Edges()
+
+        def make_registry(settings: Any) -> Any:
+            client = base.make_registry(settings)
+            clients.append(client)
+            return client
+
+        secrets = self.secrets or KubernetesSecretReader(self.cluster.core)
+        try:
+            with cycle_settings(spec, namespace, secrets) as settings:
+                return self.run_reconcile(settings, Edges(make_registry=make_registry))
+        finally:
+            for client in clients:
+                stats = getattr(client, "stats", None)
+                if stats is not None and hasattr(stats, "detailed"):
+                    self.metrics.observe_requests(stats.detailed())
+
+    def _due(
+        self, key: tuple[str, str], spec: AutomationSpec, status: Mapping[str, Any], generation: int
+    ) -> bool:
+        """Timer ticks run a cycle once the interval has passed, never while stalled."""
+        if _stalled(status, generation):
+            return False
+        last = self._last_run.get(key)
+        if last is None and status.get("lastRunTime"):
+            last = datetime.fromisoformat(status["lastRunTime"])
+        return last is None or (self.clock() - last).total_seconds() >= spec.interval_seconds
+
+    def _fail(
+        self, body: Mapping[str, Any], patch: Any, error: ImagebotError, stamp: Stamp, retry: int
+    ) -> NoReturn:
+        import kopf
+
+        meta = body.get("metadata", {})
+        patch.status.update(status_for_error(error, stamp))
+        namespace = meta.get("namespace", "")
+        self.metrics.observe_failure(namespace, meta["name"], permanent=error.permanent)
+        reason = "Stalled" if error.permanent else "Retrying"
+        self.emit(body, "Warning", reason, str(error))
+        if error.permanent:
+            raise kopf.PermanentError(str(error)) from error
+        raise kopf.TemporaryError(str(error), delay=retry_delay(error, retry)) from error
+
+    async def _post(self, body: Mapping[str, Any], note: EventNote) -> None:
+        if note.workload is None:
+            self.emit(body, note.type, note.reason, note.message)
+            return
+        workload = await asyncio.to_thread(self.cluster.workload, note.workload)
+        if workload is not None:
+            self.emit(workload, note.type, note.reason, note.message)
+
+
+def _stalled(status: Mapping[str, Any], generation: int) -> bool:
+    """Stalled on the spec as it is now (a spec edit bumps the generation and lifts it)."""
+    stalled = any(
+        c.get("type") == STALLED and c.get("status") == "True"
+        for c in status.get("conditions") or ()
+    )
+    return stalled and status.get("observedGeneration") == generation
+
+
+def _suspended(stamp: Stamp) -> list[dict[str, Any]]:
+    message = "spec.suspend is true; no cycles run"
+    return [
+        stamp.condition(READY, False, "Suspended", message),
+        stamp.condition(RECONCILING, False, "Suspended", message),
+        stamp.condition(STALLED, False, "Suspended", ""),
+    ]
+
+
+def build_registry(
+    controller: Controller, *, tick_seconds: float = 10.0, labels: Mapping[str, str] | None = None
+) -> Any:
+    """A kopf registry with the handlers of ``controller`` (no module-level globals)."""
+    import kopf
+
+    from imagebot.controller.crd import GROUP, PLURAL, REQUESTED_AT, VERSION
+
+    registry = kopf.OperatorRegistry()
+    resource = (GROUP, VERSION, PLURAL)
+    # Sharding: a replica started with --selector handles only automations with these labels.
+    selector = dict(labels) if labels else None
+
+    async def on_change(**kwargs: Any) -> None:
+        await controller.cycle(**kwargs)
+
+    async def on_tick(**kwargs: Any) -> None:
+        await controller.cycle(force=False, **kwargs)
+
+    kopf.on.create(*resource, registry=registry, id="cycle-on-create", labels=selector)(on_change)
+    kopf.on.resume(*resource, registry=registry, id="cycle-on-resume", labels=selector)(on_change)
+    kopf.on.update(*resource, field="spec", registry=registry, id="cycle-on-spec", labels=selector)(
+        on_change
+    )
+    kopf.on.update(
+        *resource,
+        field=("metadata", "annotations", REQUESTED_AT),
+        registry=registry,
+        id="cycle-on-request",
+        labels=selector,
+    )(on_change)
+    # The first tick waits one period so that it does not race the creation/resume handler.
+    kopf.timer(
+        *resource,
+        interval=tick_seconds,
+        initial_delay=tick_seconds,
+        registry=registry,
+        id="cycle-on-interval",
+        labels=selector,
+    )(on_tick)
+    return registry

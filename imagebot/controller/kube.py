@@ -1,0 +1,91 @@
+"""The controller's own Kubernetes calls, through the official client, run in worker threads.
+
+kopf watches ImageAutomations and posts events; everything else the controller asks of the API
+server (a workload to attach an event to, the automations a pushed repository concerns, the
+annotation that asks for a cycle now) goes through here, with the RBAC listed in deploy/rbac.yaml.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, cast
+
+from imagebot.controller.crd import GROUP, PLURAL, REQUESTED_AT, VERSION
+from imagebot.controller.status import WORKLOAD_APIS, WorkloadRef
+
+
+@dataclass(frozen=True, slots=True)
+class AutomationEntry:
+    """An automation as the webhook receiver sees it: where it is and the images it last used."""
+
+    namespace: str
+    name: str
+    images: frozenset[str]
+
+
+def api_client(server: str | None = None) -> Any:
+    """An ApiClient for ``server`` (tests), else in-cluster credentials, else the kubeconfig."""
+    from kubernetes import client, config
+
+    if server is not None:
+        configuration = client.Configuration()
+        configuration.host = server
+        return client.ApiClient(configuration)
+    try:
+        config.load_incluster_config()  # type: ignore[no-untyped-call]
+    except config.ConfigException:
+        config.load_kube_config()  # type: ignore[no-untyped-call]
+    return client.ApiClient()
+
+
+class Cluster:
+    """Reads workloads and automations, and annotates automations; blocking calls."""
+
+    def __init__(self, api: Any, namespaces: Sequence[str] = ()) -> None:
+        from kubernetes import client
+
+        self._api = api
+        self._custom = client.CustomObjectsApi(api)
+        self.core = client.CoreV1Api(api)
+        self._namespaces = tuple(namespaces)
+
+    def workload(self, ref: WorkloadRef) -> Mapping[str, Any] | None:
+        """The workload's object, or None when it is not in the cluster (or not ours to read)."""
+        from kubernetes.client.exceptions import ApiException
+
+        group, version, plural = WORKLOAD_APIS[ref.kind]
+        try:
+            found = self._custom.get_namespaced_custom_object(
+                group, version, ref.namespace, plural, ref.name
+            )
+        except ApiException as error:
+            if error.status in (403, 404):
+                return None
+            raise
+        return cast("Mapping[str, Any]", found)
+
+    def automations(self) -> list[AutomationEntry]:
+        """Every watched automation with ``status.images`` (the repositories its cycle used)."""
+        listings: list[Any]
+        if self._namespaces:
+            listings = [
+                self._custom.list_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL)
+                for namespace in self._namespaces
+            ]
+        else:
+            listings = [self._custom.list_cluster_custom_object(GROUP, VERSION, PLURAL)]
+        items = [item for listing in listings for item in listing.get("items", [])]
+        return [
+            AutomationEntry(
+                namespace=item["metadata"].get("namespace", ""),
+                name=item["metadata"]["name"],
+                images=frozenset((item.get("status") or {}).get("images") or ()),
+            )
+            for item in items
+        ]
+
+    def request_cycle(self, namespace: str, name: str, at: str) -> None:
+        """Annotate the automation so that the operator holding the lead runs it now."""
+        body = {"metadata": {"annotations": {REQUESTED_AT: at}}}
+        self._custom.patch_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, name, body)

@@ -1,0 +1,128 @@
+"""Assemble and run the operator: kopf registry, handlers, web server, peering and sharding.
+
+``build_operator`` wires a ``Controller`` into a fresh kopf registry together with the web
+server (webhooks, metrics, probes) as startup/cleanup activities, so ``imagebot controller`` and
+``kopf.testing.KopfRunner`` run exactly the same thing. ``run_operator`` is the blocking entry.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from imagebot.controller.handlers import Controller, build_registry
+from imagebot.controller.kube import Cluster, api_client
+from imagebot.controller.metrics import Metrics
+from imagebot.controller.web import make_app
+from imagebot.controller.webhooks import Sender
+
+# Names of environment variables, not secrets: one token for every sender, or one per sender.
+TOKEN_ENV = "IMAGEBOT_WEBHOOK_TOKEN"  # noqa: S105
+SENDER_TOKEN_ENV = "IMAGEBOT_WEBHOOK_TOKEN_{}"  # noqa: S105 - e.g. IMAGEBOT_WEBHOOK_TOKEN_GITHUB
+
+
+@dataclass(frozen=True, slots=True)
+class OperatorOptions:
+    """What ``imagebot controller`` was asked for."""
+
+    namespaces: tuple[str, ...] = ()
+    labels: Mapping[str, str] = field(default_factory=dict)
+    webhook_host: str = "0.0.0.0"  # noqa: S104 - a pod must listen on its own address
+    webhook_port: int = 9292
+    tick_seconds: float = 10.0
+    standalone: bool = False
+    peering_name: str = "imagebot"
+    priority: int = 0
+    api_server: str | None = None  # tests point this at a mock API server
+    webhook_secrets: Mapping[Sender, str] = field(default_factory=dict)
+
+
+def secrets_from_env(environ: Mapping[str, str] = os.environ) -> dict[Sender, str]:
+    """Webhook secrets from the environment (the Deployment fills it from a Secret)."""
+    shared = environ.get(TOKEN_ENV, "")
+    found = {}
+    for sender in Sender:
+        secret = environ.get(SENDER_TOKEN_ENV.format(sender.value.upper()), shared)
+        if secret:
+            found[sender] = secret
+    return found
+
+
+def parse_selector(text: str | None) -> dict[str, str]:
+    """``team=a,shard=2`` -> labels an automation must carry to be handled by this replica."""
+    labels: dict[str, str] = {}
+    for part in (text or "").split(","):
+        if part.strip():
+            key, _, value = part.partition("=")
+            labels[key.strip()] = value.strip()
+    return labels
+
+
+def build_operator(options: OperatorOptions) -> tuple[Any, Controller]:
+    """A kopf registry with every handler and activity, and the controller behind it."""
+    import kopf
+    from aiohttp import web
+
+    cluster = Cluster(api_client(options.api_server), options.namespaces)
+    controller = Controller(cluster=cluster, metrics=Metrics())
+    registry = build_registry(controller, tick_seconds=options.tick_seconds, labels=options.labels)
+    runners: list[web.AppRunner] = []
+    started: list[bool] = []
+
+    @kopf.on.startup(registry=registry)
+    async def start_web(**_: Any) -> None:
+        app = make_app(cluster, controller.metrics, options.webhook_secrets, lambda: bool(started))
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, options.webhook_host, options.webhook_port).start()
+        runners.append(runner)
+        started.append(True)
+
+    @kopf.on.cleanup(registry=registry)
+    async def stop_web(**_: Any) -> None:
+        for runner in runners:
+            await runner.cleanup()
+
+    if options.api_server is not None:
+        server = options.api_server
+
+        @kopf.on.login(registry=registry)
+        def login(**_: Any) -> kopf.ConnectionInfo:
+            return kopf.ConnectionInfo(server=server, insecure=True)
+
+    return registry, controller
+
+
+def operator_settings(options: OperatorOptions) -> Any:
+    """kopf settings: events at info level and up; peering as asked."""
+    import kopf
+
+    settings = kopf.OperatorSettings()
+    settings.posting.level = 20  # logging.INFO: handler logs stay logs, events come from kopf.event
+    settings.peering.name = options.peering_name
+    settings.peering.priority = options.priority
+    settings.peering.standalone = options.standalone
+    settings.peering.mandatory = not options.standalone
+    return settings
+
+
+def run_operator(options: OperatorOptions) -> None:
+    """Run until SIGTERM/SIGINT (kopf handles the signals)."""
+    import asyncio
+
+    import kopf
+
+    registry, _ = build_operator(options)
+    asyncio.run(
+        kopf.operator(
+            registry=registry,
+            settings=operator_settings(options),
+            standalone=options.standalone,
+            peering_name=options.peering_name,
+            priority=options.priority,
+            clusterwide=not options.namespaces,
+            namespaces=options.namespaces,
+        )
+    )

@@ -1,0 +1,144 @@
+"""Turn an ``AutomationSpec`` into ``Settings`` for one cycle, reading the Secrets it names.
+
+SSH keys, known_hosts, signing keys and docker configs are written to a private temporary
+directory (0700, files 0600) that exists only while the cycle runs, because Git and the registry
+client take paths. Secret values are never logged or put in error messages; errors name the
+Secret and the key only. Reading goes through ``SecretReader`` so tests can use a real API mock.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import tempfile
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, Protocol
+
+from imagebot.config import GitSettings, RegistrySettings, Settings
+from imagebot.controller.spec import AutomationSpec
+from imagebot.errors import ConfigError
+
+DOCKERCONFIGJSON = "kubernetes.io/dockerconfigjson"
+
+
+class SecretReader(Protocol):
+    """Reads one Secret: its type and its decoded data (key -> bytes)."""
+
+    def read(self, namespace: str, name: str) -> tuple[str, dict[str, bytes]]: ...
+
+
+class KubernetesSecretReader:
+    """``SecretReader`` over the kubernetes client's CoreV1Api (``get`` on secrets only)."""
+
+    def __init__(self, core_v1: Any) -> None:
+        self._api = core_v1
+
+    def read(self, namespace: str, name: str) -> tuple[str, dict[str, bytes]]:
+        from kubernetes.client.exceptions import ApiException
+
+        try:
+            secret = self._api.read_namespaced_secret(name, namespace)
+        except ApiException as error:
+            if error.status == 404:
+                raise ConfigError(f"Secret {namespace}/{name} does not exist") from None
+            if error.status == 403:
+                raise ConfigError(
+                    f"imagebot may not read Secret {namespace}/{name}; "
+                    "grant get on it in the controller's Role"
+                ) from None
+            raise
+        data = {key: base64.b64decode(value) for key, value in (secret.data or {}).items()}
+        return secret.type or "Opaque", data
+
+
+@contextmanager
+def cycle_settings(
+    spec: AutomationSpec, namespace: str, secrets: SecretReader
+) -> Iterator[Settings]:
+    """Settings for one cycle; the temporary credential files vanish when the block ends."""
+    with tempfile.TemporaryDirectory(prefix="imagebot-cycle-") as tmp:
+        workdir = Path(tmp)
+        workdir.chmod(0o700)
+        yield Settings(
+            git=_git_settings(spec, namespace, secrets, workdir),
+            registries=_registry_settings(spec, namespace, secrets, workdir),
+            paths=spec.paths,
+            allow_downgrade=spec.allow_downgrade,
+        )
+
+
+def _git_settings(
+    spec: AutomationSpec, namespace: str, secrets: SecretReader, workdir: Path
+) -> GitSettings:
+    git = GitSettings(
+        repo=spec.url,
+        branch=spec.branch,
+        push_branch=spec.push_branch,
+        author_name=spec.author_name,
+        author_email=spec.author_email,
+        message_template=spec.message_template,
+        signing_format=spec.signing_format,
+    )
+    if spec.git_secret:
+        _, data = secrets.read(namespace, spec.git_secret)
+        where = f"Secret {namespace}/{spec.git_secret}"
+        if "identity" in data:
+            git = replace(git, ssh_key_file=_private_file(workdir, "identity", data["identity"]))
+            if "known_hosts" not in data:
+                raise ConfigError(f"{where} has an SSH identity but no known_hosts key")
+            known = _private_file(workdir, "known_hosts", data["known_hosts"])
+            git = replace(git, known_hosts_file=known)
+        token = data.get("token") or data.get("password")
+        if token is not None:
+            git = replace(git, token=token.decode().strip())
+        if "identity" not in data and token is None:
+            raise ConfigError(f"{where} needs identity + known_hosts (SSH) or token (HTTPS)")
+    if spec.signing_secret:
+        _, data = secrets.read(namespace, spec.signing_secret)
+        if "signing.key" not in data:
+            raise ConfigError(f"Secret {namespace}/{spec.signing_secret} has no signing.key key")
+        git = replace(git, signing_key=_private_file(workdir, "signing.key", data["signing.key"]))
+    return git
+
+
+def _registry_settings(
+    spec: AutomationSpec, namespace: str, secrets: SecretReader, workdir: Path
+) -> RegistrySettings:
+    registries = RegistrySettings(hosts=spec.hosts, platform=spec.platform)
+    if not spec.registry_secrets:
+        return registries
+    auths: dict[str, Any] = {}
+    for name in spec.registry_secrets:
+        kind, data = secrets.read(namespace, name)
+        if kind != DOCKERCONFIGJSON or ".dockerconfigjson" not in data:
+            raise ConfigError(
+                f"Secret {namespace}/{name} must be of type {DOCKERCONFIGJSON} "
+                "(kubectl create secret docker-registry ...)"
+            )
+        auths.update(_auths_of(data[".dockerconfigjson"], f"{namespace}/{name}"))
+    config = json.dumps({"auths": auths}).encode()
+    return replace(registries, docker_config=_private_file(workdir, "config.json", config))
+
+
+def _auths_of(raw: bytes, where: str) -> Mapping[str, Any]:
+    try:
+        document = json.loads(raw)
+    except ValueError:
+        raise ConfigError(f"Secret {where}: .dockerconfigjson is not JSON") from None
+    auths = document.get("auths") if isinstance(document, dict) else None
+    if not isinstance(auths, dict):
+        raise ConfigError(f"Secret {where}: .dockerconfigjson has no auths object")
+    return auths
+
+
+def _private_file(workdir: Path, name: str, content: bytes) -> str:
+    path = workdir / name
+    # Created 0600 from the start: never readable by others, not even for an instant.
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "wb") as handle:
+        handle.write(content if content.endswith(b"\n") else content + b"\n")
+    return str(path)

@@ -1,0 +1,129 @@
+"""A Kubernetes API emulator for operator tests: kmock 0.8's emulator with its gaps filled.
+
+kmock 0.8 (see shared notes) gives objects no ``uid``/``resourceVersion``/``creationTimestamp``
+(kopf then re-runs handlers on stale events), ignores ``metadata.generateName`` (kopf's second
+event gets 409), answers ``GET /api/v1/namespaces`` with 500 and leaves ``kind`` out of lists.
+``KubeEmulator`` fixes those; ``RunningApi`` serves it from a thread of its own so that
+synchronous tests, ``KopfRunner``'s thread and the kubernetes client can all talk to it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import threading
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import aiohttp.web
+import attrs
+import kmock
+from kmock._internal import enums, rendering
+
+RESOURCES: dict[str, kmock.ResourceInfo] = {
+    "imagebot.io/v1alpha1/imageautomations": kmock.ResourceInfo(
+        kind="ImageAutomation",
+        singular="imageautomation",
+        namespaced=True,
+        verbs={"get", "list", "watch", "patch", "create", "delete"},
+    ),
+    "v1/events": kmock.ResourceInfo(kind="Event", namespaced=True, verbs={"create", "list"}),
+    "v1/secrets": kmock.ResourceInfo(kind="Secret", namespaced=True, verbs={"get", "create"}),
+    "v1/namespaces": kmock.ResourceInfo(kind="Namespace", namespaced=False, verbs={"get", "list"}),
+    "apps/v1/deployments": kmock.ResourceInfo(
+        kind="Deployment", namespaced=True, verbs={"get", "list", "create"}
+    ),
+}
+
+
+@attrs.define(kw_only=True)
+class KubeEmulator(kmock.KubernetesEmulator):
+    """The kmock emulator plus object identity, versions and generateName."""
+
+    _versions: Any = attrs.field(factory=lambda: itertools.count(1), init=False)
+
+    async def _handle(self, request: rendering.Request) -> Any:
+        data = request.data if isinstance(request.data, dict) else None
+        if request.resource is not None and data is not None:
+            metadata = data.setdefault("metadata", {})
+            if request.action == enums.action.CREATE:
+                if not metadata.get("name") and metadata.get("generateName"):
+                    metadata["name"] = metadata["generateName"] + uuid.uuid4().hex[:5]
+                metadata.setdefault("uid", str(uuid.uuid4()))
+                metadata.setdefault("creationTimestamp", datetime.now(UTC).isoformat())
+                metadata.setdefault("generation", 1)
+                metadata["resourceVersion"] = str(next(self._versions))
+            elif request.action == enums.action.UPDATE:
+                metadata["resourceVersion"] = str(next(self._versions))
+                if "spec" in data:  # the API server bumps generation on spec changes only
+                    key = (request.resource, request.namespace, request.name)
+                    if key in self.objects:
+                        current = self.objects[key].get("metadata", {}).get("generation", 1)
+                        metadata["generation"] = int(current) + 1
+        return await super()._handle(request)
+
+    async def __call__(self, raw_request: aiohttp.web.BaseRequest) -> aiohttp.web.StreamResponse:
+        # kmock 0.8 fails to parse this URL (500 for ever); list the namespaces objects live in.
+        if raw_request.method == "GET" and raw_request.path.rstrip("/") == "/api/v1/namespaces":
+            if raw_request.query.get("watch") == "true":
+                return await _silent_stream(raw_request)
+            names = sorted({ns for _, ns, _ in self.objects if ns})
+            items = [{"metadata": {"name": name}} for name in names]
+            body = {"kind": "NamespaceList", "apiVersion": "v1", "metadata": {}, "items": items}
+            return aiohttp.web.json_response(body)
+        return await super().__call__(raw_request)
+
+    async def _serve_list(self, request: rendering.Request) -> Any:
+        listing = await super()._serve_list(request)
+        if request.resource is not None:
+            info = self.resources.get(request.resource)  # type: ignore[call-overload]
+            kind = getattr(info, "kind", None) or "Object"
+            listing = {"kind": f"{kind}List", "apiVersion": "v1", **listing}
+        return listing
+
+
+async def _silent_stream(raw_request: aiohttp.web.BaseRequest) -> aiohttp.web.StreamResponse:
+    """A watch on which nothing ever happens, open until the client or the server goes away."""
+    response = aiohttp.web.StreamResponse()
+    await response.prepare(raw_request)
+    await asyncio.Event().wait()
+    return response
+
+
+class RunningApi:
+    """A ``KubeEmulator`` served on 127.0.0.1 from a background thread's event loop."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self._started = threading.Event()
+        self._stop: asyncio.Event | None = None
+        self.url = ""
+        self.emulator: KubeEmulator | None = None
+        self._thread = threading.Thread(target=self._serve, name="kube-emulator", daemon=True)
+
+    def start(self) -> RunningApi:
+        self._thread.start()
+        if not self._started.wait(10):
+            raise RuntimeError("the Kubernetes emulator did not start")
+        return self
+
+    def stop(self) -> None:
+        if self._stop is not None:
+            self.loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(10)
+
+    def _serve(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        self.loop.run_until_complete(self._main())
+        self.loop.close()
+
+    async def _main(self) -> None:
+        self._stop = asyncio.Event()
+        async with KubeEmulator() as emulator, kmock.Server(emulator) as server:
+            for key, info in RESOURCES.items():
+                emulator.resources[key] = info
+            self.emulator = emulator
+            self.url = str(server.url).rstrip("/")
+            self._started.set()
+            await self._stop.wait()
