@@ -1,0 +1,168 @@
+"""``imagebot tags IMAGE``: an image's tags with creation time and digest, and which one a policy
+would choose and why (like ``fluxctl list-images``). A shell: it asks the registry client and the
+policy engine and renders their answers; it decides nothing itself. Heavy imports stay inside
+the command so ``imagebot --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import click
+
+from imagebot.cli.common import EXIT_NOTHING, fail, reported_errors
+from imagebot.config import RegistryHost, RegistrySettings
+
+PROGRESS_AFTER_SECONDS = 1.0
+
+
+def default_cache_dir() -> Path:
+    """``$XDG_CACHE_HOME/imagebot/registry`` (``~/.cache/...`` without it)."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "imagebot" / "registry"
+
+
+class _Progress:
+    """A progress bar on a terminal, shown only once resolving takes a while."""
+
+    def __init__(self) -> None:
+        self._started = time.monotonic()
+        self._bar: Any = None
+        self._shown = 0
+        self._lock = threading.Lock()
+
+    def __call__(self, done: int, total: int) -> None:
+        if not sys.stderr.isatty() or time.monotonic() - self._started < PROGRESS_AFTER_SECONDS:
+            return
+        with self._lock:
+            if self._bar is None:
+                self._bar = click.progressbar(
+                    length=total, label="reading creation times", file=sys.stderr
+                )
+                self._bar.__enter__()
+            self._bar.length = max(self._bar.length, total)
+            self._bar.update(done - self._shown)
+            self._shown = done
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(None, None, None)
+
+
+@click.command("tags")
+@click.argument("image")
+@click.option("--policy", "policy_text", help="Mark the tag this policy chooses, e.g. semver:~1.2.")
+@click.option("--platform", help="OS/ARCH whose creation time counts (default linux/amd64).")
+@click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="imagebot.yaml whose registries section (credentials, mirrors) applies.",
+)
+@click.option("--insecure", is_flag=True, help="Talk plain HTTP to this image's registry.")
+def tags(
+    *,
+    image: str,
+    policy_text: str | None,
+    platform: str | None,
+    output: str,
+    config_file: Path | None,
+    insecure: bool,
+) -> None:
+    """List IMAGE's tags with creation time and digest; mark the current and chosen ones."""
+    from imagebot.cli.render import dumps
+    from imagebot.policy import parse_policy, select_tag
+    from imagebot.refs import parse_reference
+    from imagebot.registry import MetadataCache, RegistryClient, RepoQuery
+
+    with reported_errors():
+        ref = parse_reference(image)
+        policy = parse_policy(policy_text) if policy_text else None
+        settings = _settings(ref.registry, config_file, platform, insecure)
+        cache_dir = Path(settings.cache_dir) if settings.cache_dir else default_cache_dir()
+        client = RegistryClient(settings, cache=MetadataCache(cache_dir))
+        query = RepoQuery(
+            ref,
+            needs_created=True if policy is None else policy.needs_created,
+            wants=policy.matches if policy is not None else None,
+        )
+        progress = _Progress()
+        try:
+            scan = client.scan([query], progress=progress)[ref.name]
+        finally:
+            progress.close()
+        if scan.problem:
+            fail(scan.problem, 2 if scan.permanent else 1)
+        chosen: str | None = None
+        reason = ""
+        if policy is not None:
+            decision = select_tag(policy, scan.tags, current=ref.tag, allow_downgrade=True)
+            chosen = decision.chosen.tag if decision.chosen else None
+            reason = decision.reason
+        digests = {chosen: client.digest(ref, chosen)} if chosen else {}
+        rows = [
+            {
+                "tag": info.tag,
+                "created": info.created.isoformat() if info.created else None,
+                "digest": digests.get(info.tag, info.digest),
+                "current": info.tag == ref.tag,
+                "chosen": info.tag == chosen,
+            }
+            for info in sorted(
+                scan.tags, key=lambda t: (t.created is not None, t.created, t.tag), reverse=True
+            )
+        ]
+        if output == "json":
+            document = {
+                "image": ref.name,
+                "policy": policy_text,
+                "platform": settings.platform,
+                "chosen": chosen,
+                "reason": reason,
+                "warnings": list(scan.warnings),
+                "requests": dict(client.stats),
+                "tags": rows,
+            }
+            click.echo(dumps(document), nl=False)
+        else:
+            click.echo(_text(rows), nl=False)
+            for warning in scan.warnings:
+                click.echo(f"warning: {warning}", err=True)
+            if policy_text:
+                verdict = f"{chosen} ({reason})" if chosen else f"no tag qualifies ({reason})"
+                click.echo(f"{policy_text}: {verdict}")
+        if policy is not None and chosen is None:
+            raise SystemExit(EXIT_NOTHING)
+
+
+def _settings(
+    registry: str, config_file: Path | None, platform: str | None, insecure: bool
+) -> RegistrySettings:
+    from imagebot.configfile import parse_settings
+
+    settings = RegistrySettings()
+    if config_file is not None:
+        settings = parse_settings(config_file.read_text(), str(config_file)).registries
+    if platform:
+        settings = replace(settings, platform=platform)
+    if insecure:
+        settings = replace(settings, hosts=(*settings.hosts, RegistryHost(registry, insecure=True)))
+    return settings
+
+
+def _text(rows: list[dict[str, Any]]) -> str:
+    from imagebot.cli.render import table
+
+    lines = []
+    for row in rows:
+        marks = ", ".join(mark for mark in ("current", "chosen") if row[mark])
+        created = str(row["created"] or "-")
+        lines.append((str(row["tag"]), created, str(row["digest"] or "-")[:19], marks))
+    return table(lines, ("TAG", "CREATED", "DIGEST", ""))

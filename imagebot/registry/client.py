@@ -1,0 +1,272 @@
+"""The registry client reconcile calls: scan repositories, verify a digest, check platforms.
+
+``scan`` merges queries per repository into one listing per cycle, resolves creation times only
+for tags a time-ordered policy wants and the cache does not know yet, and scans repositories
+concurrently. Each repository's trouble comes back as data in its ``RepoScan``. It knows nothing
+about policies beyond the ``wants`` predicate a caller hands in.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from imagebot.config import RegistrySettings
+from imagebot.errors import RateLimited, RegistryAuthError, RegistryError, RegistryNotFound
+from imagebot.model import Digest, TagInfo
+from imagebot.refs import ImageRef
+from imagebot.registry.auth import AuthFlow
+from imagebot.registry.cache import MetadataCache, TagRecord
+from imagebot.registry.credentials import CredentialStore
+from imagebot.registry.endpoints import Endpoint, resolve
+from imagebot.registry.limits import RateLimitInfo, RequestStats
+from imagebot.registry.listing import HubTag, list_hub_tags, list_tags
+from imagebot.registry.manifests import ACCEPT_ANY
+from imagebot.registry.metadata import Resolver
+from imagebot.registry.transport import Transport
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True, slots=True)
+class RepoQuery:
+    """What one policy needs from a repository. ``needs_created``: the policy orders by creation
+    time (newest wins); creation times are then resolved for the tags ``wants`` accepts (all tags
+    when None)."""
+
+    image: ImageRef
+    needs_created: bool = False
+    wants: Callable[[str], bool] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RepoScan:
+    """One repository's answer this cycle. ``TagInfo.digest`` is set only when it was seen this
+    cycle; a tag known from the cache has none, so a caller pinning it calls ``digest()``.
+    ``stale``: the host rate-limited us; ``tags`` are then last cycle's, if any."""
+
+    tags: tuple[TagInfo, ...] = ()
+    stale: bool = False
+    problem: str | None = None
+    warnings: tuple[str, ...] = ()
+    permanent: bool = False
+
+
+@dataclass(slots=True)
+class _Merged:
+    image: ImageRef
+    needs_created: bool = False
+    wants: list[Callable[[str], bool] | None] = field(default_factory=list)
+
+    def wanted(self, tag: str) -> bool:
+        return self.needs_created and any(w is None or w(tag) for w in self.wants)
+
+
+class RegistryClient:
+    """Talks to registries for one process; reuse it across cycles to keep tokens and limits."""
+
+    def __init__(
+        self,
+        settings: RegistrySettings,
+        *,
+        session: requests.Session | None = None,
+        cache: MetadataCache | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        credentials: CredentialStore | None = None,
+        workers: int = 16,
+    ) -> None:
+        self.settings = settings
+        self._own_session = session is None
+        if session is None:
+            session = requests.Session()
+            session.mount("https://", HTTPAdapter(pool_maxsize=workers))
+            session.mount("http://", HTTPAdapter(pool_maxsize=workers))
+        self._session = session
+        self.cache = cache if cache is not None else MetadataCache(settings.cache_dir)
+        auth = AuthFlow(credentials or CredentialStore(settings), clock)
+        self._transport = Transport(settings, session, auth, clock=clock, sleep=sleep)
+        self._resolver = Resolver(self._transport, self.cache, settings.platform)
+        self._workers = max(1, workers)
+        self._hub_platforms: dict[tuple[str, str], tuple[str, ...]] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def stats(self) -> RequestStats:
+        return self._transport.stats
+
+    @property
+    def rate_limits(self) -> dict[str, RateLimitInfo]:
+        return dict(self._transport.rate_limits)
+
+    def close(self) -> None:
+        if self._own_session:
+            self._session.close()
+
+    def scan(
+        self, requests: Sequence[RepoQuery], *, progress: Progress | None = None
+    ) -> dict[str, RepoScan]:
+        """One cycle: each distinct repository listed once, concurrently; keyed by ImageRef.name."""
+        self._transport.begin_cycle()
+        merged: dict[str, _Merged] = {}
+        for query in requests:
+            entry = merged.setdefault(query.image.name, _Merged(query.image))
+            if query.needs_created:
+                entry.needs_created = True
+                entry.wants.append(query.wants)
+        counter = _Counter(progress)
+        with (
+            ThreadPoolExecutor(self._workers, thread_name_prefix="imagebot-repo") as repos,
+            ThreadPoolExecutor(self._workers, thread_name_prefix="imagebot-meta") as metadata,
+        ):
+            futures = {
+                name: repos.submit(self._scan_one, entry, metadata, counter)
+                for name, entry in merged.items()
+            }
+            return {name: future.result() for name, future in futures.items()}
+
+    def _scan_one(self, entry: _Merged, pool: ThreadPoolExecutor, counter: _Counter) -> RepoScan:
+        endpoint = resolve(entry.image, self.settings)
+        try:
+            if endpoint.hub_api:
+                try:
+                    return self._scan_hub(endpoint, entry)
+                except (RegistryNotFound, RegistryAuthError) as error:
+                    # Private repositories are not visible to the anonymous Hub API.
+                    log.debug(
+                        "Hub API unusable for %s (%s); using the registry", endpoint.name, error
+                    )
+            return self._scan_registry(endpoint, entry, pool, counter)
+        except RateLimited as error:
+            cached = self.cache.tags(endpoint.name)
+            tags = tuple(TagInfo(tag, record.created) for tag, record in cached.items())
+            return RepoScan(tags, stale=True, problem=str(error))
+        except RegistryError as error:
+            return RepoScan(problem=str(error), permanent=error.permanent)
+
+    def _scan_hub(self, endpoint: Endpoint, entry: _Merged) -> RepoScan:
+        def enough(found: Sequence[HubTag]) -> bool:
+            # Newest first: once a wanted tag is seen, older pages cannot hold a newer one.
+            only_time_ordered = entry.needs_created and None not in entry.wants
+            return only_time_ordered and any(entry.wanted(t.name) for t in found)
+
+        found, warning = list_hub_tags(self._transport, endpoint, self.settings, enough)
+        with self._lock:
+            for hub_tag in found:
+                self._hub_platforms[(endpoint.name, hub_tag.name)] = tuple(hub_tag.platforms)
+        tags = tuple(
+            TagInfo(t.name, t.pushed, Digest(t.digest) if t.digest else None) for t in found
+        )
+        return RepoScan(tags, warnings=(warning,) if warning else ())
+
+    def _scan_registry(
+        self, endpoint: Endpoint, entry: _Merged, pool: ThreadPoolExecutor, counter: _Counter
+    ) -> RepoScan:
+        listing = list_tags(self._transport, endpoint, self.settings)
+        known = self.cache.tags(endpoint.name)
+        platform = self.settings.platform
+        fresh: dict[str, TagRecord] = {}
+        missing = [
+            tag
+            for tag in listing.tags
+            if entry.wanted(tag) and (tag not in known or known[tag].platform != platform)
+        ]
+        counter.add(len(missing))
+        jobs = {tag: pool.submit(self._resolve_counted, endpoint, tag, counter) for tag in missing}
+        failures: list[str] = []
+        for tag, job in jobs.items():
+            try:
+                fresh[tag] = job.result()
+            except RateLimited:
+                raise
+            except RegistryError as error:
+                failures.append(f"{tag}: {error}")
+        records = {
+            tag: fresh.get(tag) or known[tag]
+            for tag in listing.tags
+            if tag in fresh or tag in known
+        }
+        if records != known:
+            self.cache.put_tags(endpoint.name, records)
+        tags = tuple(
+            TagInfo(
+                tag,
+                records[tag].created if tag in records else None,
+                Digest(fresh[tag].digest) if tag in fresh else None,
+            )
+            for tag in listing.tags
+        )
+        warnings = [listing.warning] if listing.warning else []
+        if failures:
+            warnings.append(
+                f"{endpoint.name}: no creation time for {len(failures)} tag(s), which cannot be "
+                f"chosen by time; first: {failures[0]}"
+            )
+        for warning in warnings:
+            log.warning("%s", warning)
+        return RepoScan(tags, warnings=tuple(warnings))
+
+    def _resolve_counted(self, endpoint: Endpoint, tag: str, counter: _Counter) -> TagRecord:
+        try:
+            return self._resolver.resolve_tag(endpoint, tag)
+        finally:
+            counter.done()
+
+    def digest(self, image: ImageRef, tag: str) -> Digest:
+        """The tag's digest now (a HEAD, free on Docker Hub); corrects the cached record."""
+        endpoint = resolve(image, self.settings)
+        reply = self._transport.request(
+            "head",
+            endpoint.url(f"manifests/{tag}"),
+            method="HEAD",
+            what=f"manifest {endpoint.name}:{tag}",
+            scope=endpoint.scope,
+            max_bytes=0,
+            headers={"Accept": ACCEPT_ANY},
+        )
+        found = reply.headers.get("docker-content-digest")
+        if not found:  # some registries omit it on HEAD: the GET's body has it by definition
+            found, _ = self._resolver.manifest(endpoint, tag)
+        records = self.cache.tags(endpoint.name)
+        if tag in records and records[tag].digest != found:
+            del records[tag]  # the tag moved: its creation time is resolved again next scan
+            self.cache.put_tags(endpoint.name, records)
+        return Digest(found)
+
+    def platforms(self, image: ImageRef, tag: str) -> tuple[str, ...]:
+        """``os/arch[/variant]`` the tag offers (for the chosen candidate's multi-arch check)."""
+        endpoint = resolve(image, self.settings)
+        with self._lock:
+            known = self._hub_platforms.get((endpoint.name, tag))
+        if known:
+            return known
+        return self._resolver.platforms(endpoint, tag)
+
+
+class _Counter:
+    """Progress over creation-time fetches, for a progress bar on a terminal."""
+
+    def __init__(self, progress: Progress | None) -> None:
+        self._progress, self._done, self._total = progress, 0, 0
+        self._lock = threading.Lock()
+
+    def add(self, count: int) -> None:
+        with self._lock:
+            self._total += count
+
+    def done(self) -> None:
+        if self._progress is None:
+            return
+        with self._lock:
+            self._done += 1
+            done, total = self._done, self._total
+        self._progress(done, total)

@@ -1,0 +1,155 @@
+"""Tag listing: ``/v2/<name>/tags/list`` with ``Link`` pagination, and Docker Hub's tag API.
+
+Both follow pages up to the configured page and tag bounds and say so when they stop early.
+The Hub API also gives each tag's digest, push time and platforms without counting as a pull,
+and is ordered newest first, so the caller may stop paging once it has what it needs.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from urllib.parse import urljoin
+
+from imagebot.config import RegistrySettings
+from imagebot.errors import RegistryError
+from imagebot.refs import is_valid_tag
+from imagebot.registry.endpoints import Endpoint, hub_tags_url
+from imagebot.registry.manifests import parse_time, platform_name
+from imagebot.registry.transport import Transport
+
+MAX_PAGE_BYTES = 16 << 20
+PAGE_SIZE = 1000
+_NEXT = re.compile(r'<([^>]+)>\s*;[^,]*\brel="?next"?', re.IGNORECASE)
+
+
+def next_link(header: str | None, current_url: str) -> str | None:
+    """The ``rel="next"`` target of a ``Link`` header, resolved against the current URL."""
+    match = _NEXT.search(header or "")
+    return urljoin(current_url, match.group(1)) if match else None
+
+
+@dataclass(slots=True)
+class Listing:
+    tags: list[str] = field(default_factory=list)
+    warning: str | None = None
+
+
+def _truncated(what: str, count: int, bound: str) -> str:
+    return (
+        f"{what}: stopped listing after {count} tags ({bound} reached); newer tags may be "
+        f"missing, raise registries.{bound} to see them all"
+    )
+
+
+def list_tags(transport: Transport, endpoint: Endpoint, settings: RegistrySettings) -> Listing:
+    """Every tag of the repository, following ``Link`` pages within the bounds."""
+    what = f"the tags of {endpoint.name}"
+    url: str | None = endpoint.url(f"tags/list?n={PAGE_SIZE}")
+    listing, seen, pages = Listing(), set[str](), 0
+    while url is not None:
+        if pages >= settings.max_tag_pages:
+            listing.warning = _truncated(what, len(listing.tags), "max_tag_pages")
+            break
+        reply = transport.request(
+            "list",
+            url,
+            what=what,
+            scope=endpoint.scope,
+            max_bytes=MAX_PAGE_BYTES,
+            headers={"Accept": "application/json"},
+        )
+        pages += 1
+        for tag in _page_tags(reply.body, what):
+            if tag not in seen:
+                seen.add(tag)
+                listing.tags.append(tag)
+        if len(listing.tags) >= settings.max_tags:
+            del listing.tags[settings.max_tags :]
+            listing.warning = _truncated(what, settings.max_tags, "max_tags")
+            break
+        url = next_link(reply.headers.get("link"), reply.url)
+    return listing
+
+
+def _page_tags(body: bytes, what: str) -> list[str]:
+    try:
+        data = json.loads(body)
+    except ValueError:
+        raise RegistryError(f"{what}: the registry answered something that is not JSON") from None
+    tags = data.get("tags") if isinstance(data, dict) else None
+    if tags is None and isinstance(data, dict) and "name" in data:
+        return []  # a repository without tags answers "tags": null
+    if not isinstance(tags, list):
+        raise RegistryError(f"{what}: the answer has no 'tags' list")
+    return [t for t in tags if isinstance(t, str) and is_valid_tag(t)]
+
+
+@dataclass(frozen=True, slots=True)
+class HubTag:
+    """One tag as the Hub API describes it: digest, push time and per-platform digests."""
+
+    name: str
+    digest: str | None
+    pushed: datetime | None
+    platforms: dict[str, str]
+
+
+def _hub_tag(entry: object) -> HubTag | None:
+    if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
+        return None
+    if not is_valid_tag(entry["name"]):
+        return None
+    platforms: dict[str, str] = {}
+    images = entry.get("images")
+    for image in images if isinstance(images, list) else []:
+        name = platform_name(image)
+        if name and isinstance(image.get("digest"), str):
+            platforms.setdefault(name, image["digest"])
+    digest = entry.get("digest")
+    pushed = parse_time(entry.get("tag_last_pushed")) or parse_time(entry.get("last_updated"))
+    return HubTag(entry["name"], digest if isinstance(digest, str) else None, pushed, platforms)
+
+
+def list_hub_tags(
+    transport: Transport,
+    endpoint: Endpoint,
+    settings: RegistrySettings,
+    enough: Callable[[Sequence[HubTag]], bool] = lambda _: False,
+) -> tuple[list[HubTag], str | None]:
+    """Tags from ``hub.docker.com``, newest update first; stops early once ``enough`` says so."""
+    what = f"the tags of {endpoint.name} (Docker Hub API)"
+    url: str | None = hub_tags_url(endpoint.repository)
+    found: list[HubTag] = []
+    pages = 0
+    while url is not None:
+        if pages >= settings.max_tag_pages:
+            return found, _truncated(what, len(found), "max_tag_pages")
+        reply = transport.request(
+            "hub",
+            url,
+            what=what,
+            scope="",
+            max_bytes=MAX_PAGE_BYTES,
+            headers={"Accept": "application/json"},
+            authenticate=False,
+        )
+        pages += 1
+        try:
+            data = json.loads(reply.body)
+        except ValueError:
+            raise RegistryError(f"{what}: the Hub answered something that is not JSON") from None
+        results = data.get("results") if isinstance(data, dict) else None
+        if not isinstance(results, list):
+            raise RegistryError(f"{what}: the Hub's answer has no 'results' list")
+        found.extend(t for t in map(_hub_tag, results) if t is not None)
+        if len(found) >= settings.max_tags:
+            return found[: settings.max_tags], _truncated(what, settings.max_tags, "max_tags")
+        if enough(found):
+            break
+        nxt = data.get("next")
+        url = nxt if isinstance(nxt, str) and nxt.startswith("https://") else None
+    return found, None

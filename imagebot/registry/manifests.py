@@ -1,0 +1,159 @@
+"""Read manifests, indexes and image configs: media types, platforms, creation times.
+
+Parses the JSON a registry returned into small values: an index's platforms and children, an
+image manifest's config digest, a config's creation time (the ``org.opencontainers.image.created``
+label first, then ``created``). Validates shapes so a malformed answer becomes a clear
+``RegistryError``. No HTTP here.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TypedDict
+
+from imagebot.errors import RegistryError
+
+OCI_INDEX = "application/vnd.oci.image.index.v1+json"
+DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
+OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
+INDEX_TYPES = frozenset({OCI_INDEX, DOCKER_LIST})
+MANIFEST_TYPES = frozenset({OCI_MANIFEST, DOCKER_MANIFEST})
+ACCEPT_ANY = ", ".join((OCI_INDEX, DOCKER_LIST, OCI_MANIFEST, DOCKER_MANIFEST))
+ACCEPT_IMAGE = ", ".join((OCI_MANIFEST, DOCKER_MANIFEST))
+
+MAX_MANIFEST_BYTES = 4 << 20  # the OCI distribution spec's suggested manifest bound
+MAX_CONFIG_BYTES = 8 << 20
+
+CREATED_LABELS = ("org.opencontainers.image.created", "org.label-schema.build-date")
+
+
+class PlatformJSON(TypedDict, total=False):
+    os: str
+    architecture: str
+    variant: str
+
+
+class DescriptorJSON(TypedDict, total=False):
+    mediaType: str
+    digest: str
+    platform: PlatformJSON
+
+
+@dataclass(frozen=True, slots=True)
+class Index:
+    """A multi-platform index: platform (``os/arch[/variant]``) -> child manifest digest."""
+
+    children: dict[str, str]
+
+    @property
+    def platforms(self) -> tuple[str, ...]:
+        return tuple(self.children)
+
+
+@dataclass(frozen=True, slots=True)
+class ImageManifest:
+    config_digest: str
+
+
+def _object(body: bytes, what: str) -> dict[str, object]:
+    try:
+        data = json.loads(body)
+    except ValueError:
+        raise RegistryError(f"{what}: the registry answered something that is not JSON") from None
+    if not isinstance(data, dict):
+        raise RegistryError(f"{what}: expected a JSON object, got {type(data).__name__}")
+    return data
+
+
+def platform_name(platform: object) -> str | None:
+    if not isinstance(platform, dict):
+        return None
+    os_name, arch = platform.get("os"), platform.get("architecture")
+    if not isinstance(os_name, str) or not isinstance(arch, str) or os_name == "unknown":
+        return None  # attestation manifests carry unknown/unknown: not a runnable platform
+    variant = platform.get("variant")
+    return (
+        f"{os_name}/{arch}/{variant}"
+        if isinstance(variant, str) and variant
+        else f"{os_name}/{arch}"
+    )
+
+
+def parse_manifest(body: bytes, content_type: str, what: str) -> Index | ImageManifest:
+    """An index or an image manifest, decided by media type (header, then body)."""
+    data = _object(body, what)
+    media_type = content_type.split(";", maxsplit=1)[0].strip() or str(data.get("mediaType", ""))
+    if media_type not in INDEX_TYPES | MANIFEST_TYPES:
+        media_type = str(data.get("mediaType", ""))
+    manifests = data.get("manifests")
+    if media_type in INDEX_TYPES or (not media_type and isinstance(manifests, list)):
+        if not isinstance(manifests, list):
+            raise RegistryError(f"{what}: an index without a 'manifests' list")
+        children: dict[str, str] = {}
+        for entry in manifests:
+            name = platform_name(entry.get("platform")) if isinstance(entry, dict) else None
+            digest = entry.get("digest") if isinstance(entry, dict) else None
+            if name and isinstance(digest, str):
+                children.setdefault(name, digest)
+        return Index(children)
+    config = data.get("config")
+    digest = config.get("digest") if isinstance(config, dict) else None
+    if not isinstance(digest, str):
+        kind = media_type or "unknown media type"
+        raise RegistryError(f"{what}: not an image manifest or index ({kind}); no config digest")
+    return ImageManifest(digest)
+
+
+def matches_platform(candidate: str, wanted: str) -> bool:
+    """``linux/arm64`` matches ``linux/arm64/v8``; a wanted variant must match exactly."""
+    if candidate == wanted:
+        return True
+    return wanted.count("/") == 1 and candidate.startswith(wanted + "/")
+
+
+def select_platform(index: Index, wanted: str) -> str | None:
+    """The child digest for ``wanted``, or None when the index does not offer it."""
+    for name, digest in index.children.items():
+        if matches_platform(name, wanted):
+            return digest
+    return None
+
+
+def parse_time(value: object) -> datetime | None:
+    """RFC 3339 with any fraction length; the epoch and year 1 (reproducible builds) are None."""
+    if not isinstance(value, str) or not value:
+        return None
+    text = value.strip().replace("Z", "+00:00").replace("z", "+00:00")
+    if "." in text:  # Python < 3.11 semantics aside, Go writes up to 9 fractional digits
+        head, _, tail = text.partition(".")
+        digits = "".join(c for c in tail if c.isdigit())
+        text = f"{head}.{digits[:6].ljust(6, '0')}{tail[len(digits) :]}"
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return when if when.year > 1970 else None
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigFacts:
+    created: datetime | None
+    platform: str | None
+
+
+def parse_config(body: bytes, what: str) -> ConfigFacts:
+    data = _object(body, what)
+    config = data.get("config")
+    labels = config.get("Labels") if isinstance(config, dict) else None
+    created: datetime | None = None
+    if isinstance(labels, dict):
+        for label in CREATED_LABELS:
+            created = parse_time(labels.get(label))
+            if created is not None:
+                break
+    return ConfigFacts(created or parse_time(data.get("created")), platform_name(data))

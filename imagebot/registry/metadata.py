@@ -1,0 +1,122 @@
+"""Creation time, digest and platforms of one tag, paying for each immutable fact once ever.
+
+A tag's manifest (or index) is fetched to learn its digest; everything behind a digest (index
+children, config platform, creation time) comes from the ``MetadataCache`` when known, so a
+config blob is downloaded at most once per digest, across cycles and processes. Bodies fetched by
+digest are checked against it. Listing tags and choosing which tags to resolve is the client's job.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from datetime import datetime
+
+from imagebot.errors import RegistryError
+from imagebot.registry.cache import DigestFacts, MetadataCache, TagRecord
+from imagebot.registry.endpoints import Endpoint
+from imagebot.registry.manifests import (
+    ACCEPT_ANY,
+    ACCEPT_IMAGE,
+    MAX_CONFIG_BYTES,
+    MAX_MANIFEST_BYTES,
+    ImageManifest,
+    Index,
+    parse_config,
+    parse_manifest,
+    select_platform,
+)
+from imagebot.registry.transport import Transport
+
+
+def _sha256(body: bytes) -> str:
+    return "sha256:" + hashlib.sha256(body).hexdigest()
+
+
+class Resolver:
+    """Fetches manifests and configs for tags; shares one lock per digest so concurrent scans of
+    tags naming the same image download its config once."""
+
+    def __init__(self, transport: Transport, cache: MetadataCache, platform: str) -> None:
+        self.transport, self.cache, self.platform = transport, cache, platform
+        self._locks: dict[str, threading.Lock] = {}
+        self._lock = threading.Lock()
+
+    def manifest(
+        self, endpoint: Endpoint, reference: str, accept: str = ACCEPT_ANY
+    ) -> tuple[str, Index | ImageManifest]:
+        """GET a manifest by tag or digest: its digest and parsed content."""
+        what = f"manifest {endpoint.name}{'@' if ':' in reference else ':'}{reference}"
+        reply = self.transport.request(
+            "manifest",
+            endpoint.url(f"manifests/{reference}"),
+            what=what,
+            scope=endpoint.scope,
+            max_bytes=MAX_MANIFEST_BYTES,
+            headers={"Accept": accept},
+        )
+        computed = _sha256(reply.body)
+        if ":" in reference and reference.startswith("sha256:") and computed != reference:
+            raise RegistryError(f"{what}: the content does not match its digest; refused")
+        digest = reply.headers.get("docker-content-digest") or computed
+        return digest, parse_manifest(reply.body, reply.headers.get("content-type", ""), what)
+
+    def resolve_tag(self, endpoint: Endpoint, tag: str) -> TagRecord:
+        """The tag's digest now and the creation time of its image for our platform."""
+        digest, parsed = self.manifest(endpoint, tag)
+        return TagRecord(digest, self.created(endpoint, digest, parsed), self.platform)
+
+    def created(
+        self, endpoint: Endpoint, digest: str, parsed: Index | ImageManifest
+    ) -> datetime | None:
+        if isinstance(parsed, ImageManifest):
+            return self.image_facts(endpoint, digest, parsed).created
+        if self.cache.facts(digest) is None:
+            self.cache.put_facts(digest, DigestFacts(children=parsed.children))
+        child = select_platform(parsed, self.platform)
+        if child is None:
+            return None  # the index offers no image for our platform: it can never be chosen
+        known = self.cache.facts(child)
+        if known is not None:
+            return known.created
+        _, child_manifest = self.manifest(endpoint, child, ACCEPT_IMAGE)
+        if not isinstance(child_manifest, ImageManifest):
+            raise RegistryError(f"{endpoint.name}@{child}: an index inside an index; unsupported")
+        return self.image_facts(endpoint, child, child_manifest).created
+
+    def image_facts(self, endpoint: Endpoint, digest: str, manifest: ImageManifest) -> DigestFacts:
+        """Facts of an image manifest: from the cache, or from its config blob (fetched once)."""
+        config = manifest.config_digest
+        with self._lock:
+            lock = self._locks.setdefault(config, threading.Lock())
+        with lock:
+            known = self.cache.facts(digest) or self.cache.facts(config)
+            if known is not None and known.children is None:
+                if self.cache.facts(digest) is None:
+                    self.cache.put_facts(digest, known)
+                return known
+            what = f"config {config} of {endpoint.name}"
+            reply = self.transport.request(
+                "blob",
+                endpoint.url(f"blobs/{config}"),
+                what=what,
+                scope=endpoint.scope,
+                max_bytes=MAX_CONFIG_BYTES,
+            )
+            if config.startswith("sha256:") and _sha256(reply.body) != config:
+                raise RegistryError(f"{what}: the content does not match its digest; refused")
+            parsed = parse_config(reply.body, what)
+            facts = DigestFacts(created=parsed.created, platform=parsed.platform)
+            self.cache.put_facts(config, facts)
+            self.cache.put_facts(digest, facts)
+            return facts
+
+    def platforms(self, endpoint: Endpoint, tag: str) -> tuple[str, ...]:
+        """Platforms the tag offers: an index's children, or the one image's config platform."""
+        digest, parsed = self.manifest(endpoint, tag)
+        if isinstance(parsed, Index):
+            if self.cache.facts(digest) is None:
+                self.cache.put_facts(digest, DigestFacts(children=parsed.children))
+            return parsed.platforms
+        platform = self.image_facts(endpoint, digest, parsed).platform
+        return (platform,) if platform else ()
