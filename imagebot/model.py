@@ -82,6 +82,7 @@ class Target:
     pin_digest: bool = False
     yaml_path: tuple[str | int, ...] = ()
     field_part: str = "image"
+    current_value: str = ""  # the scalar's text when scanned: a rewrite checks it is unchanged
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +119,7 @@ class RunResult:
 
     changes: tuple[Change, ...] = ()
     problems: tuple[Problem, ...] = ()
+    skipped: tuple[Problem, ...] = ()  # deliberate skips: locked workloads, Helm templates
     commit: CommitSha | None = None
     pushed: bool = False
     branch: str | None = None
@@ -127,4 +129,7 @@ class RunResult:
     chosen: Mapping[str, str] = field(default_factory=dict)
     requests: Mapping[str, int] = field(default_factory=dict)
     stale_registries: tuple[str, ...] = ()
+    # Repositories whose registry failed for a passing reason (network, 5xx, 429): their images
+    # were left alone this cycle, and the shells report the run as a transient failure.
+    failed_repositories: tuple[str, ...] = ()
     duration_seconds: float = 0.0

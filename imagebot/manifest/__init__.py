@@ -1,1 +1,37 @@
-"""Find image targets in YAML text and rewrite them byte-exactly; walk a tree for files."""
+"""Find image targets in YAML text and rewrite them byte-exactly; walk a tree for files.
+
+Public API: ``scan_tree`` / ``scan_text`` find targets; ``plan_set_image`` turns a manual release
+into ``Update``s; ``rewrite_text`` / ``rewrite_files`` splice new values in and verify them;
+``write_files`` writes atomically; ``unified_diff`` shows what would change. Nothing here talks
+to a registry or to Git, and no YAML is ever re-emitted by a dumper.
+"""
+
+from imagebot.manifest.compose import c_composer_available
+from imagebot.manifest.plan import (
+    RewriteResult,
+    plan_set_image,
+    rewrite_files,
+    targets_of,
+    unified_diff,
+    updated_value,
+)
+from imagebot.manifest.rewrite import Update, rewrite_text
+from imagebot.manifest.scan import scan_text
+from imagebot.manifest.tree import MAX_FILE_BYTES, TreeScan, scan_tree, write_files
+
+__all__ = [
+    "MAX_FILE_BYTES",
+    "RewriteResult",
+    "TreeScan",
+    "Update",
+    "c_composer_available",
+    "plan_set_image",
+    "rewrite_files",
+    "rewrite_text",
+    "scan_text",
+    "scan_tree",
+    "targets_of",
+    "unified_diff",
+    "updated_value",
+    "write_files",
+]

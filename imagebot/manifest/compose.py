@@ -1,0 +1,175 @@
+"""Compose YAML text into node graphs whose marks are character offsets into that same text.
+
+libyaml through ruamel.yaml.clib is tried first (fast, accepts TABs as separators); ruamel's
+pure-Python parser is the fallback for what libyaml rejects (``{image: nginx:1.0}``: a ``:``
+inside a flow plain scalar), then again with separator TABs as spaces for text that needs both.
+Nothing here constructs Python objects or ever emits YAML.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from ruamel.yaml.resolver import VersionedResolver
+
+from imagebot.errors import ManifestError
+
+try:  # ruamel.yaml.clib is a declared dependency, but a PyPy install would not have it
+    from ruamel.yaml.cyaml import CParser  # type: ignore[attr-defined]
+except ImportError:  # pragma: no cover - exercised only without the C extension
+    CParser = None
+
+BOM = "\ufeff"
+STR_TAG = "tag:yaml.org,2002:str"
+MERGE_TAG = "tag:yaml.org,2002:merge"
+
+__all__ = [
+    "BOM",
+    "STR_TAG",
+    "ComposeError",
+    "MappingNode",
+    "Node",
+    "ScalarNode",
+    "SequenceNode",
+    "c_composer_available",
+    "compose_documents",
+    "resolves_to_string",
+    "split_bom",
+]
+
+
+class ComposeError(ManifestError):
+    """The text is not YAML that either composer accepts; ``line`` is 1-based when known."""
+
+    def __init__(self, message: str, line: int | None) -> None:
+        super().__init__(message)
+        self.line = line
+
+
+_PLAIN_TAGS: dict[str, Any] = {}
+_PLAIN_TAGS_LIMIT = 65_536
+
+if CParser is not None:
+
+    class _CLoader(CParser, VersionedResolver):  # type: ignore[misc]
+        """libyaml's reader, scanner, parser and composer in C; tags resolved by ruamel."""
+
+        def __init__(self, text: str) -> None:
+            CParser.__init__(self, text)
+            VersionedResolver.__init__(self, version=None, loadumper=self)
+
+        def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
+            # ruamel's resolve looks the YAML version up and rebuilds its tables per loader;
+            # this loader always resolves as YAML 1.2, so a plain value's tag can be cached.
+            if kind is ScalarNode:
+                if not implicit[0]:
+                    return self.DEFAULT_SCALAR_TAG
+                tag = _PLAIN_TAGS.get(value)
+                if tag is None:
+                    tag = VersionedResolver.resolve(self, kind, value, implicit)
+                    if len(_PLAIN_TAGS) >= _PLAIN_TAGS_LIMIT:
+                        _PLAIN_TAGS.clear()
+                    _PLAIN_TAGS[value] = tag
+                return tag
+            if kind is SequenceNode:
+                return self.DEFAULT_SEQUENCE_TAG
+            return self.DEFAULT_MAPPING_TAG
+
+
+def c_composer_available() -> bool:
+    return CParser is not None
+
+
+def split_bom(text: str) -> tuple[str, str]:
+    """``(prefix, body)``: libyaml does not count a leading BOM in its marks, so it is cut off
+    before composing and put back when writing."""
+    if text.startswith(BOM):
+        return BOM, text[1:]
+    return "", text
+
+
+def compose_documents(body: str) -> list[Node]:
+    """Every document of ``body`` (which must not start with a BOM) as a node graph.
+
+    Raises ComposeError with the first parser's message when neither composer accepts it.
+    """
+    try:
+        return _compose_c(body) if CParser is not None else _compose_pure(body)
+    except YAMLError as first:
+        for text in (body, _tabs_as_spaces(body)) if "\t" in body else (body,):
+            try:
+                return _compose_pure(text)
+            except YAMLError:
+                continue
+        raise _as_compose_error(first) from first
+    except (ValueError, TypeError) as error:  # libyaml reports some encoding faults this way
+        raise ComposeError(f"not readable as YAML: {error}", None) from error
+
+
+def _compose_c(body: str) -> list[Node]:
+    loader = _CLoader(body)
+    try:
+        documents: list[Node] = []
+        while loader.check_node():
+            documents.append(loader.get_node())
+        return documents
+    finally:
+        loader.dispose()
+
+
+def _compose_pure(body: str) -> list[Node]:
+    return list(YAML(typ="safe", pure=True).compose_all(body))
+
+
+_TABS_AFTER_INDENT = re.compile(r"^([ \t]*)([^\r\n]*)", re.MULTILINE)
+
+
+def _tabs_as_spaces(body: str) -> str:
+    """``body`` with every TAB after a line's indentation turned into a space: same length, so
+    the same marks. For text with both TAB separators (only libyaml reads them) and ``:`` in flow
+    plain scalars (only the pure parser reads them); leading TABs stay and stay invalid."""
+    return _TABS_AFTER_INDENT.sub(lambda m: m.group(1) + m.group(2).replace("\t", " "), body)
+
+
+def _as_compose_error(error: YAMLError) -> ComposeError:
+    line = None
+    if isinstance(error, MarkedYAMLError):
+        mark = error.problem_mark or error.context_mark
+        line = mark.line + 1 if mark is not None else None
+        problem = error.problem or error.context or "invalid YAML"
+        return ComposeError(f"not valid YAML: {problem}", line)
+    return ComposeError(f"not valid YAML: {error}", line)
+
+
+_RESOLVERS = (VersionedResolver(version=(1, 1)), VersionedResolver(version=(1, 2)))
+
+
+def resolves_to_string(value: str) -> bool:
+    """True when ``value`` written plain is a string under YAML 1.1 and 1.2 alike.
+
+    Kubernetes tools read YAML 1.1 (``yes``, ``12:30``) and others 1.2; a tag such as ``1.10``
+    written plain would become a float in both, so such values must be quoted.
+    """
+    return all(r.resolve(ScalarNode, value, (True, False)) == STR_TAG for r in _RESOLVERS)
+
+
+def iter_nodes(root: Node) -> Iterator[Node]:
+    """Each node object of a graph once (aliases are the same object), depth first."""
+    seen: set[int] = set()
+    stack: list[Any] = [root]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        yield node
+        if isinstance(node, MappingNode):
+            for key, value in reversed(node.value):
+                stack.extend((value, key))
+        elif isinstance(node, SequenceNode):
+            stack.extend(reversed(node.value))

@@ -1,0 +1,116 @@
+"""Find images in HelmRelease values, in the shapes Flux v1 recognised.
+
+For ``helm.toolkit.fluxcd.io`` and Flux v1's ``helm.fluxcd.io``: the values themselves are the
+container ``chart-image``, and each top-level mapping value is a container named by its key.
+Each may hold ``image: repo:tag``, ``image: repo`` + ``tag``, ``image: {repository, tag}``, with
+an optional ``registry`` beside ``image`` or inside it. Nothing deeper is guessed at.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from imagebot.manifest import nodes
+from imagebot.manifest.annotations import Automation
+from imagebot.manifest.compose import STR_TAG, MappingNode, Node, ScalarNode
+from imagebot.manifest.context import DocumentContext, is_placeholder
+from imagebot.manifest.workloads import DEFAULT_POLICY
+from imagebot.model import TargetKind
+
+HELM_GROUPS = ("helm.toolkit.fluxcd.io/", "helm.fluxcd.io/")
+CHART_IMAGE = "chart-image"
+NULL_TAG = "tag:yaml.org,2002:null"
+
+
+def is_helm_release(obj: Node) -> bool:
+    api_version = nodes.get_text(obj, "apiVersion") or ""
+    return nodes.get_text(obj, "kind") == "HelmRelease" and api_version.startswith(HELM_GROUPS)
+
+
+def find_helm_images(ctx: DocumentContext, obj: Node, path: nodes.YamlPath = ()) -> None:
+    if not is_helm_release(obj):
+        return
+    values = nodes.get(nodes.get(obj, "spec"), "values")
+    if not isinstance(values, MappingNode):
+        return
+    release = _Release(ctx, *ctx.identity(obj))
+    base = (*path, "spec", "values")
+    found = [CHART_IMAGE] if release.find_in(values, base, CHART_IMAGE) else []
+    for key_node, child in nodes.items(values):
+        key = nodes.text(key_node)
+        if (
+            key is not None
+            and isinstance(child, MappingNode)
+            and release.find_in(child, (*base, key), key)
+        ):
+            found.append(key)
+    ctx.report_unknown_containers(release.automation, found, release.workload)
+
+
+@dataclass(frozen=True, slots=True)
+class _Release:
+    ctx: DocumentContext
+    workload: str
+    automation: Automation
+
+    def find_in(self, values: Node, path: nodes.YamlPath, container: str) -> bool:
+        """Add the image of one values mapping, if it has one of the known shapes."""
+        image = nodes.get(values, "image")
+        if isinstance(image, MappingNode):
+            repository = nodes.string(nodes.get(image, "repository"))
+            registry = nodes.string(nodes.get(image, "registry"))
+            if repository is None:
+                return False
+            name = f"{registry}/{repository}" if registry else repository
+            return self.add_tag((*path, "image", "tag"), nodes.get(image, "tag"), name, container)
+        written = nodes.string(image)
+        if image is None or written is None or is_placeholder(written):
+            return False
+        registry = nodes.string(nodes.get(values, "registry"))
+        name = f"{registry}/{written}" if registry else written
+        tag = nodes.get(values, "tag")
+        if tag is not None and ":" not in written.rsplit("/", 1)[-1]:
+            return self.add_tag((*path, "tag"), tag, name, container)
+        ref = self.ctx.parse_image(image, name)
+        if ref is None:
+            return False
+        self.ctx.add(
+            image,
+            (*path, "image"),
+            TargetKind.HELM,
+            ref,
+            self.workload,
+            container=container,
+            automation=self.automation,
+            policy=self.policy(container),
+        )
+        return True
+
+    def add_tag(self, path: nodes.YamlPath, tag: Node | None, name: str, container: str) -> bool:
+        value = nodes.text(tag)
+        # An empty or null tag means "the chart's appVersion": there is no value to rewrite.
+        if not isinstance(tag, ScalarNode) or not value or tag.tag == NULL_TAG:
+            return False
+        if is_placeholder(name) or (tag.tag == STR_TAG and is_placeholder(value)):
+            return False
+        ref = self.ctx.parse_image(tag, f"{name}:{value}")
+        if ref is None:
+            return False
+        self.ctx.add(
+            tag,
+            path,
+            TargetKind.HELM,
+            ref,
+            self.workload,
+            container=container,
+            automation=self.automation,
+            policy=self.policy(container),
+            part="tag",
+        )
+        return True
+
+    def policy(self, container: str) -> tuple[str, str] | None:
+        if not self.automation.automated:
+            return None
+        found: tuple[str, str] = self.automation.policies.get(container, DEFAULT_POLICY)
+        return found

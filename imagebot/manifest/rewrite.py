@@ -1,0 +1,226 @@
+"""Rewrite image values in the text of one file, and prove nothing else changed.
+
+Each update finds its target again by document and path in the text given (which may be fresher
+than the scan), checks the value is still the one scanned, splices the new value in, composes the
+result and compares node graphs: only the targeted scalars may differ. Pure: no file system.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from imagebot.errors import ReferenceError_, RewriteError
+from imagebot.manifest import nodes
+from imagebot.manifest.compose import (
+    STR_TAG,
+    ComposeError,
+    MappingNode,
+    Node,
+    ScalarNode,
+    SequenceNode,
+    compose_documents,
+    split_bom,
+)
+from imagebot.manifest.splice import Splice, apply_splices, splice_scalar
+from imagebot.model import Target, TargetKind
+from imagebot.refs import is_valid_digest, is_valid_tag, parse_reference
+
+
+@dataclass(frozen=True, slots=True)
+class Update:
+    """Give ``target`` a new tag and/or digest (each written in the part the target holds)."""
+
+    target: Target
+    new_tag: str | None
+    new_digest: str | None = None
+
+
+@dataclass(slots=True)
+class _Edit:
+    node: ScalarNode
+    document: int
+    value: str
+    where: str
+    in_flow: bool
+    uses: int = 1
+
+
+def rewrite_text(text: str, file: str, updates: Sequence[Update]) -> str:
+    """``text`` with every update applied, or RewriteError naming file:line and why."""
+    if not updates:
+        return text
+    prefix, body = split_bom(text)
+    try:
+        roots = compose_documents(body)
+    except ComposeError as error:
+        raise RewriteError(f"{file}:{error.line or 1}: cannot rewrite: {error}") from error
+    edits: dict[int, _Edit] = {}
+    seen: set[tuple[int, nodes.YamlPath]] = set()
+    for update in updates:
+        where = update.target.location
+        if (where.document, update.target.yaml_path) in seen:
+            continue
+        seen.add((where.document, update.target.yaml_path))
+        node, parent = _relocate(roots, update.target, file)
+        value = new_value(update, str(node.value), f"{file}:{where.line}")
+        edit = edits.get(id(node))
+        if edit is not None:
+            if edit.value != value:
+                raise RewriteError(
+                    f"{edit.where}: one anchored value is used by targets "
+                    f"that want {edit.value!r} and {value!r}; give each its own value"
+                )
+            edit.uses += 1
+            continue
+        in_flow = bool(getattr(parent, "flow_style", False))
+        edits[id(node)] = _Edit(node, where.document, value, f"{file}:{where.line}", in_flow)
+    changed = {key: edit for key, edit in edits.items() if edit.value != edit.node.value}
+    if not changed:
+        return text
+    _check_documents(roots, list(changed.values()), edits, file)
+    splices: list[Splice] = [
+        splice_scalar(body, e.node, e.value, in_flow=e.in_flow, where=e.where)
+        for e in changed.values()
+    ]
+    new_body = apply_splices(body, splices, file)
+    _verify(roots, new_body, changed, file)
+    return prefix + new_body
+
+
+def _relocate(roots: list[Node], target: Target, file: str) -> tuple[ScalarNode, Node | None]:
+    where = f"{file}:{target.location.line}"
+    document = target.location.document
+    root = roots[document] if 0 <= document < len(roots) else None
+    node = nodes.resolve_path(root, target.yaml_path) if root is not None else None
+    if not isinstance(node, ScalarNode):
+        raise RewriteError(
+            f"{where}: the image of {target.workload} is no longer at "
+            f"{'.'.join(map(str, target.yaml_path))}; the file changed since it was scanned"
+        )
+    expected = target.current_value or _expected_text(target)
+    if node.value != expected:
+        raise RewriteError(
+            f"{where}: {target.workload} now has {node.value!r} there, not {expected!r}; "
+            f"the file changed since it was scanned"
+        )
+    parent = nodes.resolve_path(root, target.yaml_path[:-1]) if root is not None else None
+    return node, parent
+
+
+def _expected_text(target: Target) -> str:
+    image, part = target.image, target.field_part
+    texts = {"tag": image.tag, "digest": image.digest, "name": image.written_name}
+    return (texts.get(part) if part in texts else str(image)) or ""
+
+
+def new_value(update: Update, current: str, where: str) -> str:
+    """The text the target's field should hold after the update."""
+    tag, digest, target = update.new_tag, update.new_digest, update.target
+    if tag is not None and not is_valid_tag(tag):
+        raise RewriteError(f"{where}: {tag!r} is not a valid tag; nothing was written")
+    if digest is not None and not is_valid_digest(digest):
+        raise RewriteError(f"{where}: {digest!r} is not a valid digest; nothing was written")
+    part = target.field_part
+    if part == "name":
+        return target.image.written_name
+    if part in ("tag", "digest"):
+        value = tag if part == "tag" else digest
+        if value is None:
+            raise RewriteError(f"{where}: this field holds a {part} but the update gives none")
+        return value
+    try:
+        name = parse_reference(current).written_name
+        current_tag = parse_reference(current).tag
+    except ReferenceError_ as error:
+        raise RewriteError(f"{where}: {error}") from error
+    if target.kind is TargetKind.SETTER:
+        name = target.image.written_name  # the marker's policy names the repository, as Flux
+    if tag is None and digest is None:
+        raise RewriteError(f"{where}: the update gives neither a tag nor a digest")
+    tag = tag if tag is not None else current_tag
+    return name + (f":{tag}" if tag else "") + (f"@{digest}" if digest else "")
+
+
+def _check_documents(
+    roots: list[Node], changed: list[_Edit], edits: dict[int, _Edit], file: str
+) -> None:
+    """Refuse documents with repeated keys, and anchors that serve values we do not target."""
+    for document in sorted({edit.document for edit in changed}):
+        root = roots[document]
+        duplicate = nodes.duplicate_key(root)
+        if duplicate is not None:
+            raise RewriteError(
+                f"{file}:{duplicate.start_mark.line + 1}: key {duplicate.value!r} appears twice "
+                f"in one mapping; remove one before imagebot rewrites this document"
+            )
+        if not nodes.has_aliases(root):
+            continue
+        mine = [e for e in changed if e.document == document]
+        uses = nodes.count_uses(root, [e.node for e in mine])
+        for edit in mine:
+            used = uses[id(edit.node)]
+            if used != edits[id(edit.node)].uses:
+                places = "a cycle" if used < 0 else f"{used} places"
+                raise RewriteError(
+                    f"{edit.where}: the image value is an anchor used in {places}, and only "
+                    f"{edit.uses} of them are images to update; give each use its own value"
+                )
+
+
+def _verify(old_roots: list[Node], new_body: str, changed: dict[int, _Edit], file: str) -> None:
+    """Compose the result and compare: only the edited scalars may differ, each as a string."""
+    try:
+        new_roots = compose_documents(new_body)
+    except ComposeError as error:
+        raise RewriteError(
+            f"{file}:{error.line or 1}: the rewritten text is not valid YAML; left unchanged"
+        ) from error
+    if len(new_roots) != len(old_roots):
+        raise RewriteError(f"{file}: the rewrite changed the number of documents; left unchanged")
+    mapped: dict[int, Node] = {}
+    reverse: dict[int, Node] = {}
+    for document in sorted({edit.document for edit in changed.values()}):
+        stack = [(old_roots[document], new_roots[document])]
+        while stack:
+            old, new = stack.pop()
+            if id(old) in mapped or id(new) in reverse:
+                if mapped.get(id(old)) is not new or reverse.get(id(new)) is not old:
+                    _differs(file, new, "an alias now points elsewhere")
+                continue
+            mapped[id(old)], reverse[id(new)] = new, old
+            stack.extend(_pairs(old, new, changed, file))
+
+
+def _pairs(old: Node, new: Node, changed: dict[int, _Edit], file: str) -> list[tuple[Node, Node]]:
+    if type(old) is not type(new):
+        _differs(file, new, "a node changed kind")
+    edit = changed.get(id(old))
+    if edit is not None:
+        if new.value != edit.value or new.tag != STR_TAG:
+            _differs(file, new, f"the new value reads as {new.value!r} ({new.tag})")
+        return []
+    if old.tag != new.tag:
+        _differs(file, new, f"a tag changed from {old.tag} to {new.tag}")
+    if isinstance(old, ScalarNode):
+        if old.value != new.value:
+            _differs(file, new, f"{old.value!r} became {new.value!r}")
+        return []
+    if len(old.value) != len(new.value):
+        _differs(file, new, "a collection changed size")
+    if isinstance(old, MappingNode):
+        return [
+            pair
+            for (ok, ov), (nk, nv) in zip(old.value, new.value, strict=True)
+            for pair in ((ok, nk), (ov, nv))
+        ]
+    if isinstance(old, SequenceNode):
+        return list(zip(old.value, new.value, strict=True))
+    return []
+
+
+def _differs(file: str, node: Node, why: str) -> None:
+    raise RewriteError(
+        f"{file}:{node.start_mark.line + 1}: the rewrite would change more than the image "
+        f"({why}); the file was left unchanged"
+    )

@@ -1,0 +1,144 @@
+"""Find every image target in the text of one file: pure, no file system.
+
+Composes each document once and runs the finders over it (workloads, HelmRelease values, Kustomize
+images, Flux image objects, setter markers). Text that is not YAML is one skip, never fatal; a
+document with a repeated key yields no targets, since appliers disagree about which copy wins.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from imagebot.manifest import nodes
+from imagebot.manifest.compose import (
+    ComposeError,
+    MappingNode,
+    Node,
+    ScalarNode,
+    compose_documents,
+    iter_nodes,
+    split_bom,
+)
+from imagebot.manifest.context import DocumentContext
+from imagebot.manifest.helm import find_helm_images
+from imagebot.manifest.kustomize import find_kustomize_images
+from imagebot.manifest.setters import (
+    FluxObject,
+    SetterMark,
+    find_markers,
+    read_flux_object,
+    resolve_markers,
+)
+from imagebot.manifest.workloads import find_workloads, objects_of
+from imagebot.model import Problem, Target
+
+
+@dataclass(frozen=True, slots=True)
+class FileScan:
+    """What one file holds; ``marks`` still need the tree's ``flux_objects`` to resolve."""
+
+    file: str
+    targets: tuple[Target, ...] = ()
+    problems: tuple[Problem, ...] = ()
+    marks: tuple[SetterMark, ...] = ()
+    flux_objects: tuple[FluxObject, ...] = ()
+    skipped: Problem | None = None
+
+
+def scan_file(text: str, file: str) -> FileScan:
+    """Targets, problems, unresolved setter marks and Flux image objects of one file."""
+    _, body = split_bom(text)
+    try:
+        roots = compose_documents(body)
+    except ComposeError as error:
+        return FileScan(file, skipped=Problem(skip_reason(body, error), file, error.line))
+    template_line = _template_line(roots) if "{{" in body else None
+    if template_line is not None:
+        # `key: {{ .Values.x }}` happens to be YAML (a mapping inside a mapping key): a
+        # template all the same, whose literal text is not what gets applied.
+        reason = "skipped: looks like a Helm or Go template ({{ ... }} read as a mapping key)"
+        return FileScan(file, skipped=Problem(reason, file, template_line))
+    contexts = [
+        DocumentContext(file, body, index, root)
+        for index, root in enumerate(roots)
+        if isinstance(root, MappingNode)
+    ]
+    flux_objects: list[FluxObject] = []
+    for ctx in contexts:
+        for obj, path in objects_of(ctx.root):
+            find_workloads(ctx, obj, path)
+            find_helm_images(ctx, obj, path)
+            found = read_flux_object(ctx, obj)
+            if found is not None:
+                flux_objects.append(found)
+        find_kustomize_images(ctx, ctx.root)
+    marks = find_markers(contexts, body)
+    marked = {(m.template.location.document, m.template.yaml_path) for m in marks}
+    refused = _documents_with_duplicate_keys(contexts, marked)
+    targets = [
+        target
+        for ctx in contexts
+        if ctx.document not in refused
+        for target in ctx.targets
+        # A setter marker governs the value it sits on, whatever else found it.
+        if (ctx.document, target.yaml_path) not in marked
+    ]
+    problems = [problem for ctx in contexts for problem in ctx.problems]
+    return FileScan(
+        file,
+        targets=tuple(targets),
+        problems=tuple(problems),
+        marks=tuple(m for m in marks if m.template.location.document not in refused),
+        flux_objects=tuple(flux_objects),
+    )
+
+
+def _template_line(roots: list[Node]) -> int | None:
+    """The line of the first mapping key that is itself a collection, as ``{{ x }}`` reads."""
+    for root in roots:
+        for node in iter_nodes(root):
+            if isinstance(node, MappingNode):
+                for key, _ in node.value:
+                    if not isinstance(key, ScalarNode):
+                        return int(key.start_mark.line) + 1
+    return None
+
+
+def skip_reason(body: str, error: ComposeError) -> str:
+    if "{{" in body:
+        return f"skipped: looks like a Helm or Go template, not YAML ({error})"
+    return f"skipped: {error}"
+
+
+def _documents_with_duplicate_keys(
+    contexts: list[DocumentContext], marked: set[tuple[int, nodes.YamlPath]]
+) -> set[int]:
+    refused: set[int] = set()
+    for ctx in contexts:
+        if not ctx.targets and not any(document == ctx.document for document, _ in marked):
+            continue
+        duplicate = nodes.duplicate_key(ctx.root)
+        if duplicate is not None:
+            refused.add(ctx.document)
+            ctx.problem(
+                f"key {duplicate.value!r} appears twice in one mapping, so tools disagree about "
+                f"which value counts; remove one (no image in this document will be updated)",
+                duplicate,
+            )
+    return refused
+
+
+def scan_text(text: str, file: str) -> tuple[list[Target], list[Problem]]:
+    """Targets and problems of one file on its own; setter markers resolve only through
+    ImagePolicy and ImageRepository objects in this same text."""
+    scan = scan_file(text, file)
+    if scan.skipped is not None:
+        return [], [scan.skipped]
+    setter_targets, setter_problems = resolve_markers(scan.marks, scan.flux_objects)
+    targets = sorted([*scan.targets, *setter_targets], key=target_order)
+    return targets, [*scan.problems, *setter_problems]
+
+
+def target_order(target: Target) -> tuple[str, int, int]:
+    where = target.location
+    return (where.file, where.line, where.column)

@@ -1,0 +1,250 @@
+"""Flux v2 setter markers and the ImagePolicy / ImageRepository objects they name.
+
+A marker is a comment ``# {"$imagepolicy": "ns:name"}`` (full reference) or ``"ns:name:tag"``,
+``:name``, ``:digest`` after a scalar on the same line. Markers are found per file; resolving them
+needs every policy in the tree, so ``resolve_markers`` runs once the whole tree is read. Flux's
+policies map onto imagebot's strings: ``semver:RANGE``, ``alphabetical:asc``, ``numerical:desc``.
+"""
+
+from __future__ import annotations
+
+import bisect
+import dataclasses
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from imagebot.errors import ReferenceError_
+from imagebot.manifest import nodes
+from imagebot.manifest.compose import STR_TAG, Node, ScalarNode
+from imagebot.manifest.context import DocumentContext
+from imagebot.manifest.workloads import CONTAINER_FIELDS
+from imagebot.model import Location, Problem, Target, TargetKind
+from imagebot.refs import ImageRef, parse_reference
+
+MARKER = re.compile(r'#\s*\{\s*"\$imagepolicy"\s*:\s*"([^"]*)"\s*\}')
+FLUX_IMAGE_GROUP = "image.toolkit.fluxcd.io/"
+PARTS = ("tag", "name", "digest")
+
+
+@dataclass(frozen=True, slots=True)
+class SetterMark:
+    """A marked scalar before its policy is known: ``template`` lacks image and policy."""
+
+    template: Target
+    namespace: str
+    policy: str
+
+
+@dataclass(frozen=True, slots=True)
+class FluxObject:
+    """An ImagePolicy (``policy`` set) or ImageRepository (``image`` set) found in the tree."""
+
+    kind: str
+    namespace: str | None
+    name: str
+    file: str
+    line: int
+    image: str | None = None
+    repository: tuple[str | None, str] | None = None
+    policy: str | None = None
+    filters: tuple[str | None, str | None] = (None, None)
+    pin_digest: bool = False
+
+
+def find_markers(contexts: Sequence[DocumentContext], source: str) -> list[SetterMark]:
+    """Markers of one file; ``contexts`` are its documents in order."""
+    if "$imagepolicy" not in source:
+        return []
+    scalars: list[tuple[int, int, DocumentContext, nodes.YamlPath, ScalarNode]] = []
+    for ctx in contexts:
+        for path, node in nodes.walk_scalars(ctx.root):
+            scalars.append((int(node.end_mark.index), int(node.start_mark.index), ctx, path, node))
+    scalars.sort(key=lambda item: item[0])
+    ends = [item[0] for item in scalars]
+    marks: list[SetterMark] = []
+    for match in MARKER.finditer(source):
+        at = match.start()
+        if any(start <= at < end for end, start, *_ in scalars[bisect.bisect_right(ends, at) :]):
+            continue  # the text is inside a string or block scalar: not a comment
+        index = bisect.bisect_right(ends, at) - 1
+        if index < 0 or any(c in source[ends[index] : at] for c in "\r\n\x85\u2028\u2029"):
+            line = source.count("\n", 0, at) + 1
+            problem = Problem(f"setter marker {match.group(0)!r} follows no value on its line")
+            contexts[0].problems.append(
+                dataclasses.replace(problem, file=contexts[0].file, line=line)
+            )
+            continue
+        _, _, ctx, path, node = scalars[index]
+        mark = _mark(ctx, path, node, match.group(1))
+        if mark is not None:
+            marks.append(mark)
+    return marks
+
+
+def _mark(
+    ctx: DocumentContext, path: nodes.YamlPath, node: ScalarNode, ref: str
+) -> SetterMark | None:
+    pieces = ref.split(":")
+    if (
+        len(pieces) not in (2, 3)
+        or not all(pieces)
+        or (len(pieces) == 3 and pieces[2] not in PARTS)
+    ):
+        ctx.problem(f"setter marker {ref!r} is not NAMESPACE:POLICY[:tag|:name|:digest]", node)
+        return None
+    if node.tag != STR_TAG or not node.value:
+        ctx.problem(f"setter marker {ref!r} is on a value that is not a string", node)
+        return None
+    obj = ctx.root
+    if len(path) >= 2 and path[0] == "items" and isinstance(path[1], int):
+        obj = nodes.resolve_path(ctx.root, path[:2]) or ctx.root
+    workload, automation = ctx.identity(obj)
+    container = None
+    for index, step in enumerate(path[:-2]):
+        if step in CONTAINER_FIELDS and isinstance(path[index + 1], int):
+            container = nodes.get_text(nodes.resolve_path(ctx.root, path[: index + 2]), "name")
+    template = Target(
+        location=ctx.location(node),
+        kind=TargetKind.SETTER,
+        image=ImageRef(registry="", repository=""),
+        workload=workload,
+        container=container,
+        automated=True,
+        locked=automation.locked,
+        locked_message=automation.locked_message,
+        ignored=automation.ignored,
+        pin_digest=automation.pin_digest,
+        yaml_path=path,
+        field_part=pieces[2] if len(pieces) == 3 else "image",
+        current_value=str(node.value),
+    )
+    return SetterMark(template, pieces[0], pieces[1])
+
+
+def read_flux_object(ctx: DocumentContext, obj: Node) -> FluxObject | None:
+    """An ImagePolicy or ImageRepository in this document, if it is one."""
+    kind = nodes.get_text(obj, "kind")
+    if kind not in ("ImagePolicy", "ImageRepository"):
+        return None
+    if not (nodes.get_text(obj, "apiVersion") or "").startswith(FLUX_IMAGE_GROUP):
+        return None
+    metadata, spec = nodes.get(obj, "metadata"), nodes.get(obj, "spec")
+    name = nodes.get_text(metadata, "name")
+    if name is None:
+        return None
+    found = FluxObject(kind, nodes.get_text(metadata, "namespace"), name, ctx.file, ctx.line(obj))
+    if kind == "ImageRepository":
+        return dataclasses.replace(found, image=nodes.get_text(spec, "image"))
+    ref = nodes.get(spec, "imageRepositoryRef")
+    policy = nodes.get(spec, "policy")
+    text: str | None = None
+    if (semver := nodes.get_text(policy, "semver", "range")) is not None:
+        text = f"semver:{semver}"
+    for order_kind in ("alphabetical", "numerical"):
+        if nodes.get(policy, order_kind) is not None:
+            text = f"{order_kind}:{nodes.get_text(policy, order_kind, 'order') or 'asc'}"
+    reflect = nodes.get_text(spec, "digestReflectionPolicy") or "Never"
+    return dataclasses.replace(
+        found,
+        repository=(
+            nodes.get_text(ref, "namespace") or found.namespace,
+            nodes.get_text(ref, "name") or "",
+        ),
+        policy=text,
+        filters=(
+            nodes.get_text(spec, "filterTags", "pattern"),
+            nodes.get_text(spec, "filterTags", "extract"),
+        ),
+        pin_digest=reflect in ("Always", "IfNotPresent"),
+    )
+
+
+def _lookup(
+    objects: Iterable[FluxObject], kind: str, namespace: str | None, name: str
+) -> FluxObject | None:
+    """Exact namespace first; an object written without a namespace matches any."""
+    candidates = [o for o in objects if o.kind == kind and o.name == name]
+    exact = [o for o in candidates if o.namespace == namespace]
+    loose = [o for o in candidates if o.namespace is None]
+    chosen = exact or loose
+    return chosen[0] if len(chosen) == 1 else None
+
+
+def resolve_markers(
+    marks: Sequence[SetterMark], objects: Sequence[FluxObject]
+) -> tuple[list[Target], list[Problem]]:
+    """Targets for the markers whose ImagePolicy and ImageRepository are in the tree."""
+    targets: list[Target] = []
+    problems: list[Problem] = []
+    for mark in marks:
+        where = mark.template.location
+        policy = _lookup(objects, "ImagePolicy", mark.namespace, mark.policy)
+        name = f"{mark.namespace}/{mark.policy}"
+        if policy is None or policy.repository is None:
+            problems.append(
+                Problem(
+                    f"setter marker names ImagePolicy {name}, which is not in the tree "
+                    f"(or is ambiguous); add it or fix the marker",
+                    where.file,
+                    where.line,
+                )
+            )
+            continue
+        repo = _lookup(objects, "ImageRepository", *policy.repository)
+        if repo is None or not repo.image:
+            problems.append(
+                Problem(
+                    f"ImagePolicy {name} refers to ImageRepository {policy.repository[1]!r}, "
+                    f"which is not in the tree; add it",
+                    policy.file,
+                    policy.line,
+                )
+            )
+            continue
+        if policy.policy is None:
+            problems.append(
+                Problem(
+                    f"ImagePolicy {name} has no semver, alphabetical or numerical policy",
+                    policy.file,
+                    policy.line,
+                )
+            )
+            continue
+        image = _image_of(repo.image, mark.template, where, problems)
+        if image is None:
+            continue
+        targets.append(
+            dataclasses.replace(
+                mark.template,
+                image=image,
+                policy=policy.policy,
+                policy_source=f"ImagePolicy {name}",
+                filter_pattern=policy.filters[0],
+                filter_extract=policy.filters[1],
+                pin_digest=mark.template.pin_digest or policy.pin_digest,
+            )
+        )
+    return targets, problems
+
+
+def _image_of(
+    repository: str, template: Target, where: Location, problems: list[Problem]
+) -> ImageRef | None:
+    """The policy's repository with the version this field currently holds."""
+    value, part = template.current_value, template.field_part
+    try:
+        base = parse_reference(repository)
+        if part == "image":
+            current = parse_reference(value)
+            return dataclasses.replace(base, tag=current.tag, digest=current.digest)
+        if part == "tag":
+            return parse_reference(f"{repository}:{value}")
+        if part == "digest":
+            return parse_reference(f"{repository}@{value}")
+        return base
+    except ReferenceError_ as error:
+        problems.append(
+            Problem(f"{error}; fix the value or its ImageRepository", where.file, where.line, value)
+        )
+        return None

@@ -1,0 +1,87 @@
+"""``imagebot list`` and ``imagebot set-image`` as a user runs them: output and exit codes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from imagebot.cli import cli
+
+SEED = (
+    Path(__file__).resolve().parent.parent
+    / "fixtures/manifests/seed-example-repaired/original/deployment.yaml"
+)
+
+
+@pytest.fixture
+def tree(tmp_path: Path) -> Path:
+    (tmp_path / "deployment.yaml").write_bytes(SEED.read_bytes())
+    (tmp_path / "cache.yaml").write_text(
+        "kind: Pod\nmetadata: {name: cache}\nspec: {containers: [{name: r, image: redis:7}]}\n"
+    )
+    return tmp_path
+
+
+def test_list_shows_automated_images_with_policy_and_source(tree: Path) -> None:
+    result = CliRunner().invoke(cli, ["list", "--path", str(tree)])
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    assert lines[0].split() == ["WHERE", "WORKLOAD", "CONTAINER", "IMAGE", "POLICY", "STATE"]
+    assert "deployment.yaml:40" in lines[2] and "glob:develop-v*" in lines[2]
+    assert "(annotation flux.weave.works/tag.flask)" in lines[2]
+    assert "redis" not in result.stdout  # not automated: only with --all
+
+
+def test_list_as_json_includes_every_target_with_all(tree: Path) -> None:
+    result = CliRunner().invoke(cli, ["list", "--path", str(tree), "--all", "--output", "json"])
+    assert result.exit_code == 0
+    data = json.loads(result.stdout)
+    assert [(t["file"], t["container"], t["automated"]) for t in data["targets"]] == [
+        ("cache.yaml", "r", False),
+        ("deployment.yaml", "nginx", True),
+        ("deployment.yaml", "flask", True),
+    ]
+    assert data["targets"][1]["policySource"] == "default glob:* for automated workloads"
+    assert data["problems"] == [] and data["skipped"] == []
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        pytest.param(["docker.io//flaskapp:1"], "empty path component", id="bad-reference"),
+        pytest.param(["redis"], "has no tag", id="no-tag"),
+        pytest.param(["redis:-x"], "not a valid tag", id="bad-tag"),
+    ],
+)
+def test_set_image_rejects_bad_input_with_exit_2(
+    tree: Path, arguments: list[str], message: str
+) -> None:
+    result = CliRunner().invoke(cli, ["set-image", *arguments, "--path", str(tree)])
+    assert result.exit_code == 2
+    assert message in result.stderr
+
+
+def test_set_image_exits_1_when_nothing_matches_and_writes_nothing(tree: Path) -> None:
+    before = (tree / "cache.yaml").read_bytes()
+    result = CliRunner().invoke(cli, ["set-image", "redis-sentinel:7.2", "--path", str(tree)])
+    assert result.exit_code == 1
+    assert "no image of docker.io/library/redis-sentinel" in result.stderr
+    assert (tree / "cache.yaml").read_bytes() == before
+
+
+def test_set_image_writes_the_files_and_says_what_changed(tree: Path) -> None:
+    result = CliRunner().invoke(
+        cli, ["set-image", "docker.io/library/redis:7.2", "--path", str(tree)]
+    )
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "cache.yaml:3: Pod/default/cache r: redis:7 -> redis:7.2\n"
+    assert "image: redis:7.2}" in (tree / "cache.yaml").read_text()
+    assert (tree / "deployment.yaml").read_bytes() == SEED.read_bytes()
+
+
+def test_set_image_on_a_missing_directory_is_bad_input(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["set-image", "redis:7", "--path", str(tmp_path / "nope")])
+    assert result.exit_code == 2
