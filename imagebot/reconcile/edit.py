@@ -1,0 +1,93 @@
+"""Change files in a repository on a user's behalf: one commit with their message, pushed.
+
+The shared use case behind automate, lock, policy and release: open (or reuse) the workspace,
+let the command compute new texts from the files as they are now, commit them as one commit and
+push with the same bounded retry as ``imagebot run``, computing the edit again from the fresh
+files after a rejected push. Returns a result; prints nothing, asks no registry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from imagebot.config import Settings
+from imagebot.manifest import unified_diff
+from imagebot.model import CommitSha, Problem
+from imagebot.reconcile.retry import Pacing, Prepared, commit_with_retries
+from imagebot.reconcile.run import Edges
+
+
+@dataclass(frozen=True, slots=True)
+class Edit:
+    """What a command wants, computed from the files as they are now.
+
+    ``texts`` maps each file to change to ``(old, new)``; ``notes`` say what needed no change
+    (``deployment/web is already automated``); ``matched`` is False when the request named
+    nothing that exists or may be changed, which the CLI turns into exit code 1.
+    """
+
+    texts: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+    message: str = ""
+    problems: tuple[Problem, ...] = ()
+    notes: tuple[str, ...] = ()
+    matched: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class EditResult:
+    edit: Edit
+    diff: str = ""
+    commit: CommitSha | None = None
+    pushed: bool = False
+    branch: str | None = None
+    push_attempts: int = 0
+
+
+Compute = Callable[[Path, Settings], Edit]
+
+
+def edit_repository(
+    settings: Settings,
+    compute: Compute,
+    *,
+    edges: Edges | None = None,
+    configure: Callable[[Path], Settings] | None = None,
+) -> EditResult:
+    """Run ``compute`` on the checked-out tree and commit and push what it returns.
+
+    ``compute`` must read the files itself each time it is called: after a rejected push it is
+    called again on the new remote head. ``settings.dry_run`` computes only; ``settings.push``
+    False commits without pushing. Raises PushRejected when every attempt was rejected.
+    """
+    edges = edges or Edges()
+    workspace = edges.open_workspace(settings.git)
+    try:
+        if configure is not None:
+            settings = configure(workspace.root)
+        final = settings
+
+        def prepare() -> Prepared[Edit]:
+            edit = compute(workspace.root, final)
+            return Prepared(edit, edit.texts, lambda: edit.message)
+
+        committed = commit_with_retries(
+            workspace,
+            prepare,
+            write=not settings.dry_run,
+            push=settings.push and not settings.dry_run and workspace.has_remote,
+            push_branch=settings.git.push_branch,
+            pacing=Pacing(settings.git.max_push_attempts, edges.sleep, edges.jitter),
+        )
+        edit = committed.prepared.value
+        return EditResult(
+            edit=edit,
+            diff="".join(unified_diff(path, old, new) for path, (old, new) in edit.texts.items()),
+            commit=committed.commit,
+            pushed=committed.pushed,
+            branch=settings.git.push_branch or workspace.branch,
+            push_attempts=committed.attempts,
+        )
+    finally:
+        workspace.close()

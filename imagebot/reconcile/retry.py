@@ -1,0 +1,95 @@
+"""The write-commit-push loop shared by every use case that changes a Git repository.
+
+Prepare an edit from the files as they are now, write it, commit it, push it; when the push is
+rejected because the branch moved on, fetch the new head and prepare again from the fresh files,
+a bounded number of times with jittered backoff. It never force-pushes the checked-out branch and
+knows nothing about what the edit is (image updates, annotations, a release).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Generic, Protocol, TypeVar
+
+from imagebot.errors import PushRejected
+from imagebot.manifest import write_files
+from imagebot.model import CommitSha
+
+T = TypeVar("T")
+
+
+class Committer(Protocol):
+    """What the loop needs from a workspace."""
+
+    @property
+    def root(self) -> Path: ...
+    def commit(self, paths: Sequence[str], message: str) -> CommitSha | None: ...
+    def push(self, *, to_branch: str | None = None) -> None: ...
+    def refresh(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared(Generic[T]):
+    """One attempt's edit: ``texts`` maps each changed file to ``(old, new)``; ``message`` is
+    asked for only when there is something to commit (a template error must not fail a dry run)."""
+
+    value: T
+    texts: Mapping[str, tuple[str, str]]
+    message: Callable[[], str]
+
+
+@dataclass(frozen=True, slots=True)
+class Committed(Generic[T]):
+    """The last attempt's edit and what became of it; ``attempts`` counts pushes tried."""
+
+    prepared: Prepared[T]
+    commit: CommitSha | None = None
+    pushed: bool = False
+    attempts: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Pacing:
+    """How many pushes to try and how to wait between them (injected: tests do not sleep)."""
+
+    attempts: int
+    sleep: Callable[[float], None]
+    jitter: Callable[[], float]
+
+    def pause(self, attempt: int) -> None:
+        self.sleep(min(8.0, 0.2 * 2**attempt) * (0.5 + self.jitter()))
+
+
+def commit_with_retries(
+    workspace: Committer,
+    prepare: Callable[[], Prepared[T]],
+    *,
+    write: bool,
+    push: bool,
+    push_branch: str | None,
+    pacing: Pacing,
+) -> Committed[T]:
+    """Prepare, write, commit and (with ``push``) push; on a rejected push start again from the
+    fresh head. ``write=False`` (a dry run) only prepares. Raises PushRejected when the last
+    attempt is rejected too."""
+    attempts = max(1, pacing.attempts)
+    for attempt in range(1, attempts + 1):
+        prepared = prepare()
+        if not write or not prepared.texts:
+            return Committed(prepared, attempts=attempt - 1)
+        write_files(workspace.root, {path: new for path, (_, new) in prepared.texts.items()})
+        commit = workspace.commit(sorted(prepared.texts), prepared.message())
+        if not push or commit is None:
+            return Committed(prepared, commit, attempts=attempt - 1)
+        try:
+            workspace.push(to_branch=push_branch)
+        except PushRejected:
+            if attempt == attempts:
+                raise
+            pacing.pause(attempt)
+            workspace.refresh()
+            continue
+        return Committed(prepared, commit, pushed=True, attempts=attempt)
+    raise AssertionError("unreachable: the last attempt returns or raises")  # pragma: no cover

@@ -1,0 +1,181 @@
+"""The edits behind the workflow commands: annotate one workload, or release IMAGE:TAG.
+
+Each function reads the tree as it is now and returns an ``Edit`` (new texts, a commit message,
+notes) for ``edit_repository`` to commit and push; none writes, commits or prints. Policies are
+validated with the policy engine before anything is written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from imagebot.errors import PolicyError, UsageError
+from imagebot.manifest import plan_set_image, rewrite_files, scan_tree
+from imagebot.manifest.annotate import SetAnnotation, edit_annotations
+from imagebot.manifest.workload_index import Workload, WorkloadId, resolve, workloads_in_text
+from imagebot.model import Target
+from imagebot.policy import parse_policy
+from imagebot.reconcile.edit import Edit
+from imagebot.refs import ImageRef
+
+EditsFor = Callable[[Workload], Sequence[SetAnnotation]]
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """Who asked and how they want the commit to read."""
+
+    subject: str | None = None  # --message: replaces the generated subject
+    user: str | None = None  # --user: recorded in the message (and in locked_user by lock)
+
+    def message(self, default_subject: str, body: Sequence[str] = ()) -> str:
+        lines = list(body)
+        if self.user:
+            lines.append(f"Requested-by: {self.user}")
+        subject = self.subject or default_subject
+        return f"{subject}\n\n" + "\n".join(lines) + "\n" if lines else f"{subject}\n"
+
+
+def index_tree(root: Path, paths: Sequence[str]) -> tuple[list[Workload], dict[str, str]]:
+    """Every workload of the tree and the text of each file that holds one.
+
+    The scanner keeps the texts of files with targets; a file whose only images are broken
+    references has none but is named by its problems, so it is read here too.
+    """
+    scan = scan_tree(root, paths)
+    texts = dict(scan.texts)
+    for file in sorted({p.file for p in scan.problems if p.file} - texts.keys()):
+        path = root / file
+        if path.resolve().is_relative_to(root.resolve()) and path.is_file():
+            try:
+                with path.open(encoding="utf-8", newline="") as handle:
+                    texts[file] = handle.read()
+            except (OSError, UnicodeDecodeError):
+                continue
+    workloads = [w for file, text in texts.items() for w in workloads_in_text(text, file)]
+    return workloads, texts
+
+
+def annotate(
+    root: Path,
+    paths: Sequence[str],
+    wanted: WorkloadId,
+    *,
+    edits_for: EditsFor,
+    subject_for: Callable[[Workload], str],
+    request: Request,
+) -> Edit:
+    """Set or remove annotations of the one workload ``wanted`` names."""
+    workloads, texts = index_tree(root, paths)
+    workload = resolve(wanted, workloads)
+    edits = edits_for(workload)
+    old = texts[workload.file]
+    new = edit_annotations(old, workload.id, edits, file=workload.file)
+    if new == old:
+        return Edit(notes=(f"{workload.id.short} ({workload.where}): already so; nothing to do",))
+    body = [f"{workload.where}  {_describe(edit)}" for edit in edits]
+    automated = next((e.value == "true" for e in edits if e.name == "automated"), None)
+    notes: tuple[str, ...] = ()
+    if any(e.name.startswith("tag.") and e.value for e in edits) and not (
+        automated if automated is not None else workload.automated
+    ):
+        notes = (
+            f"note: {workload.id.short} is not automated; the policy takes effect after "
+            f"`imagebot automate {workload.id}`",
+        )
+    return Edit(
+        texts={workload.file: (old, new)},
+        message=request.message(subject_for(workload), body),
+        notes=notes,
+    )
+
+
+def _describe(edit: SetAnnotation) -> str:
+    return f"remove {edit.name}" if edit.value is None else f"{edit.name}: {edit.value}"
+
+
+def policy_edits(
+    tags: Sequence[tuple[str, str]], tag_all: str | None, untag: Sequence[str]
+) -> EditsFor:
+    """The edits of ``imagebot policy``, checked against the workload's containers and the
+    policy engine first (a bad policy is refused with the parser's message)."""
+    for _, text in [*tags, *((("*", tag_all),) if tag_all else ())]:
+        try:
+            parse_policy(text)
+        except PolicyError as error:
+            raise PolicyError(f"policy {text!r}: {error}") from error
+
+    def edits_for(workload: Workload) -> list[SetAnnotation]:
+        known = [c.name for c in workload.containers] if workload.containers is not None else None
+        if tag_all is not None and known is None:
+            raise UsageError(
+                f"{workload.id.short} has no container list (a HelmRelease): name each value "
+                "with --tag NAME=POLICY"
+            )
+        named = [c for c, _ in tags] + list(untag)
+        missing = [c for c in named if known is not None and c not in known]
+        if missing:
+            raise UsageError(
+                f"{workload.id.short} has no container {', '.join(map(repr, missing))}; "
+                f"its containers: {', '.join(known or []) or 'none'}"
+            )
+        wanted = dict.fromkeys(known or [], tag_all) if tag_all else {}
+        wanted.update(dict(tags))
+        edits = [SetAnnotation(f"tag.{c}", p) for c, p in wanted.items() if p is not None]
+        return edits + [SetAnnotation(f"tag.{c}", None) for c in untag]
+
+    return edits_for
+
+
+@dataclass(frozen=True, slots=True)
+class Release:
+    image: ImageRef
+    tag: str | None
+    digest: str | None
+    workloads: tuple[WorkloadId, ...] = ()
+    force: bool = False
+
+
+def release(root: Path, paths: Sequence[str], wanted: Release, request: Request) -> Edit:
+    """Write IMAGE:TAG into the image's targets (only the named workloads' when given)."""
+    scan = scan_tree(root, paths)
+    targets = list(scan.targets)
+    if wanted.workloads:
+        workloads = [w for f, t in scan.texts.items() for w in workloads_in_text(t, f)]
+        chosen = [resolve(w, workloads) for w in wanted.workloads]
+        targets = [t for t in targets if any(_belongs(t, w) for w in chosen)]
+    if wanted.force:
+        targets = [replace(t, locked=False) for t in targets]
+    updates, problems = plan_set_image(targets, wanted.image, wanted.tag, wanted.digest)
+    result = rewrite_files(scan.texts, updates)
+    problems += result.problems
+    texts = {file: (scan.texts[file], new) for file, new in result.new_texts.items()}
+    version = wanted.tag or wanted.digest or ""
+    names = sorted({u.target.container or wanted.image.repository.rsplit("/", 1)[-1]
+                    for u in result.applied})  # fmt: skip
+    subject = (
+        f"Release {names[0]} to {version}"
+        if len(names) == 1
+        else f"Release {wanted.image.repository.rsplit('/', 1)[-1]} to {version}"
+    )
+    body = [
+        f"{u.target.location}  {u.target.workload}  {u.target.image} -> {version}"
+        for u in result.applied
+    ]
+    return Edit(
+        texts=texts,
+        message=request.message(subject, body),
+        problems=tuple(problems),
+        matched=bool(texts),
+        notes=() if texts or problems else (f"no target of {wanted.image.name} found",),
+    )
+
+
+def _belongs(target: Target, workload: Workload) -> bool:
+    return (
+        target.location.file == workload.file
+        and target.workload == workload.target_name
+        and (target.location.document == workload.document)
+    )

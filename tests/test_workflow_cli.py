@@ -1,0 +1,221 @@
+"""The workflow commands' contract: exit codes, refusals that touch nothing, dry runs, lint output,
+and the pre-commit hook definition. Real CLI, real local Git repositories."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from ruamel.yaml import YAML
+
+from imagebot.cli import cli
+from tests.rig.bare import git_env, run_git
+from tests.workflow_cases import CASES, init_repo, read_tree
+
+ROOT = Path(__file__).resolve().parent.parent
+SEED = (CASES / "seed-lock" / "original" / "deployment.yaml").read_bytes()
+TWO_WEBS = b"""\
+kind: Deployment
+metadata: {name: web, namespace: prod}
+spec: {template: {spec: {containers: [{name: web, image: example.org/web:1}]}}}
+---
+kind: Deployment
+metadata: {name: web, namespace: staging}
+spec: {template: {spec: {containers: [{name: web, image: example.org/web:1}]}}}
+"""
+LOCKED = b"""\
+kind: Deployment
+metadata:
+  name: pay
+  annotations:
+    imagebot.io/locked: "true"
+    imagebot.io/locked_msg: audit
+spec: {template: {spec: {containers: [{name: pay, image: example.org/pay:1.0.0}]}}}
+"""
+
+
+def invoke(work: Path, *args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(cli, [*args, "--repo", str(work)])
+    return result.exit_code, result.stdout, result.stderr
+
+
+def head(work: Path) -> str:
+    return run_git("-C", str(work), "rev-parse", "HEAD", env=git_env()).strip()
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    return init_repo(
+        tmp_path / "work",
+        {"deployment.yaml": SEED, "webs.yaml": TWO_WEBS, "pay.yaml": LOCKED},
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        pytest.param(
+            ["automate", "deployment/web"],
+            2,
+            "ambiguous: name it as NAMESPACE:KIND/NAME; candidates: "
+            "prod:deployment/web (webs.yaml:1), staging:deployment/web (webs.yaml:5)",
+            id="ambiguous-workload-lists-candidates",
+        ),
+        pytest.param(
+            ["lock", "deployment/nope"], 2, "no workload deployment/nope found", id="missing"
+        ),
+        pytest.param(
+            ["policy", "deployment/fluxdemo", "--tag", "flask=semver:~~1"],
+            2,
+            "policy 'semver:~~1': invalid semver range",
+            id="invalid-policy-refused-with-the-parser-message",
+        ),
+        pytest.param(
+            ["policy", "deployment/fluxdemo", "--tag", "redis=glob:*"],
+            2,
+            "has no container 'redis'; its containers: nginx, flask",
+            id="unknown-container",
+        ),
+        pytest.param(
+            ["policy", "deployment/fluxdemo", "--tag", "flask"],
+            2,
+            "write it as CONTAINER=POLICY",
+            id="tag-without-policy",
+        ),
+        pytest.param(
+            ["policy", "deployment/fluxdemo"], 2, "say what to change", id="policy-needs-a-change"
+        ),
+        pytest.param(
+            ["release", "--image", "example.org/pay"], 2, "give a tag", id="release-needs-a-tag"
+        ),
+        pytest.param(
+            ["release", "--image", "example.org/pay:2.0.0"],
+            1,
+            "deployment/default/pay is locked: audit; unlock it to release",
+            id="locked-workload-refused-without-force",
+        ),
+        pytest.param(
+            ["release", "--image", "example.org/nothing:1"],
+            1,
+            "",
+            id="release-of-an-unknown-image-matches-nothing",
+        ),
+    ],
+)
+def test_refused_requests_exit_with_their_code_and_change_nothing(
+    repo: Path, args: list[str], code: int, message: str
+) -> None:
+    before, files = head(repo), read_tree(repo)
+
+    exit_code, _, stderr = invoke(repo, *args)
+
+    assert exit_code == code
+    assert message.lower() in stderr.lower()
+    assert head(repo) == before
+    assert read_tree(repo) == files
+
+
+def test_dry_run_prints_the_diff_and_touches_nothing(repo: Path) -> None:
+    before, files = head(repo), read_tree(repo)
+
+    code, stdout, _ = invoke(repo, "lock", "my-demo:deployment/fluxdemo", "-m", "hold", "--dry-run")
+
+    assert code == 0
+    assert "+    flux.weave.works/locked: 'true'\n" in stdout
+    assert stdout.startswith("--- a/deployment.yaml\n+++ b/deployment.yaml\n")
+    assert (head(repo), read_tree(repo)) == (before, files)
+
+
+def test_a_workload_already_so_needs_no_commit(repo: Path) -> None:
+    before = head(repo)
+
+    code, stdout, _ = invoke(repo, "automate", "deployment/fluxdemo")
+
+    assert code == 0
+    assert "already so; nothing to do" in stdout
+    assert head(repo) == before
+
+
+def test_commit_carries_the_author_and_the_requesting_user(repo: Path) -> None:
+    code, _, _ = invoke(
+        repo, "automate", "prod:deployment/web", "--author-name", "Ann", "--author-email",
+        "ann@example.org", "--user", "ann", "-m", "Automate web in prod",
+    )  # fmt: skip
+
+    assert code == 0
+    log = run_git("-C", str(repo), "log", "-1", "--format=%an <%ae>|%s|%b", env=git_env())
+    author, subject, body = log.split("|")
+    assert (author, subject) == ("Ann <ann@example.org>", "Automate web in prod")
+    assert body.strip().endswith("Requested-by: ann")
+
+
+def test_policy_on_a_workload_that_is_not_automated_says_so(repo: Path) -> None:
+    code, stdout, _ = invoke(repo, "policy", "staging:deployment/web", "--tag-all", "semver:^1")
+
+    assert code == 0
+    assert "staging:deployment/web" in stdout
+    assert "is not automated" in stdout
+
+
+def test_lint_reports_each_finding_as_file_line_message() -> None:
+    result = CliRunner().invoke(cli, ["lint", "--repo", str(ROOT / "fixtures/lint/findings")])
+
+    assert result.exit_code == 1
+    lines = result.stdout.splitlines()
+    expected = [
+        ("apps.yaml:8: ", "invalid policy 'semver:~~1'"),
+        ("apps.yaml:22: ", "YAML boolean true"),
+        ("apps.yaml:37: ", "container 'nope'"),
+        ("apps.yaml:51: ", "deployment/manual is not automated"),
+        ("apps.yaml:67: ", "tag.app of deployment/twice is set 2 times"),
+        ("apps.yaml:87: ", "invalid image reference 'docker.io//flaskapp:develop-v1.8.0'"),
+        ("web-b.yaml:1: ", "shop:deployment/web is also defined at web-a.yaml:2"),
+    ]
+    assert len(lines) == len(expected), result.stdout
+    for line, (where, what) in zip(lines, expected, strict=True):
+        assert line.startswith(where) and what in line, line
+    assert "7 finding(s)" in result.stderr
+
+
+def test_lint_of_a_clean_tree_is_silent_and_exits_0() -> None:
+    result = CliRunner().invoke(cli, ["lint", "--repo", str(ROOT / "fixtures/lint/clean")])
+
+    assert (result.exit_code, result.stdout, result.stderr) == (0, "", "")
+
+
+def test_the_pre_commit_hook_runs_imagebot_lint_on_the_whole_tree() -> None:
+    hooks = YAML(typ="safe").load((ROOT / ".pre-commit-hooks.yaml").read_text(encoding="utf-8"))
+
+    (hook,) = hooks
+    assert hook["id"] == "imagebot-lint"
+    assert hook["entry"] == "imagebot lint"
+    assert hook["language"] == "python"
+    assert hook["pass_filenames"] is False  # duplicates and Flux policies span files
+    result = CliRunner().invoke(
+        cli, [*hook["entry"].split()[1:], "--repo", str(ROOT / "fixtures/lint/clean")]
+    )
+    assert result.exit_code == 0
+
+
+def test_a_workload_whose_only_image_is_broken_can_still_be_automated(tmp_path: Path) -> None:
+    broken = (
+        b"kind: Deployment\nmetadata:\n  name: odd\n"
+        b"spec: {template: {spec: {containers: [{name: a, image: docker.io//x:1}]}}}\n"
+    )
+    work = init_repo(tmp_path / "work", {"odd.yaml": broken})
+
+    code, _, stderr = invoke(work, "automate", "deployment/odd")
+
+    assert code == 0, stderr
+    assert read_tree(work)["odd.yaml"] == broken.replace(
+        b"  name: odd\n", b'  name: odd\n  annotations:\n    imagebot.io/automated: "true"\n'
+    )
+
+
+def test_a_missing_workload_offers_the_workloads_of_that_kind(repo: Path) -> None:
+    code, _, stderr = invoke(repo, "unlock", "deployment/api")
+
+    assert code == 2
+    assert "no workload deployment/api found; candidates: my-demo:deployment/fluxdemo" in stderr
+    assert "prod:deployment/web (webs.yaml:1)" in stderr
