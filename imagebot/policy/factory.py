@@ -1,0 +1,108 @@
+"""``parse_policy``: turn a policy string (and an optional filter) into a ready ``Policy``.
+
+``glob:P``, a bare pattern, ``regex:P``/``regexp:P``, ``semver:R``, ``numerical:asc|desc``,
+``alphabetical:asc|desc``, ``major``, ``minor``, ``patch``. Everything is compiled here, once:
+an invalid pattern, range, filter or template raises ``PolicyError`` with position and reason,
+never a policy that silently matches everything or nothing. Selection lives in ``select``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from imagebot.errors import PolicyError
+from imagebot.policy.alphabetical import alphabetical_policy
+from imagebot.policy.bumps import BumpOrdering
+from imagebot.policy.filters import TagFilter, parse_filter
+from imagebot.policy.glob import glob_policy
+from imagebot.policy.numerical import numerical_policy
+from imagebot.policy.protocol import Ordering
+from imagebot.policy.regex import regex_policy
+from imagebot.policy.semver import semver_policy
+from imagebot.refs import is_valid_tag
+
+_KINDS: dict[str, Callable[[str], Ordering]] = {
+    "glob": glob_policy,
+    "regex": regex_policy,
+    "regexp": regex_policy,
+    "semver": semver_policy,
+    "numerical": numerical_policy,
+    "alphabetical": alphabetical_policy,
+}
+_ORDERED = ("numerical", "alphabetical")
+_EXAMPLES = {
+    "glob": "glob:PATTERN",
+    "regex": "regex:PATTERN",
+    "regexp": "regexp:PATTERN",
+    "semver": "semver:RANGE",
+    "numerical": "numerical:asc or numerical:desc",
+    "alphabetical": "alphabetical:asc or alphabetical:desc",
+}
+_BUMPS = ("major", "minor", "patch")
+_SYNTAX = (
+    "glob:PATTERN (or a bare PATTERN), regex:PATTERN, semver:RANGE, numerical:asc|desc, "
+    "alphabetical:asc|desc, major, minor or patch"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class TagPolicy:
+    """A policy kind plus the optional filter that selects and extracts what it orders."""
+
+    text: str
+    ordering: Ordering
+    filter: TagFilter | None = None
+
+    @property
+    def needs_created(self) -> bool:
+        return self.ordering.needs_created
+
+    @property
+    def needs_current(self) -> bool:
+        return self.ordering.needs_current
+
+    def value_of(self, tag: str) -> str | None:
+        return tag if self.filter is None else self.filter.value(tag)
+
+    def matches(self, tag: str) -> bool:
+        if not is_valid_tag(tag):
+            return False
+        value = self.value_of(tag)
+        return value is not None and self.ordering.admits(value)
+
+
+def parse_policy(
+    text: str, *, filter_pattern: str | None = None, extract: str | None = None
+) -> TagPolicy:
+    """Parse and compile a policy; PolicyError says what is wrong, where, and what to write."""
+    if extract and filter_pattern is None:
+        raise PolicyError(
+            f"extract template {extract!r} needs a filter pattern to take groups from"
+        )
+    ordering = _ordering(text)
+    tag_filter = parse_filter(filter_pattern, extract) if filter_pattern is not None else None
+    return TagPolicy(text, ordering, tag_filter)
+
+
+def _ordering(text: str) -> Ordering:
+    if not text.strip():
+        raise PolicyError(f"empty policy; write one of {_SYNTAX}")
+    if text in _BUMPS:
+        return BumpOrdering(text)
+    kind, colon, argument = text.partition(":")
+    if not colon:
+        if text in _KINDS:
+            raise PolicyError(f"policy {text!r} needs an argument: write {_EXAMPLES[text]}")
+        return glob_policy(text)  # a bare pattern is a glob, as in Flux v1
+    if kind not in _KINDS:
+        raise PolicyError(
+            f"unknown policy kind {kind!r} in {text!r} (a tag cannot contain ':'); "
+            f"write one of {_SYNTAX}"
+        )
+    if kind in _ORDERED and argument not in ("asc", "desc"):
+        raise PolicyError(
+            f"invalid policy {text!r}: {kind} takes 'asc' or 'desc' after the colon, "
+            f"not {argument!r}"
+        )
+    return _KINDS[kind](argument)

@@ -1,0 +1,57 @@
+"""The ``numerical:asc`` / ``numerical:desc`` policy: tags (or extracted values) read as numbers;
+``asc`` picks the largest, ``desc`` the smallest.
+
+Only plain integers and decimals count (``42``, ``0010``, ``1.5``, ``-3``); ``latest``, ``1e3``,
+``Inf``, ``0x1p4``, ``1_000`` and ``1.2.3`` are ignored rather than failing the policy as in
+Flux v2. Numbers compare exactly (no float rounding); equal numbers go to the greater string.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from imagebot.policy.protocol import Key, Rank, Ranker
+
+NOT_A_NUMBER = "not a plain number"
+_NUMBER = re.compile(r"[+-]?[0-9]+(?:\.[0-9]+)?", re.ASCII)
+
+
+@dataclass(frozen=True, slots=True)
+class NumericalOrdering:
+    """Numbers, greatest first (``ascending``) or smallest first."""
+
+    ascending: bool
+
+    @property
+    def needs_created(self) -> bool:
+        return False
+
+    @property
+    def needs_current(self) -> bool:
+        return False
+
+    def admits(self, value: str) -> bool:
+        return _NUMBER.fullmatch(value) is not None
+
+    def ranker(self, current: str | None) -> Ranker:
+        return self.place
+
+    def place(self, value: str, created: datetime | None) -> Rank | str:
+        if _NUMBER.fullmatch(value) is None:
+            return NOT_A_NUMBER
+        number = Decimal(value)
+        return ((number if self.ascending else -number,), value)
+
+    def tie_key(self, value: str) -> Key:
+        return (value,)
+
+    def describe(self, rank: Rank) -> str:
+        return f"number {rank[1]}"
+
+
+def numerical_policy(order: str) -> NumericalOrdering:
+    """The ordering for ``numerical:ORDER``; ``order`` is validated by the factory."""
+    return NumericalOrdering(ascending=order == "asc")

@@ -1,0 +1,164 @@
+"""The ``regex:`` / ``regexp:`` policy, and the Go regex dialect shared with filters.
+
+Patterns are written for Go's RE2 (Flux and Argo CD are Go): ``(?P<name>...)``,
+``(?<name>...)``, ``(?i)``, ``[[:digit:]]``, ``\\z``, ``\\Q...\\E``, ASCII classes. They are
+translated to Python's ``re``; what RE2 refuses is refused here too, with position and reason.
+The policy searches unanchored (write ``^...$``); the newest creation time wins (``timed``).
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+
+from imagebot.errors import PolicyError
+from imagebot.policy.timed import TimeOrdered
+
+
+def regex_policy(pattern: str) -> TimeOrdered:
+    """The ordering for ``regex:PATTERN``; PolicyError when the regex does not compile."""
+    # An empty regex is valid and finds every tag, as in Go (and as an empty filter does).
+    regex = compile_regex(pattern, "regex policy")
+    return TimeOrdered(pattern, regex.search, f"does not match the regex {pattern!r}")
+
+
+def compile_regex(pattern: str, what: str) -> re.Pattern[str]:
+    """Compile a Go-style regex; ``what`` names it in errors ("filter", "regex policy")."""
+    translated = _GoRegex(pattern, what).translate()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "possible nested set" and the like: Go has no sets
+            return re.compile(translated, re.ASCII)
+    except re.error as error:
+        at = f" at position {error.pos}" if error.pos is not None else ""
+        raise PolicyError(f"invalid {what} {pattern!r}: {error.msg}{at}") from error
+
+
+# Go's named classes, spelled as Python class contents.
+_POSIX = {
+    "alnum": "0-9A-Za-z",
+    "alpha": "A-Za-z",
+    "ascii": "\\x00-\\x7f",
+    "blank": "\\t ",
+    "cntrl": "\\x00-\\x1f\\x7f",
+    "digit": "0-9",
+    "graph": "!-~",
+    "lower": "a-z",
+    "print": " -~",
+    "punct": "!-/:-@\\[-`{-~",
+    "space": "\\t\\n\\v\\f\\r ",
+    "upper": "A-Z",
+    "word": "0-9A-Za-z_",
+    "xdigit": "0-9A-Fa-f",
+}
+_REPEAT = re.compile(r"\{([0-9]+)(,([0-9]*))?\}")
+_UNSUPPORTED = {
+    "(?=": "lookahead",
+    "(?!": "negative lookahead",
+    "(?<=": "lookbehind",
+    "(?<!": "negative lookbehind",
+    "(?>": "atomic group",
+    "(?#": "comment group",
+    "(?(": "conditional group",
+    "(?P=": "backreference",
+}
+
+
+class _GoRegex:
+    """Translate RE2 syntax to Python's and refuse what RE2 refuses but Python would accept
+    (lookaround, backreferences, possessive repeats, repeats over 1000), so a pattern means
+    here what it means in Flux and Argo CD. Positions in errors are the user's."""
+
+    def __init__(self, pattern: str, what: str) -> None:
+        self.pattern, self.what = pattern, what
+        self.out: list[str] = []
+
+    def fail(self, at: int, reason: str, why: str = "") -> PolicyError:
+        why = why or "Go's regex syntax, which Flux and Argo CD use, does not have it"
+        return PolicyError(
+            f"invalid {self.what} {self.pattern!r}: {reason} at position {at} ({why})"
+        )
+
+    def translate(self) -> str:
+        p, i, out = self.pattern, 0, self.out
+        while i < len(p):
+            c = p[i]
+            if c == "\\":
+                i = self.escape(i)
+            elif c == "[":
+                i = self.char_class(i)
+            elif c == "(" and p.startswith("(?", i):
+                i = self.group(i)
+            elif c == "{" and (m := _REPEAT.match(p, i)):
+                if any(int(n) > 1000 for n in m.group(1, 3) if n):
+                    raise self.fail(i, "a repeat count over 1000")
+                out.append(m.group())
+                i = m.end()
+                self.not_possessive(i)
+            else:
+                out.append(c)
+                i += 1
+                if c in "*+?":
+                    self.not_possessive(i)
+        return "".join(out)
+
+    def not_possessive(self, i: int) -> None:
+        if self.pattern[i : i + 1] == "+":
+            raise self.fail(i - 1, "a possessive repeat (a repeat followed by '+')")
+
+    def escape(self, i: int) -> int:
+        p = self.pattern
+        nxt = p[i + 1 : i + 2]
+        if nxt == "z":
+            self.out.append("\\Z")  # Go's end of text
+        elif nxt == "Q":  # \Q...\E: literal text
+            end = p.find("\\E", i + 2)
+            end = len(p) if end == -1 else end
+            self.out.append(re.escape(p[i + 2 : end]))
+            return end + 2
+        elif (nxt.isdigit() and nxt != "0") or nxt in ("Z", "g", "N", "u", "U"):
+            raise self.fail(i, f"the escape \\{nxt}")
+        else:
+            self.out.append(p[i : i + 2])
+        return i + 2
+
+    def group(self, i: int) -> int:
+        p = self.pattern
+        for opening, name in _UNSUPPORTED.items():
+            if p.startswith(opening, i):
+                raise self.fail(i, f"a {name} {opening!r}")
+        if p.startswith("(?<", i):
+            self.out.append("(?P<")  # Go 1.22's (?<name>...)
+            return i + 3
+        self.out.append("(?")
+        return i + 2
+
+    def char_class(self, i: int) -> int:
+        p, out = self.pattern, self.out
+        out.append("[")
+        i += 1
+        if p[i : i + 1] == "^":
+            out.append("^")
+            i += 1
+        if p[i : i + 1] == "]":
+            out.append("\\]")
+            i += 1
+        while i < len(p) and p[i] != "]":
+            if p.startswith("[:", i) and (end := p.find(":]", i + 2)) != -1:
+                name = p[i + 2 : end]
+                if name.startswith("^") and name[1:] in _POSIX:
+                    raise self.fail(i, f"[:{name}:]", "not supported here; write [^[:{name[1:]}:]]")
+                if name not in _POSIX:
+                    raise self.fail(i, f"[:{name}:]", f"known classes: {', '.join(_POSIX)}")
+                out.append(_POSIX[name])
+                i = end + 2
+            elif p[i] == "\\":
+                out.append(p[i : i + 2])
+                i += 2
+            else:
+                # Python reads '[', '&&', '||', '~~' inside a class as future set syntax.
+                out.append("\\" + p[i] if p[i] in "[&|~" else p[i])
+                i += 1
+        if i < len(p):
+            out.append("]")
+        return i + 1
