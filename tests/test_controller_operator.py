@@ -124,7 +124,7 @@ def remote_file(remote: Path, path: str = "deployment.yaml") -> str:
     return run_git("--git-dir", str(remote), "show", f"main:{path}")
 
 
-def test_new_automation_commits_the_seed_update_and_reports_it(  # noqa: PLR0917 - fixtures
+def test_new_automation_commits_the_seed_update_and_reports_it(
     operator: Callable[..., KopfRunner],
     cluster: Cluster,
     registry: RegistryServer,
@@ -168,7 +168,7 @@ def test_new_automation_commits_the_seed_update_and_reports_it(  # noqa: PLR0917
         pytest.param({"git": {"branch": "main"}}, "spec.git.url is required", id="no-git-url"),
     ],
 )
-def test_broken_spec_stalls_with_a_readable_message(  # noqa: PLR0917 - fixtures
+def test_broken_spec_stalls_with_a_readable_message(
     operator: Callable[..., KopfRunner],
     cluster: Cluster,
     registry: RegistryServer,

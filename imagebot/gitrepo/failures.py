@@ -13,7 +13,7 @@ from collections.abc import Iterable
 
 from git.exc import GitCommandError
 
-from imagebot.errors import ConfigError, GitAuthError, GitError, ImagebotError
+from imagebot.errors import ConfigError, GitAuthError, GitError, ImagebotError, PushRejected
 
 _URL_PASSWORD = re.compile(r"(?P<keep>[a-z][a-z0-9+.-]*://[^/@\s:]*):[^@/\s]*@", re.IGNORECASE)
 _HINT_LINE = re.compile(r"^(?:fatal|error|ERROR|remote|ssh|[\w.-]+@[\w.-]+):|denied|failed", re.I)
@@ -63,10 +63,30 @@ class Redactor:
         return _URL_PASSWORD.sub(r"\g<keep>:***@", text)
 
 
+# What a push says when another writer got there first: the branch moved (rejected,
+# non-fast-forward) or moved while this push was landing (the remote could not lock the ref at
+# the value it expected). Either way, the fix is the same: fetch, redo, push again.
+LOST_RACE = (
+    "[rejected]",
+    "non-fast-forward",
+    "fetch first",
+    "stale info",
+    "cannot lock ref",
+    "failed to update ref",
+    "incorrect old value",
+)
+
+
+def lost_race(text: str) -> bool:
+    return any(needle in text for needle in LOST_RACE)
+
+
 def classify(error: GitCommandError, *, action: str, redact: Redactor) -> ImagebotError:
     """The imagebot error for a failed git command; the caller raises it ``from error``."""
     output = _text(error.stderr) + "\n" + _text(error.stdout)
     detail = redact(_gist(output) or f"git exited with status {error.status}")
+    if action.startswith("push") and lost_race(output):
+        return PushRejected(f"{action} was rejected, the branch moved on: {detail}")
     for needle, meaning in _AUTH:
         if needle.lower() in output.lower():
             return GitAuthError(f"{action} failed: {meaning}. git said: {detail}")

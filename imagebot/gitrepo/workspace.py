@@ -21,7 +21,7 @@ from imagebot.config import GitSettings
 from imagebot.errors import ConfigError, GitError, PushRejected
 from imagebot.gitrepo import location
 from imagebot.gitrepo.credentials import GitEnvironment, split_password
-from imagebot.gitrepo.failures import Redactor, classify
+from imagebot.gitrepo.failures import Redactor, classify, lost_race
 from imagebot.gitrepo.location import locate
 from imagebot.gitrepo.opening import NETWORK_TIMEOUT, Checkout, open_cached, open_in_place
 from imagebot.model import CommitSha
@@ -267,7 +267,9 @@ def _check_push(results: Sequence[PushInfo], ref: str, action: str, redact: Reda
             raise classify(cause, action=action, redact=redact) from cause
         raise GitError(f"{action} failed: git reported nothing for {ref}")
     summary = redact(info.summary.strip())
-    if info.flags & PushInfo.REJECTED:
+    if info.flags & PushInfo.REJECTED or (
+        info.flags & PushInfo.REMOTE_REJECTED and lost_race(info.summary)
+    ):
         raise PushRejected(f"{action} was rejected, the branch moved on: {summary}")
     if info.flags & (PushInfo.REMOTE_REJECTED | PushInfo.REMOTE_FAILURE | PushInfo.ERROR):
         raise GitError(f"{action} failed on the remote side: {summary}")

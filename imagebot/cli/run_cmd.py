@@ -1,0 +1,121 @@
+"""``imagebot run``: one reconcile (or a poll loop) from the command line.
+
+Builds settings from flags and ``imagebot.yaml``, calls the shared reconcile and renders its
+result. Exit codes: 0 success (changes or not), 1 transient failure, 2 configuration or usage
+error, 3 with ``--strict`` when problems were reported.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import time
+from dataclasses import replace
+from typing import Any
+
+import click
+
+from imagebot.cli.common import EXIT_OK, EXIT_PROBLEMS, EXIT_TRANSIENT, exit_code_for, fail
+from imagebot.config import GitSettings, Settings
+
+_DURATION = re.compile(r"(?:(\d+)h)?(?:(\d+)m)?(?:(\d+(?:\.\d+)?)s?)?")
+
+
+def parse_duration(text: str) -> float:
+    """``90``, ``90s``, ``5m``, ``1h30m`` -> seconds."""
+    match = _DURATION.fullmatch(text.strip())
+    if not text.strip() or match is None or not any(match.groups()):
+        raise click.BadParameter(f"{text!r} is not a duration like 30s, 5m or 1h30m")
+    hours, minutes, seconds = match.groups()
+    return int(hours or 0) * 3600 + int(minutes or 0) * 60 + float(seconds or 0)
+
+
+@click.command()
+@click.option("--repo", default=".", show_default=True, help="Local path or Git URL.")
+@click.option("--branch", help="Branch to update (default: the remote's default branch).")
+@click.option("--path", "paths", multiple=True, help="Only scan these directories (repeatable).")
+@click.option("--dry-run", is_flag=True, help="Print the plan and the diff; touch nothing.")
+@click.option("--no-push", is_flag=True, help="Commit but do not push.")
+@click.option("--push-branch", help="Push to this branch (recreated from the base) for review.")
+@click.option("--config", "config_file", help="Settings file (default: imagebot.yaml in the repo).")
+@click.option("--interval", help="Keep running, one cycle per interval (e.g. 5m).")
+@click.option("--allow-downgrade", is_flag=True, help="Let policies choose an older tag.")
+@click.option("--author-name", help="Commit author and committer name.")
+@click.option("--author-email", help="Commit author and committer email.")
+@click.option("--strict", is_flag=True, help="Exit 3 when problems were reported.")
+@click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def run(**options: Any) -> None:
+    """Update images in Git from the registries: one commit, pushed.
+
+    Finds automated images under --repo, asks each registry once per repository, picks tags by
+    policy, rewrites only the image values, commits and pushes. With --interval it keeps polling.
+    """
+    interval = parse_duration(options["interval"]) if options["interval"] else None
+    while True:
+        started = time.monotonic()
+        code = _cycle(options)
+        if interval is None:
+            raise SystemExit(code)
+        time.sleep(max(0.0, interval - (time.monotonic() - started)))
+
+
+def command_line_settings(options: dict[str, Any]) -> tuple[Settings, Any]:
+    """Settings from the flags alone, and a function that re-applies the explicit ones."""
+
+    def apply(settings: Settings) -> Settings:
+        git = settings.git
+        git = replace(git, repo=options["repo"])
+        for flag, attribute in (
+            ("branch", "branch"),
+            ("push_branch", "push_branch"),
+            ("author_name", "author_name"),
+            ("author_email", "author_email"),
+        ):
+            if options.get(flag):
+                git = replace(git, **{attribute: options[flag]})
+        settings = replace(settings, git=git)
+        if options.get("paths"):
+            settings = replace(settings, paths=tuple(options["paths"]))
+        if options.get("allow_downgrade"):
+            settings = replace(settings, allow_downgrade=True)
+        return replace(settings, dry_run=options["dry_run"], push=not options["no_push"])
+
+    return apply(Settings(git=GitSettings())), apply
+
+
+def _cycle(options: dict[str, Any]) -> int:
+    from imagebot.cli.render import dumps, result_to_json, result_to_text
+    from imagebot.configfile import parse_settings, settings_loader
+    from imagebot.errors import ImagebotError
+    from imagebot.reconcile import reconcile
+
+    try:
+        settings, apply = command_line_settings(options)
+        if options["config_file"]:
+            # Git settings (credentials, author) may come from --config: read it before cloning.
+            from pathlib import Path
+
+            path = options["config_file"]
+            try:
+                text = Path(path).read_text(encoding="utf-8")
+            except OSError as error:
+                fail(f"{path}: cannot read: {error.strerror}")
+            settings = apply(parse_settings(text, path, settings))
+        loader = settings_loader(options["config_file"], settings, apply)
+        result = reconcile(settings, configure=loader)
+    except ImagebotError as error:
+        sys.stderr.write(f"imagebot: error: {error}\n")
+        return exit_code_for(error)
+    if options["output"] == "json":
+        sys.stdout.write(dumps(result_to_json(result)))
+    else:
+        sys.stdout.write(result_to_text(result, dry_run=options["dry_run"]))
+    if result.failed_repositories or result.stale_registries:
+        names = ", ".join(sorted({*result.failed_repositories, *result.stale_registries}))
+        sys.stderr.write(
+            f"imagebot: registry unavailable for {names}; those images were left alone\n"
+        )
+        return EXIT_TRANSIENT
+    if options["strict"] and result.problems:
+        return EXIT_PROBLEMS
+    return EXIT_OK

@@ -1,0 +1,215 @@
+"""THE use case: one reconcile from registry answers to a pushed commit.
+
+Opens (or reuses) the workspace, finds targets, asks each distinct repository once, decides,
+rewrites in memory, verifies, writes, makes one commit and pushes it. A rejected push is retried on
+fresh remote state: the files are read again and the same registry answers are applied to them,
+so concurrent writers never lose each other's work. Edges are injected; nothing is printed.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from imagebot.config import GitSettings, RegistrySettings, Settings
+from imagebot.errors import RegistryError
+from imagebot.gitrepo import Workspace, render_message
+from imagebot.manifest import Update, rewrite_files, scan_tree, unified_diff
+from imagebot.model import Change, CommitSha, Digest, Problem, RunResult, Target
+from imagebot.reconcile.plan import Plan, decide, registry_queries, select_automated
+from imagebot.reconcile.retry import Pacing, Prepared, commit_with_retries
+from imagebot.refs import ImageRef
+from imagebot.registry import RegistryClient, RepoQuery, RepoScan
+
+
+class WorkspaceLike(Protocol):
+    """What reconcile needs from the Git edge."""
+
+    root: Path
+    branch: str
+    remote_revision: str | None
+    has_remote: bool
+
+    def commit(self, paths: Sequence[str], message: str) -> CommitSha | None: ...
+    def push(self, *, to_branch: str | None = None) -> None: ...
+    def refresh(self) -> None: ...
+    def close(self) -> None: ...
+
+
+class RegistryLike(Protocol):
+    """What reconcile needs from the registry edge."""
+
+    def scan(self, requests: Sequence[RepoQuery]) -> dict[str, RepoScan]: ...
+    def digest(self, image: ImageRef, tag: str) -> Digest: ...
+    @property
+    def stats(self) -> Mapping[str, int]: ...
+
+
+def _open_workspace(settings: GitSettings) -> WorkspaceLike:
+    workspace: WorkspaceLike = Workspace.open(settings)
+    return workspace
+
+
+def _make_registry(settings: RegistrySettings) -> RegistryLike:
+    client: RegistryLike = RegistryClient(settings)
+    return client
+
+
+@dataclass(slots=True)
+class Edges:
+    """The outside world, injectable for tests and for the operator."""
+
+    open_workspace: Callable[[GitSettings], WorkspaceLike] = _open_workspace
+    make_registry: Callable[[RegistrySettings], RegistryLike] = _make_registry
+    sleep: Callable[[float], None] = time.sleep
+    clock: Callable[[], float] = time.monotonic
+    jitter: Callable[[], float] = field(default=random.random)
+
+
+def reconcile(
+    settings: Settings,
+    *,
+    edges: Edges | None = None,
+    configure: Callable[[Path], Settings] | None = None,
+) -> RunResult:
+    """Run one cycle. Per-item trouble comes back as problems; whole-run failures raise.
+
+    ``configure`` turns the checked-out tree into the final settings (``imagebot.yaml`` in the
+    repository can only be read once the workspace exists). Which repository and branch to open
+    are settled before that, by ``settings.git``.
+    """
+    edges = edges or Edges()
+    started = edges.clock()
+    workspace = edges.open_workspace(settings.git)
+    try:
+        if configure is not None:
+            settings = configure(workspace.root)
+        return _reconcile_in(workspace, settings, edges, started)
+    finally:
+        workspace.close()
+
+
+def _reconcile_in(
+    workspace: WorkspaceLike, settings: Settings, edges: Edges, started: float
+) -> RunResult:
+    registry = edges.make_registry(settings.registries)
+    planner = _Planner(workspace.root, settings, registry)
+    outcome = _apply(workspace, settings, edges, planner)
+    plan = outcome.plan
+    return RunResult(
+        changes=tuple(outcome.changes),
+        problems=tuple(plan.problems) + tuple(outcome.problems),
+        skipped=tuple(plan.skipped),
+        commit=outcome.commit,
+        pushed=outcome.pushed,
+        branch=settings.git.push_branch or workspace.branch,
+        remote_revision=workspace.remote_revision,
+        push_attempts=outcome.attempts,
+        diff=outcome.diff,
+        chosen=dict(plan.chosen),
+        requests=dict(registry.stats),
+        stale_registries=tuple(sorted(n for n, s in planner.scans.items() if s.stale)),
+        failed_repositories=tuple(
+            sorted(n for n, s in planner.scans.items() if s.problem and not s.permanent)
+        ),
+        duration_seconds=edges.clock() - started,
+    )
+
+
+class _Planner:
+    """Plans against the files as they are now, asking each repository at most once per run.
+
+    After a rejected push the tree is planned again from the fresh files with the registry
+    answers already in hand, so a retry costs no registry requests.
+    """
+
+    def __init__(self, root: Path, settings: Settings, registry: RegistryLike) -> None:
+        self.root, self.settings, self.registry = root, settings, registry
+        self.scans: dict[str, RepoScan] = {}
+
+    def plan(self) -> tuple[Plan, Mapping[str, str]]:
+        """The plan for the files as they are now, and the texts it was made from."""
+        tree = scan_tree(self.root, self.settings.paths, only_automated=True)
+        plan = Plan(problems=list(tree.problems), skipped=list(tree.skipped))
+        automated = select_automated(tree.targets, plan)
+        queries = [q for q in registry_queries(automated) if q.image.name not in self.scans]
+        if queries:
+            self.scans.update(self.registry.scan(queries))
+
+        def digest_of(target: Target, tag: str) -> Digest | None:
+            try:
+                return self.registry.digest(target.image, tag)
+            except RegistryError as error:
+                plan.problems.append(
+                    Problem(str(error), target.location.file, target.location.line)
+                )
+                return None
+
+        decide(
+            automated,
+            self.scans,
+            plan,
+            allow_downgrade=self.settings.allow_downgrade,
+            digest_of=digest_of,
+        )
+        return plan, tree.texts
+
+
+@dataclass(slots=True)
+class _Outcome:
+    plan: Plan
+    changes: list[Change] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    commit: CommitSha | None = None
+    pushed: bool = False
+    attempts: int = 0
+    diff: str = ""
+
+
+def _apply(
+    workspace: WorkspaceLike, settings: Settings, edges: Edges, planner: _Planner
+) -> _Outcome:
+    """Plan, rewrite, commit and push; on a rejected push start again from the fresh head."""
+
+    def prepare() -> Prepared[_Outcome]:
+        plan, current = planner.plan()
+        outcome = _Outcome(plan=plan)
+        texts, outcome.changes, outcome.problems = rewrite_changes(current, plan.changes)
+        outcome.diff = "".join(unified_diff(path, old, new) for path, (old, new) in texts.items())
+        return Prepared(
+            outcome,
+            texts,
+            lambda: render_message(
+                outcome.changes,
+                template=settings.git.message_template,
+                skip_ci=settings.git.skip_ci,
+            ),
+        )
+
+    committed = commit_with_retries(
+        workspace,
+        prepare,
+        write=not settings.dry_run,
+        push=settings.push and not settings.dry_run and workspace.has_remote,
+        push_branch=settings.git.push_branch,
+        pacing=Pacing(settings.git.max_push_attempts, edges.sleep, edges.jitter),
+    )
+    outcome = committed.prepared.value
+    outcome.commit, outcome.pushed = committed.commit, committed.pushed
+    outcome.attempts = committed.attempts
+    return outcome
+
+
+def rewrite_changes(
+    texts: Mapping[str, str], changes: Sequence[Change]
+) -> tuple[dict[str, tuple[str, str]], list[Change], list[Problem]]:
+    """Apply changes to the texts they were planned on; a file that fails is left out whole."""
+    by_target = {change.target: change for change in changes}
+    result = rewrite_files(texts, [Update(c.target, c.new_tag, c.new_digest) for c in changes])
+    applied = [by_target[update.target] for update in result.applied]
+    rewritten = {path: (texts[path], new) for path, new in result.new_texts.items()}
+    return rewritten, applied, list(result.problems)

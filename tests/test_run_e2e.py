@@ -1,0 +1,245 @@
+"""`imagebot run` end to end: the real registry, real Git remotes, the real CLI process.
+
+The seed scenario (develop-v1.9.0 pushed -> exactly one changed line committed and pushed) over
+file://, smart HTTP and SSH remotes, plus the behaviours users rely on around it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from tests.rig import ImagePusher, RegistryServer
+from tests.rig.git import run_git
+
+ROOT = Path(__file__).resolve().parent.parent
+SEED = ROOT / "fixtures" / "manifests" / "seed-example" / "original" / "deployment.yaml"
+T0 = datetime(2024, 5, 1, tzinfo=UTC)
+
+
+def seed_bytes(flask_repo: str) -> bytes:
+    """The seed manifest byte for byte, with its broken flask reference repaired."""
+    return SEED.read_bytes().replace(b"docker.io//flaskapp", f"docker.io/{flask_repo}".encode())
+
+
+def mirror_config(tmp_path: Path, registry: RegistryServer, extra: str = "") -> Path:
+    """Settings that make the rig registry stand in for docker.io (the seed uses Hub names)."""
+    config = tmp_path / "imagebot-test.yaml"
+    config.write_text(
+        f"registries:\n  hosts:\n    docker.io:\n      mirror: {registry.host}\n{extra}"
+    )
+    return config
+
+
+def imagebot(
+    *args: str, tmp_path: Path, env: dict[str, str] | None = None, check: bool = True
+) -> subprocess.CompletedProcess[str]:
+    environment = {
+        **os.environ,
+        "XDG_CACHE_HOME": str(tmp_path / "cache"),
+        "GIT_TERMINAL_PROMPT": "0",
+        **(env or {}),
+    }
+    proc = subprocess.run(
+        [sys.executable, "-m", "imagebot", *args],
+        check=False,
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=120,
+    )
+    if check and proc.returncode != 0:
+        raise AssertionError(f"imagebot {' '.join(args)} -> {proc.returncode}\n{proc.stderr}")
+    return proc
+
+
+def remote_log(remote: str, env: dict[str, str] | None = None) -> list[str]:
+    out = run_git("ls-remote", remote, "refs/heads/main", env=env)
+    head = out.split()[0] if out.strip() else ""
+    return [head] if head else []
+
+
+def cloned(remote: str, dest: Path, env: dict[str, str] | None = None) -> Path:
+    run_git("clone", "--quiet", remote, str(dest), env=env)
+    return dest
+
+
+def push_seed_images(pusher: ImagePusher, flask_repo: str) -> None:
+    pusher.push_image("library/nginx", "1.16-perl", created=T0 - timedelta(days=900))
+    pusher.push_image(flask_repo, "develop-v1.8.0", created=T0)
+    pusher.push_image(flask_repo, "main-7", created=T0 + timedelta(days=2))  # not develop-v*
+
+
+@pytest.fixture
+def flask_repo(unique_repo: str) -> str:
+    return f"demo/{unique_repo.replace('/', '-')}"
+
+
+RemoteFactory = Callable[[str, dict[str, bytes]], tuple[str, str, dict[str, str]]]
+
+
+@pytest.fixture(params=["file", "http", "ssh"])
+def make_remote(
+    request: pytest.FixtureRequest, tmp_path: Path, bare_remote: Callable[..., Path]
+) -> RemoteFactory:
+    """(url, extra config yaml, git env) for a remote holding ``files``, over each transport."""
+
+    def make(name: str, files: dict[str, bytes]) -> tuple[str, str, dict[str, str]]:
+        if request.param == "file":
+            return bare_remote(files).as_uri(), "", {}
+        if request.param == "http":
+            server = request.getfixturevalue("http_git_server")
+            return server.make_repo(name, files), "", {}
+        server = request.getfixturevalue("ssh_git_server")
+        extra = f"git:\n  sshKeyFile: {server.client_key}\n  knownHostsFile: {server.known_hosts}\n"
+        return server.make_repo(name, files), extra, server.env
+
+    return make
+
+
+def test_seed_scenario_commits_exactly_the_flask_line(
+    registry: RegistryServer,
+    pusher: ImagePusher,
+    flask_repo: str,
+    make_remote: RemoteFactory,
+    tmp_path: Path,
+) -> None:
+    push_seed_images(pusher, flask_repo)
+    url, extra, git_env = make_remote(
+        flask_repo.replace("/", "-"), {"deployment.yaml": seed_bytes(flask_repo)}
+    )
+    config = mirror_config(tmp_path, registry, extra)
+    args = ("run", "--repo", url, "--config", str(config), "--output", "json")
+
+    first = json.loads(imagebot(*args, tmp_path=tmp_path, env=git_env).stdout)
+    assert first["changes"] == [] and first["commit"] is None
+
+    pusher.push_image(flask_repo, "develop-v1.9.0", created=T0 + timedelta(days=1))
+    result = json.loads(imagebot(*args, tmp_path=tmp_path, env=git_env).stdout)
+    assert result["pushed"] is True, result
+    assert [(c["container"], c["tag"]) for c in result["changes"]] == [("flask", "develop-v1.9.0")]
+
+    clone = cloned(url, tmp_path / "check", env=git_env)
+    diff = run_git("-C", str(clone), "show", "--format=%s", "--unified=0", "HEAD")
+    changed = [
+        ln for ln in diff.splitlines() if ln[:1] in ("+", "-") and ln[:3] not in ("+++", "---")
+    ]
+    assert changed == [
+        f"-        image: docker.io/{flask_repo}:develop-v1.8.0 ",
+        f"+        image: docker.io/{flask_repo}:develop-v1.9.0 ",
+    ]
+    assert diff.splitlines()[0] == "Update flask to develop-v1.9.0"
+    expected = seed_bytes(flask_repo).replace(b"develop-v1.8.0", b"develop-v1.9.0")
+    assert (clone / "deployment.yaml").read_bytes() == expected
+
+    again = json.loads(imagebot(*args, tmp_path=tmp_path, env=git_env).stdout)
+    assert again["changes"] == [] and again["commit"] is None
+    assert run_git("-C", str(clone), "fetch", "--quiet", env=git_env) == ""
+    assert (
+        run_git("-C", str(clone), "rev-list", "--count", "origin/main", env=git_env).strip() == "2"
+    )
+
+
+def workload(
+    name: str, image: str, policy: str, *, locked: bool = False, kind: str = "Deployment"
+) -> str:
+    lock = (
+        "    imagebot.io/locked: 'true'\n    imagebot.io/locked_msg: incident 42\n"
+        if locked
+        else ""
+    )
+    return (
+        f"apiVersion: apps/v1\nkind: {kind}\nmetadata:\n  name: {name}\n  annotations:\n"
+        f"    imagebot.io/automated: 'true'\n    imagebot.io/tag.app: '{policy}'\n{lock}"
+        f"spec:\n  template:\n    spec:\n      containers:\n      - name: app\n"
+        f"        image: {image}  # keep this comment\n"
+    )
+
+
+def test_semver_and_glob_policies_on_several_workloads_land_in_one_commit(
+    registry: RegistryServer,
+    pusher: ImagePusher,
+    unique_repo: str,
+    bare_remote: Callable[..., Path],
+    tmp_path: Path,
+) -> None:
+    api, web = f"{unique_repo}-api", f"{unique_repo}-web"
+    pusher.push_tags(
+        api, {"1.2.0": T0, "1.3.1": T0 + timedelta(hours=1), "2.0.0": T0 + timedelta(hours=2)}
+    )
+    pusher.push_tags(
+        web, {"main-1": T0, "main-2": T0 + timedelta(hours=3), "dev-9": T0 + timedelta(hours=4)}
+    )
+    files = {
+        "apps/api.yaml": workload(
+            "api", f"{registry.host}/{api}:1.2.0", "semver:~1.2 || ~1.3"
+        ).encode(),
+        "apps/web.yaml": workload("web", f"{registry.host}/{web}:main-1", "glob:main-*").encode(),
+        "apps/held.yaml": workload(
+            "held", f"{registry.host}/{api}:1.2.0", "semver:1.2.x", locked=True
+        ).encode(),
+    }
+    remote = bare_remote(files)
+    result = json.loads(
+        imagebot("run", "--repo", remote.as_uri(), "--output", "json", tmp_path=tmp_path).stdout
+    )
+    assert sorted((c["workload"].split("/")[-1], c["tag"]) for c in result["changes"]) == [
+        ("api", "1.3.1"),
+        ("web", "main-2"),
+    ]
+    assert any(
+        "locked" in s["message"] and "incident 42" in s["message"] for s in result["skipped"]
+    )
+    assert result["pushed"]
+    log = run_git("--git-dir", str(remote), "log", "--format=%s", "main")
+    assert log.splitlines() == ["Update 2 images", "Seed the test remote"]
+    held = run_git("--git-dir", str(remote), "show", "main:apps/held.yaml")
+    assert held == files["apps/held.yaml"].decode()
+
+
+def test_the_broken_seed_reference_is_a_problem_and_the_rest_proceeds(
+    registry: RegistryServer,
+    pusher: ImagePusher,
+    unique_repo: str,
+    bare_remote: Callable[..., Path],
+    tmp_path: Path,
+) -> None:
+    pusher.push_tags(unique_repo, {"v1": T0, "v2": T0 + timedelta(hours=1)})
+    files = {
+        "deployment.yaml": SEED.read_bytes(),
+        "other.yaml": workload("other", f"{registry.host}/{unique_repo}:v1", "glob:v*").encode(),
+    }
+    remote = bare_remote(files)
+    config = mirror_config(tmp_path, registry)
+    proc = imagebot(
+        "run", "--repo", remote.as_uri(), "--config", str(config), "--output", "json", "--strict",
+        tmp_path=tmp_path, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 3, proc.stderr
+    result = json.loads(proc.stdout)
+    assert [c["tag"] for c in result["changes"]] == ["v2"]
+    broken = [p for p in result["problems"] if p["file"] == "deployment.yaml"]
+    assert broken and broken[0]["line"] == 40 and "empty path component" in broken[0]["message"]
+
+
+def test_an_unreachable_registry_makes_no_commit_and_says_why(
+    unique_repo: str, bare_remote: Callable[..., Path], tmp_path: Path
+) -> None:
+    files = {"app.yaml": workload("app", f"127.0.0.1:9/{unique_repo}:v1", "glob:v*").encode()}
+    remote = bare_remote(files)
+    before = run_git("--git-dir", str(remote), "rev-parse", "main")
+    proc = imagebot(
+        "run", "--repo", remote.as_uri(), "--output", "json", tmp_path=tmp_path, check=False
+    )
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    result = json.loads(proc.stdout)
+    assert result["commit"] is None and result["changes"] == []
+    assert any("127.0.0.1:9" in p["message"] for p in result["problems"])
+    assert run_git("--git-dir", str(remote), "rev-parse", "main") == before

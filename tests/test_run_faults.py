@@ -1,0 +1,227 @@
+"""`imagebot run` under concurrency and faults: nothing lost, nothing half-done.
+
+Four processes racing on one branch, a process killed with SIGKILL at each step of a cycle, and a
+registry that rate-limits in the middle of a run (a small fault-injecting proxy in front of the
+real registry, since distribution never answers 429 on its own).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import threading
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.rig import ImagePusher, RegistryServer
+from tests.rig.git import run_git
+from tests.test_run_e2e import imagebot, workload
+
+T0 = datetime(2024, 5, 1, tzinfo=UTC)
+
+
+def test_four_concurrent_runs_on_one_branch_lose_no_update(
+    registry: RegistryServer,
+    pusher: ImagePusher,
+    unique_repo: str,
+    bare_remote: Callable[..., Path],
+    tmp_path: Path,
+) -> None:
+    files = {}
+    for n in range(4):
+        repo = f"{unique_repo}-{n}"
+        pusher.push_tags(repo, {"1.0.0": T0, f"1.{n + 1}.0": T0 + timedelta(hours=1)})
+        image = f"{registry.host}/{repo}:1.0.0"
+        files[f"apps/w{n}/deploy.yaml"] = workload(f"w{n}", image, "semver:^1.0").encode()
+    remote = bare_remote(files)
+    env = {**os.environ, "GIT_TERMINAL_PROMPT": "0"}
+    procs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "imagebot",
+                "run",
+                "--repo",
+                remote.as_uri(),
+                "--path",
+                f"apps/w{n}",
+                "--output",
+                "json",
+            ],
+            env={**env, "XDG_CACHE_HOME": str(tmp_path / f"cache{n}")},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for n in range(4)
+    ]
+    outputs = [p.communicate(timeout=120) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0, 0], [err for _, err in outputs]
+    assert all(json.loads(out)["pushed"] for out, _ in outputs)
+
+    history = run_git("--git-dir", str(remote), "rev-list", "--parents", "main").splitlines()
+    assert len(history) == 5
+    assert all(len(line.split()) <= 2 for line in history), "history must be linear (no merges)"
+    for n in range(4):
+        text = run_git("--git-dir", str(remote), "show", f"main:apps/w{n}/deploy.yaml")
+        assert f"{unique_repo}-{n}:1.{n + 1}.0  # keep this comment" in text
+
+
+CRASHING_DRIVER = textwrap.dedent(
+    """
+    import os, signal, sys
+    from imagebot.config import GitSettings, Settings
+    from imagebot.reconcile import Edges, reconcile
+    from imagebot.reconcile.run import _open_workspace
+
+    point = sys.argv[2]
+
+    def crash():
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    def open_workspace(settings):
+        workspace = _open_workspace(settings)
+        real_commit, real_push = workspace.commit, workspace.push
+        def commit(paths, message):
+            if point == "after-write":
+                crash()
+            sha = real_commit(paths, message)
+            if point == "after-commit":
+                crash()
+            return sha
+        def push(**kwargs):
+            if point == "during-push":
+                # Kill the whole process group while git is sending the pack.
+                import threading
+                threading.Timer(0.02, lambda: os.killpg(os.getpgid(0), signal.SIGKILL)).start()
+            return real_push(**kwargs)
+        workspace.commit, workspace.push = commit, push
+        return workspace
+
+    settings = Settings(git=GitSettings(repo=sys.argv[1]))
+    reconcile(settings, edges=Edges(open_workspace=open_workspace))
+    """
+)
+
+
+@pytest.mark.parametrize("point", ["after-write", "after-commit", "during-push"])
+def test_a_run_killed_mid_cycle_leaves_the_next_run_a_clean_start(
+    point: str,
+    registry: RegistryServer,
+    pusher: ImagePusher,
+    unique_repo: str,
+    bare_remote: Callable[..., Path],
+    tmp_path: Path,
+) -> None:
+    pusher.push_tags(unique_repo, {"1.0.0": T0, "1.1.0": T0 + timedelta(hours=1)})
+    original = workload("app", f"{registry.host}/{unique_repo}:1.0.0", "semver:^1.0")
+    remote = bare_remote({"app.yaml": original.encode()})
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache"), "GIT_TERMINAL_PROMPT": "0"}
+    killed = subprocess.run(
+        [sys.executable, "-c", CRASHING_DRIVER, remote.as_uri(), point],
+        env=env, capture_output=True, text=True, timeout=60, start_new_session=True, check=False,
+    )  # fmt: skip
+    assert killed.returncode == -9, killed.stderr
+    remote_text = run_git("--git-dir", str(remote), "show", "main:app.yaml")
+    assert remote_text in (original, original.replace("1.0.0", "1.1.0")), "never half-done"
+
+    result = json.loads(
+        imagebot("run", "--repo", remote.as_uri(), "--output", "json", tmp_path=tmp_path).stdout
+    )
+    final = run_git("--git-dir", str(remote), "show", "main:app.yaml")
+    assert final == original.replace("1.0.0", "1.1.0")
+    commits = run_git("--git-dir", str(remote), "rev-list", "--count", "main").strip()
+    assert commits == "2", "exactly one update commit, whoever made it"
+    assert result["problems"] == []
+
+
+class _RateLimitingProxy(BaseHTTPRequestHandler):
+    """Forwards to the real registry, but answers 429 for repositories named in ``limited``."""
+
+    upstream = ""
+    limited: frozenset[str] = frozenset()
+
+    def do_GET(self) -> None:
+        self._forward("GET")
+
+    def do_HEAD(self) -> None:
+        self._forward("HEAD")
+
+    def _forward(self, method: str) -> None:
+        if any(f"/v2/{name}/" in self.path for name in self.limited):
+            self.send_response(429)
+            self.send_header("Retry-After", "120")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        upstream = requests.request(
+            method, self.upstream + self.path,
+            headers={k: v for k, v in self.headers.items() if k.lower() != "host"}, timeout=10,
+        )  # fmt: skip
+        body = upstream.content
+        self.send_response(upstream.status_code)
+        for key, value in upstream.headers.items():
+            if key.lower() not in ("content-length", "transfer-encoding", "connection"):
+                self.send_header(key, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if method != "HEAD":
+            self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def rate_limiting_proxy(registry: RegistryServer, unique_repo: str) -> Iterator[str]:
+    handler = type(
+        "Proxy",
+        (_RateLimitingProxy,),
+        {"upstream": registry.url, "limited": frozenset({f"{unique_repo}-limited"})},
+    )
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_rate_limited_registry_updates_nothing_of_its_images_and_says_so(
+    pusher: ImagePusher,
+    unique_repo: str,
+    rate_limiting_proxy: str,
+    bare_remote: Callable[..., Path],
+    tmp_path: Path,
+) -> None:
+    ok, limited = f"{unique_repo}-ok", f"{unique_repo}-limited"
+    for repo in (ok, limited):
+        pusher.push_tags(repo, {"1.0.0": T0, "1.1.0": T0 + timedelta(hours=1)})
+    files = {
+        "ok.yaml": workload("ok", f"{rate_limiting_proxy}/{ok}:1.0.0", "semver:^1.0").encode(),
+        "limited.yaml": workload(
+            "limited", f"{rate_limiting_proxy}/{limited}:1.0.0", "semver:^1.0"
+        ).encode(),
+    }
+    remote = bare_remote(files)
+    proc = imagebot(
+        "run", "--repo", remote.as_uri(), "--output", "json", tmp_path=tmp_path, check=False
+    )
+    assert proc.returncode == 1, proc.stderr
+    assert "left alone" in proc.stderr and limited in proc.stderr
+    result = json.loads(proc.stdout)
+    assert [c["workload"].rsplit("/", 1)[-1] for c in result["changes"]] == ["ok"]
+    assert any(p["file"] == "limited.yaml" for p in result["problems"])
+    limited_now = run_git("--git-dir", str(remote), "show", "main:limited.yaml")
+    assert limited_now == files["limited.yaml"].decode()
