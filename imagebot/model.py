@@ -93,6 +93,10 @@ class Problem:
     file: str | None = None
     line: int | None = None
     image: str | None = None
+    # What kind of trouble, for shells that react to it (the operator stalls on user-fixable
+    # ones): "invalid-policy", "registry-unavailable", "registry-refused", "locked", "no-digest";
+    # empty for problems found in the files themselves (bad references, unreadable YAML).
+    code: str = ""
 
     def __str__(self) -> str:
         where = ""
@@ -132,4 +136,8 @@ class RunResult:
     # Repositories whose registry failed for a passing reason (network, 5xx, 429): their images
     # were left alone this cycle, and the shells report the run as a transient failure.
     failed_repositories: tuple[str, ...] = ()
+    # A fingerprint of what this cycle observed (the automated files and the registry answers);
+    # passing it back as ``unchanged_since`` lets the next cycle skip when nothing moved.
+    observed: str | None = None
+    unchanged: bool = False
     duration_seconds: float = 0.0

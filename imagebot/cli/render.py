@@ -36,6 +36,7 @@ def problem_to_json(problem: Problem) -> dict[str, Any]:
         "line": problem.line,
         "image": problem.image,
         "message": problem.message,
+        "code": problem.code or None,
     }
 
 

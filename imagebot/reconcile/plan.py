@@ -37,12 +37,13 @@ class Automated:
     policy: Policy
 
 
-def problem_at(target: Target, message: str) -> Problem:
+def problem_at(target: Target, message: str, code: str = "") -> Problem:
     return Problem(
         message=message,
         file=target.location.file,
         line=target.location.line,
         image=str(target.image),
+        code=code,
     )
 
 
@@ -55,7 +56,7 @@ def select_automated(targets: Iterable[Target], plan: Plan) -> list[Automated]:
             continue
         if target.locked:
             why = f": {target.locked_message}" if target.locked_message else ""
-            plan.skipped.append(problem_at(target, f"{target.workload} is locked{why}"))
+            plan.skipped.append(problem_at(target, f"{target.workload} is locked{why}", "locked"))
             continue
         key = (target.policy, target.filter_pattern, target.filter_extract)
         if key not in parsed:
@@ -71,7 +72,9 @@ def select_automated(targets: Iterable[Target], plan: Plan) -> list[Automated]:
         if isinstance(policy, PolicyError):
             plan.problems.append(
                 problem_at(
-                    target, f"invalid policy {target.policy!r} ({target.policy_source}): {policy}"
+                    target,
+                    f"invalid policy {target.policy!r} ({target.policy_source}): {policy}",
+                    "invalid-policy",
                 )
             )
             continue
@@ -117,7 +120,10 @@ def decide(
         scan = scans.get(target.image.name)
         if scan is None or scan.problem or scan.stale:
             reason = (scan.problem if scan else None) or "registry answer is stale (rate limited)"
-            plan.problems.append(problem_at(target, f"{target.image.name}: {reason}; not updated"))
+            code = "registry-refused" if scan and scan.permanent else "registry-unavailable"
+            plan.problems.append(
+                problem_at(target, f"{target.image.name}: {reason}; not updated", code)
+            )
             continue
         try:
             change = _decide_one(item, scan.tags, allow_downgrade, digest_of)
@@ -150,7 +156,9 @@ def _decide_one(
     if target.pin_digest:
         digest = chosen.digest or digest_of(target, chosen.tag)
         if digest is None:
-            return problem_at(target, f"no digest for {image.name}:{chosen.tag}; pin not updated")
+            return problem_at(
+                target, f"no digest for {image.name}:{chosen.tag}; pin not updated", "no-digest"
+            )
     if chosen.tag == image.tag and (digest is None or digest == image.digest):
         return None
     new = image.with_version(chosen.tag, digest)

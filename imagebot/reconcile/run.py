@@ -8,6 +8,7 @@ so concurrent writers never lose each other's work. Edges are injected; nothing 
 
 from __future__ import annotations
 
+import hashlib
 import random
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -75,8 +76,14 @@ def reconcile(
     *,
     edges: Edges | None = None,
     configure: Callable[[Path], Settings] | None = None,
+    unchanged_since: str | None = None,
 ) -> RunResult:
     """Run one cycle. Per-item trouble comes back as problems; whole-run failures raise.
+
+    ``unchanged_since`` is the ``observed`` fingerprint of an earlier successful cycle: when the
+    automated files and the registry answers are the same now, nothing is rewritten and the
+    result says ``unchanged`` (Flux skips a cycle on unchanged source revision and policy
+    results the same way).
 
     ``configure`` turns the checked-out tree into the final settings (``imagebot.yaml`` in the
     repository can only be read once the workspace exists). Which repository and branch to open
@@ -88,18 +95,41 @@ def reconcile(
     try:
         if configure is not None:
             settings = configure(workspace.root)
-        return _reconcile_in(workspace, settings, edges, started)
+        return _reconcile_in(workspace, settings, edges, started, unchanged_since)
     finally:
         workspace.close()
 
 
 def _reconcile_in(
-    workspace: WorkspaceLike, settings: Settings, edges: Edges, started: float
+    workspace: WorkspaceLike,
+    settings: Settings,
+    edges: Edges,
+    started: float,
+    unchanged_since: str | None,
 ) -> RunResult:
     registry = edges.make_registry(settings.registries)
     planner = _Planner(workspace.root, settings, registry)
-    outcome = _apply(workspace, settings, edges, planner)
+    first = planner.plan()
+    observed = planner.fingerprint(first[1])
+    if unchanged_since is not None and observed == unchanged_since:
+        return RunResult(
+            problems=tuple(first[0].problems),
+            skipped=tuple(first[0].skipped),
+            branch=settings.git.push_branch or workspace.branch,
+            remote_revision=workspace.remote_revision,
+            chosen=dict(first[0].chosen),
+            requests=dict(registry.stats),
+            observed=observed,
+            unchanged=True,
+            duration_seconds=edges.clock() - started,
+        )
+    outcome = _apply(workspace, settings, edges, planner, first)
     plan = outcome.plan
+    stale = tuple(sorted(n for n, s in planner.scans.items() if s.stale))
+    failed = tuple(sorted(n for n, s in planner.scans.items() if s.problem and not s.permanent))
+    # Only a cycle that finished its work may be skipped next time: not one that met a passing
+    # failure or a dry run, and not one whose commit is still to be pushed.
+    finished = not (stale or failed or settings.dry_run or (outcome.commit and not outcome.pushed))
     return RunResult(
         changes=tuple(outcome.changes),
         problems=tuple(plan.problems) + tuple(outcome.problems),
@@ -112,10 +142,9 @@ def _reconcile_in(
         diff=outcome.diff,
         chosen=dict(plan.chosen),
         requests=dict(registry.stats),
-        stale_registries=tuple(sorted(n for n, s in planner.scans.items() if s.stale)),
-        failed_repositories=tuple(
-            sorted(n for n, s in planner.scans.items() if s.problem and not s.permanent)
-        ),
+        stale_registries=stale,
+        failed_repositories=failed,
+        observed=observed if finished else None,
         duration_seconds=edges.clock() - started,
     )
 
@@ -145,7 +174,13 @@ class _Planner:
                 return self.registry.digest(target.image, tag)
             except RegistryError as error:
                 plan.problems.append(
-                    Problem(str(error), target.location.file, target.location.line)
+                    Problem(
+                        str(error),
+                        target.location.file,
+                        target.location.line,
+                        str(target.image),
+                        "registry-refused" if error.permanent else "registry-unavailable",
+                    )
                 )
                 return None
 
@@ -157,6 +192,19 @@ class _Planner:
             digest_of=digest_of,
         )
         return plan, tree.texts
+
+    def fingerprint(self, texts: Mapping[str, str]) -> str:
+        """What this cycle saw: the automated files' text and every registry answer."""
+        digest = hashlib.sha256()
+        for path in sorted(texts):
+            digest.update(f"{path}\0{texts[path]}\0".encode())
+        for name in sorted(self.scans):
+            scan = self.scans[name]
+            digest.update(f"{name}\0{scan.stale}\0{scan.problem}\0".encode())
+            for info in sorted(scan.tags, key=lambda t: t.tag):
+                created = info.created.isoformat() if info.created else ""
+                digest.update(f"{info.tag} {created} {info.digest or ''}\n".encode())
+        return digest.hexdigest()
 
 
 @dataclass(slots=True)
@@ -171,12 +219,17 @@ class _Outcome:
 
 
 def _apply(
-    workspace: WorkspaceLike, settings: Settings, edges: Edges, planner: _Planner
+    workspace: WorkspaceLike,
+    settings: Settings,
+    edges: Edges,
+    planner: _Planner,
+    first: tuple[Plan, Mapping[str, str]],
 ) -> _Outcome:
-    """Plan, rewrite, commit and push; on a rejected push start again from the fresh head."""
+    """Rewrite, commit and push ``first``; on a rejected push plan again from the fresh head."""
+    plans = [first]
 
     def prepare() -> Prepared[_Outcome]:
-        plan, current = planner.plan()
+        plan, current = plans.pop() if plans else planner.plan()
         outcome = _Outcome(plan=plan)
         texts, outcome.changes, outcome.problems = rewrite_changes(current, plan.changes)
         outcome.diff = "".join(unified_diff(path, old, new) for path, (old, new) in texts.items())
