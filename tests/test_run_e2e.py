@@ -243,3 +243,115 @@ def test_an_unreachable_registry_makes_no_commit_and_says_why(
     assert result["commit"] is None and result["changes"] == []
     assert any("127.0.0.1:9" in p["message"] for p in result["problems"])
     assert run_git("--git-dir", str(remote), "rev-parse", "main") == before
+
+
+def test_a_pinned_digest_follows_its_tag_when_the_tag_moves(
+    registry: RegistryServer,
+    pusher: ImagePusher,
+    unique_repo: str,
+    bare_remote: Callable[..., Path],
+    tmp_path: Path,
+) -> None:
+    """Argo CD Image Updater's digest strategy: `stable` is re-pushed, the pin follows it."""
+    first = pusher.push_image(unique_repo, "stable", created=T0)
+    manifest = workload(
+        "app", f"{registry.host}/{unique_repo}:stable@{first}", "glob:stable"
+    ).replace(
+        "    imagebot.io/tag.app:", "    imagebot.io/pin-digest: 'true'\n    imagebot.io/tag.app:"
+    )
+    remote = bare_remote({"app.yaml": manifest.encode()})
+    args = ("run", "--repo", remote.as_uri(), "--output", "json")
+    assert json.loads(imagebot(*args, tmp_path=tmp_path).stdout)["changes"] == []
+
+    second = pusher.push_image(
+        unique_repo, "stable", created=T0 + timedelta(hours=1), labels={"v": "2"}
+    )
+    assert second != first
+    result = json.loads(imagebot(*args, tmp_path=tmp_path).stdout)
+    assert [c["new"] for c in result["changes"]] == [
+        f"{registry.host}/{unique_repo}:stable@{second}"
+    ]
+    text = run_git("--git-dir", str(remote), "show", "main:app.yaml")
+    assert text == manifest.replace(first, second)
+
+
+def test_a_review_branch_is_recreated_from_the_base_and_main_is_untouched(
+    registry: RegistryServer,
+    pusher: ImagePusher,
+    unique_repo: str,
+    bare_remote: Callable[..., Path],
+    tmp_path: Path,
+) -> None:
+    pusher.push_tags(unique_repo, {"1.0.0": T0, "1.1.0": T0 + timedelta(hours=1)})
+    remote = bare_remote(
+        {"app.yaml": workload("app", f"{registry.host}/{unique_repo}:1.0.0", "semver:^1").encode()}
+    )
+    base = run_git("--git-dir", str(remote), "rev-parse", "main")
+    args = (
+        "run",
+        "--repo",
+        remote.as_uri(),
+        "--push-branch",
+        "imagebot/updates",
+        "--output",
+        "json",
+    )
+    result = json.loads(imagebot(*args, tmp_path=tmp_path).stdout)
+    assert result["pushed"] and result["branch"] == "imagebot/updates"
+    assert run_git("--git-dir", str(remote), "rev-parse", "main") == base
+    assert run_git("--git-dir", str(remote), "rev-parse", "imagebot/updates^") == base
+
+    pusher.push_image(unique_repo, "1.2.0", created=T0 + timedelta(hours=2))
+    json.loads(imagebot(*args, tmp_path=tmp_path).stdout)
+    assert run_git("--git-dir", str(remote), "rev-parse", "imagebot/updates^") == base, (
+        "never diverges"
+    )
+    text = run_git("--git-dir", str(remote), "show", "imagebot/updates:app.yaml")
+    assert f"{unique_repo}:1.2.0" in text
+
+
+def test_the_repositorys_own_imagebot_yaml_is_used_and_dry_run_touches_nothing(
+    registry: RegistryServer,
+    pusher: ImagePusher,
+    unique_repo: str,
+    bare_remote: Callable[..., Path],
+    tmp_path: Path,
+) -> None:
+    pusher.push_tags(unique_repo, {"1.0.0": T0, "1.1.0": T0 + timedelta(hours=1)})
+    image = f"{registry.host}/{unique_repo}:1.0.0"
+    files = {
+        "imagebot.yaml": b"paths: [apps]\n"
+        b"git:\n  author: {name: Repo Bot, email: bot@example.org}\n",
+        "apps/app.yaml": workload("app", image, "semver:^1").encode(),
+        "elsewhere/app.yaml": workload("other", image, "semver:^1").encode(),
+    }
+    remote = bare_remote(files)
+    head = run_git("--git-dir", str(remote), "rev-parse", "main")
+    dry = imagebot("run", "--repo", remote.as_uri(), "--dry-run", tmp_path=tmp_path).stdout
+    assert "would change" in dry and "+        image: " in dry
+    assert run_git("--git-dir", str(remote), "rev-parse", "main") == head
+
+    result = json.loads(
+        imagebot("run", "--repo", remote.as_uri(), "--output", "json", tmp_path=tmp_path).stdout
+    )
+    assert [c["file"] for c in result["changes"]] == ["apps/app.yaml"]
+    author = run_git("--git-dir", str(remote), "log", "-1", "--format=%an <%ae>", "main").strip()
+    assert author == "Repo Bot <bot@example.org>"
+
+
+def test_a_bad_config_file_is_exit_2_naming_the_key(
+    tmp_path: Path, bare_remote: Callable[..., Path]
+) -> None:
+    config = tmp_path / "bad.yaml"
+    config.write_text("git:\n  pushbranch: x\n")
+    proc = imagebot(
+        "run",
+        "--repo",
+        bare_remote({}).as_uri(),
+        "--config",
+        str(config),
+        tmp_path=tmp_path,
+        check=False,
+    )
+    assert proc.returncode == 2
+    assert "bad.yaml:2: git.pushbranch: unknown key" in proc.stderr

@@ -110,6 +110,11 @@ class Workspace:
             raise
         return workspace
 
+    def use_author(self, name: str, email: str) -> None:
+        """Commit as this author from now on (the repository's own imagebot.yaml may name one,
+        and it can only be read after the workspace is open)."""
+        self._author = (name, email)
+
     def head(self) -> CommitSha:
         return CommitSha(self._run("read HEAD", "rev-parse", "--verify", "HEAD"))
 

@@ -39,6 +39,7 @@ class WorkspaceLike(Protocol):
     def push(self, *, to_branch: str | None = None) -> None: ...
     def refresh(self) -> None: ...
     def close(self) -> None: ...
+    def use_author(self, name: str, email: str) -> None: ...
 
 
 class RegistryLike(Protocol):
@@ -95,6 +96,7 @@ def reconcile(
     try:
         if configure is not None:
             settings = configure(workspace.root)
+            workspace.use_author(settings.git.author_name, settings.git.author_email)
         return _reconcile_in(workspace, settings, edges, started, unchanged_since)
     finally:
         workspace.close()
