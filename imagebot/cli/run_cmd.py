@@ -16,6 +16,7 @@ from typing import Any
 import click
 
 from imagebot.cli.common import EXIT_OK, EXIT_PROBLEMS, EXIT_TRANSIENT, exit_code_for, fail
+from imagebot.cli.progress import default_cache_dir
 from imagebot.config import GitSettings, Settings
 
 _DURATION = re.compile(r"(?:(\d+)h)?(?:(\d+)m)?(?:(\d+(?:\.\d+)?)s?)?")
@@ -74,6 +75,10 @@ def command_line_settings(options: dict[str, Any]) -> tuple[Settings, Any]:
             if options.get(flag):
                 git = replace(git, **{attribute: options[flag]})
         settings = replace(settings, git=git)
+        if settings.registries.cache_dir is None:
+            # Creation times are immutable per digest: keep them across runs by default.
+            cache = str(default_cache_dir())
+            settings = replace(settings, registries=replace(settings.registries, cache_dir=cache))
         if options.get("paths"):
             settings = replace(settings, paths=tuple(options["paths"]))
         if options.get("allow_downgrade"):
@@ -84,10 +89,11 @@ def command_line_settings(options: dict[str, Any]) -> tuple[Settings, Any]:
 
 
 def _cycle(options: dict[str, Any]) -> int:
+    from imagebot.cli.progress import Progress
     from imagebot.cli.render import dumps, result_to_json, result_to_text
     from imagebot.configfile import parse_settings, settings_loader
     from imagebot.errors import ImagebotError
-    from imagebot.reconcile import reconcile
+    from imagebot.reconcile import Edges, reconcile
 
     try:
         settings, apply = command_line_settings(options)
@@ -102,7 +108,11 @@ def _cycle(options: dict[str, Any]) -> int:
                 fail(f"{path}: cannot read: {error.strerror}")
             settings = apply(parse_settings(text, path, settings))
         loader = settings_loader(options["config_file"], settings, apply)
-        result = reconcile(settings, configure=loader)
+        progress = Progress()
+        try:
+            result = reconcile(settings, configure=loader, edges=Edges(progress=progress))
+        finally:
+            progress.close()
     except ImagebotError as error:
         sys.stderr.write(f"imagebot: error: {error}\n")
         return exit_code_for(error)

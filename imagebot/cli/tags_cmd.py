@@ -6,10 +6,6 @@ the command so ``imagebot --help`` stays fast.
 
 from __future__ import annotations
 
-import os
-import sys
-import threading
-import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -17,42 +13,8 @@ from typing import Any
 import click
 
 from imagebot.cli.common import EXIT_NOTHING, fail, reported_errors
+from imagebot.cli.progress import Progress, default_cache_dir
 from imagebot.config import RegistryHost, RegistrySettings
-
-PROGRESS_AFTER_SECONDS = 1.0
-
-
-def default_cache_dir() -> Path:
-    """``$XDG_CACHE_HOME/imagebot/registry`` (``~/.cache/...`` without it)."""
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "imagebot" / "registry"
-
-
-class _Progress:
-    """A progress bar on a terminal, shown only once resolving takes a while."""
-
-    def __init__(self) -> None:
-        self._started = time.monotonic()
-        self._bar: Any = None
-        self._shown = 0
-        self._lock = threading.Lock()
-
-    def __call__(self, done: int, total: int) -> None:
-        if not sys.stderr.isatty() or time.monotonic() - self._started < PROGRESS_AFTER_SECONDS:
-            return
-        with self._lock:
-            if self._bar is None:
-                self._bar = click.progressbar(
-                    length=total, label="reading creation times", file=sys.stderr
-                )
-                self._bar.__enter__()
-            self._bar.length = max(self._bar.length, total)
-            self._bar.update(done - self._shown)
-            self._shown = done
-
-    def close(self) -> None:
-        if self._bar is not None:
-            self._bar.__exit__(None, None, None)
 
 
 @click.command("tags")
@@ -93,7 +55,7 @@ def tags(
             needs_created=True if policy is None else policy.needs_created,
             wants=policy.matches if policy is not None else None,
         )
-        progress = _Progress()
+        progress = Progress()
         try:
             scan = client.scan([query], progress=progress)[ref.name]
         finally:

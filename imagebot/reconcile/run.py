@@ -45,7 +45,12 @@ class WorkspaceLike(Protocol):
 class RegistryLike(Protocol):
     """What reconcile needs from the registry edge."""
 
-    def scan(self, requests: Sequence[RepoQuery]) -> dict[str, RepoScan]: ...
+    def scan(
+        self,
+        requests: Sequence[RepoQuery],
+        *,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> dict[str, RepoScan]: ...
     def digest(self, image: ImageRef, tag: str) -> Digest: ...
     @property
     def stats(self) -> Mapping[str, int]: ...
@@ -70,6 +75,8 @@ class Edges:
     sleep: Callable[[float], None] = time.sleep
     clock: Callable[[], float] = time.monotonic
     jitter: Callable[[], float] = field(default=random.random)
+    # Told (done, total) while creation times are fetched: the CLI draws a progress bar.
+    progress: Callable[[int, int], None] | None = None
 
 
 def reconcile(
@@ -110,7 +117,7 @@ def _reconcile_in(
     unchanged_since: str | None,
 ) -> RunResult:
     registry = edges.make_registry(settings.registries)
-    planner = _Planner(workspace.root, settings, registry)
+    planner = _Planner(workspace.root, settings, registry, edges.progress)
     first = planner.plan()
     observed = planner.fingerprint(first[1])
     if unchanged_since is not None and observed == unchanged_since:
@@ -158,8 +165,15 @@ class _Planner:
     answers already in hand, so a retry costs no registry requests.
     """
 
-    def __init__(self, root: Path, settings: Settings, registry: RegistryLike) -> None:
+    def __init__(
+        self,
+        root: Path,
+        settings: Settings,
+        registry: RegistryLike,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> None:
         self.root, self.settings, self.registry = root, settings, registry
+        self.progress = progress
         self.scans: dict[str, RepoScan] = {}
 
     def plan(self) -> tuple[Plan, Mapping[str, str]]:
@@ -169,7 +183,7 @@ class _Planner:
         automated = select_automated(tree.targets, plan)
         queries = [q for q in registry_queries(automated) if q.image.name not in self.scans]
         if queries:
-            self.scans.update(self.registry.scan(queries))
+            self.scans.update(self.registry.scan(queries, progress=self.progress))
 
         def digest_of(target: Target, tag: str) -> Digest | None:
             try:
