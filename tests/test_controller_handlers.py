@@ -6,121 +6,26 @@ the contract); Secrets and workloads come from the emulated API server through t
 
 from __future__ import annotations
 
-import base64
 import json
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import kopf
 import pytest
-import requests
 
-from imagebot.config import Settings
-from imagebot.controller.handlers import Controller
-from imagebot.controller.kube import Cluster, api_client
 from imagebot.errors import ConfigError, PolicyError, RateLimited, RegistryError
-from imagebot.model import Change, CommitSha, Location, Problem, RunResult, Target, TargetKind
-from imagebot.refs import parse_reference
+from imagebot.model import Problem
+from tests.controller_support import NOW, PUSHED, Recorder, body, controller, seeded_api
 from tests.kube_emulator import RunningApi
 
-NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
-FLASK = Target(
-    location=Location("deployment.yaml", 40),
-    kind=TargetKind.CONTAINER,
-    image=parse_reference("registry.example/demo/flaskapp:develop-v1.8.0"),
-    workload="Deployment/my-demo/fluxdemo",
-    container="flask",
-    automated=True,
-)
-PUSHED = RunResult(
-    changes=(
-        Change(
-            FLASK,
-            "registry.example/demo/flaskapp:develop-v1.8.0",
-            "registry.example/demo/flaskapp:develop-v1.9.0",
-            "develop-v1.9.0",
-        ),
-    ),
-    problems=(Problem("invalid reference docker.io//flaskapp", "other.yaml", 7),),
-    commit=CommitSha("abc1234def5678"),
-    pushed=True,
-    branch="main",
-    remote_revision="abc1234def5678",
-    push_attempts=2,
-    chosen={"deployment.yaml:40": "registry.example/demo/flaskapp:develop-v1.9.0"},
-    requests={"list": 1},
-    duration_seconds=0.4,
-)
+BAD_REFERENCE = Problem("invalid reference docker.io//flaskapp", "other.yaml", 7)
 
 
 @pytest.fixture(scope="module")
 def api() -> Iterator[RunningApi]:
-    running = RunningApi().start()
-    requests.post(
-        f"{running.url}/apis/apps/v1/namespaces/my-demo/deployments",
-        json={
-            "apiVersion": "apps/v1",
-            "kind": "Deployment",
-            "metadata": {"name": "fluxdemo", "namespace": "my-demo", "uid": "u-1"},
-        },
-        timeout=5,
-    ).raise_for_status()
-    secret = {
-        "apiVersion": "v1",
-        "kind": "Secret",
-        "type": "kubernetes.io/dockerconfigjson",
-        "metadata": {"name": "regcred", "namespace": "my-demo"},
-        "data": {
-            ".dockerconfigjson": base64.b64encode(
-                json.dumps({"auths": {"registry.example": {"auth": "dTpw"}}}).encode()
-            ).decode()
-        },
-    }
-    requests.post(f"{running.url}/api/v1/namespaces/my-demo/secrets", json=secret, timeout=5)
-    yield running
-    running.stop()
-
-
-class Recorder:
-    """Collects what the controller would post as events, and the settings it reconciled with."""
-
-    def __init__(self, result: RunResult | Exception) -> None:
-        self.result = result
-        self.events: list[tuple[str, str, str, str]] = []
-        self.settings: list[Settings] = []
-        self.docker_config: str = ""
-
-    def emit(self, body: Any, type_: str, reason: str, message: str) -> None:
-        self.events.append((body.get("kind", ""), type_, reason, message))
-
-    def reconcile(self, settings: Settings, edges: Any) -> RunResult:
-        self.settings.append(settings)
-        if settings.registries.docker_config:
-            self.docker_config = Path(settings.registries.docker_config).read_text()
-        if isinstance(self.result, Exception):
-            raise self.result
-        return self.result
-
-
-def controller(api: RunningApi, recorder: Recorder) -> Controller:
-    return Controller(
-        cluster=Cluster(api_client(api.url)),
-        emit=recorder.emit,
-        run_reconcile=recorder.reconcile,
-        clock=lambda: NOW,
-    )
-
-
-def body(**spec: Any) -> dict[str, Any]:
-    return {
-        "apiVersion": "imagebot.io/v1alpha1",
-        "kind": "ImageAutomation",
-        "metadata": {"name": "seed", "namespace": "my-demo", "generation": 3},
-        "spec": {"git": {"url": "file:///srv/fluxdemo.git"}, **spec},
-        "status": {},
-    }
+    yield from seeded_api()
 
 
 @pytest.mark.asyncio
@@ -134,25 +39,23 @@ async def test_a_pushed_commit_makes_ready_status_and_events_on_automation_and_w
     assert (ready["status"], ready["reason"]) == ("True", "Pushed")
     assert status["lastPushedCommit"] == "abc1234def5678"
     assert status["images"] == ["registry.example/demo/flaskapp"]
-    assert status["problems"] == ["other.yaml:7: invalid reference docker.io//flaskapp"]
+    assert status["observedFingerprint"] == "f1ngerpr1nt"
     message = "imagebot committed flask develop-v1.9.0 in abc1234"
-    assert ("ImageAutomation", "Normal", "Committed", message) in recorder.events
-    assert ("Deployment", "Normal", "ImageUpdated", message) in recorder.events
-    assert (
-        "ImageAutomation",
-        "Warning",
-        "Problem",
-        "other.yaml:7: invalid reference docker.io//flaskapp",
-    ) in recorder.events
+    assert recorder.events == [
+        ("ImageAutomation", "Normal", "Committed", message),
+        ("Deployment", "Normal", "ImageUpdated", message),
+    ]
 
 
 @pytest.mark.asyncio
-async def test_known_problems_are_not_announced_twice(api: RunningApi) -> None:
-    recorder, patch = Recorder(PUSHED), kopf.Patch()
+async def test_new_problems_are_announced_once_each(api: RunningApi) -> None:
+    result = replace(PUSHED, problems=(BAD_REFERENCE, Problem("unreadable YAML", "x.yaml", 2)))
+    recorder, patch = Recorder(result), kopf.Patch()
     known = body()
     known["status"] = {"problems": ["other.yaml:7: invalid reference docker.io//flaskapp"]}
     await controller(api, recorder).cycle(body=known, patch=patch)
-    assert not [e for e in recorder.events if e[2] == "Problem"]
+    problems = [e for e in recorder.events if e[2] == "Problem"]
+    assert problems == [("ImageAutomation", "Warning", "Problem", "x.yaml:2: unreadable YAML")]
 
 
 @pytest.mark.asyncio

@@ -1,6 +1,7 @@
 """The operator end to end: kopf's KopfRunner against an emulated API server, a real registry and
 a real Git remote. A new ImageAutomation commits the seed scenario's update and says so in its
-status and events; a broken spec stalls with a readable message; a registry push notification
+status and events; a broken spec, or a bad policy in the repository, stalls with a readable
+message; deleting or suspending an automation stops its cycles; a registry push notification
 reaches the webhook receiver and produces the commit without waiting for the poll interval.
 """
 
@@ -18,8 +19,12 @@ import pytest
 import requests
 from kopf.testing import KopfRunner
 
+from imagebot.config import Settings
+from imagebot.controller.handlers import Controller
 from imagebot.controller.operator import OperatorOptions, build_operator, operator_settings
 from imagebot.controller.webhooks import Sender
+from imagebot.model import RunResult
+from imagebot.reconcile import Edges
 from tests.kube_emulator import RunningApi
 from tests.rig.bare import run_git
 from tests.rig.images import ImagePusher
@@ -66,6 +71,9 @@ class Cluster:
         found: dict[str, Any] = response.json()
         return found
 
+    def exists(self, name: str) -> bool:
+        return requests.get(f"{self.url}{AUTOMATIONS}/{name}", timeout=5).status_code != 404
+
     def events(self) -> list[dict[str, Any]]:
         response = requests.get(f"{self.url}/api/v1/namespaces/{NS}/events", timeout=5)
         items: list[dict[str, Any]] = response.json().get("items", [])
@@ -100,24 +108,41 @@ def cluster() -> Iterator[Cluster]:
     api.stop()
 
 
-@pytest.fixture
-def operator(cluster: Cluster) -> Callable[..., KopfRunner]:
-    """Factory for a running operator (use as a context manager) watching ``my-demo``."""
+class Operator:
+    """Factory for a running operator (use as a context manager) watching ``my-demo``; counts
+    the cycles that reached the reconcile."""
 
-    def start(**options: Any) -> KopfRunner:
+    def __init__(self, cluster: Cluster, cache: Path) -> None:
+        self.cluster, self.cache = cluster, cache
+        self.cycles: list[str] = []
+        self.controllers: list[Controller] = []
+
+    def __call__(self, **options: Any) -> KopfRunner:
         opts = OperatorOptions(
             namespaces=(NS,),
             webhook_host="127.0.0.1",
             standalone=True,
-            api_server=cluster.url,
+            api_server=self.cluster.url,
             tick_seconds=0.5,
+            cache_dir=self.cache,
             **options,
         )
-        registry, _ = build_operator(opts)
+        registry, controller = build_operator(opts)
+        self.controllers.append(controller)
+        real = controller.run_reconcile
+
+        def counted(settings: Settings, edges: Edges, since: str | None) -> RunResult:
+            self.cycles.append(settings.git.repo)
+            return real(settings, edges, since)
+
+        controller.run_reconcile = counted
         args = ["run", "--standalone", "--namespace", NS]
         return KopfRunner(args, registry=registry, settings=operator_settings(opts), timeout=30)
 
-    return start
+
+@pytest.fixture
+def operator(cluster: Cluster, tmp_path: Path) -> Operator:
+    return Operator(cluster, tmp_path / "cache")
 
 
 def remote_file(remote: Path, path: str = "deployment.yaml") -> str:
@@ -233,3 +258,110 @@ def test_registry_push_notification_commits_within_seconds(
         in metrics
     )
     assert 'outcome="accepted",sender="distribution"' in metrics
+
+
+BROKEN = b"""apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: broken
+  namespace: my-demo
+  annotations:
+    flux.weave.works/automated: 'true'
+    flux.weave.works/tag.app: 'semver:~>>1'
+spec:
+  template:
+    spec:
+      containers:
+      - name: app
+        image: HOST/REPO/app:1.0.0
+"""
+
+
+def test_a_bad_policy_in_the_repository_stalls_readably_and_keeps_the_other_commit(
+    operator: Operator,
+    cluster: Cluster,
+    registry: RegistryServer,
+    pusher: ImagePusher,
+    unique_repo: str,
+    bare_remote: Callable[..., Path],
+) -> None:
+    pusher.push_tags(f"{unique_repo}/flaskapp", {"develop-v1.8.0": OLD, "develop-v1.9.0": NEW})
+    pusher.push_tags(f"{unique_repo}/nginx", {"1.16-perl": OLD})
+    broken = BROKEN.replace(b"HOST", registry.host.encode()).replace(b"REPO", unique_repo.encode())
+    remote = bare_remote(
+        {"deployment.yaml": seed_manifest(registry, unique_repo), "apps/broken.yaml": broken}
+    )
+    with operator(webhook_port=free_port()):
+        cluster.create(AUTOMATIONS, automation("mixed", remote, registry))
+        stalled = wait_for(
+            "Stalled=True",
+            lambda: (c := cluster.condition("mixed", "Stalled")) and c["status"] == "True" and c,
+        )
+        wait_for(
+            "the problem event", lambda: any(e["reason"] == "Problem" for e in cluster.events())
+        )
+
+    assert stalled["reason"] == "InvalidPolicy"
+    assert stalled["message"].startswith(
+        "apps/broken.yaml:14: invalid policy 'semver:~>>1' (annotation flux.weave.works/tag.app): "
+        "invalid semver range '~>>1'"
+    )
+    commit = run_git("--git-dir", str(remote), "rev-parse", "main").strip()
+    assert stalled["message"].endswith(f"; pushed {commit[:7]} for the rest")
+    status = cluster.automation("mixed")["status"]
+    assert status["lastPushedCommit"] == commit
+    assert f"/{unique_repo}/flaskapp:develop-v1.9.0" in remote_file(remote)
+    assert "app:1.0.0" in remote_file(remote, "apps/broken.yaml")
+    ready = cluster.condition("mixed", "Ready")
+    assert ready is not None and (ready["status"], ready["reason"]) == ("False", "InvalidPolicy")
+    problems = [e["message"] for e in cluster.events() if e["reason"] == "Problem"]
+    assert problems == [status["problems"][0]]
+
+
+@pytest.mark.parametrize(
+    "stop",
+    [
+        pytest.param(
+            lambda c: requests.delete(f"{c.url}{AUTOMATIONS}/ticking", timeout=5), id="delete"
+        ),
+        pytest.param(
+            lambda c: requests.patch(
+                f"{c.url}{AUTOMATIONS}/ticking",
+                json={"spec": {"suspend": True}},
+                headers={"Content-Type": "application/merge-patch+json"},
+                timeout=5,
+            ),
+            id="suspend",
+        ),
+    ],
+)
+def test_deleting_or_suspending_an_automation_stops_its_cycles(
+    operator: Operator,
+    cluster: Cluster,
+    registry: RegistryServer,
+    pusher: ImagePusher,
+    unique_repo: str,
+    bare_remote: Callable[..., Path],
+    stop: Callable[[Cluster], requests.Response],
+) -> None:
+    pusher.push_tags(f"{unique_repo}/flaskapp", {"develop-v1.8.0": OLD})
+    pusher.push_tags(f"{unique_repo}/nginx", {"1.16-perl": OLD})
+    remote = bare_remote({"deployment.yaml": seed_manifest(registry, unique_repo)})
+    with operator(webhook_port=free_port()):
+        cluster.create(AUTOMATIONS, automation("ticking", remote, registry, interval="1s"))
+        wait_for("timer cycles", lambda: len(operator.cycles) >= 3)
+        stop(cluster).raise_for_status()
+        wait_for("the operator to notice", lambda: _stopped(cluster))
+        if not cluster.exists("ticking"):  # nothing is left behind for a deleted automation
+            (controller,) = operator.controllers
+            wait_for("the controller to forget it", lambda: not controller.remembered())
+        seen = len(operator.cycles)
+        time.sleep(2.5)  # five timer ticks and more than two intervals: none may run a cycle
+        assert len(operator.cycles) == seen
+
+
+def _stopped(cluster: Cluster) -> bool:
+    if not cluster.exists("ticking"):
+        return True
+    ready = cluster.condition("ticking", "Ready")
+    return ready is not None and ready["reason"] == "Suspended"

@@ -247,12 +247,40 @@ async def test_distribution_notifications_trigger_the_automations_using_the_repo
 
 
 @pytest.mark.asyncio
-async def test_single_image_senders_refuse_unknown_repositories_with_404(api: RunningApi) -> None:
+@pytest.mark.parametrize(
+    ("path", "payload", "status", "outcome"),
+    [
+        pytest.param(
+            f"/hooks/dockerhub/{SECRET}", DOCKERHUB, 404, "unknown_repository", id="unknown"
+        ),
+        pytest.param("/hooks/dockerhub/guessed", DOCKERHUB, 401, "bad_signature", id="bad-token"),
+        pytest.param(
+            f"/hooks/dockerhub/{SECRET}", {"push_data": {}}, 400, "bad_payload", id="shape"
+        ),
+    ],
+)
+async def test_single_image_senders_refuse_and_count_what_they_cannot_act_on(
+    api: RunningApi, path: str, payload: dict[str, Any], status: int, outcome: str
+) -> None:
     metrics = Metrics()
     app = make_app(Cluster(api_client(api.url)), metrics, {Sender.DOCKERHUB: SECRET})
+    before = annotations(api).get(REQUESTED_AT)
+    async with TestClient(TestServer(app)) as client:
+        answer = await client.post(path, json=payload)
+        assert answer.status == status
+        assert SECRET not in await answer.text()
+    assert annotations(api).get(REQUESTED_AT) == before
+    counted = metrics.registry.get_sample_value(
+        "imagebot_webhook_deliveries_total", {"sender": "dockerhub", "outcome": outcome}
+    )
+    assert counted == 1
+
+
+@pytest.mark.asyncio
+async def test_an_unknown_repository_is_named_in_the_answer(api: RunningApi) -> None:
+    app = make_app(Cluster(api_client(api.url)), Metrics(), {Sender.DOCKERHUB: SECRET})
     async with TestClient(TestServer(app)) as client:
         answer = await client.post(f"/hooks/dockerhub/{SECRET}", json=DOCKERHUB)
-        assert answer.status == 404
         assert "docker.io/demo/flaskapp" in (await answer.json())["error"]
         assert (await client.get("/healthz")).status == 200
         assert (await client.get("/readyz")).status == 200

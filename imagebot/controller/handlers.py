@@ -3,42 +3,52 @@
 ``Controller.cycle`` is the one path every trigger takes (create, resume, spec update, the
 ``imagebot.io/reconcile-at`` annotation and the interval timer): parse the spec, read its
 Secrets, run ``imagebot.reconcile.reconcile`` off the event loop, then write status, events and
-metrics. Permanent errors stall the automation until its spec changes; transient ones retry.
+metrics. Permanent errors stall the automation until its spec changes; user-fixable problems
+in the files stall it until a later poll finds them fixed; transient failures retry with backoff.
+Timer ticks pass the last cycle's fingerprint so that a cycle in which nothing moved is cheap.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, cast
 
-from imagebot.config import Settings
+from imagebot.config import RegistrySettings, Settings
 from imagebot.controller.kube import Cluster
 from imagebot.controller.metrics import Metrics
 from imagebot.controller.secrets import KubernetesSecretReader, SecretReader, cycle_settings
 from imagebot.controller.spec import AutomationSpec, parse_spec
 from imagebot.controller.status import (
+    POLLED_STALLS,
     READY,
     RECONCILING,
     STALLED,
     EventNote,
     Stamp,
+    backoff,
     events_for_result,
+    judge,
     retry_delay,
     status_for_error,
     status_for_result,
+    status_for_unchanged,
 )
 from imagebot.errors import ImagebotError
 from imagebot.model import RunResult
 
 if TYPE_CHECKING:
     from imagebot.reconcile import Edges
+    from imagebot.reconcile.run import RegistryLike
+    from imagebot.registry import RateLimitInfo
 
 Emit = Callable[[Mapping[str, Any], str, str, str], None]
 """Posts one event: (object body, type, reason, message)."""
-Reconcile = Callable[[Settings, "Edges"], RunResult]
+Reconcile = Callable[[Settings, "Edges", str | None], RunResult]
+"""Runs one cycle: (settings, edges, fingerprint it may skip on) -> result."""
 
 
 def _kopf_emit(body: Mapping[str, Any], type_: str, reason: str, message: str) -> None:
@@ -47,10 +57,10 @@ def _kopf_emit(body: Mapping[str, Any], type_: str, reason: str, message: str) -
     kopf.event(cast("kopf.Body", body), type=type_, reason=reason, message=message)
 
 
-def _reconcile(settings: Settings, edges: Edges) -> RunResult:
+def _reconcile(settings: Settings, edges: Edges, unchanged_since: str | None) -> RunResult:
     from imagebot.reconcile import reconcile
 
-    return reconcile(settings, edges=edges)
+    return reconcile(settings, edges=edges, unchanged_since=unchanged_since)
 
 
 @dataclass
@@ -63,6 +73,9 @@ class Controller:
     emit: Emit = _kopf_emit
     run_reconcile: Reconcile = _reconcile
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    # Registry metadata kept between cycles (one directory per namespace, the trust boundary of
+    # the credentials that fetched it); without it every cycle pulls every manifest again.
+    cache_root: Path | None = None
     _locks: dict[tuple[str, str], asyncio.Lock] = field(default_factory=dict)
     _last_run: dict[tuple[str, str], datetime] = field(default_factory=dict)
 
@@ -79,12 +92,17 @@ class Controller:
         force: bool = True,
         **_: Any,
     ) -> None:
-        """Run one cycle for the automation in ``body`` unless it is suspended or not due."""
+        """Run one cycle for the automation in ``body`` unless it is suspended or not due.
+
+        ``force`` is False for timer ticks: they run only once the interval has passed (or when
+        kopf retries a failed tick) and may be skipped cheaply when nothing moved. Creation,
+        resumption, spec edits and webhook requests always run in full.
+        """
         meta, status = body.get("metadata", {}), body.get("status") or {}
         namespace, name = meta.get("namespace", ""), meta["name"]
         generation = int(meta.get("generation") or 0)
         key = (namespace, name)
-        if not force and _stalled(status, generation):
+        if not force and not retry and _stalled(status, generation):
             return  # no hot retry: a stalled automation waits for its spec to change
         try:
             spec = parse_spec(body.get("spec") or {})
@@ -95,27 +113,51 @@ class Controller:
             return
         lock = self._locks.setdefault(key, asyncio.Lock())
         async with lock:
-            if not force and not self._due(key, spec, status, generation):
+            if not force and not retry and not self._due(key, spec, status, generation):
                 return
             self._last_run[key] = self.clock()
+            since = None if force or retry else _fingerprint(status, generation)
             try:
-                result = await asyncio.to_thread(self._run, spec, namespace)
+                result = await asyncio.to_thread(self._run, spec, namespace, since)
             except ImagebotError as error:
                 self._fail(body, patch, error, Stamp(self.clock(), status, generation), retry)
         stamp = Stamp(self.clock(), status, generation)
+        if result.unchanged:
+            patch.status.update(status_for_unchanged(result, stamp))
+            self.metrics.observe_result(namespace, name, result, stamp.now.timestamp(), "skipped")
+            return
+        verdict = judge(result)
         patch.status.update(status_for_result(result, stamp))
-        self.metrics.observe_result(namespace, name, result, stamp.now.timestamp())
+        self.metrics.observe_result(namespace, name, result, stamp.now.timestamp(), verdict.outcome)
         for note in events_for_result(result, namespace=namespace, previous=status):
             await self._post(body, note)
+        if verdict.retry:
+            import kopf
 
-    def _run(self, spec: AutomationSpec, namespace: str) -> RunResult:
+            # Never later than the next poll would have come anyway.
+            delay = min(backoff(retry), spec.interval_seconds)
+            raise kopf.TemporaryError(verdict.message, delay=delay)
+
+    def forget(self, namespace: str, name: str) -> None:
+        """Drop what is remembered about a deleted automation (kopf stops its timer itself)."""
+        self._locks.pop((namespace, name), None)
+        self._last_run.pop((namespace, name), None)
+
+    def remembered(self) -> set[tuple[str, str]]:
+        """The automations this controller keeps state for, as (namespace, name)."""
+        return set(self._locks) | set(self._last_run)
+
+    def _run(self, spec: AutomationSpec, namespace: str, since: str | None) -> RunResult:
         """Blocking: the worker thread's part (secrets, temporary files, reconcile)."""
         from imagebot.reconcile import Edges
 
-        clients: list[Any] = []
+        clients: list[RegistryLike] = []
         base = Edges()
 
-        def make_registry(settings: Any) -> Any:
+        def make_registry(settings: RegistrySettings) -> RegistryLike:
+            if self.cache_root is not None:
+                cache = self.cache_root / (namespace or "_cluster")
+                settings = replace(settings, cache_dir=str(cache))
             client = base.make_registry(settings)
             clients.append(client)
             return client
@@ -123,12 +165,23 @@ class Controller:
         secrets = self.secrets or KubernetesSecretReader(self.cluster.core)
         try:
             with cycle_settings(spec, namespace, secrets) as settings:
-                return self.run_reconcile(settings, Edges(make_registry=make_registry))
+                return self.run_reconcile(settings, Edges(make_registry=make_registry), since)
         finally:
             for client in clients:
-                stats = getattr(client, "stats", None)
-                if stats is not None and hasattr(stats, "detailed"):
-                    self.metrics.observe_requests(stats.detailed())
+                self._observe_client(client)
+
+    def _observe_client(self, client: object) -> None:
+        """Fold a registry client's counters and quota answers into the metrics, then close it
+        (reconcile leaves the client to whoever made it)."""
+        stats = getattr(client, "stats", None)
+        if stats is not None and hasattr(stats, "detailed"):
+            self.metrics.observe_requests(stats.detailed())
+        quotas: Mapping[str, RateLimitInfo] = getattr(client, "rate_limits", None) or {}
+        for host, quota in quotas.items():
+            self.metrics.observe_quota(host, quota)
+        close = getattr(client, "close", None)
+        if close is not None:
+            close()
 
     def _due(
         self, key: tuple[str, str], spec: AutomationSpec, status: Mapping[str, Any], generation: int
@@ -166,12 +219,25 @@ class Controller:
 
 
 def _stalled(status: Mapping[str, Any], generation: int) -> bool:
-    """Stalled on the spec as it is now (a spec edit bumps the generation and lifts it)."""
+    """Stalled on the spec as it is now (a spec edit bumps the generation and lifts it).
+
+    Stalls on problems in the files do not count: their fix is a Git commit, which only a
+    later poll can see, so the timer keeps polling at the spec's interval.
+    """
     stalled = any(
         c.get("type") == STALLED and c.get("status") == "True"
         for c in status.get("conditions") or ()
+        if c.get("reason") not in POLLED_STALLS
     )
     return stalled and status.get("observedGeneration") == generation
+
+
+def _fingerprint(status: Mapping[str, Any], generation: int) -> str | None:
+    """What the last full cycle observed, if it ran on the spec as it is now."""
+    if status.get("observedGeneration") != generation:
+        return None
+    found = status.get("observedFingerprint")
+    return found if isinstance(found, str) and found else None
 
 
 def _suspended(stamp: Stamp) -> list[dict[str, Any]]:
@@ -202,6 +268,11 @@ def build_registry(
     async def on_tick(**kwargs: Any) -> None:
         await controller.cycle(force=False, **kwargs)
 
+    async def on_event(*, type: str | None, body: Mapping[str, Any], **_: Any) -> None:
+        if type == "DELETED":  # no finalizer: deleting never waits for the operator
+            meta = body.get("metadata", {})
+            controller.forget(meta.get("namespace", ""), meta.get("name", ""))
+
     kopf.on.create(*resource, registry=registry, id="cycle-on-create", labels=selector)(on_change)
     kopf.on.resume(*resource, registry=registry, id="cycle-on-resume", labels=selector)(on_change)
     kopf.on.update(*resource, field="spec", registry=registry, id="cycle-on-spec", labels=selector)(
@@ -214,6 +285,7 @@ def build_registry(
         id="cycle-on-request",
         labels=selector,
     )(on_change)
+    kopf.on.event(*resource, registry=registry, id="forget-on-delete", labels=selector)(on_event)
     # The first tick waits one period so that it does not race the creation/resume handler.
     kopf.timer(
         *resource,

@@ -8,10 +8,14 @@ and leaves the process-wide default registry alone. No HTTP here: see ``imagebot
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from imagebot.model import RunResult
+
+if TYPE_CHECKING:
+    from imagebot.registry import RateLimitInfo
 
 _AUTOMATION = ("namespace", "name")
 
@@ -85,17 +89,21 @@ class Metrics:
             registry=r,
         )
 
-    def observe_result(self, namespace: str, name: str, result: RunResult, now: float) -> None:
-        """Fold one finished cycle into the metrics."""
+    def observe_result(
+        self, namespace: str, name: str, result: RunResult, now: float, outcome: str = "ok"
+    ) -> None:
+        """Fold one finished cycle into the metrics; ``outcome`` is ok, skipped, stalled (problems
+        the user must fix) or transient (a registry to retry)."""
         labels = (namespace, name)
         self.cycle_seconds.labels(*labels).observe(result.duration_seconds)
-        self.cycles.labels(*labels, "ok").inc()
+        self.cycles.labels(*labels, outcome).inc()
         if result.commit and result.pushed:
             self.commits_pushed.labels(*labels).inc()
         if result.push_attempts > 1:
             self.push_retries.labels(*labels).inc(result.push_attempts - 1)
         self.problems.labels(*labels).set(len(result.problems))
-        self.last_success.labels(*labels).set(now)
+        if outcome != "transient":  # every registry answered: the cycle saw everything
+            self.last_success.labels(*labels).set(now)
 
     def observe_requests(self, detailed: Mapping[tuple[str, str, int], int]) -> None:
         """The registry client's ``(kind, host, status) -> count``; status 0 is no answer."""
@@ -108,7 +116,11 @@ class Metrics:
     def observe_failure(self, namespace: str, name: str, *, permanent: bool) -> None:
         self.cycles.labels(namespace, name, "stalled" if permanent else "transient").inc()
 
-    def record_quota(self, host: str, *, spent: float, remaining: float) -> None:
-        """Docker Hub style ``ratelimit-remaining`` answers, as the registry edge reports them."""
-        self.quota_spent.labels(host).set(spent)
-        self.quota_remaining.labels(host).set(remaining)
+    def observe_quota(self, host: str, quota: RateLimitInfo) -> None:
+        """A registry's latest ``ratelimit-limit``/``ratelimit-remaining`` answer (Docker Hub's):
+        spent is what the window's limit no longer allows; halves that were not sent stay unset."""
+        if quota.remaining is None:
+            return
+        self.quota_remaining.labels(host).set(quota.remaining)
+        if quota.limit is not None:
+            self.quota_spent.labels(host).set(max(0, quota.limit - quota.remaining))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from imagebot.controller.handlers import Controller, build_registry
@@ -37,6 +38,7 @@ class OperatorOptions:
     priority: int = 0
     api_server: str | None = None  # tests point this at a mock API server
     webhook_secrets: Mapping[Sender, str] = field(default_factory=dict)
+    cache_dir: Path | None = None  # registry metadata between cycles; default under XDG_CACHE_HOME
 
 
 def secrets_from_env(environ: Mapping[str, str] = os.environ) -> dict[Sender, str]:
@@ -48,6 +50,15 @@ def secrets_from_env(environ: Mapping[str, str] = os.environ) -> dict[Sender, st
         if secret:
             found[sender] = secret
     return found
+
+
+def default_cache_dir(environ: Mapping[str, str] = os.environ) -> Path:
+    """``$XDG_CACHE_HOME/imagebot/registry`` (``$HOME/.cache/...`` without it; the Deployment sets
+    HOME to its writable ``/tmp``)."""
+    base = environ.get("XDG_CACHE_HOME") or str(
+        Path(environ.get("HOME") or "~").expanduser() / ".cache"
+    )
+    return Path(base) / "imagebot" / "registry"
 
 
 def parse_selector(text: str | None) -> dict[str, str]:
@@ -66,7 +77,9 @@ def build_operator(options: OperatorOptions) -> tuple[Any, Controller]:
     from aiohttp import web
 
     cluster = Cluster(api_client(options.api_server), options.namespaces)
-    controller = Controller(cluster=cluster, metrics=Metrics())
+    controller = Controller(
+        cluster=cluster, metrics=Metrics(), cache_root=options.cache_dir or default_cache_dir()
+    )
     registry = build_registry(controller, tick_seconds=options.tick_seconds, labels=options.labels)
     runners: list[web.AppRunner] = []
     started: list[bool] = []

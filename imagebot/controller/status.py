@@ -91,8 +91,45 @@ class Stamp:
         }
 
 
-def status_for_result(result: RunResult, stamp: Stamp) -> dict[str, Any]:
-    """The status after a cycle that ran to its end (problems, if any, are data)."""
+# Problem codes the user has to fix (in Git or at the registry), by the reason the status
+# gives them, most specific first; "" is trouble in the files themselves (bad reference, YAML).
+USER_FIXABLE = {
+    "invalid-policy": "InvalidPolicy",
+    "registry-refused": "RegistryRefused",
+    "": "ManifestProblems",
+}
+# Stalls whose fix arrives through Git or the registry, not the spec: the timer keeps polling.
+POLLED_STALLS = frozenset(USER_FIXABLE.values())
+TRANSIENT_CODES = frozenset({"registry-unavailable"})
+_SHOWN = 3  # problems spelt out in a condition message; all of them are in status.problems
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """How a finished cycle went: ``outcome`` is the metrics label (ok, stalled, transient)."""
+
+    outcome: str
+    reason: str
+    message: str
+    retry: bool  # some registry failed for a passing reason: run again soon, with backoff
+
+
+def judge(result: RunResult) -> Verdict:
+    """User-fixable problems stall; passing registry failures retry; the rest is Ready."""
+    fixable = [p for p in result.problems if p.code in USER_FIXABLE]
+    unavailable = [p for p in result.problems if p.code in TRANSIENT_CODES]
+    retry = bool(unavailable or result.stale_registries or result.failed_repositories)
+    if fixable:
+        code = next(c for c in USER_FIXABLE if any(p.code == c for p in fixable))
+        message = _listing(fixable)
+        if result.commit and result.pushed:
+            message += f"; pushed {_short(result.commit)} for the rest"
+        return Verdict("stalled", USER_FIXABLE[code], message, retry)
+    if retry:
+        names = sorted({*result.failed_repositories, *result.stale_registries})
+        message = f"registry unavailable for {', '.join(names)}" if names else ""
+        message = message or _listing(unavailable)
+        return Verdict("transient", "RegistryUnavailable", message + "; retrying", True)
     if result.commit and result.pushed:
         reason, message = "Pushed", f"pushed {_short(result.commit)} to {result.branch}"
     elif result.changes:
@@ -101,31 +138,68 @@ def status_for_result(result: RunResult, stamp: Stamp) -> dict[str, Any]:
         reason, message = "UpToDate", "every automated image is at its policy's choice"
     if result.problems:
         message += f"; {len(result.problems)} problem(s), see status.problems"
+    return Verdict("ok", reason, message, False)
+
+
+def status_for_result(result: RunResult, stamp: Stamp) -> dict[str, Any]:
+    """The status after a cycle that ran to its end; see ``judge`` for the conditions."""
+    verdict = judge(result)
     status: dict[str, Any] = {
         "observedGeneration": stamp.generation,
         "lastRunTime": stamp.now.isoformat(),
         "observedRevision": result.remote_revision,
+        # None (deleted from the status) when the next cycle must not be skipped.
+        "observedFingerprint": result.observed,
         "chosen": dict(result.chosen),
         "images": sorted(repositories_of(result.chosen)),
         "counts": {
             "changes": len(result.changes),
             "problems": len(result.problems),
-            "skipped": len(getattr(result, "skipped", ())),
+            "skipped": len(result.skipped),
             "registryRequests": sum(result.requests.values()),
             "pushAttempts": result.push_attempts,
         },
         "problems": [str(problem) for problem in result.problems[:MAX_PROBLEMS_IN_STATUS]],
         "staleRegistries": list(result.stale_registries),
-        "conditions": [
-            stamp.condition(READY, True, reason, message),
-            stamp.condition(RECONCILING, False, reason, "cycle finished"),
-            stamp.condition(STALLED, False, reason, ""),
-        ],
+        "conditions": _conditions(verdict, stamp),
     }
     if result.commit and result.pushed:
         status["lastPushedCommit"] = result.commit
         status["lastPushTime"] = stamp.now.isoformat()
     return status
+
+
+def status_for_unchanged(result: RunResult, stamp: Stamp) -> dict[str, Any]:
+    """A skipped cycle changes nothing but the time it ran: conditions stay as they were."""
+    return {"lastRunTime": stamp.now.isoformat(), "observedRevision": result.remote_revision}
+
+
+def _conditions(verdict: Verdict, stamp: Stamp) -> list[dict[str, Any]]:
+    reason, message = verdict.reason, verdict.message
+    if verdict.outcome == "ok":
+        return [
+            stamp.condition(READY, True, reason, message),
+            stamp.condition(RECONCILING, False, reason, "cycle finished"),
+            stamp.condition(STALLED, False, reason, ""),
+        ]
+    if verdict.retry:
+        reconciling = stamp.condition(RECONCILING, True, "RegistryUnavailable", "retrying soon")
+    else:
+        reconciling = stamp.condition(
+            RECONCILING, False, reason, "waiting for a fix in Git or at the registry"
+        )
+    stalled = verdict.outcome == "stalled"
+    return [
+        stamp.condition(READY, False, reason, message),
+        reconciling,
+        stamp.condition(STALLED, stalled, reason, message if stalled else ""),
+    ]
+
+
+def _listing(problems: Sequence[Problem]) -> str:
+    shown = "; ".join(str(problem) for problem in problems[:_SHOWN])
+    more = len(problems) - _SHOWN
+    return shown + (f" (and {more} more in status.problems)" if more > 0 else "")
 
 
 def status_for_error(error: ImagebotError, stamp: Stamp) -> dict[str, Any]:
@@ -147,6 +221,7 @@ def status_for_error(error: ImagebotError, stamp: Stamp) -> dict[str, Any]:
     return {
         "observedGeneration": stamp.generation,
         "lastRunTime": stamp.now.isoformat(),
+        "observedFingerprint": None,  # whatever was observed before, the next cycle runs in full
         "conditions": conditions,
     }
 
@@ -155,6 +230,11 @@ def retry_delay(error: ImagebotError, attempt: int) -> float:
     """Seconds before retrying a transient failure: Retry-After when given, else backoff."""
     if isinstance(error, RateLimited) and error.retry_after is not None:
         return max(1.0, error.retry_after)
+    return backoff(attempt)
+
+
+def backoff(attempt: int) -> float:
+    """10 s, 20 s, 40 s ... for the 0th, 1st, 2nd retry, at most 10 minutes."""
     return float(min(600, 10 * 2 ** max(0, attempt)))
 
 

@@ -138,7 +138,12 @@ def _reconcile_in(
     failed = tuple(sorted(n for n, s in planner.scans.items() if s.problem and not s.permanent))
     # Only a cycle that finished its work may be skipped next time: not one that met a passing
     # failure or a dry run, and not one whose commit is still to be pushed.
-    finished = not (stale or failed or settings.dry_run or (outcome.commit and not outcome.pushed))
+    must_push = settings.push and workspace.has_remote
+    unpushed = bool(outcome.commit) and must_push and not outcome.pushed
+    finished = not (stale or failed or settings.dry_run or unpushed)
+    # After a commit on the checked-out branch the next cycle sees the rewritten files (a review
+    # branch leaves the base as it was).
+    lands_on_base = bool(outcome.commit) and not settings.git.push_branch
     return RunResult(
         changes=tuple(outcome.changes),
         problems=tuple(plan.problems) + tuple(outcome.problems),
@@ -153,7 +158,9 @@ def _reconcile_in(
         requests=dict(registry.stats),
         stale_registries=stale,
         failed_repositories=failed,
-        observed=observed if finished else None,
+        observed=(planner.fingerprint(outcome.after) if lands_on_base else observed)
+        if finished
+        else None,
         duration_seconds=edges.clock() - started,
     )
 
@@ -226,6 +233,7 @@ class _Planner:
 @dataclass(slots=True)
 class _Outcome:
     plan: Plan
+    after: Mapping[str, str] = field(default_factory=dict)
     changes: list[Change] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     commit: CommitSha | None = None
@@ -248,6 +256,7 @@ def _apply(
         plan, current = plans.pop() if plans else planner.plan()
         outcome = _Outcome(plan=plan)
         texts, outcome.changes, outcome.problems = rewrite_changes(current, plan.changes)
+        outcome.after = {**current, **{path: new for path, (_, new) in texts.items()}}
         outcome.diff = "".join(unified_diff(path, old, new) for path, (old, new) in texts.items())
         return Prepared(
             outcome,

@@ -1,0 +1,132 @@
+"""What the handler tests share: a seeded API emulator, canned results and a stand-in reconcile.
+
+``Recorder`` takes the reconcile's place (the controller's half of the contract is what these
+tests check) and collects the events the controller would post; Secrets and workloads still come
+from the emulated API server through the real kubernetes client.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from imagebot.config import Settings
+from imagebot.controller.handlers import Controller
+from imagebot.controller.kube import Cluster, api_client
+from imagebot.controller.metrics import Metrics
+from imagebot.model import Change, CommitSha, Location, RunResult, Target, TargetKind
+from imagebot.refs import parse_reference
+from tests.kube_emulator import RunningApi
+
+NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+FLASK = Target(
+    location=Location("deployment.yaml", 40),
+    kind=TargetKind.CONTAINER,
+    image=parse_reference("registry.example/demo/flaskapp:develop-v1.8.0"),
+    workload="Deployment/my-demo/fluxdemo",
+    container="flask",
+    automated=True,
+)
+PUSHED = RunResult(
+    changes=(
+        Change(
+            FLASK,
+            "registry.example/demo/flaskapp:develop-v1.8.0",
+            "registry.example/demo/flaskapp:develop-v1.9.0",
+            "develop-v1.9.0",
+        ),
+    ),
+    commit=CommitSha("abc1234def5678"),
+    pushed=True,
+    branch="main",
+    remote_revision="abc1234def5678",
+    push_attempts=2,
+    chosen={"deployment.yaml:40": "registry.example/demo/flaskapp:develop-v1.9.0"},
+    requests={"list": 1},
+    observed="f1ngerpr1nt",
+    duration_seconds=0.4,
+)
+
+
+def seeded_api() -> Iterator[RunningApi]:
+    """An emulated API server with the seed's Deployment and a dockerconfigjson Secret."""
+    running = RunningApi().start()
+    requests.post(
+        f"{running.url}/apis/apps/v1/namespaces/my-demo/deployments",
+        json={
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {"name": "fluxdemo", "namespace": "my-demo", "uid": "u-1"},
+        },
+        timeout=5,
+    ).raise_for_status()
+    secret = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "type": "kubernetes.io/dockerconfigjson",
+        "metadata": {"name": "regcred", "namespace": "my-demo"},
+        "data": {
+            ".dockerconfigjson": base64.b64encode(
+                json.dumps({"auths": {"registry.example": {"auth": "dTpw"}}}).encode()
+            ).decode()
+        },
+    }
+    requests.post(f"{running.url}/api/v1/namespaces/my-demo/secrets", json=secret, timeout=5)
+    yield running
+    running.stop()
+
+
+class Recorder:
+    """Stands in for reconcile (answering with ``result``) and collects the events posted."""
+
+    def __init__(self, result: RunResult | Exception) -> None:
+        self.result = result
+        self.events: list[tuple[str, str, str, str]] = []
+        self.settings: list[Settings] = []
+        self.since: list[str | None] = []
+        self.docker_config: str = ""
+
+    def emit(self, body: Any, type_: str, reason: str, message: str) -> None:
+        self.events.append((body.get("kind", ""), type_, reason, message))
+
+    def reconcile(self, settings: Settings, edges: Any, unchanged_since: str | None) -> RunResult:
+        self.settings.append(settings)
+        self.since.append(unchanged_since)
+        if settings.registries.docker_config:
+            self.docker_config = Path(settings.registries.docker_config).read_text()
+        if isinstance(self.result, Exception):
+            raise self.result
+        return self.result
+
+
+def controller(
+    api: RunningApi,
+    recorder: Recorder,
+    *,
+    clock: Callable[[], datetime] = lambda: NOW,
+    metrics: Metrics | None = None,
+) -> Controller:
+    return Controller(
+        cluster=Cluster(api_client(api.url)),
+        metrics=metrics or Metrics(),
+        emit=recorder.emit,
+        run_reconcile=recorder.reconcile,
+        clock=clock,
+    )
+
+
+def body(*, status: dict[str, Any] | None = None, **spec: Any) -> dict[str, Any]:
+    """An ImageAutomation at generation 3 with ``spec`` over a minimal Git spec."""
+    return {
+        "apiVersion": "imagebot.io/v1alpha1",
+        "kind": "ImageAutomation",
+        "metadata": {"name": "seed", "namespace": "my-demo", "generation": 3},
+        "spec": {"git": {"url": "file:///srv/fluxdemo.git"}, **spec},
+        "status": status or {},
+    }
