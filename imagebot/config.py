@@ -17,6 +17,9 @@ class RateLimit:
 
     max_concurrency: int = 8
     requests_per_second: float = 50.0
+    # Requests that may start at once before pacing sets in (a token bucket's depth): 1 spaces
+    # every request evenly. Hosts nobody configured get a second's worth (endpoints.py).
+    burst: int = 1
 
 
 @dataclass(frozen=True, slots=True)

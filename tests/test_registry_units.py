@@ -73,6 +73,20 @@ def test_the_host_limiter_spaces_requests_on_the_injected_clock() -> None:
     assert clock.sleeps == [0.25, 0.25]
 
 
+def test_a_burst_starts_at_once_then_requests_are_paced_again() -> None:
+    clock = FakeClock()
+    limiter = HostLimiter(RateLimit(8, 4.0, burst=3), clock, clock.sleep)
+    for _ in range(5):
+        with limiter.slot():
+            pass
+    assert clock.sleeps == [0.25, 0.25]
+    clock.now += 10.0  # idle long enough: the whole burst is available again
+    for _ in range(3):
+        with limiter.slot():
+            pass
+    assert clock.sleeps == [0.25, 0.25]
+
+
 @pytest.mark.parametrize(
     ("headers", "expected"),
     [

@@ -25,7 +25,7 @@ from imagebot.refs import ImageRef
 from imagebot.registry.auth import AuthFlow
 from imagebot.registry.cache import MetadataCache, TagRecord
 from imagebot.registry.credentials import CredentialStore
-from imagebot.registry.endpoints import Endpoint, resolve
+from imagebot.registry.endpoints import Endpoint, rate_limit_for, resolve
 from imagebot.registry.limits import RateLimitInfo, RequestStats
 from imagebot.registry.listing import HubTag, list_hub_tags, list_tags
 from imagebot.registry.manifests import ACCEPT_ANY
@@ -124,9 +124,16 @@ class RegistryClient:
                 entry.needs_created = True
                 entry.wants.append(query.wants)
         counter = _Counter(progress)
+        # Threads past the hosts' concurrency limits would only wait for a slot, and each one
+        # costs stack pages (~0.1 MB of peak RSS): size the pools to what can be in flight.
+        hosts = {resolve(entry.image, self.settings).host for entry in merged.values()}
+        in_flight = sum(rate_limit_for(self.settings, host).max_concurrency for host in hosts)
+        threads = max(1, min(self._workers, in_flight))
         with (
-            ThreadPoolExecutor(self._workers, thread_name_prefix="imagebot-repo") as repos,
-            ThreadPoolExecutor(self._workers, thread_name_prefix="imagebot-meta") as metadata,
+            ThreadPoolExecutor(
+                max(1, min(threads, len(merged))), thread_name_prefix="imagebot-repo"
+            ) as repos,
+            ThreadPoolExecutor(threads, thread_name_prefix="imagebot-meta") as metadata,
         ):
             futures = {
                 name: repos.submit(self._scan_one, entry, metadata, counter)

@@ -20,13 +20,16 @@ KINDS = ("list", "head", "manifest", "blob", "token", "hub")
 
 
 class HostLimiter:
-    """At most ``max_concurrency`` requests in flight and ``requests_per_second`` started."""
+    """At most ``max_concurrency`` requests in flight and ``requests_per_second`` started, after
+    an initial ``burst`` (GCRA: each start books the next slot on an even schedule, and may run up
+    to ``burst - 1`` slots ahead of it)."""
 
     def __init__(
         self, limit: RateLimit, clock: Callable[[], float], sleep: Callable[[float], None]
     ) -> None:
         self._slots = threading.BoundedSemaphore(max(1, limit.max_concurrency))
         self._interval = 1.0 / limit.requests_per_second if limit.requests_per_second > 0 else 0.0
+        self._ahead = max(0, limit.burst - 1) * self._interval
         self._clock, self._sleep = clock, sleep
         self._next_start = 0.0
         self._lock = threading.Lock()
@@ -37,8 +40,9 @@ class HostLimiter:
             if self._interval:
                 with self._lock:  # reserve a start time, then wait for it outside the lock
                     now = self._clock()
-                    start = max(now, self._next_start)
-                    self._next_start = start + self._interval
+                    slot = max(now, self._next_start)
+                    self._next_start = slot + self._interval
+                    start = slot - self._ahead
                 if start > now:
                     self._sleep(start - now)
             yield
