@@ -38,7 +38,7 @@ def test_exits_1_with_the_reason_on_stderr_when_nothing_qualifies() -> None:
         pytest.param(["glob:*"], "a 2024-05-01\n", "stdin line 1: '2024-05-01'", id="date-only"),
         pytest.param(["glob:*"], "a\nb 2024-05-01T10:00:00\n", "stdin line 2", id="no-offset"),
         pytest.param(["glob:*"], "a 2024-02-30T10:00:00Z\n", "day is out of range", id="no-day"),
-        pytest.param(["glob:*"], "a b c\n", "expected 'TAG [CREATED]'", id="three-fields"),
+        pytest.param(["glob:*"], "a b 2024-05-01\n", "stdin line 1: '2024-05-01'", id="spaced-tag"),
         pytest.param(["alphabetical:asc", "--filter", "("], "a\n", "invalid filter", id="filter"),
         pytest.param(
             ["alphabetical:asc", "--extract", "$1"],

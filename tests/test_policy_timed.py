@@ -46,7 +46,9 @@ def choose(policy: str, created: dict[str, int | None], current: str | None = No
         pytest.param("regex:(?i)^RC-", {"rc-1": 2, "RC-2": 1}, "rc-1", id="inline-flag"),
         pytest.param("regex:^v", {"v1.10": 4, "v1.2": 4}, "v1.10", id="regex-natural-tie"),
         pytest.param("regex:^latest$", {"latest": 1}, None, id="anchored-latest-excluded"),
-        pytest.param("regex:latest", {"latest": 1}, "latest", id="regex-exactly-latest"),
+        # Flux v1 admits `latest` for the glob `latest` alone (pkg/update/images.go).
+        pytest.param("regex:latest", {"latest": 1}, None, id="regex-latest-excluded"),
+        pytest.param("glob:LATEST", {"LATEST": 1}, None, id="glob-latest-is-case-sensitive"),
         pytest.param("regex:", {"a": 1, "b": 2, "latest": 3}, "b", id="empty-regex-finds-all"),
         pytest.param("regex:[[:digit:]]{3}", {"a123": 1, "a12": 2}, "a123", id="posix-class"),
         pytest.param(r"regex:^v\d+$", {"v12": 1, "v1x": 2}, "v12", id="ascii-classes"),

@@ -175,6 +175,9 @@ def _utc(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
+_BLANKS = " \t\r\f\v"
+_LAST_FIELD = re.compile(r"(.+?)[ \t\r\f\v]+([^ \t\r\f\v]+)")
+_DATE_LIKE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _RFC3339 = re.compile(
     r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]+)?"
     r"(?:[Zz]|[+-][0-9]{2}:[0-9]{2})"
@@ -182,21 +185,27 @@ _RFC3339 = re.compile(
 
 
 def read_candidates(data: bytes) -> list[TagInfo]:
-    """Parse ``TAG [CREATED]`` lines; blank lines are skipped, anything else is a UsageError
-    naming the line."""
+    """Parse ``TAG [CREATED]`` lines; blank lines are skipped.
+
+    Only ASCII blanks separate fields: other spaces (``\\xa0``) are part of a tag, which is then
+    invalid, never a valid tag cut short. A last field that starts like a date is the creation
+    time and must be RFC 3339 (else a UsageError naming the line); any other line is one tag,
+    spaces and all, which the policy then excludes as invalid.
+    """
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as error:
         raise UsageError(f"stdin is not UTF-8 text (byte {error.start})") from error
     candidates = []
     for number, line in enumerate(text.split("\n"), 1):
-        fields = line.split()
-        if not fields:
+        entry = line.strip(_BLANKS)
+        if not entry:
             continue
-        if len(fields) > 2:
-            raise UsageError(f"stdin line {number}: expected 'TAG [CREATED]', got {line!r}")
-        created = parse_created(fields[1], number) if len(fields) == 2 else None
-        candidates.append(TagInfo(fields[0], created))
+        split = _LAST_FIELD.fullmatch(entry)
+        if split is not None and _DATE_LIKE.match(split.group(2)):
+            candidates.append(TagInfo(split.group(1), parse_created(split.group(2), number)))
+        else:
+            candidates.append(TagInfo(entry, None))
     return candidates
 
 

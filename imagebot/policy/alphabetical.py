@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from imagebot.policy.protocol import Key, Rank, Ranker
+from imagebot.policy.protocol import Key, Rank, Ranker, ValueOrdered
 
 # Complementing every UTF-8 byte reverses byte order; the 0xff terminator puts a prefix after
 # its extensions ("a" before "ab" in descending order), so one max() serves both directions.
@@ -18,18 +18,10 @@ _COMPLEMENT = bytes(range(255, -1, -1))
 
 
 @dataclass(frozen=True, slots=True)
-class AlphabeticalOrdering:
+class AlphabeticalOrdering(ValueOrdered):
     """Values in byte order, greatest first (``ascending``) or smallest first."""
 
     ascending: bool
-
-    @property
-    def needs_created(self) -> bool:
-        return False
-
-    @property
-    def needs_current(self) -> bool:
-        return False
 
     def admits(self, value: str) -> bool:
         return True

@@ -12,15 +12,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from imagebot.policy.protocol import Key, Rank, Ranker
-from imagebot.policy.semver import NOT_A_VERSION
+from imagebot.policy.protocol import Rank, Ranker
+from imagebot.policy.semver import NOT_A_VERSION, VersionRanked
 from imagebot.policy.versions import parse_version, version_key
 
 _KEEP = {"major": 0, "minor": 1, "patch": 2}  # how many leading parts must stay equal
 
 
 @dataclass(frozen=True, slots=True)
-class BumpOrdering:
+class BumpOrdering(VersionRanked):
     """Versions newer than the current one within the allowed bump."""
 
     kind: str  # "major", "minor" or "patch"
@@ -61,14 +61,3 @@ class BumpOrdering:
             return (key, value)
 
         return rank
-
-    def place(self, value: str, created: datetime | None) -> Rank | str:
-        key = version_key(value)
-        return NOT_A_VERSION if key is None else (key, value)
-
-    def tie_key(self, value: str) -> Key:
-        version = parse_version(value)
-        return (version.parts if version else 0, value)
-
-    def describe(self, rank: Rank) -> str:
-        return f"version {rank[1]}"

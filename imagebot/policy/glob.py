@@ -17,7 +17,8 @@ from imagebot.policy.timed import TimeOrdered
 def glob_policy(pattern: str) -> TimeOrdered:
     """The ordering for ``glob:PATTERN``."""
     regex = compile_glob(pattern)
-    return TimeOrdered(pattern, regex.fullmatch, f"does not match the glob {pattern!r}")
+    refused = f"does not match the glob {pattern!r}"
+    return TimeOrdered(pattern, regex.fullmatch, refused, latest_ok=pattern == "latest")
 
 
 def compile_glob(pattern: str) -> re.Pattern[str]:

@@ -1,9 +1,10 @@
 """The ``numerical:asc`` / ``numerical:desc`` policy: tags (or extracted values) read as numbers;
 ``asc`` picks the largest, ``desc`` the smallest.
 
-Only plain integers and decimals count (``42``, ``0010``, ``1.5``, ``-3``); ``latest``, ``1e3``,
-``Inf``, ``0x1p4``, ``1_000`` and ``1.2.3`` are ignored rather than failing the policy as in
-Flux v2. Numbers compare exactly (no float rounding); equal numbers go to the greater string.
+Only plain integers and decimals count (``42``, ``0010``, ``1.5``, ``5.``, ``-3``; ``.5`` and
+``+5`` only as extracted values, since no tag starts with them); ``latest``, ``1e3``, ``Inf``,
+``0x1p4``, ``1_000`` and ``1.2.3`` are ignored rather than failing the policy as in Flux v2.
+Numbers compare exactly (no float rounding); equal numbers go to the greater string.
 """
 
 from __future__ import annotations
@@ -12,25 +13,19 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from imagebot.policy.protocol import Key, Rank, Ranker
+from imagebot.policy.protocol import Key, Rank, Ranker, ValueOrdered
 
 NOT_A_NUMBER = "not a plain number"
-_NUMBER = re.compile(r"[+-]?[0-9]+(?:\.[0-9]+)?", re.ASCII)
+# What Go's strconv.ParseFloat (Flux v2) reads as a plain decimal: digits on either side of
+# the point may be missing, but not both.
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)", re.ASCII)
 
 
 @dataclass(frozen=True, slots=True)
-class NumericalOrdering:
+class NumericalOrdering(ValueOrdered):
     """Numbers, greatest first (``ascending``) or smallest first."""
 
     ascending: bool
-
-    @property
-    def needs_created(self) -> bool:
-        return False
-
-    @property
-    def needs_current(self) -> bool:
-        return False
 
     def admits(self, value: str) -> bool:
         return _NUMBER.fullmatch(value) is not None
@@ -46,7 +41,9 @@ class NumericalOrdering:
         from decimal import Decimal
 
         number = Decimal(value)
-        return ((number if self.ascending else -number,), value)
+        # copy_negate, not unary minus: minus rounds to the context's 28 digits, and a tag may
+        # spell a number of up to 128 digits.
+        return ((number if self.ascending else number.copy_negate(),), value)
 
     def tie_key(self, value: str) -> Key:
         return (value,)

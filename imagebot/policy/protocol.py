@@ -59,6 +59,21 @@ class Ordering(Protocol):
         ...
 
 
+class ValueOrdered:
+    """The defaults of kinds that order the value alone (semver, numerical, alphabetical): they
+    need neither creation times nor the current tag. A mixin for their frozen dataclasses."""
+
+    __slots__ = ()
+
+    @property
+    def needs_created(self) -> bool:
+        return False
+
+    @property
+    def needs_current(self) -> bool:
+        return False
+
+
 class Policy(Protocol):
     """A parsed tag policy, filter included; build one with ``parse_policy``."""
 

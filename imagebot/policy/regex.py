@@ -52,6 +52,7 @@ _POSIX = {
     "xdigit": "0-9A-Fa-f",
 }
 _REPEAT = re.compile(r"\{([0-9]+)(,([0-9]*))?\}")
+_FLAGS = re.compile(r"\(\?([A-Za-z-]*)\)")  # (?i): flags until the end of the enclosing group
 _UNSUPPORTED = {
     "(?=": "lookahead",
     "(?!": "negative lookahead",
@@ -72,6 +73,10 @@ class _GoRegex:
     def __init__(self, pattern: str, what: str) -> None:
         self.pattern, self.what = pattern, what
         self.out: list[str] = []
+        # Per open group, the flags of the (?flags) groups set inside it: Go lets them stand
+        # anywhere, Python only at the start, so they become scoped (?flags:...) groups that
+        # close at the group's `|` and `)` and reopen after each `|`.
+        self.scopes: list[list[str]] = [[]]
 
     def fail(self, at: int, reason: str, why: str = "") -> PolicyError:
         why = why or "Go's regex syntax, which Flux and Argo CD use, does not have it"
@@ -95,12 +100,35 @@ class _GoRegex:
                 out.append(m.group())
                 i = m.end()
                 self.not_possessive(i)
+            elif c == "{":
+                out.append("\\{")  # not a repeat in Go (`x{,3}`): a literal brace
+                i += 1
+            elif c in "()|":
+                self.structure(c)
+                i += 1
             else:
                 out.append(c)
                 i += 1
                 if c in "*+?":
                     self.not_possessive(i)
+        out.append(")" * len(self.scopes[0]))
         return "".join(out)
+
+    def structure(self, c: str) -> None:
+        """A plain group opening, a group closing or an alternation, with flag scopes."""
+        if c == "(":
+            self.scopes.append([])
+            self.out.append(c)
+            return
+        scope = self.scopes[-1]
+        self.out.append(")" * len(scope))
+        self.out.append(c)
+        if c == "|":
+            self.out.extend(f"(?{flags}:" for flags in scope)
+        elif len(self.scopes) > 1:
+            self.scopes.pop()
+        else:
+            scope.clear()  # an unbalanced ')': Python's compiler reports it
 
     def not_possessive(self, i: int) -> None:
         if self.pattern[i : i + 1] == "+":
@@ -127,6 +155,15 @@ class _GoRegex:
         for opening, name in _UNSUPPORTED.items():
             if p.startswith(opening, i):
                 raise self.fail(i, f"a {name} {opening!r}")
+        flags = _FLAGS.match(p, i)
+        if flags is not None and self.out:
+            self.out.append(f"(?{flags.group(1)}:")
+            self.scopes[-1].append(flags.group(1))
+            return flags.end()
+        if flags is not None:
+            self.out.append(flags.group())  # at the very start Python takes them as they are
+            return flags.end()
+        self.scopes.append([])
         if p.startswith("(?<", i):
             self.out.append("(?P<")  # Go 1.22's (?<name>...)
             return i + 3

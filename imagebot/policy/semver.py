@@ -1,8 +1,9 @@
 """The ``semver:RANGE`` policy: the highest version inside a Masterminds range wins.
 
 Tags are read leniently (``v1.2``, ``1``); among equal versions the tag that spells more numeric
-parts wins (``1.2.0`` over ``1.2``), then the greater string. Range grammar and matching live in
-``ranges``, version parsing in ``versions``.
+parts wins (``1.2.0`` over ``1.2``), then the greater string. ``VersionRanked`` holds that
+ordering for the Keel bumps too. Range grammar and matching live in ``ranges``, version parsing
+in ``versions``.
 """
 
 from __future__ import annotations
@@ -10,26 +11,36 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from imagebot.policy.protocol import Key, Rank, Ranker
+from imagebot.policy.protocol import Key, Rank, Ranker, ValueOrdered
 from imagebot.policy.ranges import Range, parse_range
 from imagebot.policy.versions import parse_version, version_key
 
 NOT_A_VERSION = "not a version"
 
 
+class VersionRanked:
+    """Semver precedence with imagebot's tie rule: the ordering half shared by ``semver`` and
+    the ``major``/``minor``/``patch`` bumps (a mixin for their frozen dataclasses)."""
+
+    __slots__ = ()
+
+    def place(self, value: str, created: datetime | None) -> Rank | str:
+        key = version_key(value)
+        return NOT_A_VERSION if key is None else (key, value)
+
+    def tie_key(self, value: str) -> Key:
+        version = parse_version(value)
+        return (version.parts if version else 0, value)
+
+    def describe(self, rank: Rank) -> str:
+        return f"version {rank[1]}"
+
+
 @dataclass(frozen=True, slots=True)
-class SemverOrdering:
+class SemverOrdering(VersionRanked, ValueOrdered):
     """Versions inside ``range`` ordered by semver precedence."""
 
     range: Range
-
-    @property
-    def needs_created(self) -> bool:
-        return False
-
-    @property
-    def needs_current(self) -> bool:
-        return False
 
     def admits(self, value: str) -> bool:
         key = version_key(value)
@@ -52,17 +63,6 @@ class SemverOrdering:
             return (key, value)
 
         return rank
-
-    def place(self, value: str, created: datetime | None) -> Rank | str:
-        key = version_key(value)
-        return NOT_A_VERSION if key is None else (key, value)
-
-    def tie_key(self, value: str) -> Key:
-        version = parse_version(value)
-        return (version.parts if version else 0, value)
-
-    def describe(self, rank: Rank) -> str:
-        return f"version {rank[1]}"
 
 
 def semver_policy(text: str) -> SemverOrdering:

@@ -2,7 +2,8 @@
 
 Candidates without a known creation time are never chosen; equal times go to the greatest value
 in natural order (``build-10`` after ``build-9``). The tag ``latest`` in any letter case is never
-chosen unless the pattern is exactly ``latest``. The subclasses say only how a pattern matches.
+chosen unless the policy is the glob ``latest`` itself (Flux v1's rule, kept on purpose). The glob
+and regex modules say only how a pattern matches.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from datetime import UTC, datetime
 from imagebot.policy.protocol import Key, Rank, Ranker
 
 NO_TIME = "has no known creation time"
-LATEST = "is 'latest', which only the pattern 'latest' chooses"
+LATEST = "is 'latest', which only the glob 'latest' chooses"
 _CHUNKS = re.compile(r"[0-9]+|[^0-9]+")
 
 
@@ -32,12 +33,16 @@ def _utc_text(created: datetime) -> str:
 
 @dataclass(frozen=True, slots=True)
 class TimeOrdered:
-    """Shared ordering of glob and regex policies; ``pattern`` is the pattern as written and
-    ``found`` tells whether a value matches it."""
+    """Shared ordering of glob and regex policies; ``pattern`` is the pattern as written,
+    ``found`` tells whether a value matches it and ``latest_ok`` whether ``latest`` may be chosen.
+    """
 
     pattern: str
     found: Callable[[str], object]
     refused: str  # the exclusion reason for a value that does not match
+    # Flux v1 (pkg/update/images.go) admits `latest` only for the glob pattern `latest` itself:
+    # not `LATEST`, not `regex:latest` or `regex:^latest$`.
+    latest_ok: bool = False
 
     @property
     def needs_created(self) -> bool:
@@ -48,13 +53,12 @@ class TimeOrdered:
         return False
 
     def admits(self, value: str) -> bool:
-        if value.lower() == "latest" and self.pattern.lower() != "latest":
+        if not self.latest_ok and value.lower() == "latest":
             return False
         return self.found(value) is not None
 
     def ranker(self, current: str | None) -> Ranker:
-        found, refused = self.found, self.refused
-        latest_ok = self.pattern.lower() == "latest"  # Flux v1's rule, kept on purpose
+        found, refused, latest_ok = self.found, self.refused, self.latest_ok
 
         def rank(value: str, created: datetime | None) -> Rank | str:
             if not latest_ok and value.lower() == "latest":
