@@ -54,6 +54,9 @@ def test_list_as_json_includes_every_target_with_all(tree: Path) -> None:
         pytest.param(["docker.io//flaskapp:1"], "empty path component", id="bad-reference"),
         pytest.param(["redis"], "has no tag", id="no-tag"),
         pytest.param(["redis:-x"], "not a valid tag", id="bad-tag"),
+        pytest.param(["redis@sha256:" + "1" * 64], "has no tag", id="digest-without-tag"),
+        pytest.param(["Redis:7"], "lower case", id="upper-case-repository"),
+        pytest.param(["redis:7@sha256:abc"], "not ALGORITHM:HEX", id="short-digest"),
     ],
 )
 def test_set_image_rejects_bad_input_with_exit_2(
@@ -85,3 +88,35 @@ def test_set_image_writes_the_files_and_says_what_changed(tree: Path) -> None:
 def test_set_image_on_a_missing_directory_is_bad_input(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["set-image", "redis:7", "--path", str(tmp_path / "nope")])
     assert result.exit_code == 2
+
+
+def test_set_image_accepts_a_tag_with_a_digest_and_every_spelling_of_the_name(tree: Path) -> None:
+    digest = "sha256:" + "2" * 64
+    result = CliRunner().invoke(
+        cli, ["set-image", f"index.docker.io/redis:7.2@{digest}", "--path", str(tree)]
+    )
+    assert result.exit_code == 0, result.output
+    assert f"image: redis:7.2@{digest}}}" in (tree / "cache.yaml").read_text()
+
+
+def test_set_image_releases_the_free_workloads_and_reports_the_locked_ones(tree: Path) -> None:
+    locked = "metadata: {name: held, annotations: {imagebot.io/locked: 'true'}}"
+    (tree / "held.yaml").write_text((tree / "cache.yaml").read_text().replace(
+        "metadata: {name: cache}", locked
+    ))  # fmt: skip
+    result = CliRunner().invoke(cli, ["set-image", "redis:7.2", "--path", str(tree)])
+    assert result.exit_code == 0, result.output
+    assert "held.yaml:3: Pod/default/held is locked; unlock it" in result.stderr
+    assert "redis:7}" in (tree / "held.yaml").read_text()
+    assert "redis:7.2}" in (tree / "cache.yaml").read_text()
+    (tree / "cache.yaml").unlink()
+    again = CliRunner().invoke(cli, ["set-image", "redis:7.3", "--path", str(tree), "--dry-run"])
+    assert again.exit_code == 1  # the only target left is locked
+    assert again.stdout == ""
+
+
+def test_set_image_to_the_version_already_there_succeeds_and_writes_nothing(tree: Path) -> None:
+    before = (tree / "cache.yaml").read_bytes()
+    result = CliRunner().invoke(cli, ["set-image", "redis:7", "--path", str(tree), "--dry-run"])
+    assert (result.exit_code, result.stdout) == (0, "")
+    assert (tree / "cache.yaml").read_bytes() == before

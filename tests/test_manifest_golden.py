@@ -29,10 +29,14 @@ def read_case(name: str) -> tuple[str, list[str], int]:
 
 
 def tree_bytes(root: Path) -> dict[str, bytes]:
+    """Each file's bytes by relative path; a symlink is its ``-> target``, so a link that became
+    a file (or led elsewhere) shows as a difference."""
     return {
-        path.relative_to(root).as_posix(): path.read_bytes()
+        path.relative_to(root).as_posix(): (
+            b"-> " + str(path.readlink()).encode() if path.is_symlink() else path.read_bytes()
+        )
         for path in sorted(root.rglob("*"))
-        if path.is_file()
+        if path.is_symlink() or path.is_file()
     }
 
 
@@ -59,7 +63,7 @@ def assert_same_tree(actual: Path, expected: Path) -> None:
 def test_set_image_turns_the_original_tree_into_the_expected_one(case: str, tmp_path: Path) -> None:
     _, command, exit_code = read_case(case)
     work = tmp_path / "tree"
-    shutil.copytree(FIXTURES / case / "original", work)
+    shutil.copytree(FIXTURES / case / "original", work, symlinks=True)
     result = CliRunner().invoke(cli, [*command, "--path", str(work)])
     assert result.exit_code == exit_code, result.output
     assert_same_tree(work, FIXTURES / case / "expected")
@@ -69,7 +73,7 @@ def test_set_image_turns_the_original_tree_into_the_expected_one(case: str, tmp_
 def test_dry_run_prints_the_diff_and_writes_nothing(case: str, tmp_path: Path) -> None:
     _, command, exit_code = read_case(case)
     work = tmp_path / "tree"
-    shutil.copytree(FIXTURES / case / "original", work)
+    shutil.copytree(FIXTURES / case / "original", work, symlinks=True)
     result = CliRunner().invoke(cli, [*command, "--path", str(work), "--dry-run"])
     assert result.exit_code == exit_code, result.output
     assert_same_tree(work, FIXTURES / case / "original")
@@ -80,8 +84,7 @@ def test_dry_run_prints_the_diff_and_writes_nothing(case: str, tmp_path: Path) -
 
 
 def test_the_seed_example_fixture_is_byte_for_byte_the_shared_seed() -> None:
-    if not SEED.is_file():
-        pytest.skip(f"the shared seed example is not beside the project ({SEED})")
+    assert SEED.is_file(), f"the shared seed example must stand beside the project: {SEED}"
     fixture = FIXTURES / "seed-example" / "original" / "deployment.yaml"
     assert fixture.read_bytes() == SEED.read_bytes()
     assert fixture.read_bytes().count(b" \n") == 55  # the trailing spaces the study counted

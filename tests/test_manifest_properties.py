@@ -1,20 +1,23 @@
 """Property tests: manifests in many formattings, rewritten, differ only in the target values.
 
 A manifest is drawn as a formatting (indentation, sequence style, quoting, flow or block
-containers, comments, trailing blanks, CRLF, BOM, extra documents, final newline) plus the images
-of its containers. Rendering the same formatting with the new tag gives the exact bytes that
-``set-image`` must produce; loading both must give the same data apart from those images.
+containers, comments, trailing blanks, CRLF, BOM, extra documents, directives and document
+markers, final newline) plus the images of its containers. Rendering the same formatting with the
+new tag gives the exact bytes that ``set-image`` must produce; loading both must give the same
+data apart from those images. Anchored images and setter-marked tag fields have their own.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
+from imagebot.errors import RewriteError
 from imagebot.manifest import plan_set_image, rewrite_text, scan_text
 from imagebot.refs import parse_reference
 
@@ -36,6 +39,8 @@ class Formatting:
     final_newline: bool
     leading_documents: int
     kind: str
+    header: str = ""
+    trailer: str = ""
 
 
 @dataclass(frozen=True)
@@ -57,6 +62,8 @@ FORMATTINGS = st.builds(
     final_newline=st.booleans(),
     leading_documents=st.integers(0, 2),
     kind=st.sampled_from(["Deployment", "StatefulSet", "Job"]),
+    header=st.sampled_from(["", "---", "--- # first", "%YAML 1.2\n---", "# top\n%YAML 1.1\n---"]),
+    trailer=st.sampled_from(["", "...", "---\n# a document of comments only", "...\n---"]),
 )
 MANIFESTS = st.builds(
     Manifest,
@@ -71,7 +78,7 @@ def render(manifest: Manifest, tags: list[str], mention: str) -> str:
     form = manifest.form
     pad, end = " " * form.indent, form.trailing_blanks
     comment = f"  # {TARGET}:{mention} is not a value" if form.comment else ""
-    lines: list[str] = []
+    lines: list[str] = form.header.split("\n") if form.header else []
     for number in range(form.leading_documents):
         lines += ["apiVersion: v1", "kind: ConfigMap", f"metadata: {{name: c{number}}}", "data:"]
         lines += [f"{pad}note: |", f"{pad * 2}image: {TARGET}:{mention}", "---"]
@@ -89,6 +96,7 @@ def render(manifest: Manifest, tags: list[str], mention: str) -> str:
             lines.append(f'{dash}  args: ["--image={TARGET}:{mention}"]')
     if form.flow_containers:
         lines.append(f"{pad * 3}]")
+    lines += form.trailer.split("\n") if form.trailer else []
     text = form.newline.join(lines) + (form.newline if form.final_newline else "")
     return ("\ufeff" if form.bom else "") + text
 
@@ -168,3 +176,95 @@ def test_tag_fields_always_read_back_as_the_new_tag_string(
     assert new.startswith("# kustomize\nimages:\n- ")
     if quote:
         assert f"{quote}{new_tag}{quote}" in new
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    uses=st.lists(st.sampled_from(["alias", "merge", "own", "other"]), min_size=1, max_size=5),
+    shared_elsewhere=st.booleans(),
+    old_tag=TAGS,
+    new_tag=TAGS,
+)
+def test_an_anchored_image_changes_once_or_not_at_all(
+    uses: list[str], shared_elsewhere: bool, old_tag: str, new_tag: str
+) -> None:
+    """The first container anchors the image (and itself); the others alias the image, merge
+    the whole container, carry their own copy or another image. The anchor is rewritten only
+    when every use of it is a target; a use elsewhere (``status``) refuses the whole file."""
+    assume(old_tag != new_tag)
+    elsewhere = "status: {image: *img}\n" if shared_elsewhere else ""
+    containers = [f"  - &first\n    name: c0\n    image: &img {TARGET}:{old_tag}\n"]
+    for index, use in enumerate(uses, start=1):
+        value = {
+            "alias": "*img",
+            "own": f"{TARGET}:{old_tag}",
+            "other": f"{OTHERS[0]}:{old_tag}",
+        }.get(use)
+        body = f"    image: {value}\n" if value else ""
+        merge = "<<: *first\n    " if use == "merge" else ""
+        head = f"  - {merge}name: c{index}\n"
+        containers.append(head + body)
+    old = "kind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n" + "".join(containers)
+    old += elsewhere
+    targets, problems = scan_text(old, "m.yaml")
+    assert not problems
+    updates, _ = plan_set_image(targets, parse_reference(TARGET), new_tag)
+    if shared_elsewhere:
+        with pytest.raises(RewriteError, match="anchor used in"):
+            rewrite_text(old, "m.yaml", updates)
+        return
+    new = rewrite_text(old, "m.yaml", updates)
+    assert new == old.replace(f":{old_tag}\n", f":{new_tag}\n").replace(
+        f"{OTHERS[0]}:{new_tag}\n", f"{OTHERS[0]}:{old_tag}\n"
+    )
+    expected = load_all(old)
+    for container in expected[0]["spec"]["containers"]:  # type: ignore[index]
+        if container["image"].startswith(f"{TARGET}:"):
+            container["image"] = f"{TARGET}:{new_tag}"
+    assert load_all(new) == expected
+
+
+MARKER = '# {"$imagepolicy": "flux-system:app:tag"}'
+FLUX_OBJECTS = (
+    "---\napiVersion: image.toolkit.fluxcd.io/v1beta2\nkind: ImageRepository\n"
+    f"metadata: {{name: app, namespace: flux-system}}\nspec: {{image: {TARGET}}}\n"
+    "---\napiVersion: image.toolkit.fluxcd.io/v1beta2\nkind: ImagePolicy\n"
+    "metadata: {name: app, namespace: flux-system}\n"
+    "spec: {imageRepositoryRef: {name: app}, policy: {semver: {range: '*'}}}\n"
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    old_tags=st.lists(TRICKY_TAGS, min_size=1, max_size=3),
+    new_tag=TRICKY_TAGS,
+    quote=st.sampled_from(["", "'", '"']),
+    gap=st.sampled_from([" ", "  ", "\t", " \t "]),
+    with_image=st.booleans(),
+)
+def test_setter_marked_tags_read_back_as_the_new_tag_string(
+    old_tags: list[str], new_tag: str, quote: str, gap: str, with_image: bool
+) -> None:
+    """A ``:tag`` marker on a values field of any spelling (number-like, bool-like, quoted or
+    not, TABs before the comment) is rewritten to the new tag as a string, nothing else."""
+    assume(all(tag != "null" or quote for tag in old_tags))  # a null tag is no tag
+    assume(new_tag not in old_tags)
+    image = f"      repository: {TARGET}\n" if with_image else ""
+    blocks = [
+        f"    c{index}:\n{image}      tag: {quote}{tag}{quote}{gap}{MARKER}\n"
+        for index, tag in enumerate(old_tags)
+    ]
+    old = (
+        "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata: {name: r}\n"
+        "spec:\n  values:\n" + "".join(blocks) + FLUX_OBJECTS
+    )
+    targets, problems = scan_text(old, "release.yaml")
+    assert not problems
+    assert [t.field_part for t in targets] == ["tag"] * len(old_tags)
+    updates, _ = plan_set_image(targets, parse_reference(TARGET), new_tag)
+    new = rewrite_text(old, "release.yaml", updates)
+    values = load_all(new)[0]["spec"]["values"]  # type: ignore[index]
+    assert [values[f"c{i}"]["tag"] for i in range(len(old_tags))] == [new_tag] * len(old_tags)
+    assert [line for line in new.split("\n") if MARKER not in line] == [
+        line for line in old.split("\n") if MARKER not in line
+    ]

@@ -178,3 +178,28 @@ def test_a_setter_writes_the_repository_its_image_policy_names() -> None:
     assert release(text, "ghcr.io/a/app", "1.2") == text.replace(
         "image: app:1 #", "image: ghcr.io/a/app:1.2 #"
     )
+
+
+def test_a_large_bundle_changes_only_its_target_lines() -> None:
+    """3,000 documents (~2 MB, under the size bound), one in a hundred with the image."""
+    document = (
+        "---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: d{index}\nspec:\n"
+        "  template:\n    spec:\n      containers:\n      - name: a\n        image: {image}\n"
+        '        args: ["{padding}"]\n'
+    )
+    old = "".join(
+        document.format(
+            index=index,
+            image="ghcr.io/acme/big:1" if index % 100 == 0 else f"ghcr.io/acme/other{index}:1",
+            padding="p" * 500,
+        )
+        for index in range(3000)
+    )
+    new = release(old, "ghcr.io/acme/big", "2")
+    changed = [
+        (before, after)
+        for before, after in zip(old.split("\n"), new.split("\n"), strict=True)
+        if before != after
+    ]
+    line = "        image: ghcr.io/acme/big:{}"
+    assert changed == [(line.format(1), line.format(2))] * 30

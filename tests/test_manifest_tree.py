@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -57,6 +58,21 @@ def test_symlinks_are_followed_only_inside_the_tree_and_read_once(tmp_path: Path
     assert [t.location.file for t in scan.targets] == ["base/pod.yaml"]
     assert [(p.file, p.message) for p in scan.skipped] == [
         ("leak.yaml", "skipped: a symlink that leads outside the tree")
+    ]
+
+
+def test_broken_looping_and_special_links_are_skipped_with_a_reason(tmp_path: Path) -> None:
+    write(tmp_path, {"pod.yaml": POD % "a"})
+    (tmp_path / "broken.yaml").symlink_to(tmp_path / "gone.yaml")
+    (tmp_path / "loop.yaml").symlink_to(tmp_path / "loop.yaml")
+    (tmp_path / "dir.yaml").symlink_to(tmp_path, target_is_directory=True)
+    os.mkfifo(tmp_path / "fifo.yaml")  # would block a reader forever
+    scan = scan_tree(tmp_path)
+    assert [t.location.file for t in scan.targets] == ["pod.yaml"]
+    assert [(p.file, p.message) for p in scan.skipped] == [
+        ("broken.yaml", "skipped: a symlink that leads nowhere (broken or a loop)"),
+        ("dir.yaml", "skipped: a symlink to something that is not a file"),
+        ("loop.yaml", "skipped: a symlink that leads nowhere (broken or a loop)"),
     ]
 
 

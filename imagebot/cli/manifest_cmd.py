@@ -128,7 +128,8 @@ def set_image(reference: str, path: str, dry_run: bool) -> None:
         image = parse_reference(reference)
     except ReferenceError_ as error:
         fail(str(error), EXIT_USAGE)
-    if image.tag is None and image.digest is None:
+    if image.tag is None:
+        # A digest alone would leave each file's old tag beside it, naming another version.
         fail(f"{reference!r} has no tag: give IMAGE:TAG (or IMAGE:TAG@sha256:...)", EXIT_USAGE)
     with reported_errors():
         scan = scan_tree(_root(path))

@@ -9,11 +9,12 @@ Nothing here constructs Python objects or ever emits YAML.
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Iterator
 from typing import Any
 
 from ruamel.yaml import YAML
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.error import MarkedYAMLError, ReusedAnchorWarning, YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from ruamel.yaml.resolver import VersionedResolver
 
@@ -126,7 +127,10 @@ def _compose_c(body: str) -> list[Node]:
 
 
 def _compose_pure(body: str) -> list[Node]:
-    return list(YAML(typ="safe", pure=True).compose_all(body))
+    with warnings.catch_warnings():
+        # A reused anchor is valid YAML (the later one wins, as libyaml has it): no warning.
+        warnings.simplefilter("ignore", ReusedAnchorWarning)
+        return list(YAML(typ="safe", pure=True).compose_all(body))
 
 
 _TABS_AFTER_INDENT = re.compile(r"^([ \t]*)([^\r\n]*)", re.MULTILINE)

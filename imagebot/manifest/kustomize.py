@@ -1,8 +1,9 @@
 """Find Kustomize ``images:`` entries: the ``newTag`` and ``digest`` each entry pins.
 
-Covers ``kustomization.yaml`` files (with or without ``kind``) and Flux's Kustomization objects
-(``kustomize.toolkit.fluxcd.io``, ``spec.images``). The entry's image is ``newName`` when given,
-else ``name``. Entries are not automated by themselves; a setter marker on them makes them so.
+Covers ``kustomization.yaml`` files (with or without ``kind`` and ``apiVersion``; Components too)
+and Flux's Kustomization objects (``kustomize.toolkit.fluxcd.io``, ``spec.images``). The entry's
+image is ``newName`` when given, else ``name``. Entries are not automated by themselves; a setter
+marker on them makes them so.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from imagebot.manifest.context import DocumentContext, is_placeholder
 from imagebot.model import TargetKind
 
 KUSTOMIZATION_FILES = frozenset({"kustomization.yaml", "kustomization.yml", "Kustomization"})
+KUSTOMIZE_KINDS = ("Kustomization", "Component")  # a Component carries ``images:`` too
 NULL_TAG = "tag:yaml.org,2002:null"
 
 
@@ -25,9 +27,12 @@ def images_path(obj: Node, file: str) -> tuple[str, ...] | None:
     api_version = nodes.get_text(obj, "apiVersion") or ""
     if kind == "Kustomization" and api_version.startswith("kustomize.toolkit.fluxcd.io/"):
         return ("spec", "images")
-    if kind == "Kustomization" and api_version.startswith("kustomize.config.k8s.io/"):
+    kustomize_api = api_version.startswith("kustomize.config.k8s.io/")
+    if kind in KUSTOMIZE_KINDS and kustomize_api:
         return ("images",)
-    if kind is None and posixpath.basename(file) in KUSTOMIZATION_FILES:
+    # In kustomize's own file, kind and apiVersion are both optional.
+    own_file = posixpath.basename(file) in KUSTOMIZATION_FILES
+    if own_file and kind in (None, *KUSTOMIZE_KINDS) and (kustomize_api or not api_version):
         return ("images",)
     return None
 

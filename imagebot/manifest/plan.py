@@ -33,7 +33,11 @@ def plan_set_image(
     """
     updates: list[Update] = []
     problems: list[Problem] = []
-    for target in targets_of(targets, image, workloads):
+    matched = targets_of(targets, image, workloads)
+    # A tag whose entry also pins a digest (Kustomize ``newTag`` + ``digest``, setter-marked
+    # ``tag`` + ``digest``): the old digest would still win, so without a new one neither moves.
+    pinned = {_entry(t) for t in matched if t.field_part == "digest"} if digest is None else set()
+    for target in matched:
         where = target.location
         if target.locked:
             reason = f": {target.locked_message}" if target.locked_message else ""
@@ -45,11 +49,13 @@ def plan_set_image(
                     str(target.image),
                 )
             )
+        elif target.field_part == "tag" and _entry(target) in pinned:
+            continue  # reported once, with the digest beside it
         elif target.field_part == "digest" and digest is None:
             problems.append(
                 Problem(
                     f"{target.workload} pins {image.name} by digest; give IMAGE:TAG@sha256:... "
-                    f"to update it",
+                    f"to update it (its tag, if any, is left as it is too)",
                     where.file,
                     where.line,
                     str(target.image),
@@ -62,6 +68,12 @@ def plan_set_image(
         elif target.field_part != "name":  # a name field already names this image
             updates.append(Update(target, tag, digest))
     return updates, problems
+
+
+def _entry(target: Target) -> tuple[str, int, tuple[str | int, ...]]:
+    """The mapping that holds a target's field: a tag and a digest in one entry share it."""
+    where = target.location
+    return (where.file, where.document, target.yaml_path[:-1])
 
 
 def targets_of(
@@ -107,12 +119,26 @@ def rewrite_files(texts: Mapping[str, str], updates: Sequence[Update]) -> Rewrit
         try:
             new = rewrite_text(old, file, file_updates)
         except ManifestError as error:
-            problems.append(Problem(f"not rewritten: {error}", file))
+            problems.append(_not_rewritten(file, str(error)))
             continue
         if new != old:
             new_texts[file] = new
-            applied.extend(file_updates)
+            # A target already at the new value is not news: the others in its file are.
+            applied.extend(u for u in file_updates if updated_value(u) != u.target.current_value)
     return RewriteResult(new_texts, tuple(applied), tuple(problems))
+
+
+def _not_rewritten(file: str, message: str) -> Problem:
+    """The refusal as a Problem, its ``file:line:`` prefix moved into the Problem's fields."""
+    line: int | None = None
+    if message.startswith(f"{file}:"):
+        rest = message.removeprefix(f"{file}:")
+        number, _, tail = rest.partition(": ")
+        if number.isdigit():
+            line, message = int(number), tail
+        else:
+            message = rest.lstrip()
+    return Problem(f"not rewritten: {message}", file, line)
 
 
 def unified_diff(file: str, old: str, new: str) -> str:

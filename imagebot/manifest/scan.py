@@ -7,6 +7,8 @@ document with a repeated key yields no targets, since appliers disagree about wh
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from imagebot.manifest import nodes
@@ -39,6 +41,8 @@ class FileScan:
 
     file: str
     targets: tuple[Target, ...] = ()
+    # What the finders read on marked values: the targets when the marker does not resolve.
+    shadowed: tuple[Target, ...] = ()
     problems: tuple[Problem, ...] = ()
     marks: tuple[SetterMark, ...] = ()
     flux_objects: tuple[FluxObject, ...] = ()
@@ -73,24 +77,37 @@ def scan_file(text: str, file: str) -> FileScan:
                 flux_objects.append(found)
         find_kustomize_images(ctx, ctx.root)
     marks = find_markers(contexts, body)
+    if marks:
+        by_path = {(t.location.document, t.yaml_path): t for ctx in contexts for t in ctx.targets}
+        marks = [_named_as_found(mark, by_path) for mark in marks]
     marked = {(m.template.location.document, m.template.yaml_path) for m in marks}
     refused = _documents_with_duplicate_keys(contexts, marked)
-    targets = [
-        target
-        for ctx in contexts
-        if ctx.document not in refused
-        for target in ctx.targets
-        # A setter marker governs the value it sits on, whatever else found it.
-        if (ctx.document, target.yaml_path) not in marked
-    ]
+    kept = [t for ctx in contexts if ctx.document not in refused for t in ctx.targets]
+    # A setter marker governs the value it sits on, whatever else found it.
+    shadowed = [t for t in kept if (t.location.document, t.yaml_path) in marked] if marks else []
+    targets = [t for t in kept if t not in shadowed] if shadowed else kept
     problems = [problem for ctx in contexts for problem in ctx.problems]
     return FileScan(
         file,
         targets=tuple(targets),
+        shadowed=tuple(shadowed),
         problems=tuple(problems),
         marks=tuple(m for m in marks if m.template.location.document not in refused),
         flux_objects=tuple(flux_objects),
     )
+
+
+def _named_as_found(
+    mark: SetterMark, found: dict[tuple[int, nodes.YamlPath], Target]
+) -> SetterMark:
+    """A marker on a value a finder also read takes the finder's workload and container names
+    (``Kustomization/overlays/prod`` and the entry's name, a HelmRelease's ``chart-image``)."""
+    template = mark.template
+    other = found.get((template.location.document, template.yaml_path))
+    if other is None:
+        return mark
+    named = dataclasses.replace(template, workload=other.workload, container=other.container)
+    return dataclasses.replace(mark, template=named)
 
 
 def _template_line(roots: list[Node]) -> int | None:
@@ -135,8 +152,21 @@ def scan_text(text: str, file: str) -> tuple[list[Target], list[Problem]]:
     if scan.skipped is not None:
         return [], [scan.skipped]
     setter_targets, setter_problems = resolve_markers(scan.marks, scan.flux_objects)
-    targets = sorted([*scan.targets, *setter_targets], key=target_order)
+    targets = sorted(with_setters([scan], setter_targets), key=target_order)
     return targets, [*scan.problems, *setter_problems]
+
+
+def with_setters(scans: Sequence[FileScan], setter_targets: Sequence[Target]) -> list[Target]:
+    """The files' targets and the resolved markers' ones; a value whose marker did not resolve
+    (its ImagePolicy is missing) is still the image its finder read, for a manual release."""
+    resolved = {(t.location.file, t.location.document, t.yaml_path) for t in setter_targets}
+    back = [
+        target
+        for scan in scans
+        for target in scan.shadowed
+        if (target.location.file, target.location.document, target.yaml_path) not in resolved
+    ]
+    return [*(t for scan in scans for t in scan.targets), *back, *setter_targets]
 
 
 def target_order(target: Target) -> tuple[str, int, int]:

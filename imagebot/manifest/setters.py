@@ -25,6 +25,7 @@ from imagebot.refs import ImageRef, parse_reference
 MARKER = re.compile(r'#\s*\{\s*"\$imagepolicy"\s*:\s*"([^"]*)"\s*\}')
 FLUX_IMAGE_GROUP = "image.toolkit.fluxcd.io/"
 PARTS = ("tag", "name", "digest")
+NULL_TAG = "tag:yaml.org,2002:null"
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +94,9 @@ def _mark(
     ):
         ctx.problem(f"setter marker {ref!r} is not NAMESPACE:POLICY[:tag|:name|:digest]", node)
         return None
-    if node.tag != STR_TAG or not node.value:
+    part = pieces[2] if len(pieces) == 3 else "image"
+    # ``tag: 1.10`` is a float to YAML but its text is the tag: a tag field may be any scalar.
+    if not node.value or (node.tag != STR_TAG and (part != "tag" or node.tag == NULL_TAG)):
         ctx.problem(f"setter marker {ref!r} is on a value that is not a string", node)
         return None
     obj = ctx.root
@@ -116,7 +119,7 @@ def _mark(
         ignored=automation.ignored,
         pin_digest=automation.pin_digest,
         yaml_path=path,
-        field_part=pieces[2] if len(pieces) == 3 else "image",
+        field_part=part,
         current_value=str(node.value),
     )
     return SetterMark(template, pieces[0], pieces[1])

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from imagebot.errors import ManifestError
-from imagebot.manifest.scan import FileScan, scan_file, target_order
+from imagebot.manifest.scan import FileScan, scan_file, target_order, with_setters
 from imagebot.manifest.setters import resolve_markers
 from imagebot.model import Problem, Target
 
@@ -80,7 +80,7 @@ def scan_tree(
     objects = [found for scan in scans for found in scan.flux_objects]
     setter_targets, setter_problems = resolve_markers(marks, objects)
     problems.extend(setter_problems)
-    targets = [target for scan in scans for target in scan.targets] + setter_targets
+    targets = with_setters(scans, setter_targets)
     if only_automated:
         targets = [target for target in targets if target.automated]
     return TreeScan(
@@ -136,17 +136,29 @@ def _manifest_files(
         candidates = [(real, False)] if real.is_file() else _walk(real)
         for found, is_link in candidates:
             relative = found.relative_to(base).as_posix()
-            candidate = found.resolve() if is_link else found
+            candidate = found
             if is_link:  # only links need resolving: the walk itself never leaves ``base``
-                if not candidate.is_relative_to(base) or not candidate.is_file():
-                    skipped.append(
-                        Problem("skipped: a symlink that leads outside the tree", relative)
-                    )
+                candidate, why = _follow(found, base)
+                if why:
+                    skipped.append(Problem(f"skipped: a symlink {why}", relative))
                     continue
                 relative = candidate.relative_to(base).as_posix()
             if relative not in yielded:
                 yielded.add(relative)
                 yield relative, candidate
+
+
+def _follow(link: Path, base: Path) -> tuple[Path, str]:
+    """The file a symlink leads to, or why it is not one to read."""
+    try:
+        real = link.resolve(strict=True)
+    except (OSError, RuntimeError):  # RuntimeError: a loop, on Python before 3.13
+        return link, "that leads nowhere (broken or a loop)"
+    if not real.is_relative_to(base):
+        return link, "that leads outside the tree"
+    if not real.is_file():
+        return link, "to something that is not a file"
+    return real, ""
 
 
 def _walk(directory: Path) -> Iterator[tuple[Path, bool]]:
@@ -165,7 +177,9 @@ def _walk(directory: Path) -> Iterator[tuple[Path, bool]]:
                 if entry.name != ".git":
                     directories.append(Path(entry.path))
             elif entry.name.endswith(MANIFEST_SUFFIXES) or entry.name == "Kustomization":
-                yield Path(entry.path), entry.is_symlink()
+                link = entry.is_symlink()
+                if link or entry.is_file(follow_symlinks=False):  # not a FIFO, which would block
+                    yield Path(entry.path), link
         pending.extend(reversed(directories))
 
 
