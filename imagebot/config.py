@@ -8,7 +8,10 @@ parsing of files lives with the shells.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 
 @dataclass(frozen=True, slots=True)
@@ -16,9 +19,11 @@ class RateLimit:
     """Per-host limits. Docker Hub gets conservative defaults because its quota is per IP."""
 
     max_concurrency: int = 8
-    requests_per_second: float = 50.0
+    # 0: not paced, only ``max_concurrency`` in flight (a 429 still shuts the host until its
+    # Retry-After). A configured rate spaces requests evenly.
+    requests_per_second: float = 0.0
     # Requests that may start at once before pacing sets in (a token bucket's depth): 1 spaces
-    # every request evenly. Hosts nobody configured get a second's worth (endpoints.py).
+    # every request evenly.
     burst: int = 1
 
 
@@ -92,3 +97,12 @@ class Settings:
     allow_downgrade: bool = False
     dry_run: bool = False
     push: bool = True
+
+
+def cache_home(environ: Mapping[str, str] = os.environ) -> Path:
+    """Where caches go when no ``cache_dir`` is set: ``$XDG_CACHE_HOME/imagebot``, else
+    ``$HOME/.cache/imagebot`` (the operator's Deployment points HOME at a writable ``/tmp``)."""
+    base = environ.get("XDG_CACHE_HOME") or str(
+        Path(environ.get("HOME") or "~").expanduser() / ".cache"
+    )
+    return Path(base) / "imagebot"

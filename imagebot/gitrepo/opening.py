@@ -1,8 +1,9 @@
 """Getting a checkout to work in: a shallow clone in the cache, or a work tree in place.
 
-Both take the workspace lock first and hand back a ``Checkout``; ``Workspace.open`` then fetches
-and resets a cached clone. A cached clone that a killed run left half-made or broken is thrown
-away and cloned again. A work tree in place is only ever switched to the requested branch.
+Both hand back a ``Checkout`` with the workspace lock held (a cache's lock and first clone are
+started in ``early.py``); ``Workspace.open`` then fetches and resets a reused clone. A cached
+clone that a killed run left broken is thrown away and cloned again. A work tree in place is only
+ever switched to the requested branch.
 """
 
 from __future__ import annotations
@@ -18,13 +19,14 @@ from git.exc import GitCommandError, InvalidGitRepositoryError, NoSuchPathError
 
 from imagebot.config import GitSettings
 from imagebot.errors import ConfigError
+from imagebot.gitrepo.early import NETWORK_TIMEOUT, PendingClone
 from imagebot.gitrepo.failures import Redactor, classify
-from imagebot.gitrepo.location import cache_dir
 from imagebot.gitrepo.lock import FileLock
 
 log = logging.getLogger(__name__)
 
-NETWORK_TIMEOUT = 300.0  # seconds any one clone, fetch or push may take before it is killed
+__all__ = ["NETWORK_TIMEOUT", "Checkout", "open_cached", "open_in_place"]
+
 REMOTE = "origin"
 
 
@@ -46,31 +48,36 @@ def open_cached(
     url: str,
     settings: GitSettings,
     *,
-    root: Path,
-    lock_timeout: float,
+    directory: Path,
+    lock: FileLock,
+    clone: PendingClone | None,
     env: Mapping[str, str],
     redact: Redactor,
 ) -> Checkout:
-    """Lock the cache directory for ``url`` and the branch, then reuse or clone it."""
-    directory = cache_dir(root, url, settings.branch)
-    lock = FileLock(directory.parent / f"{directory.name}.lock")
-    lock.acquire(lock_timeout)
+    """Complete ``clone`` (started by ``early.begin_open``), or reuse the cached clone in
+    ``directory`` (cloning again when it is broken). ``lock`` is held; it is released, and the
+    clone stopped, when opening fails."""
     label = redact(url)
     try:
-        repo = _reusable(directory)
+        repo = None if clone is not None else _reusable(directory)
         fresh = repo is None
         if repo is None:
-            repo = _clone(url, directory, settings.branch, env, redact)
+            pending = clone or PendingClone(url, directory, settings.branch, env)
+            clone = None  # _finished removes what a failed clone left
+            repo = _finished(pending, url, directory, redact)
         repo.git.update_environment(**env)
-        try:
-            repo.git.remote("set-url", REMOTE, url)
-        except GitCommandError as error:
-            raise classify(error, action=f"set the remote of {label}", redact=redact) from error
+        if not fresh:  # a fresh clone names ``url`` already
+            try:
+                repo.git.remote("set-url", REMOTE, url)
+            except GitCommandError as error:
+                raise classify(error, action=f"set the remote of {label}", redact=redact) from error
         branch = settings.branch or repo.active_branch.name
         return Checkout(
             repo, branch, REMOTE, branch, cached=True, lock=lock, label=label, fresh=fresh
         )
     except BaseException:
+        if clone is not None:
+            clone.cancel()
         lock.release()
         raise
 
@@ -139,24 +146,14 @@ def _reusable(directory: Path) -> Repo | None:
     return repo
 
 
-def _clone(
-    url: str, directory: Path, branch: str | None, env: Mapping[str, str], redact: Redactor
-) -> Repo:
-    """Clone shallow into a temporary sibling, then rename: a killed clone leaves no workspace."""
-    partial = directory.parent / f"{directory.name}.partial"
-    shutil.rmtree(partial, ignore_errors=True)
-    directory.parent.mkdir(parents=True, exist_ok=True)
-    args = ["clone", "--quiet", "--depth", "1", "--no-tags", "--single-branch"]
-    args += ["--branch", branch] if branch else []
-    log.info("cloning %s into %s", redact(url), directory)
-    try:
-        Repo.GitCommandWrapperType(directory.parent).execute(
-            ["git", *args, "--", url, str(partial)],
-            env=dict(env),
-            kill_after_timeout=NETWORK_TIMEOUT,
-        )
-    except GitCommandError as error:
-        shutil.rmtree(partial, ignore_errors=True)
+def _finished(clone: PendingClone, url: str, directory: Path, redact: Redactor) -> Repo:
+    """Wait for the shallow clone into a temporary sibling, then rename it into place: a killed
+    clone leaves no workspace."""
+    status, printed = clone.wait()
+    if status != 0:
+        clone.cancel()
+        error = GitCommandError(clone.command, status, printed)
         raise classify(error, action=f"clone {redact(url)}", redact=redact) from error
-    partial.rename(directory)
+    clone.partial.rename(directory)
+    log.info("cloned %s into %s", redact(url), directory)
     return Repo(directory)

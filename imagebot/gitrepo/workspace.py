@@ -19,16 +19,15 @@ from git.remote import PushInfo
 
 from imagebot.config import GitSettings
 from imagebot.errors import ConfigError, GitError, PushRejected
-from imagebot.gitrepo import location
-from imagebot.gitrepo.credentials import GitEnvironment, split_password
+from imagebot.gitrepo.credentials import GitEnvironment
+from imagebot.gitrepo.early import DEFAULT_LOCK_TIMEOUT, NETWORK_TIMEOUT, Opening, begin_open
 from imagebot.gitrepo.failures import Redactor, classify, lost_race
-from imagebot.gitrepo.location import locate
-from imagebot.gitrepo.opening import NETWORK_TIMEOUT, Checkout, open_cached, open_in_place
+from imagebot.gitrepo.opening import Checkout, open_cached, open_in_place
 from imagebot.model import CommitSha
 
 log = logging.getLogger(__name__)
 
-DEFAULT_LOCK_TIMEOUT = 600.0
+__all__ = ["DEFAULT_LOCK_TIMEOUT", "Workspace"]
 
 
 class Workspace:
@@ -72,28 +71,34 @@ class Workspace:
         """Clone or reuse ``settings.repo`` and check out ``settings.branch`` (None: the remote's
         default branch). Waits up to ``lock_timeout`` s for another process using the same
         workspace."""
-        where = locate(settings.repo)
-        remote = split_password(where.url) if where.url else None
-        env = GitEnvironment(settings, remote)
+        opening = begin_open(settings, cache_root=cache_root, lock_timeout=lock_timeout)
+        return cls.open_begun(opening)
+
+    @classmethod
+    def open_begun(cls, opening: Opening) -> Workspace:
+        """Complete what ``early.begin_open`` started: the same as ``open`` from there on."""
+        settings, env, remote = opening.settings, opening.env, opening.remote
         redact = Redactor([env.token, remote.password if remote else None])
         author = (settings.author_name, settings.author_email)
+        lock, clone = opening.take()
         try:
             if remote is None:
-                assert where.path is not None  # noqa: S101 - locate() sets exactly one of the two
+                assert opening.where.path is not None  # noqa: S101 - locate() sets one of the two
                 checkout = open_in_place(
-                    where.path,
+                    opening.where.path,
                     settings,
-                    lock_timeout=lock_timeout,
+                    lock_timeout=opening.lock_timeout,
                     env=env.variables,
                     redact=redact,
                 )
                 return cls(checkout, env=env, redact=redact, author=author)
-            root = location.cache_root(settings, cache_root)
+            assert lock is not None and opening.directory is not None  # noqa: S101 - set for URLs
             checkout = open_cached(
                 remote.url,
                 settings,
-                root=root,
-                lock_timeout=lock_timeout,
+                directory=opening.directory,
+                lock=lock,
+                clone=clone,
                 env=env.variables,
                 redact=redact,
             )
@@ -126,20 +131,21 @@ class Workspace:
         if not paths:
             return None
         self._run("stage changes", "add", "--all", "--", *paths)
-        status, _, stderr = self._repo.git.execute(
-            ["git", "diff", "--cached", "--quiet", "--", *paths],
-            with_extended_output=True,
-            with_exceptions=False,
-        )
-        if status == 0:
-            return None
-        if status != 1:
-            cause = GitCommandError(["git", "diff"], status, stderr)
-            raise classify(cause, action="compare staged files", redact=self._redact) from cause
         signing = [word for option in self._env.signing_options for word in ("-c", option)]
-        author = self._author_environment()
         args = ["commit", "--no-verify", "--cleanup=whitespace", "-m", message, "--", *paths]
-        self._run("commit", *signing, *args, env=author)
+        try:
+            self._repo.git.execute(
+                ["git", *signing, *args],
+                env=self._author_environment(),
+                kill_after_timeout=NETWORK_TIMEOUT,
+            )
+        except GitCommandError as error:
+            # git refuses a commit without changes: asked only then, it costs no git run.
+            if self._nothing_staged(paths):
+                return None
+            raise classify(error, action=f"commit in {self._label}", redact=self._redact) from (
+                error
+            )
         sha = self.head()
         self._own_commits.add(sha)
         log.info("committed %s on %s in %s", sha[:12], self.branch, self._label)
@@ -167,9 +173,10 @@ class Workspace:
         except GitCommandError as error:
             raise classify(error, action=action, redact=self._redact) from error
         _check_push(results, f"refs/heads/{target}", action, self._redact)
+        head = self.head()
         if target == self._remote_branch:
-            self.remote_revision = self.head()
-        log.info("pushed %s to %s of %s", self.head()[:12], target, self._label)
+            self.remote_revision = head
+        log.info("pushed %s to %s of %s", head[:12], target, self._label)
 
     def refresh(self) -> None:
         """Fetch and move to the remote branch's new head, dropping this run's commits."""
@@ -219,6 +226,17 @@ class Workspace:
                 error
             )
         return out.strip()
+
+    def _nothing_staged(self, paths: Sequence[str]) -> bool:
+        status, _, stderr = self._repo.git.execute(
+            ["git", "diff", "--cached", "--quiet", "--", *paths],
+            with_extended_output=True,
+            with_exceptions=False,
+        )
+        if status not in (0, 1):
+            cause = GitCommandError(["git", "diff"], status, stderr)
+            raise classify(cause, action="compare staged files", redact=self._redact) from cause
+        return status == 0
 
     def _fetch(self, *, shallow: bool) -> None:
         depth = ["--depth", "1"] if shallow else []

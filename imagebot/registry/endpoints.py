@@ -20,9 +20,9 @@ DOCKER_HUB_HOSTS = frozenset({HUB_REGISTRY_HOST, HUB_API_HOST, HUB_AUTH_HOST})
 
 # Docker Hub counts pulls per IP and bans eager clients: stay well below its limits by default.
 DOCKER_HUB_RATE_LIMIT = RateLimit(max_concurrency=4, requests_per_second=10.0)
-# A one-second burst: a cycle's few dozen tag lists start at once instead of being spaced 20 ms
-# apart (1 s of pure waiting per 50 repositories); the average stays at 50 per second.
-DEFAULT_RATE_LIMIT = RateLimit(burst=50)
+# Other hosts, as Flux and Argo CD treat them: a cap on requests in flight and no pacing; a 429
+# shuts the host until its Retry-After (transport.py). A configured ``requestsPerSecond`` paces.
+DEFAULT_RATE_LIMIT = RateLimit(max_concurrency=8)
 
 
 @dataclass(frozen=True, slots=True)
