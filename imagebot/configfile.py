@@ -11,13 +11,14 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 from imagebot.config import GitSettings, RateLimit, RegistryHost, RegistrySettings, Settings
 from imagebot.errors import ConfigError
 
 Raw = Mapping[str, Any]
 _T = TypeVar("_T", GitSettings, RegistrySettings, RateLimit)
+_V = TypeVar("_V")
 
 
 class _Reader:
@@ -52,7 +53,14 @@ class _Reader:
                 raise self.fail(node, where, f"unknown key (known keys: {known})")
         return node
 
+    @overload
+    def typed(self, node: Raw, key: str, name: str, kind: type[_V]) -> _V | None: ...
+    @overload
+    def typed(
+        self, node: Raw, key: str, name: str, kind: tuple[type[int], type[float]]
+    ) -> float | None: ...
     def typed(self, node: Raw, key: str, name: str, kind: type | tuple[type, ...]) -> Any:
+        """``node[name]`` if it is of ``kind``, None when absent; else an error naming it."""
         value = node.get(name)
         if value is None:
             return None
@@ -226,14 +234,27 @@ def _positive(reader: _Reader, node: Raw, key: str, name: str) -> int | None:
     value = reader.typed(node, key, name, int)
     if value is not None and value < 1:
         raise reader.fail(node, f"{key}.{name}", "must be at least 1")
-    return value  # type: ignore[no-any-return]
+    return value
 
 
 def _choice(reader: _Reader, node: Raw, key: str, name: str, allowed: set[str]) -> str | None:
     value = reader.typed(node, key, name, str)
     if value is not None and value not in allowed:
         raise reader.fail(node, f"{key}.{name}", f"expected one of {', '.join(sorted(allowed))}")
-    return value  # type: ignore[no-any-return]
+    return value
+
+
+def load_settings(path: str | Path, base: Settings | None = None, *, source: str = "") -> Settings:
+    """Read the settings file at ``path`` and parse it over ``base`` (errors name ``source``,
+    default ``path``); ``ConfigError`` when it is missing, unreadable or invalid."""
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such file; check the --config path") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(f"{path}: cannot read: {error}") from None
+    return parse_settings(text, source or str(path), base)
 
 
 def settings_loader(
@@ -243,15 +264,11 @@ def settings_loader(
     repository) under the command line's explicit choices, which ``apply`` re-applies on top."""
 
     def load(root: Path) -> Settings:
-        file = Path(path) if path else root / "imagebot.yaml"
+        if path:
+            return apply(load_settings(path, base))
+        file = root / "imagebot.yaml"
         if not file.is_file():
-            if path:
-                raise ConfigError(f"{path}: no such file")
             return base
-        try:
-            text = file.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as error:
-            raise ConfigError(f"{file}: cannot read: {error}") from None
-        return apply(parse_settings(text, str(path or "imagebot.yaml"), base))
+        return apply(load_settings(file, base, source="imagebot.yaml"))
 
     return load

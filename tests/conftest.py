@@ -8,9 +8,11 @@ test with the Debian package to install; nothing is skipped silently.
 from __future__ import annotations
 
 import itertools
+import os
 import re
 import time
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import TypeVar
 
@@ -26,6 +28,7 @@ from tests.rig.git import (
 from tests.rig.images import ImagePusher
 from tests.rig.procs import RigError
 from tests.rig.registry import Auth, RegistryServer, start_registry
+from tests.run_support import T0
 
 T = TypeVar("T")
 _repo_counter = itertools.count(1)
@@ -132,3 +135,25 @@ def ssh_git_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SshGitS
     server = _launch("sshd", lambda: start_ssh_git_server(where))
     yield server
     server.stop()
+
+
+@pytest.fixture
+def flask_repo(unique_repo: str) -> str:
+    """A fresh Docker Hub style repository name (``demo/...``) for the seed's flask image."""
+    return f"demo/{unique_repo.replace('/', '-')}"
+
+
+@pytest.fixture
+def app_image(registry: RegistryServer, pusher: ImagePusher, unique_repo: str) -> str:
+    """``HOST/REPO:1.0.0`` in the plain `registry`, whose repository also has 1.1.0, newer."""
+    pusher.push_tags(unique_repo, {"1.0.0": T0, "1.1.0": T0 + timedelta(hours=1)})
+    return f"{registry.host}/{unique_repo}:1.0.0"
+
+
+@pytest.fixture
+def isolated_git(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No user or system git config, token or cache of the machine leaks into a test."""
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", os.devnull)
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    monkeypatch.delenv("IMAGEBOT_GIT_TOKEN", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))

@@ -1,4 +1,5 @@
-"""What the handler tests share: a seeded API emulator, canned results and a stand-in reconcile.
+"""What the controller tests share: a seeded API emulator, canned results, a stand-in reconcile
+and the seed scenario's manifest and images.
 
 ``Recorder`` takes the reconcile's place (the controller's half of the contract is what these
 tests check) and collects the events the controller would post; Secrets and workloads still come
@@ -23,7 +24,11 @@ from imagebot.controller.metrics import Metrics
 from imagebot.model import Change, CommitSha, Location, RunResult, Target, TargetKind
 from imagebot.refs import parse_reference
 from tests.kube_emulator import RunningApi
+from tests.rig.images import ImagePusher
 
+ROOT = Path(__file__).resolve().parent.parent
+SEED = ROOT / "fixtures" / "manifests" / "seed-example" / "original" / "deployment.yaml"
+OLD, NEW = datetime(2024, 1, 1, tzinfo=UTC), datetime(2024, 2, 1, tzinfo=UTC)
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 FLASK = Target(
     location=Location("deployment.yaml", 40),
@@ -52,6 +57,21 @@ PUSHED = RunResult(
     observed="f1ngerpr1nt",
     duration_seconds=0.4,
 )
+
+
+def seed_manifest(host: str, repo: str) -> bytes:
+    """The seed deployment, its broken flask reference repaired, both images under ``host/repo``."""
+    text = SEED.read_bytes()
+    text = text.replace(b"docker.io//flaskapp", f"{host}/{repo}/flaskapp".encode())
+    return text.replace(b"image: nginx:", f"image: {host}/{repo}/nginx:".encode())
+
+
+def push_seed_images(pusher: ImagePusher, repo: str, *, released: bool = True) -> None:
+    """The seed's images under ``repo``: nginx 1.16-perl and flask develop-v1.8.0 (OLD), and
+    with ``released`` the develop-v1.9.0 (NEW) that the seed scenario is about."""
+    flask = {"develop-v1.8.0": OLD, **({"develop-v1.9.0": NEW} if released else {})}
+    pusher.push_tags(f"{repo}/flaskapp", flask)
+    pusher.push_tags(f"{repo}/nginx", {"1.16-perl": OLD})
 
 
 def seeded_api() -> Iterator[RunningApi]:

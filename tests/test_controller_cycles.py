@@ -23,15 +23,14 @@ import requests
 from imagebot.controller.handlers import Controller
 from imagebot.controller.kube import Cluster, api_client
 from imagebot.controller.metrics import Metrics
-from tests.controller_support import NOW, body, seeded_api
+from tests.controller_support import NOW, body, push_seed_images, seed_manifest, seeded_api
 from tests.kube_emulator import RunningApi
 from tests.rig.bare import run_git
 from tests.rig.images import ImagePusher
 from tests.rig.registry import RegistryServer
 
 pytestmark = pytest.mark.slow
-SEED = Path("/work/shared/seed-example/deployment.yaml")
-OLD, NEW, NEWER = (datetime(2024, month, 1, tzinfo=UTC) for month in (1, 2, 3))
+NEWER = datetime(2024, 3, 1, tzinfo=UTC)
 LIMIT = 100
 
 
@@ -104,13 +103,6 @@ class Clock:
         return self.now
 
 
-def seed_manifest(host: str, repo: str) -> bytes:
-    """The seed deployment with its broken flask reference repaired to point at ``host``."""
-    text = SEED.read_bytes()
-    text = text.replace(b"docker.io//flaskapp", f"{host}/{repo}/flaskapp".encode())
-    return text.replace(b"image: nginx:", f"image: {host}/{repo}/nginx:".encode())
-
-
 def head(remote: Path) -> str:
     return run_git("--git-dir", str(remote), "rev-parse", "main").strip()
 
@@ -124,8 +116,7 @@ async def test_an_unchanged_timer_cycle_is_skipped_and_a_new_tag_ends_the_skippi
     bare_remote: Callable[..., Path],
     tmp_path: Path,
 ) -> None:
-    pusher.push_tags(f"{unique_repo}/flaskapp", {"develop-v1.8.0": OLD, "develop-v1.9.0": NEW})
-    pusher.push_tags(f"{unique_repo}/nginx", {"1.16-perl": OLD})
+    push_seed_images(pusher, unique_repo)
     remote = bare_remote({"deployment.yaml": seed_manifest(proxy.host, unique_repo)})
     clock, metrics = Clock(), Metrics()
     events: list[tuple[str, str]] = []

@@ -12,7 +12,6 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
 
 from imagebot.controller import crd
@@ -68,10 +67,11 @@ def test_every_object_is_named_and_typed() -> None:
         assert obj["apiVersion"] and obj["kind"] and obj["metadata"]["name"], obj
 
 
-@pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not installed")
 def test_kubectl_builds_the_same_objects() -> None:
+    kubectl = shutil.which("kubectl")
+    assert kubectl, "kubectl is missing: install kubernetes-client (scripts/bootstrap does)"
     rendered = subprocess.run(
-        ["kubectl", "kustomize", str(DEPLOY)], check=True, capture_output=True, text=True
+        [kubectl, "kustomize", str(DEPLOY)], check=True, capture_output=True, text=True
     ).stdout
     theirs = {
         (o["kind"], o["metadata"]["name"], o["metadata"].get("namespace"))

@@ -11,7 +11,6 @@ import json
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +24,7 @@ from imagebot.controller.operator import OperatorOptions, build_operator, operat
 from imagebot.controller.webhooks import Sender
 from imagebot.model import RunResult
 from imagebot.reconcile import Edges
+from tests.controller_support import NEW, push_seed_images, seed_manifest
 from tests.kube_emulator import RunningApi
 from tests.rig.bare import run_git
 from tests.rig.images import ImagePusher
@@ -33,16 +33,7 @@ from tests.rig.registry import RegistryServer, start_registry
 
 pytestmark = pytest.mark.slow
 NS = "my-demo"
-SEED = Path("/work/shared/seed-example/deployment.yaml")
 AUTOMATIONS = f"/apis/imagebot.io/v1alpha1/namespaces/{NS}/imageautomations"
-OLD, NEW = datetime(2024, 1, 1, tzinfo=UTC), datetime(2024, 2, 1, tzinfo=UTC)
-
-
-def seed_manifest(registry: RegistryServer, repo: str) -> bytes:
-    """The seed deployment with its broken flask reference repaired to point at the rig."""
-    text = SEED.read_bytes()
-    text = text.replace(b"docker.io//flaskapp", f"{registry.host}/{repo}/flaskapp".encode())
-    return text.replace(b"image: nginx:", f"image: {registry.host}/{repo}/nginx:".encode())
 
 
 def wait_for(what: str, probe: Callable[[], Any], timeout: float = 20.0) -> Any:
@@ -85,6 +76,11 @@ class Cluster:
                 found: dict[str, Any] = condition
                 return found
         return None
+
+    def stalled(self, name: str) -> dict[str, Any] | None:
+        """The Stalled condition while it is True, else None."""
+        found = self.condition(name, "Stalled")
+        return found if found is not None and found["status"] == "True" else None
 
 
 def automation(name: str, remote: Path, registry: RegistryServer, **spec: Any) -> dict[str, Any]:
@@ -157,9 +153,8 @@ def test_new_automation_commits_the_seed_update_and_reports_it(
     unique_repo: str,
     bare_remote: Callable[..., Path],
 ) -> None:
-    pusher.push_tags(f"{unique_repo}/flaskapp", {"develop-v1.8.0": OLD, "develop-v1.9.0": NEW})
-    pusher.push_tags(f"{unique_repo}/nginx", {"1.16-perl": OLD})
-    remote = bare_remote({"deployment.yaml": seed_manifest(registry, unique_repo)})
+    push_seed_images(pusher, unique_repo)
+    remote = bare_remote({"deployment.yaml": seed_manifest(registry.host, unique_repo)})
     deployment = {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
@@ -204,10 +199,7 @@ def test_broken_spec_stalls_with_a_readable_message(
     remote = bare_remote()
     with operator(webhook_port=free_port()):
         cluster.create(AUTOMATIONS, automation("broken", remote, registry, **spec))
-        stalled = wait_for(
-            "Stalled=True",
-            lambda: (c := cluster.condition("broken", "Stalled")) and c["status"] == "True" and c,
-        )
+        stalled = wait_for("Stalled=True", lambda: cluster.stalled("broken"))
     assert message in stalled["message"]
     assert cluster.condition("broken", "Ready")["status"] == "False"  # type: ignore[index]
     assert any(e["reason"] == "Stalled" and message in e["message"] for e in cluster.events())
@@ -227,9 +219,8 @@ def test_registry_push_notification_commits_within_seconds(
     )
     images = ImagePusher(notified)
     try:
-        images.push_tags("demo/flaskapp", {"develop-v1.8.0": OLD})
-        images.push_tags("demo/nginx", {"1.16-perl": OLD})
-        remote = bare_remote({"deployment.yaml": seed_manifest(notified, "demo")})
+        push_seed_images(images, "demo", released=False)
+        remote = bare_remote({"deployment.yaml": seed_manifest(notified.host, "demo")})
         with operator(webhook_port=port, webhook_secrets={Sender.DISTRIBUTION: token}):
             cluster.create(AUTOMATIONS, automation("hooked", remote, notified))
             wait_for("the first cycle", lambda: cluster.condition("hooked", "Ready"))
@@ -285,18 +276,14 @@ def test_a_bad_policy_in_the_repository_stalls_readably_and_keeps_the_other_comm
     unique_repo: str,
     bare_remote: Callable[..., Path],
 ) -> None:
-    pusher.push_tags(f"{unique_repo}/flaskapp", {"develop-v1.8.0": OLD, "develop-v1.9.0": NEW})
-    pusher.push_tags(f"{unique_repo}/nginx", {"1.16-perl": OLD})
+    push_seed_images(pusher, unique_repo)
     broken = BROKEN.replace(b"HOST", registry.host.encode()).replace(b"REPO", unique_repo.encode())
     remote = bare_remote(
-        {"deployment.yaml": seed_manifest(registry, unique_repo), "apps/broken.yaml": broken}
+        {"deployment.yaml": seed_manifest(registry.host, unique_repo), "apps/broken.yaml": broken}
     )
     with operator(webhook_port=free_port()):
         cluster.create(AUTOMATIONS, automation("mixed", remote, registry))
-        stalled = wait_for(
-            "Stalled=True",
-            lambda: (c := cluster.condition("mixed", "Stalled")) and c["status"] == "True" and c,
-        )
+        stalled = wait_for("Stalled=True", lambda: cluster.stalled("mixed"))
         wait_for(
             "the problem event", lambda: any(e["reason"] == "Problem" for e in cluster.events())
         )
@@ -344,9 +331,8 @@ def test_deleting_or_suspending_an_automation_stops_its_cycles(
     bare_remote: Callable[..., Path],
     stop: Callable[[Cluster], requests.Response],
 ) -> None:
-    pusher.push_tags(f"{unique_repo}/flaskapp", {"develop-v1.8.0": OLD})
-    pusher.push_tags(f"{unique_repo}/nginx", {"1.16-perl": OLD})
-    remote = bare_remote({"deployment.yaml": seed_manifest(registry, unique_repo)})
+    push_seed_images(pusher, unique_repo, released=False)
+    remote = bare_remote({"deployment.yaml": seed_manifest(registry.host, unique_repo)})
     with operator(webhook_port=free_port()):
         cluster.create(AUTOMATIONS, automation("ticking", remote, registry, interval="1s"))
         wait_for("timer cycles", lambda: len(operator.cycles) >= 3)

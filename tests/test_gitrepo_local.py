@@ -24,12 +24,7 @@ MANIFEST = b"image: flask:develop-v1.8.0\n"
 NEW = b"image: flask:develop-v1.9.0\n"
 
 
-@pytest.fixture(autouse=True)
-def isolated_git(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setenv("GIT_CONFIG_GLOBAL", os.devnull)
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    monkeypatch.delenv("IMAGEBOT_GIT_TOKEN", raising=False)
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
+pytestmark = pytest.mark.usefixtures("isolated_git")
 
 
 def git(tree: Path, *args: str) -> str:

@@ -6,7 +6,6 @@ Every test talks to real bare repositories over file:// with the real git binary
 from __future__ import annotations
 
 import itertools
-import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -22,13 +21,7 @@ MANIFEST = b"image: flask:develop-v1.8.0\n"
 _clones = itertools.count(1)
 
 
-@pytest.fixture(autouse=True)
-def isolated_git(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """No user or system git config, token or cache of the machine leaks into a test."""
-    monkeypatch.setenv("GIT_CONFIG_GLOBAL", os.devnull)
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    monkeypatch.delenv("IMAGEBOT_GIT_TOKEN", raising=False)
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
+pytestmark = pytest.mark.usefixtures("isolated_git")
 
 
 @pytest.fixture

@@ -135,9 +135,14 @@ def test_a_pinned_target_gets_tag_and_digest_and_follows_a_moved_tag() -> None:
     assert plan.chosen["lookups"] == repr([(APP, "1.2.0")])
 
 
-def test_an_unpinned_digest_is_dropped_when_the_tag_changes() -> None:
+def test_a_reference_with_a_digest_moves_tag_and_digest_together() -> None:
     plan = plan_for([target(f"team/app:1.0.0@{OLD_PIN}")], {APP: RepoScan(tags("1.0.0", "1.2.0"))})
-    assert [c.new for c in plan.changes] == ["team/app:1.2.0"]
+    assert [(c.new, c.new_digest) for c in plan.changes] == [(f"team/app:1.2.0@{PIN}", PIN)]
+
+
+def test_a_reference_with_a_digest_is_not_looked_up_when_its_tag_stays() -> None:
+    plan = plan_for([target(f"team/app:1.2.0@{OLD_PIN}")], {APP: RepoScan(tags("1.0.0", "1.2.0"))})
+    assert plan.changes == [] and plan.chosen["lookups"] == "[]"
 
 
 def test_keel_bumps_need_a_current_tag() -> None:

@@ -4,27 +4,23 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 from imagebot.config import GitSettings, RegistrySettings, Settings
 from imagebot.reconcile import reconcile
-from tests.rig import ImagePusher, RegistryServer
-from tests.test_run_e2e import workload
-
-T0 = datetime(2024, 5, 1, tzinfo=UTC)
+from tests.rig import ImagePusher
+from tests.run_support import T0, workload
 
 
 def test_an_unchanged_cycle_is_skipped_and_a_new_tag_is_not(
-    registry: RegistryServer,
+    app_image: str,
     pusher: ImagePusher,
     unique_repo: str,
     bare_remote: Callable[..., Path],
     tmp_path: Path,
 ) -> None:
-    pusher.push_tags(unique_repo, {"1.0.0": T0, "1.1.0": T0 + timedelta(hours=1)})
-    image = f"{registry.host}/{unique_repo}:1.0.0"
-    remote = bare_remote({"app.yaml": workload("app", image, "semver:^1").encode()})
+    remote = bare_remote({"app.yaml": workload("app", app_image, "semver:^1").encode()})
     settings = Settings(
         git=GitSettings(repo=remote.as_uri(), cache_dir=str(tmp_path / "git")),
         registries=RegistrySettings(cache_dir=str(tmp_path / "registry")),

@@ -1,5 +1,6 @@
-"""The auth flow on its own: challenges, Bearer tokens and their cache, identity tokens, and
-credentials found in docker configs, helpers and Kubernetes secrets. Secrets never leak."""
+"""The auth flow: challenges, Bearer tokens and their cache (against the rig's token registry),
+identity tokens, and credentials found in docker configs, helpers and Kubernetes secrets.
+Secrets never leak."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import json
 import logging
 import os
 import stat
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -27,7 +29,10 @@ from imagebot.registry import (
 )
 from imagebot.registry.auth import parse_challenge
 from tests.registry_fakes import FakeClock
+from tests.rig.images import ImagePusher
+from tests.rig.registry import RegistryServer
 
+T0 = datetime(2024, 5, 1, tzinfo=UTC)
 HOST = "reg.example"
 REALM = "https://auth.example/token"
 CHALLENGE = f'Bearer realm="{REALM}",service="{HOST}",scope="repository:team/a:pull"'
@@ -82,14 +87,6 @@ def client_for(
     )
 
 
-def token_for(scope: str, token: str, expires_in: int = 300) -> responses.BaseResponse:
-    return responses.get(
-        REALM,
-        match=[matchers.query_param_matcher({"service": HOST, "scope": scope})],
-        json={"token": token, "expires_in": expires_in},
-    )
-
-
 def listing(repo: str, token: str) -> responses.BaseResponse:
     return responses.get(
         f"https://{HOST}/v2/{repo}/tags/list?n=1000",
@@ -98,34 +95,38 @@ def listing(repo: str, token: str) -> responses.BaseResponse:
     )
 
 
-@responses.activate
-def test_a_bearer_challenge_gets_a_token_and_later_scopes_skip_the_401() -> None:
+def token_fetches(server: RegistryServer, repo: str) -> int:
+    """How many tokens the rig's token server issued for scopes of ``repo``."""
+    assert server.token_server is not None
+    scopes = (f"repository:{repo}:pull",)
+    return sum(1 for r in server.token_server.requests if r.scopes == scopes and r.status == 200)
+
+
+def test_a_bearer_challenge_gets_a_token_and_later_scopes_skip_the_401(
+    token_auth_registry: RegistryServer, unique_repo: str
+) -> None:
+    repos = [f"{unique_repo}-a", f"{unique_repo}-b"]
+    with ImagePusher(token_auth_registry) as images:
+        for repo in repos:
+            images.push_tags(repo, {"1": T0})
     clock = FakeClock()
-    responses.get(
-        f"https://{HOST}/v2/team/a/tags/list?n=1000",
-        status=401,
-        headers={"WWW-Authenticate": CHALLENGE},
-    )
-    token_a = token_for("repository:team/a:pull", "tok-a")
-    token_b = token_for("repository:team/b:pull", "tok-b")
-    listing("team/a", "tok-a")
-    listing("team/b", "tok-b")
     client = client_for(clock)
-    queries = [RepoQuery(parse_reference(f"{HOST}/team/{n}")) for n in "ab"]
+    queries = [RepoQuery(parse_reference(f"{token_auth_registry.host}/{r}")) for r in repos]
 
     scans = client.scan(queries)
 
     assert all(s.problem is None for s in scans.values()), scans
-    assert client.stats.by_status() == {401: 1, 200: 4}
+    assert client.stats.by_status() == {401: 1, 200: 4}  # two tokens, two listings
     client.scan(queries)  # the tokens are still fresh: no token requests
-    assert (token_a.call_count, token_b.call_count) == (1, 1)
+    assert [token_fetches(token_auth_registry, r) for r in repos] == [1, 1]
     clock.now += 301
     client.scan(queries)
-    assert (token_a.call_count, token_b.call_count) == (2, 2)
+    assert [token_fetches(token_auth_registry, r) for r in repos] == [2, 2]
 
 
 @responses.activate
 def test_an_identity_token_is_exchanged_by_an_oauth2_refresh_post() -> None:
+    """Played by ``responses``: the rig's token server answers GET with Basic only."""
     clock = FakeClock()
     responses.get(
         f"https://{HOST}/v2/team/a/tags/list?n=1000",
@@ -155,25 +156,20 @@ def test_an_identity_token_is_exchanged_by_an_oauth2_refresh_post() -> None:
     assert scan[f"{HOST}/team/a"].problem is None
 
 
-@responses.activate
 def test_refused_credentials_give_a_clear_problem_without_the_secret(
-    caplog: pytest.LogCaptureFixture,
+    token_auth_registry: RegistryServer, unique_repo: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    clock = FakeClock()
-    responses.get(
-        f"https://{HOST}/v2/team/a/tags/list?n=1000",
-        status=401,
-        headers={"WWW-Authenticate": CHALLENGE},
-    )
-    responses.get(REALM, status=401, json={"details": "bad credentials"})
-    host = RegistryHost(HOST, username="bot", password="Pa55-SECRET")
+    with ImagePusher(token_auth_registry) as images:
+        images.push_tags(unique_repo, {"1": T0})
+    name = f"{token_auth_registry.host}/{unique_repo}"
+    host = RegistryHost(token_auth_registry.host, username="bot", password="Pa55-SECRET")
 
-    scan = client_for(clock, host).scan([RepoQuery(parse_reference(f"{HOST}/team/a"))])
+    scan = client_for(FakeClock(), host).scan([RepoQuery(parse_reference(name))])
 
-    problem = scan[f"{HOST}/team/a"].problem or ""
-    assert "auth.example refused the credentials" in problem
-    assert scan[f"{HOST}/team/a"].permanent
+    problem = scan[name].problem or ""
+    assert "refused the credentials" in problem and problem.startswith("token server ")
+    assert scan[name].permanent
     basic = base64.b64encode(b"bot:Pa55-SECRET").decode()
     for text in (problem, caplog.text, repr(host)):
         assert "Pa55-SECRET" not in text and basic not in text

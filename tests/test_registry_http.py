@@ -3,7 +3,6 @@ answers, cross-host redirects, huge lists. Every test runs the real client; only
 
 from __future__ import annotations
 
-import json
 import logging
 
 import pytest
@@ -305,29 +304,3 @@ def test_a_private_hub_repository_falls_back_to_the_registry_api() -> None:
     assert [t.tag for t in scan.tags] == ["1.0"]
     quota = client.rate_limits["registry-1.docker.io"]
     assert (quota.limit, quota.remaining, quota.window_seconds) == (100, 76, 21600)
-
-
-@responses.activate
-def test_creation_times_are_fetched_only_for_wanted_tags_and_each_config_once() -> None:
-    clock = FakeClock()
-    manifest, config = image(
-        "2024-01-01T00:00:00Z", {"org.opencontainers.image.created": "2024-02-02T00:00:00Z"}
-    )
-    responses.get(tags_url("team/app"), json={"tags": ["dev-1", "dev-1-again", "release-1"]})
-    for tag in ("dev-1", "dev-1-again"):
-        responses.get(
-            f"{BASE}/team/app/manifests/{tag}", body=manifest, content_type=DOCKER_MANIFEST
-        )
-    blob = responses.get(f"{BASE}/team/app/blobs/{digest_of(config)}", body=config)
-
-    client = client_for(clock)
-    wants = RepoQuery(parse_reference(f"{HOST}/team/app"), True, lambda t: t.startswith("dev"))
-    tags = client.scan([wants, query("team/app")])[f"{HOST}/team/app"].tags
-
-    created = {t.tag: t.created for t in tags}
-    assert created["dev-1"] == created["dev-1-again"]
-    assert created["dev-1"] is not None and created["dev-1"].month == 2  # the label wins
-    assert created["release-1"] is None
-    assert blob.call_count == 1
-    assert client.stats.by_kind() == {"list": 1, "manifest": 2, "blob": 1}
-    assert json.loads(manifest)["mediaType"] == DOCKER_MANIFEST

@@ -79,6 +79,27 @@ def test_scan_lists_tags_with_creation_times_and_digests_of_this_cycle(
     ) + Counter({"PUT manifest": 4}) + _pushes(registry, unique_repo)
 
 
+def test_two_tags_of_one_image_download_its_config_once(
+    registry: RegistryServer, pusher: ImagePusher, unique_repo: str
+) -> None:
+    label = {"org.opencontainers.image.created": "2024-02-02T00:00:00Z"}
+    pusher.push_image(unique_repo, "dev-1", created=T0, labels=label)
+    pusher.retag(unique_repo, "dev-1", "dev-1-again")
+    pusher.push_image(unique_repo, "release-1", created=T0 + DAY)
+    image = parse_reference(f"{registry.host}/{unique_repo}")
+    client = make_client(registry)
+    wants = RepoQuery(image, True, lambda t: t.startswith("dev"))
+
+    tags = client.scan([wants, RepoQuery(image)])[image.name].tags
+
+    created = {t.tag: t.created for t in tags}
+    assert created["dev-1"] == created["dev-1-again"] == dt.datetime(2024, 2, 2, tzinfo=dt.UTC)
+    assert created["release-1"] is None
+    assert client.stats.by_kind() == {"list": 1, "manifest": 2, "blob": 1}
+    served = kinds(registry, unique_repo) - _pushes(registry, unique_repo)
+    assert served["GET blob"] == 1
+
+
 def _pushes(server: RegistryServer, repo: str) -> Counter[str]:
     """Requests the pusher made (uploads, blob HEADs), which the client did not."""
     return Counter(

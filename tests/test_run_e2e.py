@@ -7,21 +7,18 @@ file://, smart HTTP and SSH remotes, plus the behaviours users rely on around it
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from tests.rig import ImagePusher, RegistryServer
 from tests.rig.git import run_git
+from tests.run_support import T0, imagebot, mirror_config, push_seed_images, workload
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "fixtures" / "manifests" / "seed-example" / "original" / "deployment.yaml"
-T0 = datetime(2024, 5, 1, tzinfo=UTC)
 
 
 def seed_bytes(flask_repo: str) -> bytes:
@@ -29,57 +26,9 @@ def seed_bytes(flask_repo: str) -> bytes:
     return SEED.read_bytes().replace(b"docker.io//flaskapp", f"docker.io/{flask_repo}".encode())
 
 
-def mirror_config(tmp_path: Path, registry: RegistryServer, extra: str = "") -> Path:
-    """Settings that make the rig registry stand in for docker.io (the seed uses Hub names)."""
-    config = tmp_path / "imagebot-test.yaml"
-    config.write_text(
-        f"registries:\n  hosts:\n    docker.io:\n      mirror: {registry.host}\n{extra}"
-    )
-    return config
-
-
-def imagebot(
-    *args: str, tmp_path: Path, env: dict[str, str] | None = None, check: bool = True
-) -> subprocess.CompletedProcess[str]:
-    environment = {
-        **os.environ,
-        "XDG_CACHE_HOME": str(tmp_path / "cache"),
-        "GIT_TERMINAL_PROMPT": "0",
-        **(env or {}),
-    }
-    proc = subprocess.run(
-        [sys.executable, "-m", "imagebot", *args],
-        check=False,
-        capture_output=True,
-        text=True,
-        env=environment,
-        timeout=120,
-    )
-    if check and proc.returncode != 0:
-        raise AssertionError(f"imagebot {' '.join(args)} -> {proc.returncode}\n{proc.stderr}")
-    return proc
-
-
-def remote_log(remote: str, env: dict[str, str] | None = None) -> list[str]:
-    out = run_git("ls-remote", remote, "refs/heads/main", env=env)
-    head = out.split()[0] if out.strip() else ""
-    return [head] if head else []
-
-
 def cloned(remote: str, dest: Path, env: dict[str, str] | None = None) -> Path:
     run_git("clone", "--quiet", remote, str(dest), env=env)
     return dest
-
-
-def push_seed_images(pusher: ImagePusher, flask_repo: str) -> None:
-    pusher.push_image("library/nginx", "1.16-perl", created=T0 - timedelta(days=900))
-    pusher.push_image(flask_repo, "develop-v1.8.0", created=T0)
-    pusher.push_image(flask_repo, "main-7", created=T0 + timedelta(days=2))  # not develop-v*
-
-
-@pytest.fixture
-def flask_repo(unique_repo: str) -> str:
-    return f"demo/{unique_repo.replace('/', '-')}"
 
 
 RemoteFactory = Callable[[str, dict[str, bytes]], tuple[str, str, dict[str, str]]]
@@ -112,6 +61,7 @@ def test_seed_scenario_commits_exactly_the_flask_line(
     tmp_path: Path,
 ) -> None:
     push_seed_images(pusher, flask_repo)
+    pusher.push_image(flask_repo, "main-7", created=T0 + timedelta(days=2))  # not develop-v*
     url, extra, git_env = make_remote(
         flask_repo.replace("/", "-"), {"deployment.yaml": seed_bytes(flask_repo)}
     )
@@ -144,22 +94,6 @@ def test_seed_scenario_commits_exactly_the_flask_line(
     assert run_git("-C", str(clone), "fetch", "--quiet", env=git_env) == ""
     assert (
         run_git("-C", str(clone), "rev-list", "--count", "origin/main", env=git_env).strip() == "2"
-    )
-
-
-def workload(
-    name: str, image: str, policy: str, *, locked: bool = False, kind: str = "Deployment"
-) -> str:
-    lock = (
-        "    imagebot.io/locked: 'true'\n    imagebot.io/locked_msg: incident 42\n"
-        if locked
-        else ""
-    )
-    return (
-        f"apiVersion: apps/v1\nkind: {kind}\nmetadata:\n  name: {name}\n  annotations:\n"
-        f"    imagebot.io/automated: 'true'\n    imagebot.io/tag.app: '{policy}'\n{lock}"
-        f"spec:\n  template:\n    spec:\n      containers:\n      - name: app\n"
-        f"        image: {image}  # keep this comment\n"
     )
 
 
@@ -276,16 +210,13 @@ def test_a_pinned_digest_follows_its_tag_when_the_tag_moves(
 
 
 def test_a_review_branch_is_recreated_from_the_base_and_main_is_untouched(
-    registry: RegistryServer,
+    app_image: str,
     pusher: ImagePusher,
     unique_repo: str,
     bare_remote: Callable[..., Path],
     tmp_path: Path,
 ) -> None:
-    pusher.push_tags(unique_repo, {"1.0.0": T0, "1.1.0": T0 + timedelta(hours=1)})
-    remote = bare_remote(
-        {"app.yaml": workload("app", f"{registry.host}/{unique_repo}:1.0.0", "semver:^1").encode()}
-    )
+    remote = bare_remote({"app.yaml": workload("app", app_image, "semver:^1").encode()})
     base = run_git("--git-dir", str(remote), "rev-parse", "main")
     args = (
         "run",
@@ -311,19 +242,13 @@ def test_a_review_branch_is_recreated_from_the_base_and_main_is_untouched(
 
 
 def test_the_repositorys_own_imagebot_yaml_is_used_and_dry_run_touches_nothing(
-    registry: RegistryServer,
-    pusher: ImagePusher,
-    unique_repo: str,
-    bare_remote: Callable[..., Path],
-    tmp_path: Path,
+    app_image: str, bare_remote: Callable[..., Path], tmp_path: Path
 ) -> None:
-    pusher.push_tags(unique_repo, {"1.0.0": T0, "1.1.0": T0 + timedelta(hours=1)})
-    image = f"{registry.host}/{unique_repo}:1.0.0"
     files = {
         "imagebot.yaml": b"paths: [apps]\n"
         b"git:\n  author: {name: Repo Bot, email: bot@example.org}\n",
-        "apps/app.yaml": workload("app", image, "semver:^1").encode(),
-        "elsewhere/app.yaml": workload("other", image, "semver:^1").encode(),
+        "apps/app.yaml": workload("app", app_image, "semver:^1").encode(),
+        "elsewhere/app.yaml": workload("other", app_image, "semver:^1").encode(),
     }
     remote = bare_remote(files)
     head = run_git("--git-dir", str(remote), "rev-parse", "main")

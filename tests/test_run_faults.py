@@ -14,7 +14,7 @@ import sys
 import textwrap
 import threading
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -23,9 +23,7 @@ import requests
 
 from tests.rig import ImagePusher, RegistryServer
 from tests.rig.git import run_git
-from tests.test_run_e2e import imagebot, workload
-
-T0 = datetime(2024, 5, 1, tzinfo=UTC)
+from tests.run_support import T0, imagebot, workload
 
 
 def test_four_concurrent_runs_on_one_branch_lose_no_update(
@@ -115,15 +113,9 @@ CRASHING_DRIVER = textwrap.dedent(
 
 @pytest.mark.parametrize("point", ["after-write", "after-commit", "during-push"])
 def test_a_run_killed_mid_cycle_leaves_the_next_run_a_clean_start(
-    point: str,
-    registry: RegistryServer,
-    pusher: ImagePusher,
-    unique_repo: str,
-    bare_remote: Callable[..., Path],
-    tmp_path: Path,
+    point: str, app_image: str, bare_remote: Callable[..., Path], tmp_path: Path
 ) -> None:
-    pusher.push_tags(unique_repo, {"1.0.0": T0, "1.1.0": T0 + timedelta(hours=1)})
-    original = workload("app", f"{registry.host}/{unique_repo}:1.0.0", "semver:^1.0")
+    original = workload("app", app_image, "semver:^1.0")
     remote = bare_remote({"app.yaml": original.encode()})
     env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache"), "GIT_TERMINAL_PROMPT": "0"}
     killed = subprocess.run(

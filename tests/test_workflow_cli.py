@@ -219,3 +219,16 @@ def test_a_missing_workload_offers_the_workloads_of_that_kind(repo: Path) -> Non
     assert code == 2
     assert "no workload deployment/api found; candidates: my-demo:deployment/fluxdemo" in stderr
     assert "prod:deployment/web (webs.yaml:1)" in stderr
+
+
+def test_the_repositorys_own_imagebot_yaml_names_the_author_as_for_run(tmp_path: Path) -> None:
+    """Bug: the workflow commands opened the repository before reading its imagebot.yaml and
+    kept committing as the default author, where ``imagebot run`` used the file's."""
+    config = b"git:\n  author: {name: Repo Bot, email: bot@example.org}\n"
+    work = init_repo(tmp_path / "work", {"deployment.yaml": SEED, "imagebot.yaml": config})
+
+    code, _, stderr = invoke(work, "lock", "deployment/fluxdemo")
+
+    assert code == 0, stderr
+    author = run_git("-C", str(work), "log", "-1", "--format=%an <%ae>", env=git_env()).strip()
+    assert author == "Repo Bot <bot@example.org>"

@@ -7,14 +7,10 @@ message; a workflow edit whose push is rejected is made again on the new remote 
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
-
-import pytest
 
 from imagebot.config import GitSettings, Settings
 from imagebot.manifest.annotate import SetAnnotation
@@ -24,10 +20,10 @@ from imagebot.reconcile.run import Edges
 from imagebot.reconcile.workflow import Request, annotate
 from tests.rig import ImagePusher, RegistryServer
 from tests.rig.bare import IDENTITY, git_env, run_git
+from tests.run_support import T0, imagebot, mirror_config, push_seed_images
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "fixtures" / "workflow" / "seed-lock" / "original" / "deployment.yaml"
-T0 = datetime(2024, 5, 1, tzinfo=UTC)
 ANNOTATIONS = (
     b"  annotations: \n"
     b"    flux.weave.works/tag.flask: glob:develop-v* \n"
@@ -40,30 +36,6 @@ def seed(flask_repo: str, *, automated: bool = True) -> bytes:
     text = SEED.read_bytes().replace(b"docker.io//flaskapp", f"docker.io/{flask_repo}".encode())
     assert ANNOTATIONS in text
     return text if automated else text.replace(ANNOTATIONS, b"")
-
-
-def imagebot(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache"), "GIT_TERMINAL_PROMPT": "0"}
-    return subprocess.run(
-        [sys.executable, "-m", "imagebot", *args],
-        check=False,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-    )
-
-
-def ok(proc: subprocess.CompletedProcess[str]) -> str:
-    assert proc.returncode == 0, f"{proc.args} -> {proc.returncode}\n{proc.stdout}{proc.stderr}"
-    return proc.stdout
-
-
-def mirror_config(tmp_path: Path, registry: RegistryServer) -> str:
-    """Settings that let the rig registry stand in for docker.io (the seed uses Hub names)."""
-    config = tmp_path / "imagebot-test.yaml"
-    config.write_text(f"registries:\n  hosts:\n    docker.io:\n      mirror: {registry.host}\n")
-    return str(config)
 
 
 def remote_file(remote: Path, path: str = "deployment.yaml") -> bytes:
@@ -81,11 +53,6 @@ def remote_log(remote: Path, fmt: str = "%s") -> list[str]:
     return out.splitlines()
 
 
-@pytest.fixture
-def flask_repo(unique_repo: str) -> str:
-    return f"demo/{unique_repo.replace('/', '-')}"
-
-
 def test_automate_and_policy_then_run_commits_the_new_tag(
     registry: RegistryServer,
     pusher: ImagePusher,
@@ -95,14 +62,15 @@ def test_automate_and_policy_then_run_commits_the_new_tag(
 ) -> None:
     remote = bare_remote({"deployment.yaml": seed(flask_repo, automated=False)})
     url = remote.as_uri()
-    pusher.push_image("library/nginx", "1.16-perl", created=T0 - timedelta(days=900))
-    pusher.push_image(flask_repo, "develop-v1.8.0", created=T0)
+    push_seed_images(pusher, flask_repo)
 
-    ok(imagebot(tmp_path, "automate", "deployment/fluxdemo", "--repo", url))
-    ok(imagebot(tmp_path, "policy", "my-demo:deployment/fluxdemo", "--repo", url,
-                "--tag", "flask=glob:develop-v*", "--tag", "nginx=glob:1.16-perl"))  # fmt: skip
+    imagebot("automate", "deployment/fluxdemo", "--repo", url, tmp_path=tmp_path)
+    imagebot("policy", "my-demo:deployment/fluxdemo", "--repo", url,
+             "--tag", "flask=glob:develop-v*", "--tag", "nginx=glob:1.16-perl",
+             tmp_path=tmp_path)  # fmt: skip
     pusher.push_image(flask_repo, "develop-v1.9.0", created=T0 + timedelta(days=1))
-    ok(imagebot(tmp_path, "run", "--repo", url, "--config", mirror_config(tmp_path, registry)))
+    config = mirror_config(tmp_path, registry)
+    imagebot("run", "--repo", url, "--config", str(config), tmp_path=tmp_path)
 
     assert remote_log(remote) == [
         "Update flask to develop-v1.9.0",
@@ -130,22 +98,21 @@ def test_a_locked_workload_is_reported_by_the_next_run_and_left_alone(
     tmp_path: Path,
 ) -> None:
     remote = bare_remote({"deployment.yaml": seed(flask_repo)})
-    url, config = remote.as_uri(), mirror_config(tmp_path, registry)
-    pusher.push_image("library/nginx", "1.16-perl", created=T0 - timedelta(days=900))
-    pusher.push_image(flask_repo, "develop-v1.8.0", created=T0)
-    ok(imagebot(tmp_path, "lock", "deployment/fluxdemo", "-m", "hold 1.8", "--user", "ann",
-                "--repo", url))  # fmt: skip
+    url, config = remote.as_uri(), str(mirror_config(tmp_path, registry))
+    push_seed_images(pusher, flask_repo)
+    imagebot("lock", "deployment/fluxdemo", "-m", "hold 1.8", "--user", "ann", "--repo", url,
+             tmp_path=tmp_path)  # fmt: skip
     locked = remote_file(remote)
     pusher.push_image(flask_repo, "develop-v1.9.0", created=T0 + timedelta(days=1))
 
-    out = ok(imagebot(tmp_path, "run", "--repo", url, "--config", config))
+    out = imagebot("run", "--repo", url, "--config", config, tmp_path=tmp_path).stdout
 
     assert "Deployment/my-demo/fluxdemo is locked: hold 1.8 (locked by ann)" in out
     assert remote_log(remote) == ["Lock deployment/fluxdemo: hold 1.8", "Seed the test remote"]
     assert remote_file(remote) == locked
 
-    ok(imagebot(tmp_path, "unlock", "deployment/fluxdemo", "--repo", url))
-    ok(imagebot(tmp_path, "run", "--repo", url, "--config", config))
+    imagebot("unlock", "deployment/fluxdemo", "--repo", url, tmp_path=tmp_path)
+    imagebot("run", "--repo", url, "--config", config, tmp_path=tmp_path)
 
     assert remote_log(remote)[:2] == [
         "Update flask to develop-v1.9.0",
@@ -159,12 +126,12 @@ def test_release_commits_the_requested_tag_with_the_given_author_and_message(
 ) -> None:
     remote = bare_remote({"deployment.yaml": seed(flask_repo)})
 
-    out = ok(imagebot(
-        tmp_path, "release", "--image", f"{flask_repo}:develop-v2.0.0",
+    out = imagebot(
+        "release", "--image", f"{flask_repo}:develop-v2.0.0",
         "--workload", "deployment/fluxdemo", "-n", "my-demo", "--repo", remote.as_uri(),
         "--author-name", "Rel Ease", "--author-email", "rel@example.org",
-        "-m", "Release 2.0 to the demo", "--user", "ann",
-    ))  # fmt: skip
+        "-m", "Release 2.0 to the demo", "--user", "ann", tmp_path=tmp_path,
+    ).stdout  # fmt: skip
 
     assert "pushed to main" in out
     assert (

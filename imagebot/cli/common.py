@@ -7,9 +7,9 @@ and prints them, so every command behaves alike.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import NoReturn, TypeVar
+from typing import NoReturn
 
 from imagebot.errors import ImagebotError
 
@@ -18,8 +18,6 @@ EXIT_NOTHING = 1  # no tag qualifies / nothing matched / lint findings
 EXIT_TRANSIENT = 1  # registry, network or push retries exhausted
 EXIT_USAGE = 2  # invalid input, policy or configuration
 EXIT_PROBLEMS = 3  # --strict and problems were reported
-
-T = TypeVar("T")
 
 
 def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
@@ -30,6 +28,7 @@ def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
 
 
 def exit_code_for(error: ImagebotError) -> int:
+    """``EXIT_USAGE`` for what the user must fix first, ``EXIT_TRANSIENT`` for what may pass."""
     return EXIT_USAGE if error.permanent else EXIT_TRANSIENT
 
 
@@ -40,9 +39,3 @@ def reported_errors() -> Iterator[None]:
         yield
     except ImagebotError as error:
         fail(str(error), exit_code_for(error))
-
-
-def guarded(func: Callable[[], T]) -> T:
-    with reported_errors():
-        return func()
-    raise AssertionError("unreachable")  # pragma: no cover

@@ -4,7 +4,6 @@ long, and where caches live by default. Nothing here is shown when output is not
 
 from __future__ import annotations
 
-import os
 import sys
 import threading
 import time
@@ -13,13 +12,14 @@ from typing import Any
 
 import click
 
+from imagebot.config import cache_home
+
 PROGRESS_AFTER_SECONDS = 1.0
 
 
 def default_cache_dir() -> Path:
-    """``$XDG_CACHE_HOME/imagebot/registry`` (``~/.cache/...`` without it)."""
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "imagebot" / "registry"
+    """The registry metadata cache: ``$XDG_CACHE_HOME/imagebot/registry``."""
+    return cache_home() / "registry"
 
 
 class Progress:

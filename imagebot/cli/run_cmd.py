@@ -10,14 +10,11 @@ from __future__ import annotations
 import re
 import sys
 import time
-from dataclasses import replace
 from typing import Any
 
 import click
 
-from imagebot.cli.common import EXIT_OK, EXIT_PROBLEMS, EXIT_TRANSIENT, exit_code_for, fail
-from imagebot.cli.progress import default_cache_dir
-from imagebot.config import GitSettings, Settings
+from imagebot.cli.common import EXIT_OK, EXIT_PROBLEMS, EXIT_TRANSIENT, exit_code_for
 
 _DURATION = re.compile(r"(?:(\d+)h)?(?:(\d+)m)?(?:(\d+(?:\.\d+)?)s?)?")
 
@@ -60,62 +57,32 @@ def run(**options: Any) -> None:
         time.sleep(max(0.0, interval - (time.monotonic() - started)))
 
 
-def command_line_settings(options: dict[str, Any]) -> tuple[Settings, Any]:
-    """Settings from the flags alone, and a function that re-applies the explicit ones."""
-
-    def apply(settings: Settings) -> Settings:
-        git = settings.git
-        git = replace(git, repo=options["repo"])
-        for flag, attribute in (
-            ("branch", "branch"),
-            ("push_branch", "push_branch"),
-            ("author_name", "author_name"),
-            ("author_email", "author_email"),
-        ):
-            if options.get(flag):
-                git = replace(git, **{attribute: options[flag]})
-        settings = replace(settings, git=git)
-        if settings.registries.cache_dir is None:
-            # Creation times are immutable per digest: keep them across runs by default.
-            cache = str(default_cache_dir())
-            settings = replace(settings, registries=replace(settings.registries, cache_dir=cache))
-        if options.get("paths"):
-            settings = replace(settings, paths=tuple(options["paths"]))
-        if options.get("allow_downgrade"):
-            settings = replace(settings, allow_downgrade=True)
-        return replace(settings, dry_run=options["dry_run"], push=not options["no_push"])
-
-    return apply(Settings(git=GitSettings())), apply
-
-
 def _cycle(options: dict[str, Any]) -> int:
-    from imagebot.cli.progress import Progress
-    from imagebot.cli.render import dumps, result_to_json, result_to_text
-    from imagebot.configfile import parse_settings, settings_loader
+    from imagebot.cli.settings_options import settings_and_loader
     from imagebot.errors import ImagebotError
-    from imagebot.reconcile import Edges, reconcile
+    from imagebot.gitrepo.early import begin_open
 
     try:
-        settings, apply = command_line_settings(options)
-        if options["config_file"]:
-            # Git settings (credentials, author) may come from --config: read it before cloning.
-            from pathlib import Path
-
-            path = options["config_file"]
-            try:
-                text = Path(path).read_text(encoding="utf-8")
-            except OSError as error:
-                fail(f"{path}: cannot read: {error.strerror}")
-            settings = apply(parse_settings(text, path, settings))
-        loader = settings_loader(options["config_file"], settings, apply)
-        progress = Progress()
+        settings, loader = settings_and_loader(options)
+        # The clone runs while the rest of imagebot loads (requests, ruamel, GitPython).
+        opening = begin_open(settings.git)
         try:
-            result = reconcile(settings, configure=loader, edges=Edges(progress=progress))
+            from imagebot.cli.progress import Progress
+            from imagebot.reconcile import Edges, reconcile
+
+            progress = Progress()
+            try:
+                edges = Edges(progress=progress, open_workspace=opening.finish)
+                result = reconcile(settings, configure=loader, edges=edges)
+            finally:
+                progress.close()
         finally:
-            progress.close()
+            opening.close()
     except ImagebotError as error:
         sys.stderr.write(f"imagebot: error: {error}\n")
         return exit_code_for(error)
+    from imagebot.cli.render import dumps, result_to_json, result_to_text
+
     if options["output"] == "json":
         sys.stdout.write(dumps(result_to_json(result)))
     else:
@@ -123,7 +90,8 @@ def _cycle(options: dict[str, Any]) -> int:
     if result.failed_repositories or result.stale_registries:
         names = ", ".join(sorted({*result.failed_repositories, *result.stale_registries}))
         sys.stderr.write(
-            f"imagebot: registry unavailable for {names}; those images were left alone\n"
+            f"imagebot: registry unavailable for {names}; those images were left alone, "
+            "run again later\n"
         )
         return EXIT_TRANSIENT
     if options["strict"] and result.problems:

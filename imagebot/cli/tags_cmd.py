@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from imagebot.cli.common import EXIT_NOTHING, fail, reported_errors
+from imagebot.cli.common import EXIT_NOTHING, EXIT_TRANSIENT, EXIT_USAGE, fail, reported_errors
 from imagebot.cli.progress import Progress, default_cache_dir
 from imagebot.config import RegistryHost, RegistrySettings
 
@@ -40,6 +40,7 @@ def tags(
 ) -> None:
     """List IMAGE's tags with creation time and digest; mark the current and chosen ones."""
     from imagebot.cli.render import dumps
+    from imagebot.model import TagInfo
     from imagebot.policy import parse_policy, select_tag
     from imagebot.refs import parse_reference
     from imagebot.registry import MetadataCache, RegistryClient, RepoQuery
@@ -61,14 +62,17 @@ def tags(
         finally:
             progress.close()
         if scan.problem:
-            fail(scan.problem, 2 if scan.permanent else 1)
-        chosen: str | None = None
+            fail(scan.problem, EXIT_USAGE if scan.permanent else EXIT_TRANSIENT)
+        picked: TagInfo | None = None
         reason = ""
         if policy is not None:
             decision = select_tag(policy, scan.tags, current=ref.tag, allow_downgrade=True)
-            chosen = decision.chosen.tag if decision.chosen else None
-            reason = decision.reason
-        digests = {chosen: client.digest(ref, chosen)} if chosen else {}
+            picked, reason = decision.chosen, decision.reason
+        chosen = picked.tag if picked else None
+        # A digest seen in this scan is current; one the cache stood in for is asked for again.
+        digests = (
+            {picked.tag: client.digest(ref, picked.tag)} if picked and not picked.digest else {}
+        )
         rows = [
             {
                 "tag": info.tag,
@@ -107,11 +111,11 @@ def tags(
 def _settings(
     registry: str, config_file: Path | None, platform: str | None, insecure: bool
 ) -> RegistrySettings:
-    from imagebot.configfile import parse_settings
+    from imagebot.configfile import load_settings
 
     settings = RegistrySettings()
     if config_file is not None:
-        settings = parse_settings(config_file.read_text(), str(config_file)).registries
+        settings = load_settings(config_file).registries
     if platform:
         settings = replace(settings, platform=platform)
     if insecure:

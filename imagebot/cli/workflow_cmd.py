@@ -236,24 +236,11 @@ def _annotate(
 
 
 def _commit(options: dict[str, Any], compute: Callable[[Path, Settings], Edit]) -> None:
-    from imagebot.cli.run_cmd import command_line_settings
-    from imagebot.configfile import parse_settings, settings_loader
+    from imagebot.cli.settings_options import settings_and_loader
     from imagebot.reconcile.edit import edit_repository
 
-    flags = {**options, "push_branch": None, "allow_downgrade": False}
     with reported_errors():
-        settings, apply = command_line_settings(flags)
-        if options["config_file"]:
-            # Credentials and author may come from --config: read it before opening the repo.
-            from pathlib import Path
-
-            path = options["config_file"]
-            try:
-                text = Path(path).read_text(encoding="utf-8")
-            except OSError as error:
-                fail(f"{path}: cannot read: {error.strerror}")
-            settings = apply(parse_settings(text, path, settings))
-        loader = settings_loader(options["config_file"], settings, apply)
+        settings, loader = settings_and_loader(options)
         result = edit_repository(settings, compute, configure=loader)
     _render(result, dry_run=options["dry_run"])
     raise SystemExit(EXIT_OK if result.edit.matched else EXIT_NOTHING)

@@ -1,11 +1,9 @@
 """kopf handlers for ImageAutomation: run the shared reconcile in a worker thread, report back.
 
-``Controller.cycle`` is the one path every trigger takes (create, resume, spec update, the
-``imagebot.io/reconcile-at`` annotation and the interval timer): parse the spec, read its
-Secrets, run ``imagebot.reconcile.reconcile`` off the event loop, then write status, events and
-metrics. Permanent errors stall the automation until its spec changes; user-fixable problems
-in the files stall it until a later poll finds them fixed; transient failures retry with backoff.
-Timer ticks pass the last cycle's fingerprint so that a cycle in which nothing moved is cheap.
+``Controller.cycle`` is the one path every trigger takes (create, resume, spec edit, the
+``imagebot.io/reconcile-at`` annotation, the timer): spec -> Secrets -> reconcile off the event
+loop -> status, events, metrics. Rendering the status is ``status.py``'s; when to stall, when
+to retry and when a timer tick may be skipped on an unchanged fingerprint is decided here.
 """
 
 from __future__ import annotations
@@ -69,7 +67,7 @@ class Controller:
 
     cluster: Cluster
     metrics: Metrics = field(default_factory=Metrics)
-    secrets: SecretReader | None = None
+    secrets: SecretReader | None = None  # None: read them through ``cluster``
     emit: Emit = _kopf_emit
     run_reconcile: Reconcile = _reconcile
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
@@ -78,10 +76,6 @@ class Controller:
     cache_root: Path | None = None
     _locks: dict[tuple[str, str], asyncio.Lock] = field(default_factory=dict)
     _last_run: dict[tuple[str, str], datetime] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        if self.secrets is None:
-            self.secrets = KubernetesSecretReader(self.cluster.core)
 
     async def cycle(
         self,

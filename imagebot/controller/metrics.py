@@ -7,7 +7,7 @@ and leaves the process-wide default registry alone. No HTTP here: see ``imagebot
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from imagebot.registry import RateLimitInfo
 
 _AUTOMATION = ("namespace", "name")
+_HOST = ("host",)
 
 
 class Metrics:
@@ -25,69 +26,57 @@ class Metrics:
 
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry or CollectorRegistry()
-        r = self.registry
-        self.registry_requests = Counter(
+        self.registry_requests = self._counter(
             "imagebot_registry_requests",
             "Registry requests, by host, kind (tags, manifest, blob, token) and status.",
-            ["host", "kind", "status"],
-            registry=r,
+            ("host", "kind", "status"),
         )
-        self.quota_spent = Gauge(
-            "imagebot_registry_pull_quota_spent",
-            "Pulls spent from a rate-limited quota.",
-            ["host"],
-            registry=r,
+        self.quota_spent = self._gauge(
+            "imagebot_registry_pull_quota_spent", "Pulls spent from a rate-limited quota.", _HOST
         )
-        self.quota_remaining = Gauge(
+        self.quota_remaining = self._gauge(
             "imagebot_registry_pull_quota_remaining",
             "Pulls left in the quota, as the registry says.",
-            ["host"],
-            registry=r,
+            _HOST,
         )
-        self.cache_hits = Counter(
-            "imagebot_registry_cache_hits",
-            "Registry answers served from imagebot's cache.",
-            ["host"],
-            registry=r,
+        self.cache_hits = self._counter(
+            "imagebot_registry_cache_hits", "Registry answers served from imagebot's cache.", _HOST
         )
         self.cycle_seconds = Histogram(
             "imagebot_cycle_duration_seconds",
             "Duration of one reconcile cycle.",
             _AUTOMATION,
-            registry=r,
+            registry=self.registry,
             buckets=(0.1, 0.5, 1, 2, 5, 10, 30, 60, 120, 300),
         )
-        self.cycles = Counter(
+        self.cycles = self._counter(
             "imagebot_cycles",
             "Cycles by outcome (ok, skipped, transient, stalled).",
-            [*_AUTOMATION, "outcome"],
-            registry=r,
+            (*_AUTOMATION, "outcome"),
         )
-        self.commits_pushed = Counter(
-            "imagebot_commits_pushed", "Commits pushed to Git.", _AUTOMATION, registry=r
+        self.commits_pushed = self._counter("imagebot_commits_pushed", "Commits pushed to Git.")
+        self.push_retries = self._counter(
+            "imagebot_push_retries", "Pushes retried after the remote moved on."
         )
-        self.push_retries = Counter(
-            "imagebot_push_retries",
-            "Pushes retried after the remote moved on.",
-            _AUTOMATION,
-            registry=r,
-        )
-        self.problems = Gauge(
-            "imagebot_problems", "Problems reported by the latest cycle.", _AUTOMATION, registry=r
-        )
-        self.last_success = Gauge(
+        self.problems = self._gauge("imagebot_problems", "Problems reported by the latest cycle.")
+        self.last_success = self._gauge(
             "imagebot_last_success_timestamp_seconds",
             "Unix time of the latest cycle that ran to its end.",
-            _AUTOMATION,
-            registry=r,
         )
-        self.webhook_deliveries = Counter(
+        self.webhook_deliveries = self._counter(
             "imagebot_webhook_deliveries",
             "Webhook deliveries by sender and outcome (accepted, bad_signature, "
             "unknown_repository, bad_payload, ignored).",
-            ["sender", "outcome"],
-            registry=r,
+            ("sender", "outcome"),
         )
+
+    def _counter(self, name: str, doc: str, labels: Sequence[str] = _AUTOMATION) -> Counter:
+        """A counter in this registry; labels default to the automation's."""
+        return Counter(name, doc, list(labels), registry=self.registry)
+
+    def _gauge(self, name: str, doc: str, labels: Sequence[str] = _AUTOMATION) -> Gauge:
+        """A gauge in this registry; labels default to the automation's."""
+        return Gauge(name, doc, list(labels), registry=self.registry)
 
     def observe_result(
         self, namespace: str, name: str, result: RunResult, now: float, outcome: str = "ok"

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from imagebot.config import cache_home
 from imagebot.controller.handlers import Controller, build_registry
 from imagebot.controller.kube import Cluster, api_client
 from imagebot.controller.metrics import Metrics
@@ -52,15 +53,6 @@ def secrets_from_env(environ: Mapping[str, str] = os.environ) -> dict[Sender, st
     return found
 
 
-def default_cache_dir(environ: Mapping[str, str] = os.environ) -> Path:
-    """``$XDG_CACHE_HOME/imagebot/registry`` (``$HOME/.cache/...`` without it; the Deployment sets
-    HOME to its writable ``/tmp``)."""
-    base = environ.get("XDG_CACHE_HOME") or str(
-        Path(environ.get("HOME") or "~").expanduser() / ".cache"
-    )
-    return Path(base) / "imagebot" / "registry"
-
-
 def parse_selector(text: str | None) -> dict[str, str]:
     """``team=a,shard=2`` -> labels an automation must carry to be handled by this replica."""
     labels: dict[str, str] = {}
@@ -78,7 +70,9 @@ def build_operator(options: OperatorOptions) -> tuple[Any, Controller]:
 
     cluster = Cluster(api_client(options.api_server), options.namespaces)
     controller = Controller(
-        cluster=cluster, metrics=Metrics(), cache_root=options.cache_dir or default_cache_dir()
+        cluster=cluster,
+        metrics=Metrics(),
+        cache_root=options.cache_dir or cache_home() / "registry",
     )
     registry = build_registry(controller, tick_seconds=options.tick_seconds, labels=options.labels)
     runners: list[web.AppRunner] = []

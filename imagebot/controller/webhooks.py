@@ -40,8 +40,13 @@ class Pushed:
     tag: str | None
 
 
-class WebhookRefused(Exception):
-    """A delivery not acted upon; ``outcome`` is the metrics label, ``status`` the HTTP answer."""
+class WebhookRefused(ImagebotError):
+    """A delivery not acted upon; ``outcome`` is the metrics label, ``status`` the HTTP answer.
+
+    Permanent: the same delivery sent again is refused again.
+    """
+
+    permanent = True
 
     def __init__(self, outcome: str, status: int, message: str) -> None:
         super().__init__(message)

@@ -15,7 +15,7 @@ from pathlib import Path
 from imagebot.config import Settings
 from imagebot.manifest import unified_diff
 from imagebot.model import CommitSha, Problem
-from imagebot.reconcile.retry import Pacing, Prepared, commit_with_retries
+from imagebot.reconcile.retry import Prepared, commit_as_configured
 from imagebot.reconcile.run import Edges
 
 
@@ -66,19 +66,15 @@ def edit_repository(
     try:
         if configure is not None:
             settings = configure(workspace.root)
-        final = settings
+            # As in ``reconcile``: the repository's own imagebot.yaml may name the author.
+            workspace.use_author(settings.git.author_name, settings.git.author_email)
 
         def prepare() -> Prepared[Edit]:
-            edit = compute(workspace.root, final)
+            edit = compute(workspace.root, settings)
             return Prepared(edit, edit.texts, lambda: edit.message)
 
-        committed = commit_with_retries(
-            workspace,
-            prepare,
-            write=not settings.dry_run,
-            push=settings.push and not settings.dry_run and workspace.has_remote,
-            push_branch=settings.git.push_branch,
-            pacing=Pacing(settings.git.max_push_attempts, edges.sleep, edges.jitter),
+        committed = commit_as_configured(
+            workspace, prepare, settings, sleep=edges.sleep, jitter=edges.jitter
         )
         edit = committed.prepared.value
         return EditResult(

@@ -152,8 +152,12 @@ def _decide_one(
     chosen = decision.chosen
     if chosen is None:
         return None
+    # A reference that carries a digest is pinned: tag and digest move together, or the old
+    # digest would keep naming the old image (Kustomize `digest:` wins over `newTag:`). The
+    # pin-digest option also follows a tag that moved in place, at the cost of one HEAD.
+    pinned = target.pin_digest or image.digest is not None
     digest: Digest | None = None
-    if target.pin_digest:
+    if pinned and (target.pin_digest or chosen.tag != image.tag):
         digest = chosen.digest or digest_of(target, chosen.tag)
         if digest is None:
             return problem_at(
@@ -162,9 +166,6 @@ def _decide_one(
     if chosen.tag == image.tag and (digest is None or digest == image.digest):
         return None
     new = image.with_version(chosen.tag, digest)
-    if digest is None and image.digest and chosen.tag != image.tag:
-        # A pinned digest belongs to the old tag; keeping it would pin the wrong image.
-        new = image.with_version(chosen.tag)
     return Change(
         target=target,
         old=str(image),

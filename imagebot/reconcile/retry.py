@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Generic, Protocol, TypeVar
 
+from imagebot.config import Settings
 from imagebot.errors import PushRejected
 from imagebot.manifest import write_files
 from imagebot.model import CommitSha
@@ -25,6 +26,8 @@ class Committer(Protocol):
 
     @property
     def root(self) -> Path: ...
+    @property
+    def has_remote(self) -> bool: ...
     def commit(self, paths: Sequence[str], message: str) -> CommitSha | None: ...
     def push(self, *, to_branch: str | None = None) -> None: ...
     def refresh(self) -> None: ...
@@ -93,3 +96,23 @@ def commit_with_retries(
             continue
         return Committed(prepared, commit, pushed=True, attempts=attempt)
     raise AssertionError("unreachable: the last attempt returns or raises")  # pragma: no cover
+
+
+def commit_as_configured(
+    workspace: Committer,
+    prepare: Callable[[], Prepared[T]],
+    settings: Settings,
+    *,
+    sleep: Callable[[float], None],
+    jitter: Callable[[], float],
+) -> Committed[T]:
+    """``commit_with_retries`` as ``settings`` ask: a dry run only prepares; without ``push`` or
+    a remote it commits and stops; pushes go to ``git.push_branch`` when one is set."""
+    return commit_with_retries(
+        workspace,
+        prepare,
+        write=not settings.dry_run,
+        push=settings.push and not settings.dry_run and workspace.has_remote,
+        push_branch=settings.git.push_branch,
+        pacing=Pacing(settings.git.max_push_attempts, sleep, jitter),
+    )

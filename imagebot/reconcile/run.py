@@ -22,7 +22,7 @@ from imagebot.gitrepo import Workspace, render_message
 from imagebot.manifest import Update, rewrite_files, scan_tree, unified_diff
 from imagebot.model import Change, CommitSha, Digest, Problem, RunResult, Target
 from imagebot.reconcile.plan import Plan, decide, registry_queries, select_automated
-from imagebot.reconcile.retry import Pacing, Prepared, commit_with_retries
+from imagebot.reconcile.retry import Prepared, commit_as_configured
 from imagebot.refs import ImageRef
 from imagebot.registry import RegistryClient, RepoQuery, RepoScan
 
@@ -268,13 +268,8 @@ def _apply(
             ),
         )
 
-    committed = commit_with_retries(
-        workspace,
-        prepare,
-        write=not settings.dry_run,
-        push=settings.push and not settings.dry_run and workspace.has_remote,
-        push_branch=settings.git.push_branch,
-        pacing=Pacing(settings.git.max_push_attempts, edges.sleep, edges.jitter),
+    committed = commit_as_configured(
+        workspace, prepare, settings, sleep=edges.sleep, jitter=edges.jitter
     )
     outcome = committed.prepared.value
     outcome.commit, outcome.pushed = committed.commit, committed.pushed

@@ -1,0 +1,61 @@
+"""Settings for the commands that open a repository (``run`` and the workflow commands).
+
+Turns their Git flags and ``--config`` into ``Settings`` before the workspace opens, and into a
+loader that applies the repository's own ``imagebot.yaml`` afterwards, with the explicit flags
+winning over both files. Parses options only; it opens no repository and prints nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from imagebot.cli.progress import default_cache_dir
+from imagebot.config import GitSettings, Settings
+
+Apply = Callable[[Settings], Settings]
+Loader = Callable[[Path], Settings]
+
+# Flag name -> GitSettings attribute, for the Git flags a command may take.
+_GIT_FLAGS = ("branch", "push_branch", "author_name", "author_email")
+
+
+def command_line_settings(options: Mapping[str, Any]) -> tuple[Settings, Apply]:
+    """Settings from the flags alone, and a function that re-applies the explicit ones."""
+
+    def apply(settings: Settings) -> Settings:
+        git = replace(settings.git, repo=options["repo"])
+        for flag in _GIT_FLAGS:
+            if options.get(flag):
+                git = replace(git, **{flag: options[flag]})
+        settings = replace(settings, git=git)
+        if settings.registries.cache_dir is None:
+            # Creation times are immutable per digest: keep them across runs by default.
+            cache = str(default_cache_dir())
+            settings = replace(settings, registries=replace(settings.registries, cache_dir=cache))
+        if options.get("paths"):
+            settings = replace(settings, paths=tuple(options["paths"]))
+        if options.get("allow_downgrade"):
+            settings = replace(settings, allow_downgrade=True)
+        return replace(settings, dry_run=options["dry_run"], push=not options["no_push"])
+
+    return apply(Settings(git=GitSettings())), apply
+
+
+def settings_and_loader(options: Mapping[str, Any]) -> tuple[Settings, Loader]:
+    """The settings to open the repository with, and the loader of the final settings.
+
+    ``--config`` is read here, once, before cloning: it may hold the Git credentials and author.
+    Without it the loader reads ``imagebot.yaml`` from the checked-out tree. Raises
+    ``ConfigError`` for a missing, unreadable or invalid file.
+    """
+    from imagebot.configfile import load_settings, settings_loader
+
+    settings, apply = command_line_settings(options)
+    path = options.get("config_file")
+    if not path:
+        return settings, settings_loader(None, settings, apply)
+    configured = apply(load_settings(path, settings))
+    return configured, lambda _root: configured
