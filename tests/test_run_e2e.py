@@ -241,6 +241,26 @@ def test_a_review_branch_is_recreated_from_the_base_and_main_is_untouched(
     assert f"{unique_repo}:1.2.0" in text
 
 
+def test_a_templated_review_branch_is_named_after_the_changes(
+    app_image: str, bare_remote: Callable[..., Path], tmp_path: Path
+) -> None:
+    remote = bare_remote({"app.yaml": workload("app", app_image, "semver:^1").encode()})
+    template = "imagebot/{changes:{name}-{version}}"
+    args = ("run", "--repo", remote.as_uri(), "--push-branch", template, "--output", "json")
+    result = json.loads(imagebot(*args, tmp_path=tmp_path).stdout)
+    assert result["branch"] == "imagebot/app-1.1.0" and result["pushed"]
+    assert "1.1.0" in run_git("--git-dir", str(remote), "show", "imagebot/app-1.1.0:app.yaml")
+
+
+def test_a_template_that_cannot_render_is_refused_before_any_work(
+    bare_remote: Callable[..., Path], tmp_path: Path
+) -> None:
+    args = ("run", "--repo", bare_remote({}).as_uri(), "--push-branch", "x/{nope}")
+    proc = imagebot(*args, tmp_path=tmp_path, check=False)
+    assert proc.returncode == 2 and "nope" in proc.stderr, proc.stderr
+    assert not (tmp_path / "cache").exists(), "nothing was cloned"
+
+
 def test_the_repositorys_own_imagebot_yaml_is_used_and_dry_run_touches_nothing(
     app_image: str, bare_remote: Callable[..., Path], tmp_path: Path
 ) -> None:

@@ -61,9 +61,11 @@ def _cycle(options: dict[str, Any]) -> int:
     from imagebot.cli.settings_options import settings_and_loader
     from imagebot.errors import ImagebotError
     from imagebot.gitrepo.early import begin_open
+    from imagebot.gitrepo.message import check_git_templates
 
     try:
         settings, loader = settings_and_loader(options)
+        check_git_templates(settings.git)
         # The clone runs while the rest of imagebot loads (requests, ruamel, GitPython).
         opening = begin_open(settings.git)
         try:

@@ -107,9 +107,10 @@ def _host(entry: object, field: str) -> RegistryHost:
     limit = _mapping(entry, "rateLimit", f"{field}.rateLimit")
     rate_limit = None
     if limit:
+        defaults = RateLimit()  # the same defaults as imagebot.yaml: a cap, no pacing
         rate_limit = RateLimit(
-            max_concurrency=int(limit.get("maxConcurrency", 8)),
-            requests_per_second=float(limit.get("requestsPerSecond", 50.0)),
+            max_concurrency=int(limit.get("maxConcurrency", defaults.max_concurrency)),
+            requests_per_second=float(limit.get("requestsPerSecond", defaults.requests_per_second)),
         )
     return RegistryHost(
         host=host,

@@ -8,12 +8,25 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from imagebot.gitrepo.message import check_template, render_branch, render_message
+from imagebot.gitrepo.message import (
+    check_git_templates,
+    check_template,
+    is_template,
+    render_branch,
+    render_message,
+)
 
 if TYPE_CHECKING:
     from imagebot.gitrepo.workspace import Workspace
 
-__all__ = ["Workspace", "check_template", "render_branch", "render_message"]
+__all__ = [
+    "Workspace",
+    "check_git_templates",
+    "check_template",
+    "is_template",
+    "render_branch",
+    "render_message",
+]
 
 
 def __getattr__(name: str) -> object:

@@ -11,6 +11,7 @@ import hashlib
 import re
 from collections.abc import Mapping, Sequence
 
+from imagebot.config import GitSettings
 from imagebot.errors import ConfigError
 from imagebot.gitrepo import template as tpl
 from imagebot.model import Change, TargetKind
@@ -44,6 +45,19 @@ VOCABULARY = tpl.Vocabulary(scalars=MESSAGE_FIELDS, sections={"changes": CHANGE_
 def check_template(text: str, *, what: str = "commit message template") -> None:
     """Raise ``ConfigError`` now for a template that could never render (for config loading)."""
     tpl.parse(text, VOCABULARY, what=what)
+
+
+def is_template(text: str) -> bool:
+    """A push branch with braces is a template over the changes; without, a plain name."""
+    return "{" in text
+
+
+def check_git_templates(git: GitSettings) -> None:
+    """Refuse a message or push-branch template that could never render, before any work."""
+    if git.message_template:
+        check_template(git.message_template)
+    if git.push_branch and is_template(git.push_branch):
+        check_template(git.push_branch, what="push branch template")
 
 
 def render_message(changes: Sequence[Change], *, template: str | None, skip_ci: bool) -> str:

@@ -41,6 +41,9 @@ class Prepared(Generic[T]):
     value: T
     texts: Mapping[str, tuple[str, str]]
     message: Callable[[], str]
+    # The review branch for this edit when it is templated from the changes; asked for, like
+    # the message, only when there is something to push. None: the configured push branch.
+    branch: Callable[[], str | None] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +90,8 @@ def commit_with_retries(
         if not push or commit is None:
             return Committed(prepared, commit, attempts=attempt - 1)
         try:
-            workspace.push(to_branch=push_branch)
+            branch = prepared.branch() if prepared.branch is not None else None
+            workspace.push(to_branch=branch or push_branch)
         except PushRejected:
             if attempt == attempts:
                 raise

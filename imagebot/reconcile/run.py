@@ -18,7 +18,13 @@ from typing import Protocol
 
 from imagebot.config import GitSettings, RegistrySettings, Settings
 from imagebot.errors import RegistryError
-from imagebot.gitrepo import Workspace, render_message
+from imagebot.gitrepo import (
+    Workspace,
+    check_git_templates,
+    is_template,
+    render_branch,
+    render_message,
+)
 from imagebot.manifest import Update, rewrite_files, scan_tree, unified_diff
 from imagebot.model import Change, CommitSha, Digest, Problem, RunResult, Target
 from imagebot.reconcile.plan import Plan, decide, registry_queries, select_automated
@@ -99,10 +105,12 @@ def reconcile(
     """
     edges = edges or Edges()
     started = edges.clock()
+    check_git_templates(settings.git)
     workspace = edges.open_workspace(settings.git)
     try:
         if configure is not None:
             settings = configure(workspace.root)
+            check_git_templates(settings.git)
             workspace.use_author(settings.git.author_name, settings.git.author_email)
         return _reconcile_in(workspace, settings, edges, started, unchanged_since)
     finally:
@@ -150,7 +158,7 @@ def _reconcile_in(
         skipped=tuple(plan.skipped),
         commit=outcome.commit,
         pushed=outcome.pushed,
-        branch=settings.git.push_branch or workspace.branch,
+        branch=outcome.branch or settings.git.push_branch or workspace.branch,
         remote_revision=workspace.remote_revision,
         push_attempts=outcome.attempts,
         diff=outcome.diff,
@@ -233,6 +241,7 @@ class _Planner:
 @dataclass(slots=True)
 class _Outcome:
     plan: Plan
+    branch: str | None = None
     after: Mapping[str, str] = field(default_factory=dict)
     changes: list[Change] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
@@ -257,6 +266,9 @@ def _apply(
         outcome = _Outcome(plan=plan)
         texts, outcome.changes, outcome.problems = rewrite_changes(current, plan.changes)
         outcome.after = {**current, **{path: new for path, (_, new) in texts.items()}}
+        template = settings.git.push_branch
+        if template and texts and is_template(template):
+            outcome.branch = render_branch(template, outcome.changes)
         outcome.diff = "".join(unified_diff(path, old, new) for path, (old, new) in texts.items())
         return Prepared(
             outcome,
@@ -266,6 +278,7 @@ def _apply(
                 template=settings.git.message_template,
                 skip_ci=settings.git.skip_ci,
             ),
+            branch=lambda: outcome.branch,
         )
 
     committed = commit_as_configured(
