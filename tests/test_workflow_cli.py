@@ -232,3 +232,22 @@ def test_the_repositorys_own_imagebot_yaml_names_the_author_as_for_run(tmp_path:
     assert code == 0, stderr
     author = run_git("-C", str(work), "log", "-1", "--format=%an <%ae>", env=git_env()).strip()
     assert author == "Repo Bot <bot@example.org>"
+
+
+def test_lint_path_names_the_tree_as_list_does_or_a_directory_inside_the_repo(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    findings = ROOT / "fixtures/lint/findings"
+    monkeypatch.chdir(tmp_path)  # the tree to check is elsewhere: it becomes the root
+    alone = CliRunner().invoke(cli, ["lint", "--path", str(findings)])
+    inside = CliRunner().invoke(cli, ["lint", "--repo", str(ROOT), "--path", str(findings)])
+    assert alone.exit_code == inside.exit_code == 1
+    first = alone.output.splitlines()[0]
+    assert inside.output.splitlines()[0] == f"fixtures/lint/findings/{first}"
+    monkeypatch.chdir(findings.parent)
+    relative = CliRunner().invoke(cli, ["lint", "--path", "findings"])
+    assert relative.output.splitlines()[0] == f"findings/{first}"
+    elsewhere = CliRunner().invoke(
+        cli, ["lint", "--repo", str(ROOT / "fixtures/lint/clean"), "--path", str(findings)]
+    )
+    assert elsewhere.exit_code == 2 and "outside --repo" in elsewhere.output

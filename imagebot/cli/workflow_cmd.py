@@ -182,7 +182,7 @@ def lint(root: str, paths: tuple[str, ...], files: tuple[str, ...]) -> None:
     from imagebot.reconcile.lint import lint_tree
 
     with reported_errors():
-        base = Path(root)
+        base, paths = _lint_scope(Path(root), paths, default_root=root == ".")
         if not base.is_dir():
             raise UsageError(f"--repo {root!r}: lint reads a local directory")
         findings = lint_tree(base, paths)
@@ -191,6 +191,27 @@ def lint(root: str, paths: tuple[str, ...], files: tuple[str, ...]) -> None:
     if findings:
         sys.stderr.write(f"imagebot lint: {len(findings)} finding(s)\n")
         raise SystemExit(EXIT_NOTHING)
+
+
+def _lint_scope(
+    root: Path, paths: tuple[str, ...], *, default_root: bool
+) -> tuple[Path, tuple[str, ...]]:
+    """``--path`` is relative to ``--repo``; an absolute one inside it is made relative, and a
+    single one elsewhere, with no ``--repo`` given, is the tree to check (as for ``list``)."""
+    from pathlib import Path
+
+    relative = []
+    for path in paths:
+        if not Path(path).is_absolute():
+            relative.append(path)
+            continue
+        try:
+            relative.append(str(Path(path).resolve().relative_to(root.resolve())))
+        except ValueError:
+            if default_root and len(paths) == 1:
+                return Path(path), ()
+            raise UsageError(f"--path {path!r} is outside --repo {str(root)!r}") from None
+    return root, tuple(relative)
 
 
 # ---- shared --------------------------------------------------------------------------------------
