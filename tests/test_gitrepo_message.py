@@ -79,6 +79,14 @@ HELM = change(
             id="one-image-in-two-files",
         ),
         pytest.param(
+            [
+                change("team/api:1.0.0", "1.1.0", container="app"),
+                change("team/web:1.0.0", "1.1.0", container="app", file="b.yaml"),
+            ],
+            "Update 2 images",
+            id="same-container-name-different-images",
+        ),
+        pytest.param(
             [change("nginx:1.25.0", None, container="web", digest=DIGEST)],
             "Update web to sha256:0123456789ab",
             id="digest-only",

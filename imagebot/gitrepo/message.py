@@ -111,11 +111,15 @@ def sanitize_branch(text: str) -> str:
 
 
 def default_subject(changes: Sequence[Change]) -> str:
-    """``Update flask to develop-v1.9.0`` for one image and version, ``Update 3 images`` else."""
-    updates = sorted({(display_name(change), version(change)) for change in changes})
+    """``Update flask to develop-v1.9.0`` for one image and version, ``Update 3 images`` else.
+
+    Images are told apart by repository, not by container name: many workloads name their
+    container ``app``, and 100 repositories updated must not read as one.
+    """
+    updates = {(change.target.image.name, version(change)): change for change in changes}
     if len(updates) == 1:
-        name, new_version = updates[0]
-        return f"Update {name} to {new_version}"
+        (change,) = updates.values()
+        return f"Update {display_name(change)} to {version(change)}"
     return f"Update {len(updates)} images"
 
 
