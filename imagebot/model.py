@@ -58,6 +58,16 @@ class Location:
 
 
 @dataclass(frozen=True, slots=True)
+class WorkloadRef:
+    """The object a target belongs to, as written in the file: ``namespace`` is None when the
+    file names none (the applier or Kustomize sets it)."""
+
+    kind: str
+    name: str
+    namespace: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Target:
     """One image value that imagebot may update.
 
@@ -83,6 +93,8 @@ class Target:
     yaml_path: tuple[str | int, ...] = ()
     field_part: str = "image"
     current_value: str = ""  # the scalar's text when scanned: a rewrite checks it is unchanged
+    workload_ref: WorkloadRef | None = None  # ``workload`` as parts; None where unknown
+    locked_user: str | None = None  # who locked it (``locked_user``), alone
 
 
 @dataclass(frozen=True, slots=True)

@@ -48,6 +48,76 @@ def test_list_as_json_includes_every_target_with_all(tree: Path) -> None:
     assert data["problems"] == [] and data["skipped"] == []
 
 
+LOCKED_HELM = """\
+apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata:
+  name: api
+  namespace: prod
+  annotations:
+    fluxcd.io/automated: "true"
+    fluxcd.io/locked: "true"
+    fluxcd.io/locked_msg: incident 42
+    fluxcd.io/locked_user: ops@example.org
+spec:
+  values:
+    image: ghcr.io/acme/api:1.2@sha256:{digest}
+"""
+
+
+def test_list_json_rows_carry_every_field_of_the_contract(tmp_path: Path) -> None:
+    digest = "a" * 64
+    (tmp_path / "api.yaml").write_text(LOCKED_HELM.format(digest=digest))
+    result = CliRunner().invoke(cli, ["list", "--path", str(tmp_path), "--output", "json"])
+    assert result.exit_code == 0
+    [row] = json.loads(result.stdout)["targets"]
+    assert row == {
+        "file": "api.yaml",
+        "line": 13,
+        "column": 12,
+        "document": 0,
+        "kind": "helm",
+        "workload": "HelmRelease/prod/api",
+        "workloadKind": "HelmRelease",
+        "workloadNamespace": "prod",
+        "workloadName": "api",
+        "container": "chart-image",
+        "image": f"ghcr.io/acme/api:1.2@sha256:{digest}",
+        "repository": "ghcr.io/acme/api",
+        "tag": "1.2",
+        "digest": f"sha256:{digest}",
+        "field": "image",
+        "value": f"ghcr.io/acme/api:1.2@sha256:{digest}",
+        "automated": True,
+        "policy": "glob:*",
+        "policySource": "default glob:* for automated workloads",
+        "filterPattern": None,
+        "filterExtract": None,
+        "locked": True,
+        "lockedMessage": "incident 42 (locked by ops@example.org)",
+        "lockedUser": "ops@example.org",
+        "ignored": False,
+        "pinDigest": False,
+    }
+
+
+def test_list_json_names_a_kind_less_kustomization_by_its_directory(tmp_path: Path) -> None:
+    (tmp_path / "prod").mkdir()
+    (tmp_path / "prod/kustomization.yaml").write_text("images:\n- name: nginx\n  newTag: '1.0'\n")
+    result = CliRunner().invoke(cli, ["list", "--path", str(tmp_path), "--all", "--output", "json"])
+    [row] = json.loads(result.stdout)["targets"]
+    assert (row["workloadKind"], row["workloadNamespace"], row["workloadName"]) == (
+        "Kustomization",
+        None,
+        "prod",
+    )
+    assert (row["repository"], row["tag"], row["field"]) == (
+        "docker.io/library/nginx",
+        "1.0",
+        "tag",
+    )
+
+
 @pytest.mark.parametrize(
     ("arguments", "message"),
     [

@@ -9,6 +9,7 @@ import pytest
 
 from imagebot.errors import ManifestError
 from imagebot.manifest import scan_tree, write_files
+from imagebot.manifest.workload_index import workloads_in_text
 
 POD = "kind: Pod\nmetadata: {name: %s}\nspec:\n  containers:\n  - name: a\n    image: nginx:1.0\n"
 AUTOMATED = POD.replace("{name: %s}", "{name: %s, annotations: {fluxcd.io/automated: 'true'}}")
@@ -37,6 +38,36 @@ def test_the_walk_reads_manifests_only_and_never_enters_git(tmp_path: Path) -> N
     assert [t.location.file for t in scan.targets] == ["apps/a.yaml", "apps/b.yml", "apps/c.json"]
     assert set(scan.texts) == {"apps/a.yaml", "apps/b.yml", "apps/c.json"}
     assert not scan.problems and not scan.skipped
+
+
+@pytest.mark.parametrize(
+    ("name", "read"),
+    [
+        pytest.param("APP.YAML", True, id="upper-case-yaml"),
+        pytest.param("App.Yml", True, id="mixed-case-yml"),
+        pytest.param("APP.JSON", True, id="upper-case-json"),
+        pytest.param("app.yaml.bak", False, id="backup-is-not-a-manifest"),
+        pytest.param("app.yamlx", False, id="look-alike-suffix"),
+    ],
+)
+def test_manifest_suffixes_are_matched_in_any_case(tmp_path: Path, name: str, read: bool) -> None:
+    # kubectl -f FILE and a Kustomization's `resources:` apply APP.YAML; skipping it would leave
+    # a deployed image silently unmanaged.
+    write(tmp_path, {f"apps/{name}": POD % "a"})
+    assert [t.location.file for t in scan_tree(tmp_path).targets] == ([f"apps/{name}"] * read)
+
+
+def test_workloads_come_from_the_same_pass_as_the_targets(tmp_path: Path) -> None:
+    broken = POD.replace("nginx:1.0", "docker.io//broken:1")
+    write(tmp_path, {"a.yaml": AUTOMATED % "a", "b.yaml": broken % "b", "c.yaml": POD % "c"})
+    scan = scan_tree(tmp_path, with_workloads=True)
+    expected = [w for f in ("a.yaml", "b.yaml", "c.yaml")
+                for w in workloads_in_text((tmp_path / f).read_text(), f)]  # fmt: skip
+    assert list(scan.workloads) == expected
+    assert scan.files_composed == 3  # each file composed once
+    # b.yaml holds no target (its reference is broken) but a workload: its text is kept to edit.
+    assert set(scan.texts) == {"a.yaml", "b.yaml", "c.yaml"}
+    assert scan_tree(tmp_path).workloads == ()  # a reconcile keeps no workloads
 
 
 def test_paths_limit_the_walk_and_may_not_leave_the_tree(tmp_path: Path) -> None:

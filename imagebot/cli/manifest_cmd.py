@@ -30,7 +30,9 @@ def _state(target: Target) -> str:
 
 
 def target_to_json(target: Target) -> dict[str, Any]:
+    """One row of ``list --output json``: a contract (docs/manifests.md); add keys, never rename."""
     where = target.location
+    ref = target.workload_ref
     return {
         "file": where.file,
         "line": where.line,
@@ -38,9 +40,14 @@ def target_to_json(target: Target) -> dict[str, Any]:
         "document": where.document,
         "kind": str(target.kind),
         "workload": target.workload,
+        "workloadKind": ref.kind if ref else None,
+        "workloadNamespace": ref.namespace if ref else None,
+        "workloadName": ref.name if ref else None,
         "container": target.container,
         "image": str(target.image),
         "repository": target.image.name,
+        "tag": target.image.tag,
+        "digest": target.image.digest,
         "field": target.field_part,
         "value": target.current_value,
         "automated": target.automated,
@@ -50,6 +57,7 @@ def target_to_json(target: Target) -> dict[str, Any]:
         "filterExtract": target.filter_extract,
         "locked": target.locked,
         "lockedMessage": target.locked_message,
+        "lockedUser": target.locked_user,
         "ignored": target.ignored,
         "pinDigest": target.pin_digest,
     }

@@ -28,6 +28,7 @@ class Automation:
     automated: bool = False
     locked: bool = False
     locked_message: str | None = None
+    locked_user: str | None = None
     ignored: bool = False
     pin_digest: bool = False
     policies: Mapping[str, tuple[str, str]] = field(default_factory=dict)
@@ -71,6 +72,9 @@ def read_automation(annotations: Node | None, file: str) -> Automation:
         automated=flags["automated"],
         locked=flags["locked"],
         locked_message=_lock_message(found) if flags["locked"] else None,
+        locked_user=nodes.text(found["locked_user"].node)
+        if flags["locked"] and "locked_user" in found
+        else None,
         ignored=flags["ignore"],
         pin_digest=flags["pin-digest"],
         policies=policies,

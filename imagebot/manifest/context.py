@@ -12,7 +12,7 @@ from imagebot.errors import ReferenceError_
 from imagebot.manifest import nodes
 from imagebot.manifest.annotations import Automation, read_automation
 from imagebot.manifest.compose import Node, ScalarNode
-from imagebot.model import Location, Problem, Target, TargetKind
+from imagebot.model import Location, Problem, Target, TargetKind, WorkloadRef
 from imagebot.refs import ImageRef, parse_reference
 
 # Values that are placeholders for a templating step, not references: not ours to judge.
@@ -38,6 +38,8 @@ class DocumentContext:
     targets: list[Target] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     _identities: dict[int, tuple[str, Automation]] = field(default_factory=dict)
+    # ``Kind/namespace/name`` -> its parts, for the targets' ``workload_ref``.
+    refs: dict[str, WorkloadRef] = field(default_factory=dict)
 
     def identity(self, obj: Node) -> tuple[str, Automation]:
         """``Kind/namespace/name`` of an object and the automation its annotations ask for;
@@ -45,11 +47,13 @@ class DocumentContext:
         known = self._identities.get(id(obj))
         if known is None:
             metadata = nodes.get(obj, "metadata")
-            workload = describe_workload(
+            ref = WorkloadRef(
                 nodes.get_text(obj, "kind") or "?",
+                nodes.get_text(metadata, "name") or "?",
                 nodes.get_text(metadata, "namespace"),
-                nodes.get_text(metadata, "name"),
             )
+            workload = describe_workload(ref.kind, ref.namespace, ref.name)
+            self.refs.setdefault(workload, ref)
             automation = read_automation(nodes.get(metadata, "annotations"), self.file)
             self.problems.extend(automation.problems)
             known = self._identities[id(obj)] = (workload, automation)
@@ -109,11 +113,13 @@ class DocumentContext:
                 automated=policy is not None,
                 locked=automation.locked,
                 locked_message=automation.locked_message,
+                locked_user=automation.locked_user,
                 ignored=automation.ignored,
                 pin_digest=pin_digest or automation.pin_digest,
                 yaml_path=path,
                 field_part=part,
                 current_value=str(node.value),
+                workload_ref=self.refs.get(workload),
             )
         )
 

@@ -14,7 +14,7 @@ from imagebot.manifest import nodes
 from imagebot.manifest.annotations import Automation
 from imagebot.manifest.compose import STR_TAG, Node, ScalarNode
 from imagebot.manifest.context import DocumentContext, is_placeholder
-from imagebot.model import TargetKind
+from imagebot.model import TargetKind, WorkloadRef
 
 KUSTOMIZATION_FILES = frozenset({"kustomization.yaml", "kustomization.yml", "Kustomization"})
 KUSTOMIZE_KINDS = ("Kustomization", "Component")  # a Component carries ``images:`` too
@@ -47,7 +47,9 @@ def find_kustomize_images(ctx: DocumentContext, obj: Node) -> None:
     if nodes.get(obj, "metadata") is not None:
         workload, automation = ctx.identity(obj)
     else:
-        workload = f"Kustomization/{posixpath.dirname(ctx.file) or '.'}"
+        directory = posixpath.dirname(ctx.file) or "."
+        workload = f"Kustomization/{directory}"
+        ctx.refs.setdefault(workload, WorkloadRef("Kustomization", directory))
         automation = Automation()
     for index, entry in enumerate(entries):
         _add_entry(ctx, entry, (*path, index), workload, automation)

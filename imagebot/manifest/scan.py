@@ -31,6 +31,7 @@ from imagebot.manifest.setters import (
     read_flux_object,
     resolve_markers,
 )
+from imagebot.manifest.workload_index import Workload, describe, locate_workloads
 from imagebot.manifest.workloads import find_workloads, objects_of
 from imagebot.model import Problem, Target
 
@@ -47,10 +48,15 @@ class FileScan:
     marks: tuple[SetterMark, ...] = ()
     flux_objects: tuple[FluxObject, ...] = ()
     skipped: Problem | None = None
+    workloads: tuple[Workload, ...] = ()  # only when asked for: lint and the workflow commands
 
 
-def scan_file(text: str, file: str) -> FileScan:
-    """Targets, problems, unresolved setter marks and Flux image objects of one file."""
+def scan_file(text: str, file: str, *, with_workloads: bool = False) -> FileScan:
+    """Targets, problems, unresolved setter marks and Flux image objects of one file.
+
+    ``with_workloads`` also describes the file's workloads from the same composed documents,
+    so a command that needs both never composes a file twice.
+    """
     _, body = split_bom(text)
     try:
         roots = compose_documents(body)
@@ -94,6 +100,9 @@ def scan_file(text: str, file: str) -> FileScan:
         problems=tuple(problems),
         marks=tuple(m for m in marks if m.template.location.document not in refused),
         flux_objects=tuple(flux_objects),
+        workloads=tuple(describe(w, file) for w in locate_workloads(roots))
+        if with_workloads
+        else (),
     )
 
 
@@ -106,7 +115,12 @@ def _named_as_found(
     other = found.get((template.location.document, template.yaml_path))
     if other is None:
         return mark
-    named = dataclasses.replace(template, workload=other.workload, container=other.container)
+    named = dataclasses.replace(
+        template,
+        workload=other.workload,
+        workload_ref=other.workload_ref,
+        container=other.container,
+    )
     return dataclasses.replace(mark, template=named)
 
 

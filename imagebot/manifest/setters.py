@@ -116,11 +116,13 @@ def _mark(
         automated=True,
         locked=automation.locked,
         locked_message=automation.locked_message,
+        locked_user=automation.locked_user,
         ignored=automation.ignored,
         pin_digest=automation.pin_digest,
         yaml_path=path,
         field_part=part,
         current_value=str(node.value),
+        workload_ref=ctx.refs.get(workload),
     )
     return SetterMark(template, pieces[0], pieces[1])
 

@@ -16,8 +16,11 @@ from pathlib import Path
 from imagebot.errors import ManifestError
 from imagebot.manifest.scan import FileScan, scan_file, target_order, with_setters
 from imagebot.manifest.setters import resolve_markers
+from imagebot.manifest.workload_index import Workload
 from imagebot.model import Problem, Target
 
+# Compared in lower case: `kubectl apply -f APP.YAML` and a Kustomization's `resources:` apply
+# such a file. kustomize's own file names (kustomization.yaml, Kustomization) stay exact, as there.
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 MAX_FILE_BYTES = 8 * 1024 * 1024
 # Every target kind needs one of these words in its file: screen before composing anything.
@@ -35,6 +38,9 @@ class TreeScan:
     texts: Mapping[str, str] = field(default_factory=dict)
     files_seen: int = 0
     files_composed: int = 0
+    # Only with ``with_workloads``: every workload of the files read, whose texts are in
+    # ``texts`` too (annotating one edits its file even when it holds no target).
+    workloads: tuple[Workload, ...] = ()
 
 
 def scan_tree(
@@ -42,18 +48,22 @@ def scan_tree(
     paths: Sequence[str] = (),
     *,
     only_automated: bool = False,
+    with_workloads: bool = False,
     max_bytes: int = MAX_FILE_BYTES,
 ) -> TreeScan:
     """Scan ``root`` (or only ``paths`` below it) for targets.
 
     ``only_automated`` reads only files that mention automation and returns only automated
     targets: what a reconcile needs, and ~10x less YAML to compose in a typical repository.
+    ``with_workloads`` also describes each file's workloads while its documents are composed
+    (lint, annotate, release): one parse instead of two. No composed node outlives its file.
     """
     base = root.resolve()
     problems: list[Problem] = []
     skipped: list[Problem] = []
     scans: list[FileScan] = []
     texts: dict[str, str] = {}
+    workloads: list[Workload] = []
     seen = composed = 0
     for relative, path in _manifest_files(base, paths, skipped):
         seen += 1
@@ -68,13 +78,14 @@ def scan_tree(
         if text is None:
             continue
         composed += 1
-        scan = scan_file(text, relative)
+        scan = scan_file(text, relative, with_workloads=with_workloads)
         if scan.skipped is not None:
             skipped.append(scan.skipped)
             continue
         scans.append(scan)
         problems.extend(scan.problems)
-        if scan.targets or scan.marks:
+        workloads.extend(scan.workloads)
+        if scan.targets or scan.marks or scan.workloads:
             texts[relative] = text
     marks = [mark for scan in scans for mark in scan.marks]
     objects = [found for scan in scans for found in scan.flux_objects]
@@ -83,13 +94,15 @@ def scan_tree(
     targets = with_setters(scans, setter_targets)
     if only_automated:
         targets = [target for target in targets if target.automated]
+    kept = {t.location.file for t in targets} | {w.file for w in workloads}
     return TreeScan(
         targets=tuple(sorted(targets, key=target_order)),
         problems=tuple(problems),
         skipped=tuple(skipped),
-        texts={file: texts[file] for file in sorted({t.location.file for t in targets})},
+        texts={file: texts[file] for file in sorted(kept)},
         files_seen=seen,
         files_composed=composed,
+        workloads=tuple(workloads),
     )
 
 
@@ -176,11 +189,17 @@ def _walk(directory: Path) -> Iterator[tuple[Path, bool]]:
             if entry.is_dir(follow_symlinks=False):
                 if entry.name != ".git":
                     directories.append(Path(entry.path))
-            elif entry.name.endswith(MANIFEST_SUFFIXES) or entry.name == "Kustomization":
+            elif is_manifest_name(entry.name):
                 link = entry.is_symlink()
                 if link or entry.is_file(follow_symlinks=False):  # not a FIFO, which would block
                     yield Path(entry.path), link
         pending.extend(reversed(directories))
+
+
+def is_manifest_name(name: str) -> bool:
+    """Whether the walk reads a file of this name: ``.yaml``, ``.yml`` or ``.json`` in any case,
+    or kustomize's extension-less ``Kustomization``."""
+    return name.lower().endswith(MANIFEST_SUFFIXES) or name == "Kustomization"
 
 
 def write_files(root: Path, new_texts: Mapping[str, str]) -> None:

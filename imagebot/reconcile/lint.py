@@ -16,7 +16,7 @@ from imagebot.errors import PolicyError
 from imagebot.manifest import scan_tree
 from imagebot.manifest.annotate import spellings
 from imagebot.manifest.annotations import FILTER_PREFIX, PREFIXES
-from imagebot.manifest.workload_index import Workload, WorkloadId, workloads_in_text
+from imagebot.manifest.workload_index import Workload, WorkloadId
 from imagebot.model import Problem, Target
 from imagebot.policy import parse_policy
 
@@ -25,8 +25,8 @@ _SWITCHES = ("automated", "locked", "locked_msg", "locked_user", "ignore", "pin-
 
 def lint_tree(root: Path, paths: Sequence[str] = ()) -> list[Problem]:
     """Every finding, ordered by file and line."""
-    scan = scan_tree(root, paths)
-    workloads = [w for f, t in scan.texts.items() for w in workloads_in_text(t, f)]
+    scan = scan_tree(root, paths, with_workloads=True)
+    workloads = scan.workloads
     findings = [
         *scan.problems,
         # Files that are not YAML at all; Helm and Go templates are skipped on purpose.

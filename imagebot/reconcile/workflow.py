@@ -14,7 +14,7 @@ from pathlib import Path
 from imagebot.errors import PolicyError, UsageError
 from imagebot.manifest import plan_set_image, rewrite_files, scan_tree
 from imagebot.manifest.annotate import SetAnnotation, edit_annotations
-from imagebot.manifest.workload_index import Workload, WorkloadId, resolve, workloads_in_text
+from imagebot.manifest.workload_index import Workload, WorkloadId, resolve
 from imagebot.model import Target
 from imagebot.policy import parse_policy
 from imagebot.reconcile.edit import Edit
@@ -39,23 +39,10 @@ class Request:
 
 
 def index_tree(root: Path, paths: Sequence[str]) -> tuple[list[Workload], dict[str, str]]:
-    """Every workload of the tree and the text of each file that holds one.
-
-    The scanner keeps the texts of files with targets; a file whose only images are broken
-    references has none but is named by its problems, so it is read here too.
-    """
-    scan = scan_tree(root, paths)
-    texts = dict(scan.texts)
-    for file in sorted({p.file for p in scan.problems if p.file} - texts.keys()):
-        path = root / file
-        if path.resolve().is_relative_to(root.resolve()) and path.is_file():
-            try:
-                with path.open(encoding="utf-8", newline="") as handle:
-                    texts[file] = handle.read()
-            except (OSError, UnicodeDecodeError):
-                continue
-    workloads = [w for file, text in texts.items() for w in workloads_in_text(text, file)]
-    return workloads, texts
+    """Every workload of the tree and the text of each file that holds one (or a target),
+    from one scan: each file is composed once."""
+    scan = scan_tree(root, paths, with_workloads=True)
+    return list(scan.workloads), dict(scan.texts)
 
 
 def annotate(
@@ -140,11 +127,10 @@ class Release:
 
 def release(root: Path, paths: Sequence[str], wanted: Release, request: Request) -> Edit:
     """Write IMAGE:TAG into the image's targets (only the named workloads' when given)."""
-    scan = scan_tree(root, paths)
+    scan = scan_tree(root, paths, with_workloads=bool(wanted.workloads))
     targets = list(scan.targets)
     if wanted.workloads:
-        workloads = [w for f, t in scan.texts.items() for w in workloads_in_text(t, f)]
-        chosen = [resolve(w, workloads) for w in wanted.workloads]
+        chosen = [resolve(w, scan.workloads) for w in wanted.workloads]
         targets = [t for t in targets if any(_belongs(t, w) for w in chosen)]
     if wanted.force:
         targets = [replace(t, locked=False) for t in targets]
