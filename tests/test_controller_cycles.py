@@ -4,7 +4,8 @@ A timer cycle in which neither the files nor the registry's answers moved is ski
 no event, only ``lastRunTime`` moves; a new tag makes the next one work again. (The cycle after a
 commit runs in full once: its fingerprint is of the files before they were rewritten.) In front
 of the registry sits a small proxy that adds Docker Hub's ``ratelimit-*`` headers (the rig's
-registry sends none), so the pull-quota gauges are fed by the real client through the controller.
+registry sends none), so the pull-quota gauges are fed by the real client through the controller;
+switched to ``refusing`` it answers 429 with ``Retry-After: 120`` instead, as a quota spent does.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import requests
 from imagebot.controller.handlers import Controller
 from imagebot.controller.kube import Cluster, api_client
 from imagebot.controller.metrics import Metrics
+from imagebot.controller.registries import KeptRegistries, build_client
 from tests.controller_support import NOW, body, push_seed_images, seed_manifest, seeded_api
 from tests.kube_emulator import RunningApi
 from tests.rig.bare import run_git
@@ -36,10 +38,12 @@ LIMIT = 100
 
 class QuotaProxy:
     """Forwards GET/HEAD to a registry and answers with a pull quota that each manifest GET
-    spends, the way Docker Hub counts pulls."""
+    spends, the way Docker Hub counts pulls; while ``refusing``, a 429 for every request."""
 
     def __init__(self, upstream: str) -> None:
         self.remaining = LIMIT
+        self.refusing = False
+        self.refused = 0
         proxy = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -50,6 +54,13 @@ class QuotaProxy:
                 self._forward("HEAD")
 
             def _forward(self, method: str) -> None:
+                if proxy.refusing:
+                    proxy.refused += 1
+                    self.send_response(429)
+                    self.send_header("Retry-After", "120")
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 headers = {k: v for k, v in self.headers.items() if k.lower() != "host"}
                 answer = requests.request(
                     method, upstream + self.path, headers=headers, allow_redirects=False, timeout=5
@@ -101,6 +112,10 @@ class Clock:
 
     def __call__(self) -> datetime:
         return self.now
+
+    def seconds(self) -> float:
+        """The same clock for the registry client (Retry-After, token lifetimes)."""
+        return self.now.timestamp()
 
 
 def head(remote: Path) -> str:
@@ -183,3 +198,63 @@ async def test_an_unchanged_timer_cycle_is_skipped_and_a_new_tag_ends_the_skippi
     assert sample("imagebot_registry_pull_quota_remaining", host=proxy.host) == proxy.remaining
     assert sample("imagebot_registry_pull_quota_spent", host=proxy.host) == LIMIT - proxy.remaining
     assert proxy.remaining < LIMIT
+
+
+@pytest.mark.asyncio
+async def test_a_429_keeps_the_host_shut_for_the_backoff_cycles_until_retry_after_has_passed(
+    api: RunningApi,
+    proxy: QuotaProxy,
+    pusher: ImagePusher,
+    unique_repo: str,
+    bare_remote: Callable[..., Path],
+    tmp_path: Path,
+) -> None:
+    # The bug: a client per cycle forgot the 429, so kopf's retry 10 s later hit the host again.
+    push_seed_images(pusher, unique_repo)
+    remote = bare_remote({"deployment.yaml": seed_manifest(proxy.host, unique_repo)})
+    clock, metrics = Clock(), Metrics()
+    ctl = Controller(
+        cluster=Cluster(api_client(api.url)),
+        metrics=metrics,
+        emit=lambda obj, type_, reason, message: None,
+        clock=clock,
+        cache_root=tmp_path / "cache",
+        registries=KeptRegistries(lambda s: build_client(s, clock=clock.seconds)),
+    )
+    spec: dict[str, Any] = {
+        "git": {"url": f"file://{remote}", "branch": "main"},
+        "registries": {"hosts": [{"host": proxy.host, "insecure": True}]},
+    }
+    start = head(remote)
+
+    def refused_requests() -> float | None:
+        labels = {"host": proxy.host, "kind": "list", "status": "429"}
+        return metrics.registry.get_sample_value("imagebot_registry_requests_total", labels)
+
+    async def cycle(retry: int) -> dict[str, Any]:
+        patch = kopf.Patch()
+        with pytest.raises(kopf.TemporaryError):
+            await ctl.cycle(body=body(**spec), patch=patch, retry=retry, force=False)
+        return dict(patch["status"])
+
+    proxy.refusing = True
+    first = await cycle(0)
+    refused = proxy.refused  # both repositories may be in flight when the first 429 lands
+    assert refused in (1, 2)
+    assert refused_requests() == refused
+
+    for retry in (1, 2):  # kopf's backoff retries, well inside the two minutes
+        clock.now += timedelta(seconds=10)
+        again = await cycle(retry)
+        assert again["conditions"][0]["reason"] == first["conditions"][0]["reason"]
+    assert proxy.refused == refused, "the retries answered stale from the block, not the host"
+    assert refused_requests() == refused, "each cycle counts only its own requests"
+
+    proxy.refusing = False
+    clock.now += timedelta(seconds=101)  # 121 s after the 429
+    patch = kopf.Patch()
+    await ctl.cycle(body=body(**spec), patch=patch, retry=3, force=False)
+    assert patch["status"]["lastPushedCommit"] == head(remote) != start
+
+    ctl.forget("my-demo", "seed")
+    assert ctl.remembered() == set()

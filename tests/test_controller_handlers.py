@@ -139,6 +139,9 @@ async def test_suspended_automations_do_no_work(api: RunningApi) -> None:
     [
         pytest.param({"git": {}}, "spec.git.url", id="no-url"),
         pytest.param({"interval": "0s"}, "spec.interval", id="zero-interval"),
+        pytest.param({"interval": "500ms"}, "spec.interval: '500ms' is shorter", id="under-1s"),
+        pytest.param({"interval": "5 min"}, "spec.interval: '5 min' is not", id="not-go-syntax"),
+        pytest.param({"interval": True}, "spec.interval: True is not", id="interval-not-text"),
         pytest.param({"suspend": "yes"}, "spec.suspend", id="suspend-not-bool"),
         pytest.param(
             {"registries": {"hosts": [{"insecure": True}]}},

@@ -7,7 +7,6 @@ error, 3 with ``--strict`` when problems were reported.
 
 from __future__ import annotations
 
-import re
 import sys
 import time
 from typing import Any
@@ -15,17 +14,21 @@ from typing import Any
 import click
 
 from imagebot.cli.common import EXIT_OK, EXIT_PROBLEMS, EXIT_TRANSIENT, exit_code_for
+from imagebot.durations import parse_duration
+from imagebot.errors import ConfigError
 
-_DURATION = re.compile(r"(?:(\d+)h)?(?:(\d+)m)?(?:(\d+(?:\.\d+)?)s?)?")
 
-
-def parse_duration(text: str) -> float:
-    """``90``, ``90s``, ``5m``, ``1h30m`` -> seconds."""
-    match = _DURATION.fullmatch(text.strip())
-    if not text.strip() or match is None or not any(match.groups()):
-        raise click.BadParameter(f"{text!r} is not a duration like 30s, 5m or 1h30m")
-    hours, minutes, seconds = match.groups()
-    return int(hours or 0) * 3600 + int(minutes or 0) * 60 + float(seconds or 0)
+def parse_interval(_ctx: click.Context, _param: click.Parameter, text: str | None) -> float | None:
+    """``--interval``: a duration as Flux writes it (``90s``, ``5m``, ``1h30m``) or seconds."""
+    if text is None:
+        return None
+    try:
+        seconds = parse_duration(text)
+    except ConfigError as error:
+        raise click.BadParameter(str(error)) from None
+    if seconds <= 0:
+        raise click.BadParameter(f"{text!r} is no time at all; give e.g. 30s or 5m")
+    return seconds
 
 
 @click.command()
@@ -36,7 +39,11 @@ def parse_duration(text: str) -> float:
 @click.option("--no-push", is_flag=True, help="Commit but do not push.")
 @click.option("--push-branch", help="Push to this branch (recreated from the base) for review.")
 @click.option("--config", "config_file", help="Settings file (default: imagebot.yaml in the repo).")
-@click.option("--interval", help="Keep running, one cycle per interval (e.g. 5m).")
+@click.option(
+    "--interval",
+    callback=parse_interval,
+    help="Keep running, one cycle per interval (e.g. 90s, 5m, 1h30m).",
+)
 @click.option("--allow-downgrade", is_flag=True, help="Let policies choose an older tag.")
 @click.option("--author-name", help="Commit author and committer name.")
 @click.option("--author-email", help="Commit author and committer email.")
@@ -48,7 +55,7 @@ def run(**options: Any) -> None:
     Finds automated images under --repo, asks each registry once per repository, picks tags by
     policy, rewrites only the image values, commits and pushes. With --interval it keeps polling.
     """
-    interval = parse_duration(options["interval"]) if options["interval"] else None
+    interval: float | None = options["interval"]
     while True:
         started = time.monotonic()
         code = _cycle(options)

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, cast
 from imagebot.config import RegistrySettings, Settings
 from imagebot.controller.kube import Cluster
 from imagebot.controller.metrics import Metrics
+from imagebot.controller.registries import CycleRegistry, KeptRegistries
 from imagebot.controller.secrets import KubernetesSecretReader, SecretReader, cycle_settings
 from imagebot.controller.spec import AutomationSpec, parse_spec
 from imagebot.controller.status import (
@@ -41,7 +42,6 @@ from imagebot.model import RunResult
 if TYPE_CHECKING:
     from imagebot.reconcile import Edges
     from imagebot.reconcile.run import RegistryLike
-    from imagebot.registry import RateLimitInfo
 
 Emit = Callable[[Mapping[str, Any], str, str, str], None]
 """Posts one event: (object body, type, reason, message)."""
@@ -74,6 +74,9 @@ class Controller:
     # Registry metadata kept between cycles (one directory per namespace, the trust boundary of
     # the credentials that fetched it); without it every cycle pulls every manifest again.
     cache_root: Path | None = None
+    # One registry client per automation across cycles: its bearer tokens and its 429 blocks
+    # (Retry-After) would be lost with a client per cycle.
+    registries: KeptRegistries = field(default_factory=KeptRegistries)
     _locks: dict[tuple[str, str], asyncio.Lock] = field(default_factory=dict)
     _last_run: dict[tuple[str, str], datetime] = field(default_factory=dict)
 
@@ -112,7 +115,7 @@ class Controller:
             self._last_run[key] = self.clock()
             since = None if force or retry else _fingerprint(status, generation)
             try:
-                result = await asyncio.to_thread(self._run, spec, namespace, since)
+                result = await asyncio.to_thread(self._run, spec, key, since)
             except ImagebotError as error:
                 self._fail(body, patch, error, Stamp(self.clock(), status, generation), retry)
         stamp = Stamp(self.clock(), status, generation)
@@ -136,23 +139,24 @@ class Controller:
         """Drop what is remembered about a deleted automation (kopf stops its timer itself)."""
         self._locks.pop((namespace, name), None)
         self._last_run.pop((namespace, name), None)
+        self.registries.forget((namespace, name))
 
     def remembered(self) -> set[tuple[str, str]]:
         """The automations this controller keeps state for, as (namespace, name)."""
-        return set(self._locks) | set(self._last_run)
+        return set(self._locks) | set(self._last_run) | self.registries.keys()
 
-    def _run(self, spec: AutomationSpec, namespace: str, since: str | None) -> RunResult:
+    def _run(self, spec: AutomationSpec, key: tuple[str, str], since: str | None) -> RunResult:
         """Blocking: the worker thread's part (secrets, temporary files, reconcile)."""
         from imagebot.reconcile import Edges
 
-        clients: list[RegistryLike] = []
-        base = Edges()
+        namespace = key[0]
+        clients: list[CycleRegistry] = []
 
         def make_registry(settings: RegistrySettings) -> RegistryLike:
             if self.cache_root is not None:
                 cache = self.cache_root / (namespace or "_cluster")
                 settings = replace(settings, cache_dir=str(cache))
-            client = base.make_registry(settings)
+            client = self.registries.lease(key, settings)
             clients.append(client)
             return client
 
@@ -164,18 +168,12 @@ class Controller:
             for client in clients:
                 self._observe_client(client)
 
-    def _observe_client(self, client: object) -> None:
-        """Fold a registry client's counters and quota answers into the metrics, then close it
-        (reconcile leaves the client to whoever made it)."""
-        stats = getattr(client, "stats", None)
-        if stats is not None and hasattr(stats, "detailed"):
-            self.metrics.observe_requests(stats.detailed())
-        quotas: Mapping[str, RateLimitInfo] = getattr(client, "rate_limits", None) or {}
-        for host, quota in quotas.items():
+    def _observe_client(self, client: CycleRegistry) -> None:
+        """Fold this cycle's registry requests and quota answers into the metrics (the client
+        stays open for the next cycle)."""
+        self.metrics.observe_requests(client.stats.detailed())
+        for host, quota in client.rate_limits.items():
             self.metrics.observe_quota(host, quota)
-        close = getattr(client, "close", None)
-        if close is not None:
-            close()
 
     def _due(
         self, key: tuple[str, str], spec: AutomationSpec, status: Mapping[str, Any], generation: int

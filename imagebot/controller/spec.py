@@ -7,17 +7,15 @@ here; ``imagebot.controller.secrets`` reads them and builds the final ``Settings
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from imagebot.config import RateLimit, RegistryHost
 from imagebot.controller.crd import DEFAULT_INTERVAL_SECONDS
+from imagebot.durations import parse_duration
 from imagebot.errors import ConfigError
 
-_DURATION = re.compile(r"(?:(\d+(?:\.\d+)?)(h|ms|m|s))")
-_UNITS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
 MIN_INTERVAL_SECONDS = 1.0
 
 
@@ -43,19 +41,14 @@ class AutomationSpec:
     allow_downgrade: bool = False
 
 
-def parse_duration(text: str | float | int, field: str) -> float:
-    """``5m``, ``1h30m``, ``45s``, ``250ms`` (Go's duration syntax, as Flux writes) or seconds."""
-    if isinstance(text, bool):
-        raise ConfigError(f"spec.{field}: expected a duration such as 5m, got {text!r}")
-    if isinstance(text, int | float):
-        seconds = float(text)
-    else:
-        parts = _DURATION.findall(text.strip())
-        if not parts or "".join(n + u for n, u in parts) != text.strip():
-            raise ConfigError(f"spec.{field}: {text!r} is not a duration; write e.g. 5m, 1h, 30s")
-        seconds = sum(float(number) * _UNITS[unit] for number, unit in parts)
+def parse_interval(value: object, field: str) -> float:
+    """Seconds in a duration field (``5m``, ``1h30m``, ``90s``, ``90``), at least 1 s."""
+    try:
+        seconds = parse_duration(value)
+    except ConfigError as error:
+        raise ConfigError(f"spec.{field}: {error}") from None
     if seconds < MIN_INTERVAL_SECONDS:
-        raise ConfigError(f"spec.{field}: {text!r} is shorter than 1s; imagebot would hammer")
+        raise ConfigError(f"spec.{field}: {value!r} is shorter than 1s; imagebot would hammer")
     return seconds
 
 
@@ -83,7 +76,7 @@ def parse_spec(spec: Mapping[str, Any]) -> AutomationSpec:
         message_template=_string(git, "messageTemplate", "git.messageTemplate"),
         signing_secret=_secret_name(signing, "secretRef", "git.signingKey.secretRef"),
         signing_format=signing_format,
-        interval_seconds=parse_duration(spec.get("interval", "5m"), "interval"),
+        interval_seconds=parse_interval(spec.get("interval", "5m"), "interval"),
         suspend=_boolean(spec, "suspend", "suspend"),
         registry_secrets=tuple(
             _secret_name({"ref": ref}, "ref", f"registries.secretRefs[{index}]") or ""

@@ -91,6 +91,15 @@ class RequestStats(Mapping[str, int]):
         with self._lock:
             return dict(self._counts)
 
+    def since(self, snapshot: Mapping[tuple[str, str, int], int]) -> RequestStats:
+        """The requests counted after ``snapshot`` (an earlier ``detailed()``): one cycle's share
+        of a client that is kept across cycles."""
+        later = RequestStats()
+        for key, count in self.detailed().items():
+            if count > snapshot.get(key, 0):
+                later._counts[key] = count - snapshot.get(key, 0)
+        return later
+
     def by_kind(self) -> dict[str, int]:
         totals: Counter[str] = Counter()
         for (kind, _, _), count in self.detailed().items():
