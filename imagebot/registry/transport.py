@@ -284,8 +284,8 @@ class Transport:
         if reply.status == 429:
             wait = retry_after_seconds(reply.headers.get("retry-after"))
             message = (
-                f"{host} is rate limiting imagebot (429); no more requests to it for "
-                f"{wait:.0f} s (its Retry-After)"
+                f"{host} is rate limiting imagebot (429); no more requests to it until then, "
+                f"retry after {wait:.0f} s"
             )
             with self._lock:
                 self._blocked[host] = (self._clock() + wait, message)
