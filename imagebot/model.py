@@ -97,18 +97,67 @@ class Target:
     locked_user: str | None = None  # who locked it (``locked_user``), alone
 
 
+class Severity(StrEnum):
+    """How much a problem weighs: errors stop their item, warnings and notes stop nothing."""
+
+    ERROR = "error"
+    WARNING = "warning"  # the item went ahead, but something about it deserves a look
+    INFO = "info"  # left alone on purpose (a locked workload)
+
+
+class ProblemCode(StrEnum):
+    """What kind of trouble a ``Problem`` is; the value is the code ``--output json`` prints.
+
+    Shells decide by the traits, never by the spelling: the operator stalls on ``user_fixable``
+    errors (their fix arrives through Git or the registry) and retries on ``transient`` ones;
+    warnings never stall. Declared most specific first: a status names the first fixable code.
+    """
+
+    INVALID_POLICY = "invalid-policy"  # a policy string the parser refused
+    REGISTRY_REFUSED = "registry-refused"  # 401/403/404: credentials or names to fix
+    MANIFEST = "manifest"  # trouble in the files: bad reference, unreadable YAML, Helm template
+    REGISTRY_UNAVAILABLE = "registry-unavailable"  # network, 5xx, 429: passes by itself
+    NO_DIGEST = "no-digest"  # a pinned reference whose new digest could not be had
+    MANIFEST_WARNING = "manifest-warning"  # honoured, but not as Flux would read it
+    LOCKED = "locked"  # a locked workload, skipped on purpose
+
+    @property
+    def severity(self) -> Severity:
+        return _SEVERITIES.get(self, Severity.ERROR)
+
+    @property
+    def user_fixable(self) -> bool:
+        """An error only a change in Git or at the registry ends."""
+        return self in _USER_FIXABLE
+
+    @property
+    def transient(self) -> bool:
+        """An error that may pass by itself: run again soon."""
+        return self is ProblemCode.REGISTRY_UNAVAILABLE
+
+
+_SEVERITIES = {ProblemCode.MANIFEST_WARNING: Severity.WARNING, ProblemCode.LOCKED: Severity.INFO}
+_USER_FIXABLE = frozenset(
+    {ProblemCode.INVALID_POLICY, ProblemCode.REGISTRY_REFUSED, ProblemCode.MANIFEST}
+)
+
+
 @dataclass(frozen=True, slots=True)
 class Problem:
-    """Something that stopped one item, reported as data while the rest goes on."""
+    """Something that stopped one item (or, as a warning, deserves a look) while the rest goes on.
+
+    ``code`` defaults to ``MANIFEST``: most problems are found in the files themselves.
+    """
 
     message: str
     file: str | None = None
     line: int | None = None
     image: str | None = None
-    # What kind of trouble, for shells that react to it (the operator stalls on user-fixable
-    # ones): "invalid-policy", "registry-unavailable", "registry-refused", "locked", "no-digest";
-    # empty for problems found in the files themselves (bad references, unreadable YAML).
-    code: str = ""
+    code: ProblemCode = ProblemCode.MANIFEST
+
+    @property
+    def severity(self) -> Severity:
+        return self.code.severity
 
     def __str__(self) -> str:
         where = ""

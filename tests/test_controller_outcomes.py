@@ -16,7 +16,9 @@ import kopf
 import pytest
 
 from imagebot.controller.metrics import Metrics
-from imagebot.model import Problem, RunResult
+from imagebot.controller.status import judge
+from imagebot.manifest import scan_text
+from imagebot.model import Problem, ProblemCode, RunResult, Severity
 from imagebot.registry import RateLimitInfo
 from tests.controller_support import NOW, PUSHED, Recorder, body, controller, seeded_api
 from tests.kube_emulator import RunningApi
@@ -27,21 +29,29 @@ POLICY = Problem(
     "broken.yaml",
     12,
     "registry.example/demo/app:1.0",
-    "invalid-policy",
+    ProblemCode.INVALID_POLICY,
 )
 REFUSED = Problem(
     "registry.example/demo/app: 401 unauthorized; not updated",
     "a.yaml",
     3,
     None,
-    "registry-refused",
+    ProblemCode.REGISTRY_REFUSED,
 )
 BAD_FILE = Problem("invalid reference docker.io//flaskapp", "other.yaml", 7)
 UNAVAILABLE = Problem(
-    "registry.example/demo/app: 503; not updated", "a.yaml", 3, None, "registry-unavailable"
+    "registry.example/demo/app: 503; not updated",
+    "a.yaml",
+    3,
+    None,
+    ProblemCode.REGISTRY_UNAVAILABLE,
 )
 NO_DIGEST = Problem(
-    "no digest for registry.example/demo/app:2; pin not updated", "a.yaml", 3, None, "no-digest"
+    "no digest for registry.example/demo/app:2; pin not updated",
+    "a.yaml",
+    3,
+    None,
+    ProblemCode.NO_DIGEST,
 )
 # A ready automation whose last full cycle, on this generation, saw "f1ngerpr1nt".
 READY = {
@@ -167,7 +177,9 @@ async def test_unavailable_registries_retry_with_backoff_and_never_stall(
     "result",
     [
         pytest.param(replace(PUSHED, problems=(NO_DIGEST,)), id="no-digest-is-only-listed"),
-        pytest.param(replace(PUSHED, skipped=(replace(POLICY, code="locked"),)), id="locked"),
+        pytest.param(
+            replace(PUSHED, skipped=(replace(POLICY, code=ProblemCode.LOCKED),)), id="locked"
+        ),
     ],
 )
 async def test_other_notes_leave_the_automation_ready(api: RunningApi, result: RunResult) -> None:
@@ -265,3 +277,33 @@ def test_pull_quota_answers_become_spent_and_remaining_gauges(
         metrics.registry.get_sample_value("imagebot_registry_pull_quota_remaining", host)
         == remaining
     )
+
+
+YAML_BOOLEAN = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  annotations:
+    imagebot.io/automated: true
+    imagebot.io/tag.app: semver:^1.0
+spec:
+  template:
+    spec:
+      containers:
+      - name: app
+        image: registry.example/demo/app:1.0.0
+"""
+
+
+def test_a_warning_from_the_files_never_stalls_an_automation_whose_update_ran() -> None:
+    # The bug: the YAML-boolean warning had code "", which read as "trouble in the files", and
+    # the operator marked the automation Stalled although the update had been pushed.
+    targets, problems = scan_text(YAML_BOOLEAN, "web.yaml")
+    assert [t.automated for t in targets] == [True]
+    assert [(p.code, p.severity) for p in problems] == [
+        (ProblemCode.MANIFEST_WARNING, Severity.WARNING)
+    ]
+    judged = judge(replace(PUSHED, problems=tuple(problems)))
+    assert (judged.outcome, judged.reason, judged.retry) == ("ok", "Pushed", False)
+    assert "1 problem(s)" in judged.message

@@ -36,7 +36,8 @@ def problem_to_json(problem: Problem) -> dict[str, Any]:
         "line": problem.line,
         "image": problem.image,
         "message": problem.message,
-        "code": problem.code or None,
+        "code": str(problem.code),
+        "severity": str(problem.severity),
     }
 
 

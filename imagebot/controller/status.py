@@ -15,7 +15,7 @@ from typing import Any
 
 from imagebot.controller.crd import MAX_PROBLEMS_IN_STATUS
 from imagebot.errors import ImagebotError, RateLimited
-from imagebot.model import Problem, RunResult
+from imagebot.model import Problem, ProblemCode, RunResult, Severity
 from imagebot.refs import parse_reference
 
 READY, RECONCILING, STALLED = "Ready", "Reconciling", "Stalled"
@@ -91,21 +91,18 @@ class Stamp:
         }
 
 
-# Problem codes the user has to fix (in Git or at the registry), by the reason the status
-# gives them, most specific first; "" is trouble in the files themselves (bad reference, YAML).
-USER_FIXABLE = {
-    "invalid-policy": "InvalidPolicy",
-    "registry-refused": "RegistryRefused",
-    "": "ManifestProblems",
+# The reason a status gives each user-fixable problem code. Which codes stall is the code's own
+# trait (``ProblemCode.user_fixable``); this only names them, as earlier statuses did.
+STALL_REASONS: Mapping[ProblemCode, str] = {
+    ProblemCode.INVALID_POLICY: "InvalidPolicy",
+    ProblemCode.REGISTRY_REFUSED: "RegistryRefused",
+    ProblemCode.MANIFEST: "ManifestProblems",
 }
-# Stalls whose fix arrives through Git or the registry, not the spec: the timer keeps polling.
-POLLED_STALLS = frozenset(USER_FIXABLE.values())
-TRANSIENT_CODES = frozenset({"registry-unavailable"})
 _SHOWN = 3  # problems spelt out in a condition message; all of them are in status.problems
 
 
 @dataclass(frozen=True, slots=True)
-class Verdict:
+class CycleOutcome:
     """How a finished cycle went: ``outcome`` is the metrics label (ok, stalled, transient)."""
 
     outcome: str
@@ -114,22 +111,24 @@ class Verdict:
     retry: bool  # some registry failed for a passing reason: run again soon, with backoff
 
 
-def judge(result: RunResult) -> Verdict:
-    """User-fixable problems stall; passing registry failures retry; the rest is Ready."""
-    fixable = [p for p in result.problems if p.code in USER_FIXABLE]
-    unavailable = [p for p in result.problems if p.code in TRANSIENT_CODES]
+def judge(result: RunResult) -> CycleOutcome:
+    """User-fixable errors stall; passing registry failures retry; warnings and the rest are
+    Ready (a warning never stalls: its item went ahead)."""
+    errors = [p for p in result.problems if p.severity is Severity.ERROR]
+    fixable = [p for p in errors if p.code.user_fixable]
+    unavailable = [p for p in errors if p.code.transient]
     retry = bool(unavailable or result.stale_registries or result.failed_repositories)
     if fixable:
-        code = next(c for c in USER_FIXABLE if any(p.code == c for p in fixable))
+        code = min((p.code for p in fixable), key=list(ProblemCode).index)
         message = _listing(fixable)
         if result.commit and result.pushed:
             message += f"; pushed {_short(result.commit)} for the rest"
-        return Verdict("stalled", USER_FIXABLE[code], message, retry)
+        return CycleOutcome("stalled", _stall_reason(code), message, retry)
     if retry:
         names = sorted({*result.failed_repositories, *result.stale_registries})
         message = f"registry unavailable for {', '.join(names)}" if names else ""
         message = message or _listing(unavailable)
-        return Verdict("transient", "RegistryUnavailable", message + "; retrying", True)
+        return CycleOutcome("transient", "RegistryUnavailable", message + "; retrying", True)
     if result.commit and result.pushed:
         reason, message = "Pushed", f"pushed {_short(result.commit)} to {result.branch}"
     elif result.changes:
@@ -138,12 +137,21 @@ def judge(result: RunResult) -> Verdict:
         reason, message = "UpToDate", "every automated image is at its policy's choice"
     if result.problems:
         message += f"; {len(result.problems)} problem(s), see status.problems"
-    return Verdict("ok", reason, message, False)
+    return CycleOutcome("ok", reason, message, False)
+
+
+def _stall_reason(code: ProblemCode) -> str:
+    """``InvalidPolicy`` for ``invalid-policy``: the named reason, else the code in CamelCase."""
+    return STALL_REASONS.get(code) or "".join(part.title() for part in code.split("-"))
+
+
+# Stalls whose fix arrives through Git or the registry, not the spec: the timer keeps polling.
+POLLED_STALLS = frozenset(_stall_reason(code) for code in ProblemCode if code.user_fixable)
 
 
 def status_for_result(result: RunResult, stamp: Stamp) -> dict[str, Any]:
     """The status after a cycle that ran to its end; see ``judge`` for the conditions."""
-    verdict = judge(result)
+    judged = judge(result)
     status: dict[str, Any] = {
         "observedGeneration": stamp.generation,
         "lastRunTime": stamp.now.isoformat(),
@@ -161,7 +169,7 @@ def status_for_result(result: RunResult, stamp: Stamp) -> dict[str, Any]:
         },
         "problems": [str(problem) for problem in result.problems[:MAX_PROBLEMS_IN_STATUS]],
         "staleRegistries": list(result.stale_registries),
-        "conditions": _conditions(verdict, stamp),
+        "conditions": _conditions(judged, stamp),
     }
     if result.commit and result.pushed:
         status["lastPushedCommit"] = result.commit
@@ -174,21 +182,21 @@ def status_for_unchanged(result: RunResult, stamp: Stamp) -> dict[str, Any]:
     return {"lastRunTime": stamp.now.isoformat(), "observedRevision": result.remote_revision}
 
 
-def _conditions(verdict: Verdict, stamp: Stamp) -> list[dict[str, Any]]:
-    reason, message = verdict.reason, verdict.message
-    if verdict.outcome == "ok":
+def _conditions(judged: CycleOutcome, stamp: Stamp) -> list[dict[str, Any]]:
+    reason, message = judged.reason, judged.message
+    if judged.outcome == "ok":
         return [
             stamp.condition(READY, True, reason, message),
             stamp.condition(RECONCILING, False, reason, "cycle finished"),
             stamp.condition(STALLED, False, reason, ""),
         ]
-    if verdict.retry:
+    if judged.retry:
         reconciling = stamp.condition(RECONCILING, True, "RegistryUnavailable", "retrying soon")
     else:
         reconciling = stamp.condition(
             RECONCILING, False, reason, "waiting for a fix in Git or at the registry"
         )
-    stalled = verdict.outcome == "stalled"
+    stalled = judged.outcome == "stalled"
     return [
         stamp.condition(READY, False, reason, message),
         reconciling,

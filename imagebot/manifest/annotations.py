@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from imagebot.manifest import nodes
 from imagebot.manifest.compose import Node, ScalarNode
-from imagebot.model import Problem
+from imagebot.model import Problem, ProblemCode
 
 PREFIXES = ("imagebot.io/", "fluxcd.io/", "flux.weave.works/")
 FILTER_PREFIX = "filter.fluxcd.io/"
@@ -116,6 +116,7 @@ def _switch(entry: _Found | None, file: str, problems: list[Problem]) -> bool:
                     f"ignored; imagebot honours it: write it as the string 'true'",
                     file,
                     line,
+                    code=ProblemCode.MANIFEST_WARNING,
                 )
             )
         return honoured
