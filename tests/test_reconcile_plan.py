@@ -1,4 +1,5 @@
-"""Deciding what to change is pure: targets + registry answers + policies -> changes, problems."""
+"""Deciding what to change is pure: targets + registry answers + policies -> decisions, then
+decisions + the digests fetched for them -> changes and problems."""
 
 from __future__ import annotations
 
@@ -6,8 +7,17 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from imagebot.model import Digest, Location, TagInfo, Target, TargetKind
-from imagebot.reconcile.plan import Plan, decide, registry_queries, select_automated
+from imagebot.errors import RegistryAuthError, RegistryError
+from imagebot.model import Digest, Location, ProblemCode, TagInfo, Target, TargetKind
+from imagebot.reconcile.plan import (
+    DigestAnswers,
+    Plan,
+    digests_wanted,
+    finalize,
+    registry_queries,
+    screen,
+    select,
+)
 from imagebot.refs import parse_reference
 from imagebot.registry import RepoScan
 
@@ -39,23 +49,22 @@ def tags(*names: str, step: timedelta = timedelta(hours=1)) -> tuple[TagInfo, ..
     return tuple(TagInfo(name, created=T0 + i * step) for i, name in enumerate(names))
 
 
-def plan_for(targets: list[Target], scans: dict[str, RepoScan], **options: object) -> Plan:
-    plan = Plan()
-    automated = select_automated(targets, plan)
-    lookups: list[tuple[str, str]] = []
-
-    def digest_of(t: Target, tag: str) -> Digest | None:
-        lookups.append((t.image.name, tag))
-        return PIN
-
-    decide(
-        automated,
-        scans,
-        plan,
-        allow_downgrade=bool(options.get("allow_downgrade")),
-        digest_of=digest_of,
-    )
-    plan.chosen["lookups"] = repr(lookups)
+def plan_for(
+    targets: list[Target],
+    scans: dict[str, RepoScan],
+    *,
+    allow_downgrade: bool = False,
+    digests: DigestAnswers | None = None,
+) -> Plan:
+    """Screen, select and finalize as run.py does, answering every wanted digest with ``PIN``
+    (or from ``digests``); the digests asked for are recorded in ``chosen["lookups"]``."""
+    screened = screen(targets)
+    decisions = select(screened.automated, scans, allow_downgrade=allow_downgrade)
+    wanted = [(image.name, tag) for image, tag in digests_wanted(decisions)]
+    plan = finalize(decisions, digests if digests is not None else dict.fromkeys(wanted, PIN))
+    plan.problems[:0] = screened.problems
+    plan.skipped[:0] = screened.skipped
+    plan.chosen["lookups"] = repr(wanted)
     return plan
 
 
@@ -151,17 +160,44 @@ def test_keel_bumps_need_a_current_tag() -> None:
 
 
 def test_one_query_per_repository_asks_for_what_its_strictest_policy_needs() -> None:
-    plan = Plan()
-    automated = select_automated(
+    automated = screen(
         [
             target("team/app:1.0.0", policy="semver:^1.0", line=1),
             target("team/app:main-1", policy="glob:main-*", line=2),
             target("team/other:1.0.0", policy="semver:~1.0", line=3),
         ],
-        plan,
-    )
+    ).automated
     queries = {q.image.name: q for q in registry_queries(automated)}
     assert sorted(queries) == [APP, "docker.io/team/other"]
     assert queries[APP].needs_created and not queries["docker.io/team/other"].needs_created
     wants = queries[APP].wants
     assert wants is not None and wants("main-3") and wants("1.4.0") and not wants("dev-1")
+
+
+def test_selection_asks_for_each_missing_digest_once_and_never_for_a_listed_one() -> None:
+    listed = TagInfo("1.2.0", created=T0, digest=PIN)
+    twins = [target(f"team/app:1.0.0@{OLD_PIN}", line=n) for n in (1, 2)]
+    decisions = select(screen(twins).automated, {APP: RepoScan(tags("1.0.0", "1.1.0"))},
+                       allow_downgrade=False)  # fmt: skip
+    assert [(i.name, tag) for i, tag in digests_wanted(decisions)] == [(APP, "1.1.0")]
+    decisions = select(screen(twins).automated, {APP: RepoScan((listed,))}, allow_downgrade=False)
+    assert digests_wanted(decisions) == []
+    assert [c.new_digest for c in finalize(decisions, {}).changes] == [PIN, PIN]
+
+
+@pytest.mark.parametrize(
+    ("error", "code"),
+    [
+        pytest.param(RegistryError("503"), ProblemCode.REGISTRY_UNAVAILABLE, id="passing"),
+        pytest.param(RegistryAuthError("403"), ProblemCode.REGISTRY_REFUSED, id="403"),
+    ],
+)
+def test_a_digest_the_registry_would_not_give_leaves_the_pin_alone_and_says_why(
+    error: RegistryError, code: ProblemCode
+) -> None:
+    pinned = target(f"team/app:1.0.0@{OLD_PIN}")
+    plan = plan_for(
+        [pinned], {APP: RepoScan(tags("1.0.0", "1.1.0"))}, digests={(APP, "1.1.0"): error}
+    )
+    assert plan.changes == []
+    assert [p.code for p in plan.problems] == [code, ProblemCode.NO_DIGEST]

@@ -74,7 +74,7 @@ def edit_repository(
             return Prepared(edit, edit.texts, lambda: edit.message)
 
         committed = commit_as_configured(
-            workspace, prepare, settings, sleep=edges.sleep, jitter=edges.jitter
+            workspace, prepare(), prepare, settings, sleep=edges.sleep, jitter=edges.jitter
         )
         edit = committed.prepared.value
         return EditResult(

@@ -1,8 +1,10 @@
-"""Decide what to change: targets + registry answers + policies -> changes and problems.
+"""Decide what to change, in two pure steps around the one registry call they need between them.
 
-Pure decisions over data the edges already fetched. It parses each distinct policy once, asks
-the registry layer for one query per repository (what the policies need to know), and turns the
-policy engine's decisions into ``Change`` values. It never touches files, Git or the network.
+``screen`` keeps the automated targets and parses each distinct policy once; ``registry_queries``
+says what to ask each repository. ``select`` turns targets + registry answers into one decision
+per target; ``digests_wanted`` names the chosen tags whose digest a pinned reference still lacks;
+``finalize`` turns decisions + those digests into changes and problems. Fetching the answers is
+the caller's (``run.py``); nothing here touches files, Git or the network.
 """
 
 from __future__ import annotations
@@ -11,12 +13,16 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from imagebot.errors import ImagebotError, PolicyError
-from imagebot.model import Change, Digest, Problem, TagInfo, Target
+from imagebot.errors import ImagebotError, PolicyError, RegistryError
+from imagebot.model import Change, Digest, Problem, ProblemCode, TagInfo, Target
 from imagebot.policy import Policy, parse_policy, select_tag
+from imagebot.refs import ImageRef
 from imagebot.registry import RepoQuery, RepoScan
 
-DigestLookup = Callable[[Target, str], Digest | None]
+DigestKey = tuple[str, str]
+"""A digest wanted: (repository name as ``ImageRef.name``, tag)."""
+DigestAnswers = Mapping[DigestKey, Digest | RegistryError]
+"""What the registry answered for each digest asked: the digest, or why there is none."""
 
 
 @dataclass(slots=True)
@@ -37,7 +43,40 @@ class Automated:
     policy: Policy
 
 
-def problem_at(target: Target, message: str, code: str = "") -> Problem:
+@dataclass(frozen=True, slots=True)
+class Screened:
+    """The targets automation acts on, and what kept the others out (bad policy, a lock)."""
+
+    automated: tuple[Automated, ...] = ()
+    problems: tuple[Problem, ...] = ()
+    skipped: tuple[Problem, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    """The tag a policy chose for a target whose reference must change (or may, when pinned)."""
+
+    target: Target
+    tag: TagInfo
+    reason: str
+    pinned: bool  # tag and digest move together: the digest must be known before writing
+
+    @property
+    def digest_key(self) -> DigestKey:
+        return (self.target.image.name, self.tag.tag)
+
+
+@dataclass(frozen=True, slots=True)
+class Kept:
+    """A target whose policy still chooses what it has."""
+
+    target: Target
+
+
+Selected = Choice | Kept | Problem
+
+
+def problem_at(target: Target, message: str, code: ProblemCode = ProblemCode.MANIFEST) -> Problem:
     return Problem(
         message=message,
         file=target.location.file,
@@ -47,16 +86,20 @@ def problem_at(target: Target, message: str, code: str = "") -> Problem:
     )
 
 
-def select_automated(targets: Iterable[Target], plan: Plan) -> list[Automated]:
+def screen(targets: Iterable[Target]) -> Screened:
     """Keep automated, unlocked, not ignored targets; parse each distinct policy once."""
     parsed: dict[tuple[str, str | None, str | None], Policy | PolicyError] = {}
     automated: list[Automated] = []
+    problems: list[Problem] = []
+    skipped: list[Problem] = []
     for target in targets:
         if not target.automated or target.ignored or target.policy is None:
             continue
         if target.locked:
             why = f": {target.locked_message}" if target.locked_message else ""
-            plan.skipped.append(problem_at(target, f"{target.workload} is locked{why}", "locked"))
+            skipped.append(
+                problem_at(target, f"{target.workload} is locked{why}", ProblemCode.LOCKED)
+            )
             continue
         key = (target.policy, target.filter_pattern, target.filter_extract)
         if key not in parsed:
@@ -70,16 +113,16 @@ def select_automated(targets: Iterable[Target], plan: Plan) -> list[Automated]:
                 parsed[key] = error
         policy = parsed[key]
         if isinstance(policy, PolicyError):
-            plan.problems.append(
+            problems.append(
                 problem_at(
                     target,
                     f"invalid policy {target.policy!r} ({target.policy_source}): {policy}",
-                    "invalid-policy",
+                    ProblemCode.INVALID_POLICY,
                 )
             )
             continue
         automated.append(Automated(target, policy))
-    return automated
+    return Screened(tuple(automated), tuple(problems), tuple(skipped))
 
 
 def registry_queries(automated: Sequence[Automated]) -> list[RepoQuery]:
@@ -106,30 +149,67 @@ def _any_of(policies: Sequence[Policy]) -> Callable[[str], bool]:
     return lambda tag: any(p.matches(tag) for p in policies)
 
 
-def decide(
-    automated: Sequence[Automated],
-    scans: Mapping[str, RepoScan],
-    plan: Plan,
-    *,
-    allow_downgrade: bool,
-    digest_of: DigestLookup,
-) -> None:
-    """Fill ``plan`` with one decision per automated target."""
+def select(
+    automated: Sequence[Automated], scans: Mapping[str, RepoScan], *, allow_downgrade: bool
+) -> list[Selected]:
+    """One decision per automated target, in order, from the registry answers alone."""
+    decisions: list[Selected] = []
     for item in automated:
         target = item.target
         scan = scans.get(target.image.name)
         if scan is None or scan.problem or scan.stale:
             reason = (scan.problem if scan else None) or "registry answer is stale (rate limited)"
-            code = "registry-refused" if scan and scan.permanent else "registry-unavailable"
-            plan.problems.append(
+            code = _registry_code(scan is not None and scan.permanent)
+            decisions.append(
                 problem_at(target, f"{target.image.name}: {reason}; not updated", code)
             )
             continue
         try:
-            change = _decide_one(item, scan.tags, allow_downgrade, digest_of)
+            decisions.append(_select_one(item, scan.tags, allow_downgrade))
         except ImagebotError as error:
-            plan.problems.append(problem_at(target, str(error)))
+            decisions.append(problem_at(target, str(error)))
+    return decisions
+
+
+def _select_one(item: Automated, tags: Sequence[TagInfo], allow_downgrade: bool) -> Selected:
+    target, image = item.target, item.target.image
+    if item.policy.needs_current and not image.tag:
+        return problem_at(target, f"policy {item.policy.text!r} needs a current tag; there is none")
+    decision = select_tag(item.policy, tags, current=image.tag, allow_downgrade=allow_downgrade)
+    chosen = decision.chosen
+    if chosen is None:
+        return Kept(target)
+    # A reference that carries a digest is pinned: tag and digest move together, or the old
+    # digest would keep naming the old image (Kustomize `digest:` wins over `newTag:`). The
+    # pin-digest option also follows a tag that moved in place, at the cost of one HEAD.
+    pinned = target.pin_digest or (image.digest is not None and chosen.tag != image.tag)
+    if not pinned and chosen.tag == image.tag:
+        return Kept(target)
+    return Choice(target, chosen, decision.reason, pinned)
+
+
+def digests_wanted(decisions: Iterable[Selected]) -> list[tuple[ImageRef, str]]:
+    """The chosen tags whose digest a pinned reference needs and the listing did not give,
+    each once: (image of a target that wants it, tag)."""
+    wanted: dict[DigestKey, tuple[ImageRef, str]] = {}
+    for decision in decisions:
+        if isinstance(decision, Choice) and decision.pinned and decision.tag.digest is None:
+            wanted.setdefault(decision.digest_key, (decision.target.image, decision.tag.tag))
+    return list(wanted.values())
+
+
+def finalize(decisions: Iterable[Selected], digests: DigestAnswers) -> Plan:
+    """Changes and problems from the decisions and the digests fetched for them."""
+    plan = Plan()
+    for decision in decisions:
+        if isinstance(decision, Problem):
+            plan.problems.append(decision)
             continue
+        target = decision.target
+        if isinstance(decision, Kept):
+            plan.chosen[str(target.location)] = str(target.image)
+            continue
+        change = _change(decision, digests, plan.problems)
         if isinstance(change, Problem):
             plan.problems.append(change)
         elif change is not None:
@@ -137,40 +217,37 @@ def decide(
             plan.chosen[str(target.location)] = change.new
         else:
             plan.chosen[str(target.location)] = str(target.image)
+    return plan
 
 
-def _decide_one(
-    item: Automated,
-    tags: Sequence[TagInfo],
-    allow_downgrade: bool,
-    digest_of: DigestLookup,
+def _change(
+    choice: Choice, digests: DigestAnswers, problems: list[Problem]
 ) -> Change | Problem | None:
-    target, image = item.target, item.target.image
-    if item.policy.needs_current and not image.tag:
-        return problem_at(target, f"policy {item.policy.text!r} needs a current tag; there is none")
-    decision = select_tag(item.policy, tags, current=image.tag, allow_downgrade=allow_downgrade)
-    chosen = decision.chosen
-    if chosen is None:
-        return None
-    # A reference that carries a digest is pinned: tag and digest move together, or the old
-    # digest would keep naming the old image (Kustomize `digest:` wins over `newTag:`). The
-    # pin-digest option also follows a tag that moved in place, at the cost of one HEAD.
-    pinned = target.pin_digest or image.digest is not None
+    """The change ``choice`` makes; None when a pinned tag did not move; the problem when its
+    digest could not be had (the registry's reason, if any, goes to ``problems`` first)."""
+    target, image, tag = choice.target, choice.target.image, choice.tag.tag
     digest: Digest | None = None
-    if pinned and (target.pin_digest or chosen.tag != image.tag):
-        digest = chosen.digest or digest_of(target, chosen.tag)
-        if digest is None:
+    if choice.pinned:
+        answer = choice.tag.digest or digests.get(choice.digest_key)
+        if isinstance(answer, RegistryError):
+            problems.append(problem_at(target, str(answer), _registry_code(answer.permanent)))
+            answer = None
+        if answer is None:
             return problem_at(
-                target, f"no digest for {image.name}:{chosen.tag}; pin not updated", "no-digest"
+                target, f"no digest for {image.name}:{tag}; pin not updated", ProblemCode.NO_DIGEST
             )
-    if chosen.tag == image.tag and (digest is None or digest == image.digest):
+        digest = answer
+    if tag == image.tag and (digest is None or digest == image.digest):
         return None
-    new = image.with_version(chosen.tag, digest)
     return Change(
         target=target,
         old=str(image),
-        new=new,
-        new_tag=chosen.tag,
+        new=image.with_version(tag, digest),
+        new_tag=tag,
         new_digest=digest,
-        reason=decision.reason,
+        reason=choice.reason,
     )
+
+
+def _registry_code(permanent: bool) -> ProblemCode:
+    return ProblemCode.REGISTRY_REFUSED if permanent else ProblemCode.REGISTRY_UNAVAILABLE

@@ -1,7 +1,7 @@
 """The write-commit-push loop shared by every use case that changes a Git repository.
 
-Prepare an edit from the files as they are now, write it, commit it, push it; when the push is
-rejected because the branch moved on, fetch the new head and prepare again from the fresh files,
+Take an edit prepared from the files as they are now, write it, commit it, push it; when the push
+is rejected because the branch moved on, fetch the new head and prepare again from the fresh files,
 a bounded number of times with jittered backoff. It never force-pushes the checked-out branch and
 knows nothing about what the edit is (image updates, annotations, a release).
 """
@@ -70,19 +70,20 @@ class Pacing:
 
 def commit_with_retries(
     workspace: Committer,
-    prepare: Callable[[], Prepared[T]],
+    first: Prepared[T],
+    again: Callable[[], Prepared[T]],
     *,
     write: bool,
     push: bool,
     push_branch: str | None,
     pacing: Pacing,
 ) -> Committed[T]:
-    """Prepare, write, commit and (with ``push``) push; on a rejected push start again from the
-    fresh head. ``write=False`` (a dry run) only prepares. Raises PushRejected when the last
-    attempt is rejected too."""
+    """Write, commit and (with ``push``) push ``first``; on a rejected push fetch the fresh head
+    and write what ``again`` prepares from it. ``write=False`` (a dry run) only returns
+    ``first``. Raises PushRejected when the last attempt is rejected too."""
     attempts = max(1, pacing.attempts)
+    prepared = first
     for attempt in range(1, attempts + 1):
-        prepared = prepare()
         if not write or not prepared.texts:
             return Committed(prepared, attempts=attempt - 1)
         write_files(workspace.root, {path: new for path, (_, new) in prepared.texts.items()})
@@ -97,6 +98,7 @@ def commit_with_retries(
                 raise
             pacing.pause(attempt)
             workspace.refresh()
+            prepared = again()
             continue
         return Committed(prepared, commit, pushed=True, attempts=attempt)
     raise AssertionError("unreachable: the last attempt returns or raises")  # pragma: no cover
@@ -104,7 +106,8 @@ def commit_with_retries(
 
 def commit_as_configured(
     workspace: Committer,
-    prepare: Callable[[], Prepared[T]],
+    first: Prepared[T],
+    again: Callable[[], Prepared[T]],
     settings: Settings,
     *,
     sleep: Callable[[float], None],
@@ -114,7 +117,8 @@ def commit_as_configured(
     a remote it commits and stops; pushes go to ``git.push_branch`` when one is set."""
     return commit_with_retries(
         workspace,
-        prepare,
+        first,
+        again,
         write=not settings.dry_run,
         push=settings.push and not settings.dry_run and workspace.has_remote,
         push_branch=settings.git.push_branch,

@@ -1,9 +1,11 @@
 """THE use case: one reconcile from registry answers to a pushed commit.
 
-Opens (or reuses) the workspace, finds targets, asks each distinct repository once, decides,
-rewrites in memory, verifies, writes, makes one commit and pushes it. A rejected push is retried on
-fresh remote state: the files are read again and the same registry answers are applied to them,
-so concurrent writers never lose each other's work. Edges are injected; nothing is printed.
+Opens (or reuses) the workspace, then goes one straight way: find targets, screen them (pure), ask
+each distinct repository once (edge), select tags (pure), fetch the digests of the chosen pinned
+tags only (edge), finalize changes (pure), rewrite in memory, write, commit once, push. A rejected
+push is retried on fresh remote state: the files are read again and the answers already fetched
+are applied to them, so concurrent writers never lose each other's work and a retry asks no
+registry. Edges are injected; nothing is printed.
 """
 
 from __future__ import annotations
@@ -26,8 +28,16 @@ from imagebot.gitrepo import (
     render_message,
 )
 from imagebot.manifest import Update, rewrite_files, scan_tree, unified_diff
-from imagebot.model import Change, CommitSha, Digest, Problem, RunResult, Target
-from imagebot.reconcile.plan import Plan, decide, registry_queries, select_automated
+from imagebot.model import Change, CommitSha, Digest, Problem, RunResult
+from imagebot.reconcile.plan import (
+    DigestKey,
+    Plan,
+    digests_wanted,
+    finalize,
+    registry_queries,
+    screen,
+    select,
+)
 from imagebot.reconcile.retry import Prepared, commit_as_configured
 from imagebot.refs import ImageRef
 from imagebot.registry import RegistryClient, RepoQuery, RepoScan
@@ -127,40 +137,48 @@ def _reconcile_in(
     registry = edges.make_registry(settings.registries)
     planner = _Planner(workspace.root, settings, registry, edges.progress)
     first = planner.plan()
-    observed = planner.fingerprint(first[1])
+    observed = planner.fingerprint(first.texts)
     if unchanged_since is not None and observed == unchanged_since:
         return RunResult(
-            problems=tuple(first[0].problems),
-            skipped=tuple(first[0].skipped),
+            problems=tuple(first.plan.problems),
+            skipped=tuple(first.plan.skipped),
             branch=settings.git.push_branch or workspace.branch,
             remote_revision=workspace.remote_revision,
-            chosen=dict(first[0].chosen),
+            chosen=dict(first.plan.chosen),
             requests=dict(registry.stats),
             observed=observed,
             unchanged=True,
             duration_seconds=edges.clock() - started,
         )
-    outcome = _apply(workspace, settings, edges, planner, first)
+    committed = commit_as_configured(
+        workspace,
+        _prepare(first, settings),
+        lambda: _prepare(planner.plan(), settings),
+        settings,
+        sleep=edges.sleep,
+        jitter=edges.jitter,
+    )
+    outcome = committed.prepared.value
     plan = outcome.plan
     stale = tuple(sorted(n for n, s in planner.scans.items() if s.stale))
     failed = tuple(sorted(n for n, s in planner.scans.items() if s.problem and not s.permanent))
     # Only a cycle that finished its work may be skipped next time: not one that met a passing
     # failure or a dry run, and not one whose commit is still to be pushed.
     must_push = settings.push and workspace.has_remote
-    unpushed = bool(outcome.commit) and must_push and not outcome.pushed
+    unpushed = bool(committed.commit) and must_push and not committed.pushed
     finished = not (stale or failed or settings.dry_run or unpushed)
     # After a commit on the checked-out branch the next cycle sees the rewritten files (a review
     # branch leaves the base as it was).
-    lands_on_base = bool(outcome.commit) and not settings.git.push_branch
+    lands_on_base = bool(committed.commit) and not settings.git.push_branch
     return RunResult(
         changes=tuple(outcome.changes),
         problems=tuple(plan.problems) + tuple(outcome.problems),
         skipped=tuple(plan.skipped),
-        commit=outcome.commit,
-        pushed=outcome.pushed,
+        commit=committed.commit,
+        pushed=committed.pushed,
         branch=outcome.branch or settings.git.push_branch or workspace.branch,
         remote_revision=workspace.remote_revision,
-        push_attempts=outcome.attempts,
+        push_attempts=committed.attempts,
         diff=outcome.diff,
         chosen=dict(plan.chosen),
         requests=dict(registry.stats),
@@ -173,11 +191,21 @@ def _reconcile_in(
     )
 
 
-class _Planner:
-    """Plans against the files as they are now, asking each repository at most once per run.
+@dataclass(frozen=True, slots=True)
+class _Planned:
+    """A plan and the texts of the files it was made from."""
 
-    After a rejected push the tree is planned again from the fresh files with the registry
-    answers already in hand, so a retry costs no registry requests.
+    plan: Plan
+    texts: Mapping[str, str]
+
+
+class _Planner:
+    """Plans against the files as they are now, asking the registry as little as it can.
+
+    Each plan goes the same straight way: read the tree, screen the targets (pure), scan the
+    repositories not scanned yet this run (edge), select tags (pure), fetch the digests of the
+    chosen pinned tags not known yet (edge), finalize (pure). After a rejected push the fresh
+    files are planned again with the answers already in hand, so a retry costs no requests.
     """
 
     def __init__(
@@ -190,39 +218,33 @@ class _Planner:
         self.root, self.settings, self.registry = root, settings, registry
         self.progress = progress
         self.scans: dict[str, RepoScan] = {}
+        self.digests: dict[DigestKey, Digest | RegistryError] = {}
 
-    def plan(self) -> tuple[Plan, Mapping[str, str]]:
+    def plan(self) -> _Planned:
         """The plan for the files as they are now, and the texts it was made from."""
         tree = scan_tree(self.root, self.settings.paths, only_automated=True)
-        plan = Plan(problems=list(tree.problems), skipped=list(tree.skipped))
-        automated = select_automated(tree.targets, plan)
-        queries = [q for q in registry_queries(automated) if q.image.name not in self.scans]
+        screened = screen(tree.targets)
+        queries = [
+            q for q in registry_queries(screened.automated) if q.image.name not in self.scans
+        ]
         if queries:
             self.scans.update(self.registry.scan(queries, progress=self.progress))
-
-        def digest_of(target: Target, tag: str) -> Digest | None:
-            try:
-                return self.registry.digest(target.image, tag)
-            except RegistryError as error:
-                plan.problems.append(
-                    Problem(
-                        str(error),
-                        target.location.file,
-                        target.location.line,
-                        str(target.image),
-                        "registry-refused" if error.permanent else "registry-unavailable",
-                    )
-                )
-                return None
-
-        decide(
-            automated,
-            self.scans,
-            plan,
-            allow_downgrade=self.settings.allow_downgrade,
-            digest_of=digest_of,
+        decisions = select(
+            screened.automated, self.scans, allow_downgrade=self.settings.allow_downgrade
         )
-        return plan, tree.texts
+        for image, tag in digests_wanted(decisions):
+            if (image.name, tag) not in self.digests:
+                self.digests[image.name, tag] = self._digest(image, tag)
+        plan = finalize(decisions, self.digests)
+        plan.problems[:0] = [*tree.problems, *screened.problems]
+        plan.skipped[:0] = [*tree.skipped, *screened.skipped]
+        return _Planned(plan, tree.texts)
+
+    def _digest(self, image: ImageRef, tag: str) -> Digest | RegistryError:
+        try:
+            return self.registry.digest(image, tag)
+        except RegistryError as error:
+            return error
 
     def fingerprint(self, texts: Mapping[str, str]) -> str:
         """What this cycle saw: the automated files' text and every registry answer."""
@@ -240,54 +262,36 @@ class _Planner:
 
 @dataclass(slots=True)
 class _Outcome:
+    """One attempt's rewrite of a plan: what a commit of it would carry."""
+
     plan: Plan
     branch: str | None = None
     after: Mapping[str, str] = field(default_factory=dict)
     changes: list[Change] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
-    commit: CommitSha | None = None
-    pushed: bool = False
-    attempts: int = 0
     diff: str = ""
 
 
-def _apply(
-    workspace: WorkspaceLike,
-    settings: Settings,
-    edges: Edges,
-    planner: _Planner,
-    first: tuple[Plan, Mapping[str, str]],
-) -> _Outcome:
-    """Rewrite, commit and push ``first``; on a rejected push plan again from the fresh head."""
-    plans = [first]
-
-    def prepare() -> Prepared[_Outcome]:
-        plan, current = plans.pop() if plans else planner.plan()
-        outcome = _Outcome(plan=plan)
-        texts, outcome.changes, outcome.problems = rewrite_changes(current, plan.changes)
-        outcome.after = {**current, **{path: new for path, (_, new) in texts.items()}}
-        template = settings.git.push_branch
-        if template and texts and is_template(template):
-            outcome.branch = render_branch(template, outcome.changes)
-        outcome.diff = "".join(unified_diff(path, old, new) for path, (old, new) in texts.items())
-        return Prepared(
-            outcome,
-            texts,
-            lambda: render_message(
-                outcome.changes,
-                template=settings.git.message_template,
-                skip_ci=settings.git.skip_ci,
-            ),
-            branch=lambda: outcome.branch,
-        )
-
-    committed = commit_as_configured(
-        workspace, prepare, settings, sleep=edges.sleep, jitter=edges.jitter
+def _prepare(planned: _Planned, settings: Settings) -> Prepared[_Outcome]:
+    """Rewrite the planned changes into the texts they were planned on, ready to commit."""
+    outcome = _Outcome(plan=planned.plan)
+    current = planned.texts
+    texts, outcome.changes, outcome.problems = rewrite_changes(current, planned.plan.changes)
+    outcome.after = {**current, **{path: new for path, (_, new) in texts.items()}}
+    template = settings.git.push_branch
+    if template and texts and is_template(template):
+        outcome.branch = render_branch(template, outcome.changes)
+    outcome.diff = "".join(unified_diff(path, old, new) for path, (old, new) in texts.items())
+    return Prepared(
+        outcome,
+        texts,
+        lambda: render_message(
+            outcome.changes,
+            template=settings.git.message_template,
+            skip_ci=settings.git.skip_ci,
+        ),
+        branch=lambda: outcome.branch,
     )
-    outcome = committed.prepared.value
-    outcome.commit, outcome.pushed = committed.commit, committed.pushed
-    outcome.attempts = committed.attempts
-    return outcome
 
 
 def rewrite_changes(
