@@ -24,7 +24,7 @@ import requests
 from imagebot.controller.handlers import Controller
 from imagebot.controller.kube import Cluster, api_client
 from imagebot.controller.metrics import Metrics
-from imagebot.controller.registries import KeptRegistries, build_client
+from imagebot.controller.registries import build_client, operator_registries
 from tests.controller_support import NOW, body, push_seed_images, seed_manifest, seeded_api
 from tests.kube_emulator import RunningApi
 from tests.rig.bare import run_git
@@ -219,7 +219,7 @@ async def test_a_429_keeps_the_host_shut_for_the_backoff_cycles_until_retry_afte
         emit=lambda obj, type_, reason, message: None,
         clock=clock,
         cache_root=tmp_path / "cache",
-        registries=KeptRegistries(lambda s: build_client(s, clock=clock.seconds)),
+        registries=operator_registries(lambda s: build_client(s, clock=clock.seconds)),
     )
     spec: dict[str, Any] = {
         "git": {"url": f"file://{remote}", "branch": "main"},

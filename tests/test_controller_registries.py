@@ -1,4 +1,5 @@
-"""The registry clients the controller keeps between an automation's cycles, against the rig.
+"""The registry clients kept between cycles (``RegistryClients``, as the operator sets it up),
+against the rig.
 
 A kept client is reused while the automation's registry settings and docker-config Secret stay
 the same, replaced (and closed) when either changes, closed when the automation goes, and each
@@ -17,7 +18,8 @@ from pathlib import Path
 import pytest
 
 from imagebot.config import RegistryHost, RegistrySettings
-from imagebot.controller.registries import CycleRegistry, KeptRegistries
+from imagebot.controller.registries import operator_registries
+from imagebot.reconcile.registries import CycleRegistry
 from imagebot.refs import parse_reference
 from imagebot.registry import CredentialStore, DockerConfig, RegistryClient, RepoQuery
 from tests.rig.images import ImagePusher
@@ -58,7 +60,7 @@ def test_a_kept_client_serves_later_cycles_and_each_view_counts_only_its_own_req
     registry: RegistryServer, pusher: ImagePusher, unique_repo: str
 ) -> None:
     pusher.push_tags(unique_repo, {"1.0": T0})
-    kept = KeptRegistries(watched)
+    kept = operator_registries(watched)
     settings = RegistrySettings(hosts=(RegistryHost(registry.host, insecure=True),))
 
     first = kept.lease(SEED, settings)
@@ -104,7 +106,7 @@ def test_changed_registry_settings_close_the_old_client_and_build_a_new_one(
 ) -> None:
     config = docker_config(tmp_path / "cycle.json", "registry.example", "u", "p")
     settings = RegistrySettings(docker_config=config)
-    kept = KeptRegistries(watched)
+    kept = operator_registries(watched)
     before = kept.lease(SEED, settings).client
 
     after = kept.lease(SEED, change(settings, tmp_path)).client
@@ -115,7 +117,7 @@ def test_changed_registry_settings_close_the_old_client_and_build_a_new_one(
 
 
 def test_forgetting_an_automation_closes_its_client_and_leaves_the_others(tmp_path: Path) -> None:
-    kept = KeptRegistries(watched)
+    kept = operator_registries(watched)
     other = ("my-demo", "other")
     seed_client = kept.lease(SEED, RegistrySettings()).client
     other_client = kept.lease(other, RegistrySettings()).client
@@ -124,7 +126,7 @@ def test_forgetting_an_automation_closes_its_client_and_leaves_the_others(tmp_pa
     kept.forget(SEED)
     kept.forget(SEED)  # a second deletion event is harmless
 
-    assert kept.keys() == {other}
+    assert kept.owners() == {other}
     assert isinstance(seed_client, WatchedClient) and seed_client.closed
     assert isinstance(other_client, WatchedClient) and not other_client.closed
 
@@ -138,7 +140,7 @@ def test_a_kept_client_still_logs_in_after_the_cycle_that_wrote_its_secret_file_
     host = basic_auth_registry.host
     user, password = basic_auth_registry.username or "", basic_auth_registry.password or ""
     hosts = (RegistryHost(host, insecure=True),)
-    kept = KeptRegistries()
+    kept = operator_registries()
     first_file = tmp_path / "cycle-1.json"
     first_config = docker_config(first_file, host, user, password)
     kept.lease(SEED, RegistrySettings(hosts=hosts, docker_config=first_config))

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, cast
 from imagebot.config import RegistrySettings, Settings
 from imagebot.controller.kube import Cluster
 from imagebot.controller.metrics import Metrics
-from imagebot.controller.registries import CycleRegistry, KeptRegistries
+from imagebot.controller.registries import AutomationKey, operator_registries
 from imagebot.controller.secrets import KubernetesSecretReader, SecretReader, cycle_settings
 from imagebot.controller.spec import AutomationSpec, parse_spec
 from imagebot.controller.status import (
@@ -38,6 +38,7 @@ from imagebot.controller.status import (
 )
 from imagebot.errors import ImagebotError
 from imagebot.model import RunResult
+from imagebot.reconcile.registries import CycleRegistry, RegistryClients
 
 if TYPE_CHECKING:
     from imagebot.reconcile import Edges
@@ -76,9 +77,9 @@ class Controller:
     cache_root: Path | None = None
     # One registry client per automation across cycles: its bearer tokens and its 429 blocks
     # (Retry-After) would be lost with a client per cycle.
-    registries: KeptRegistries = field(default_factory=KeptRegistries)
-    _locks: dict[tuple[str, str], asyncio.Lock] = field(default_factory=dict)
-    _last_run: dict[tuple[str, str], datetime] = field(default_factory=dict)
+    registries: RegistryClients[AutomationKey] = field(default_factory=operator_registries)
+    _locks: dict[AutomationKey, asyncio.Lock] = field(default_factory=dict)
+    _last_run: dict[AutomationKey, datetime] = field(default_factory=dict)
 
     async def cycle(
         self,
@@ -123,17 +124,17 @@ class Controller:
             patch.status.update(status_for_unchanged(result, stamp))
             self.metrics.observe_result(namespace, name, result, stamp.now.timestamp(), "skipped")
             return
-        verdict = judge(result)
+        outcome = judge(result)
         patch.status.update(status_for_result(result, stamp))
-        self.metrics.observe_result(namespace, name, result, stamp.now.timestamp(), verdict.outcome)
+        self.metrics.observe_result(namespace, name, result, stamp.now.timestamp(), outcome.outcome)
         for note in events_for_result(result, namespace=namespace, previous=status):
             await self._post(body, note)
-        if verdict.retry:
+        if outcome.retry:
             import kopf
 
             # Never later than the next poll would have come anyway.
             delay = min(backoff(retry), spec.interval_seconds)
-            raise kopf.TemporaryError(verdict.message, delay=delay)
+            raise kopf.TemporaryError(outcome.message, delay=delay)
 
     def forget(self, namespace: str, name: str) -> None:
         """Drop what is remembered about a deleted automation (kopf stops its timer itself)."""
@@ -141,11 +142,11 @@ class Controller:
         self._last_run.pop((namespace, name), None)
         self.registries.forget((namespace, name))
 
-    def remembered(self) -> set[tuple[str, str]]:
+    def remembered(self) -> set[AutomationKey]:
         """The automations this controller keeps state for, as (namespace, name)."""
-        return set(self._locks) | set(self._last_run) | self.registries.keys()
+        return set(self._locks) | set(self._last_run) | self.registries.owners()
 
-    def _run(self, spec: AutomationSpec, key: tuple[str, str], since: str | None) -> RunResult:
+    def _run(self, spec: AutomationSpec, key: AutomationKey, since: str | None) -> RunResult:
         """Blocking: the worker thread's part (secrets, temporary files, reconcile)."""
         from imagebot.reconcile import Edges
 
@@ -176,7 +177,7 @@ class Controller:
             self.metrics.observe_quota(host, quota)
 
     def _due(
-        self, key: tuple[str, str], spec: AutomationSpec, status: Mapping[str, Any], generation: int
+        self, key: AutomationKey, spec: AutomationSpec, status: Mapping[str, Any], generation: int
     ) -> bool:
         """Timer ticks run a cycle once the interval has passed, never while stalled."""
         if _stalled(status, generation):
