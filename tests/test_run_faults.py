@@ -14,13 +14,16 @@ import sys
 import textwrap
 import threading
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
 
+from imagebot.cli.run_cmd import poll, run
 from tests.rig import ImagePusher, RegistryServer
 from tests.rig.git import run_git
 from tests.run_support import T0, imagebot, workload
@@ -141,6 +144,7 @@ class _RateLimitingProxy(BaseHTTPRequestHandler):
 
     upstream = ""
     limited: frozenset[str] = frozenset()
+    refused: list[str]  # the paths answered 429, in order
 
     def do_GET(self) -> None:
         self._forward("GET")
@@ -150,6 +154,7 @@ class _RateLimitingProxy(BaseHTTPRequestHandler):
 
     def _forward(self, method: str) -> None:
         if any(f"/v2/{name}/" in self.path for name in self.limited):
+            self.refused.append(self.path)
             self.send_response(429)
             self.send_header("Retry-After", "120")
             self.send_header("Content-Length", "0")
@@ -173,21 +178,37 @@ class _RateLimitingProxy(BaseHTTPRequestHandler):
         pass
 
 
+@dataclass(frozen=True, slots=True)
+class Proxy:
+    host: str
+    refused: list[str]
+
+
 @pytest.fixture
-def rate_limiting_proxy(registry: RegistryServer, unique_repo: str) -> Iterator[str]:
+def proxy(registry: RegistryServer, unique_repo: str) -> Iterator[Proxy]:
+    refused: list[str] = []
     handler = type(
         "Proxy",
         (_RateLimitingProxy,),
-        {"upstream": registry.url, "limited": frozenset({f"{unique_repo}-limited"})},
+        {
+            "upstream": registry.url,
+            "limited": frozenset({f"{unique_repo}-limited"}),
+            "refused": refused,
+        },
     )
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"127.0.0.1:{server.server_address[1]}"
+        yield Proxy(f"127.0.0.1:{server.server_address[1]}", refused)
     finally:
         server.shutdown()
         server.server_close()
+
+
+@pytest.fixture
+def rate_limiting_proxy(proxy: Proxy) -> str:
+    return proxy.host
 
 
 def test_a_rate_limited_registry_updates_nothing_of_its_images_and_says_so(
@@ -217,3 +238,55 @@ def test_a_rate_limited_registry_updates_nothing_of_its_images_and_says_so(
     assert any(p["file"] == "limited.yaml" for p in result["problems"])
     limited_now = run_git("--git-dir", str(remote), "show", "main:limited.yaml")
     assert limited_now == files["limited.yaml"].decode()
+
+
+class _Stop(Exception):
+    """Ends a poll loop from its sleep, as Ctrl-C would."""
+
+
+def test_run_interval_keeps_a_host_shut_by_429_for_the_next_cycle(
+    pusher: ImagePusher,
+    unique_repo: str,
+    proxy: Proxy,
+    bare_remote: Callable[..., Path],
+    tmp_path: Path,
+    isolated_git: None,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # The bug: `run --interval` built a registry client per cycle, which forgot the 429 and its
+    # Retry-After, so every cycle asked the rate-limited host again.
+    limited = f"{unique_repo}-limited"
+    pusher.push_tags(limited, {"1.0.0": T0, "1.1.0": T0 + timedelta(hours=1)})
+    image = f"{proxy.host}/{limited}:1.0.0"
+    remote = bare_remote({"limited.yaml": workload("limited", image, "semver:^1.0").encode()})
+    args = ["--repo", remote.as_uri(), "--interval", "5m", "--dry-run", "--output", "json"]
+    options = run.make_context("run", args).params
+    refused_by_cycle: list[int] = []
+
+    def sleep(seconds: float) -> None:
+        assert 0 < seconds <= 300
+        refused_by_cycle.append(len(proxy.refused))
+        if len(refused_by_cycle) == 2:
+            raise _Stop
+
+    with pytest.raises(_Stop):
+        poll(options, sleep=sleep)
+
+    first, second = refused_by_cycle
+    assert first >= 1, "the first cycle met the 429"
+    assert second == first, "the second cycle left the host alone until Retry-After has passed"
+    results = _documents(capsys.readouterr().out)
+    each = ([f"{proxy.host}/{limited}"], ["registry-unavailable"])
+    assert [(r["staleRegistries"], [p["code"] for p in r["problems"]]) for r in results] == [
+        each,
+        each,
+    ]
+
+
+def _documents(text: str) -> list[dict[str, Any]]:
+    """The JSON documents printed one after another."""
+    decoder, found, at = json.JSONDecoder(), [], 0
+    while text[at:].strip():
+        document, at = decoder.raw_decode(text, at + len(text[at:]) - len(text[at:].lstrip()))
+        found.append(document)
+    return found

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -17,6 +18,10 @@ from imagebot.cli.common import EXIT_OK, EXIT_PROBLEMS, EXIT_TRANSIENT, exit_cod
 from imagebot.durations import parse_duration
 from imagebot.errors import ConfigError
 
+if TYPE_CHECKING:
+    from imagebot.reconcile.registries import RegistryClients
+
+_OWNER = "run"  # the one owner of the poll loop's registry clients
 
 def parse_interval(_ctx: click.Context, _param: click.Parameter, text: str | None) -> float | None:
     """``--interval``: a duration as Flux writes it (``90s``, ``5m``, ``1h30m``) or seconds."""
@@ -55,16 +60,34 @@ def run(**options: Any) -> None:
     Finds automated images under --repo, asks each registry once per repository, picks tags by
     policy, rewrites only the image values, commits and pushes. With --interval it keeps polling.
     """
+    raise SystemExit(poll(options))
+
+
+def poll(
+    options: Mapping[str, Any],
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> int:
+    """One cycle, or with ``--interval`` one per interval until stopped; returns the last
+    cycle's exit code. The registry clients live as long as the loop, so bearer tokens and
+    hosts a 429 shut (Retry-After) carry over from one cycle to the next."""
+    from imagebot.reconcile.registries import RegistryClients
+
     interval: float | None = options["interval"]
-    while True:
-        started = time.monotonic()
-        code = _cycle(options)
-        if interval is None:
-            raise SystemExit(code)
-        time.sleep(max(0.0, interval - (time.monotonic() - started)))
+    clients: RegistryClients[str] = RegistryClients()
+    try:
+        while True:
+            started = clock()
+            code = _cycle(options, clients)
+            if interval is None:
+                return code
+            sleep(max(0.0, interval - (clock() - started)))
+    finally:
+        clients.close()
 
 
-def _cycle(options: dict[str, Any]) -> int:
+def _cycle(options: Mapping[str, Any], clients: RegistryClients[str]) -> int:
     from imagebot.cli.settings_options import settings_and_loader
     from imagebot.errors import ImagebotError
     from imagebot.gitrepo.early import begin_open
@@ -81,7 +104,11 @@ def _cycle(options: dict[str, Any]) -> int:
 
             progress = Progress()
             try:
-                edges = Edges(progress=progress, open_workspace=opening.finish)
+                edges = Edges(
+                    progress=progress,
+                    open_workspace=opening.finish,
+                    make_registry=lambda settings: clients.lease(_OWNER, settings),
+                )
                 result = reconcile(settings, configure=loader, edges=edges)
             finally:
                 progress.close()
