@@ -11,7 +11,8 @@ import click
 import pytest
 from click.testing import CliRunner, Result
 
-from imagebot.cli.policy_cmd import PolicyGroup, policy, select
+from imagebot.cli.lazy import LazyGroup
+from imagebot.cli.policy_cmd import policy, select
 
 
 def run(*args: str, stdin: str | bytes = "") -> Result:
@@ -132,19 +133,23 @@ def echo_set(workload: str, tag: tuple[str, ...]) -> None:
     ],
 )
 def test_an_unknown_first_argument_goes_to_the_set_command(args: list[str], output: str) -> None:
-    group = PolicyGroup("policy", commands={"select": select, "set": echo_set}, lazy={})
+    group = LazyGroup(
+        "policy", commands={"select": select, "set": echo_set}, lazy={}, fallback="set"
+    )
     result = CliRunner().invoke(group, args)
     assert (result.exit_code, result.stdout) == (0, output)
 
 
 def test_select_is_never_taken_for_a_workload() -> None:
-    group = PolicyGroup("policy", commands={"select": select, "set": echo_set}, lazy={})
+    group = LazyGroup(
+        "policy", commands={"select": select, "set": echo_set}, lazy={}, fallback="set"
+    )
     result = CliRunner().invoke(group, ["select", "semver:*"], input="1.0.0\n")
     assert (result.exit_code, result.stdout) == (0, "1.0.0\n")
 
 
 def test_without_a_set_command_an_unknown_argument_is_a_usage_error() -> None:
-    group = PolicyGroup("policy", commands={"select": select}, lazy={})
+    group = LazyGroup("policy", commands={"select": select}, lazy={}, fallback="set")
     result = CliRunner().invoke(group, ["web"])
     assert result.exit_code == 2
     assert "No such command 'web'" in result.stderr
@@ -152,7 +157,7 @@ def test_without_a_set_command_an_unknown_argument_is_a_usage_error() -> None:
 
 def test_a_lazy_set_whose_module_is_missing_is_not_offered() -> None:
     lazy = {"set": ("imagebot.cli.no_such_module:policy_set", "Set policies.")}
-    group = PolicyGroup("policy", commands={"select": select}, lazy=lazy)
+    group = LazyGroup("policy", commands={"select": select}, lazy=lazy, fallback="set")
     help_text = CliRunner().invoke(group, ["--help"]).stdout
     assert "select" in help_text and "set" not in help_text.split("Commands:")[1]
 

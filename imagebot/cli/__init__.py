@@ -7,15 +7,15 @@ Exit codes are decided here (see ``imagebot.cli.common``), never in the core.
 
 from __future__ import annotations
 
-import importlib
 import sys
 
 import click
 
 from imagebot import __version__
+from imagebot.cli.lazy import LazyGroup
 
-# name -> "module:attribute"; the module is imported only when the command runs (or is listed
-# in --help, where only its short help is needed, which click reads from the command object).
+# name -> ("module:attribute", short help); the module is imported only when the command runs
+# (``--help`` shows the short help from here).
 LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "policy": (
         "imagebot.cli.policy_cmd:policy",
@@ -41,43 +41,11 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
-class LazyGroup(click.Group):
-    """A click group whose subcommands are imported on first use."""
-
-    def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(set(super().list_commands(ctx)) | self._available())
-
-    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        command = super().get_command(ctx, cmd_name)
-        if command is not None or cmd_name not in self._available():
-            return command
-        target, _ = LAZY_COMMANDS[cmd_name]
-        module_name, attribute = target.split(":")
-        loaded = getattr(importlib.import_module(module_name), attribute)
-        if not isinstance(loaded, click.Command):  # pragma: no cover - programming error
-            raise TypeError(f"{target} is not a click command")
-        return loaded
-
-    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        # Listing help must not import every command module: use the registry's short help.
-        rows = [(name, LAZY_COMMANDS[name][1]) for name in sorted(self._available())]
-        if rows:
-            with formatter.section("Commands"):
-                formatter.write_dl(rows)
-
-    @staticmethod
-    def _available() -> set[str]:
-        """Commands whose module exists in this installation."""
-        from importlib.util import find_spec
-
-        found = set()
-        for name, (target, _) in LAZY_COMMANDS.items():
-            if find_spec(target.split(":")[0]) is not None:
-                found.add(name)
-        return found
-
-
-@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    cls=LazyGroup,
+    lazy=LAZY_COMMANDS,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 @click.version_option(__version__, "-V", "--version", prog_name="imagebot")
 def cli() -> None:
     """imagebot: when a registry gets a new image tag, put it into Git.

@@ -7,16 +7,14 @@ only click and the pure policy code; ``set`` is imported only when it runs.
 
 from __future__ import annotations
 
-import importlib
 import re
 import sys
-from collections.abc import Mapping
 from datetime import UTC, datetime
-from importlib.util import find_spec
 
 import click
 
 from imagebot.cli.common import EXIT_NOTHING, reported_errors
+from imagebot.cli.lazy import LazyGroup
 from imagebot.errors import UsageError
 from imagebot.model import TagInfo
 from imagebot.policy import Decision, parse_policy, select_tag
@@ -28,64 +26,11 @@ LAZY_SUBCOMMANDS: dict[str, tuple[str, str]] = {
         "Set a workload's tag policies: imagebot policy WORKLOAD --tag CONTAINER=POLICY.",
     ),
 }
-FALLBACK = "set"  # what an unknown first argument (a workload name) is routed to
 
 
-class PolicyGroup(click.Group):
-    """A group whose unknown first argument goes to the ``set`` subcommand, if there is one, so
-    ``imagebot policy WORKLOAD --tag ...`` reads like Flux v1's ``fluxctl policy``."""
-
-    def __init__(
-        self, *args: object, lazy: Mapping[str, tuple[str, str]] | None = None, **kwargs: object
-    ) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        self.lazy = LAZY_SUBCOMMANDS if lazy is None else lazy
-
-    def list_commands(self, ctx: click.Context) -> list[str]:
-        found = {name for name, (target, _) in self.lazy.items() if _installed(target)}
-        return sorted(set(super().list_commands(ctx)) | found)
-
-    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        command = super().get_command(ctx, cmd_name)
-        if command is not None or cmd_name not in self.lazy:
-            return command
-        return _load(self.lazy[cmd_name][0])
-
-    def resolve_command(
-        self, ctx: click.Context, args: list[str]
-    ) -> tuple[str | None, click.Command | None, list[str]]:
-        first = args[0] if args else ""
-        if first and not first.startswith("-") and self.get_command(ctx, first) is None:
-            fallback = self.get_command(ctx, FALLBACK)
-            if fallback is not None:
-                return FALLBACK, fallback, args  # the workload name stays the first argument
-        return super().resolve_command(ctx, args)
-
-    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        # Help must not import lazy modules: their short help comes from the registry.
-        rows = []
-        for name in self.list_commands(ctx):
-            if name in self.commands:
-                rows.append((name, self.commands[name].get_short_help_str(70)))
-            else:
-                rows.append((name, self.lazy[name][1]))
-        with formatter.section("Commands"):
-            formatter.write_dl(rows)
-
-
-def _installed(target: str) -> bool:
-    return find_spec(target.split(":", maxsplit=1)[0]) is not None
-
-
-def _load(target: str) -> click.Command | None:
-    module_name, attribute = target.split(":")
-    if not _installed(target):
-        return None
-    loaded = getattr(importlib.import_module(module_name), attribute, None)
-    return loaded if isinstance(loaded, click.Command) else None
-
-
-@click.group(cls=PolicyGroup, invoke_without_command=False)
+# An unknown first argument (a workload) goes to ``set``: ``imagebot policy WORKLOAD --tag ...``
+# reads like Flux v1's ``fluxctl policy``.
+@click.group(cls=LazyGroup, lazy=LAZY_SUBCOMMANDS, fallback="set", invoke_without_command=False)
 def policy() -> None:
     """Select tags with a policy; edit workload policies.
 
