@@ -190,3 +190,44 @@ def test_set_image_to_the_version_already_there_succeeds_and_writes_nothing(tree
     result = CliRunner().invoke(cli, ["set-image", "redis:7", "--path", str(tree), "--dry-run"])
     assert (result.exit_code, result.stdout) == (0, "")
     assert (tree / "cache.yaml").read_bytes() == before
+
+
+def test_list_reads_the_repo_and_path_keeps_subfolders_with_files_relative_to_the_repo(
+    tree: Path,
+) -> None:
+    # One grammar with run and the workflow commands: --repo names the tree, --path filters.
+    (tree / "apps").mkdir()
+    (tree / "cache.yaml").rename(tree / "apps/cache.yaml")
+    args = ["list", "--repo", str(tree), "--path", "apps", "--all", "--output", "json"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    assert [t["file"] for t in json.loads(result.stdout)["targets"]] == ["apps/cache.yaml"]
+    assert "note" not in result.stderr
+
+
+def test_list_path_outside_the_repo_is_still_the_tree_for_one_release_with_a_note(
+    tree: Path,
+) -> None:
+    result = CliRunner().invoke(cli, ["list", "--path", str(tree), "--all", "--output", "json"])
+    assert result.exit_code == 0
+    files = [t["file"] for t in json.loads(result.stdout)["targets"]]
+    assert files == ["cache.yaml", "deployment.yaml", "deployment.yaml"]
+    assert f"write --repo {str(tree)!r}" in result.stderr
+
+
+def test_a_path_outside_a_given_repo_is_bad_input(
+    tree: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    elsewhere = tmp_path_factory.mktemp("elsewhere")
+    result = CliRunner().invoke(cli, ["list", "--repo", str(tree), "--path", str(elsewhere)])
+    assert result.exit_code == 2 and "outside --repo" in result.stderr
+
+
+def test_set_image_path_edits_only_the_subfolders_it_names(tree: Path) -> None:
+    (tree / "apps").mkdir()
+    (tree / "apps/cache.yaml").write_bytes((tree / "cache.yaml").read_bytes())
+    args = ["set-image", "redis:7.2", "--repo", str(tree), "--path", "apps"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "apps/cache.yaml:3: Pod/default/cache r: redis:7 -> redis:7.2\n"
+    assert "redis:7}" in (tree / "cache.yaml").read_text()

@@ -1,17 +1,19 @@
 """Exit codes and error rendering shared by every subcommand.
 
 The core raises ``ImagebotError``s; this module is the one place that maps them to exit codes
-and prints them, so every command behaves alike.
+and prints them, so every command behaves alike. It also reads ``--repo``/``--path`` the one way
+every command that reads a local tree does (``local_tree``).
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import NoReturn
 
-from imagebot.errors import ImagebotError
+from imagebot.errors import ImagebotError, UsageError
 
 EXIT_OK = 0
 EXIT_NOTHING = 1  # no tag qualifies / nothing matched / lint findings
@@ -39,3 +41,40 @@ def reported_errors() -> Iterator[None]:
         yield
     except ImagebotError as error:
         fail(str(error), exit_code_for(error))
+
+
+def local_tree(
+    repo: str, paths: Sequence[str], *, repo_given: bool
+) -> tuple[Path, tuple[str, ...]]:
+    """The repository a local command reads (``list``, ``set-image``, ``lint``) and the
+    subfolders ``--path`` keeps, relative to it: one grammar with ``run`` and the workflow
+    commands, where ``--repo`` names the repository and ``--path`` filters (repeatable).
+
+    A ``--path`` (relative, or absolute inside the repository) becomes relative to ``--repo``.
+    For one release, a single ``--path`` outside the repository with no ``--repo`` is read as
+    the repository, as ``list --path DIR`` did before, with a note on stderr. Raises
+    UsageError for a repository that is not a local directory or a path outside it.
+    """
+    root = Path(repo)
+    base = root.resolve()
+    relative = []
+    for path in paths:
+        candidate = Path(path) if Path(path).is_absolute() else root / path
+        try:
+            relative.append(candidate.resolve().relative_to(base).as_posix())
+        except ValueError:
+            if repo_given or len(paths) != 1:
+                raise UsageError(f"--path {path!r} is outside --repo {repo!r}") from None
+            sys.stderr.write(
+                f"imagebot: note: --path {path!r} is outside the repository, so it is read as "
+                f"the repository, as before; this goes away in the next release: write "
+                f"--repo {path!r}\n"
+            )
+            return _directory(Path(path), "--path"), ()
+    return _directory(root, "--repo"), tuple(relative)
+
+
+def _directory(path: Path, flag: str) -> Path:
+    if not path.is_dir():
+        raise UsageError(f"{flag} {str(path)!r} is not a local directory")
+    return path

@@ -1,27 +1,38 @@
 """``imagebot list`` and ``imagebot set-image``: read and edit image values in a local tree.
 
-``list`` shows what automation would act on; ``set-image`` is a manual release like
-``fluxctl release --update-image``: it writes the files (or prints the diff) and never commits.
-Exit codes: 0 done, 1 nothing matched (or nothing could be written), 2 bad input.
+``list`` shows what automation would act on; ``set-image`` is the ``release`` use case written in
+place, like ``fluxctl release --update-image``: it writes the files (or prints the diff) and never
+commits. ``--repo`` names the tree (default ``.``), ``--path`` keeps subfolders of it; the
+``file`` of every row is relative to ``--repo``. Exit codes: 0 done, 1 nothing matched (or
+nothing could be written), 2 bad input. Only parsing and rendering live here.
 """
 
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 from typing import Any
 
 import click
 
-from imagebot.cli.common import EXIT_NOTHING, EXIT_OK, EXIT_USAGE, fail, reported_errors
+from imagebot.cli.common import (
+    EXIT_NOTHING,
+    EXIT_OK,
+    EXIT_USAGE,
+    fail,
+    local_tree,
+    reported_errors,
+)
 from imagebot.model import Problem, Target
 
-
-def _root(path: str) -> Path:
-    root = Path(path)
-    if not root.is_dir():
-        fail(f"--path {path!r} is not a directory", EXIT_USAGE)
-    return root
+_REPO = click.option(
+    "--repo", default=".", show_default=True, help="The repository: a local directory."
+)
+_PATHS = click.option(
+    "--path",
+    "paths",
+    multiple=True,
+    help="Only look in these directories of --repo (repeatable).",
+)
 
 
 def _state(target: Target) -> str:
@@ -70,16 +81,21 @@ def _print_problems(title: str, problems: tuple[Problem, ...] | list[Problem]) -
 
 
 @click.command("list")
-@click.option("--path", "path", default=".", show_default=True, help="The tree to scan.")
+@_REPO
+@_PATHS
 @click.option("--all", "show_all", is_flag=True, help="Also list images that are not automated.")
 @click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
-def list_targets(path: str, show_all: bool, output: str) -> None:
+@click.pass_context
+def list_targets(
+    ctx: click.Context, repo: str, paths: tuple[str, ...], show_all: bool, output: str
+) -> None:
     """List every automated image in a tree, with its policy and where that policy came from."""
     from imagebot.cli.render import dumps, problem_to_json, table
     from imagebot.manifest import scan_tree
 
     with reported_errors():
-        scan = scan_tree(_root(path))
+        root, relative = local_tree(repo, paths, repo_given=_given(ctx, "repo"))
+        scan = scan_tree(root, relative)
     targets = [t for t in scan.targets if show_all or t.automated]
     if output == "json":
         sys.stdout.write(
@@ -111,9 +127,13 @@ def list_targets(path: str, show_all: bool, output: str) -> None:
 
 @click.command("set-image")
 @click.argument("reference", metavar="IMAGE:TAG")
-@click.option("--path", "path", default=".", show_default=True, help="The tree to edit.")
+@_REPO
+@_PATHS
 @click.option("--dry-run", is_flag=True, help="Print the unified diff; write nothing.")
-def set_image(reference: str, path: str, dry_run: bool) -> None:
+@click.pass_context
+def set_image(
+    ctx: click.Context, reference: str, repo: str, paths: tuple[str, ...], dry_run: bool
+) -> None:
     """Write IMAGE:TAG (or IMAGE:TAG@sha256:...) into every target of IMAGE.
 
     Containers, Kustomize images, HelmRelease values and setter-marked fields whose repository is
@@ -121,15 +141,9 @@ def set_image(reference: str, path: str, dry_run: bool) -> None:
     reported and left alone. The files are written in place; nothing is committed.
     """
     from imagebot.errors import ReferenceError_
-    from imagebot.manifest import (
-        plan_set_image,
-        rewrite_files,
-        scan_tree,
-        targets_of,
-        unified_diff,
-        updated_value,
-        write_files,
-    )
+    from imagebot.manifest import unified_diff, updated_value
+    from imagebot.reconcile.workflow import Release
+    from imagebot.reconcile.workflow import set_image as release_in_place
     from imagebot.refs import parse_reference
 
     try:
@@ -140,28 +154,30 @@ def set_image(reference: str, path: str, dry_run: bool) -> None:
         # A digest alone would leave each file's old tag beside it, naming another version.
         fail(f"{reference!r} has no tag: give IMAGE:TAG (or IMAGE:TAG@sha256:...)", EXIT_USAGE)
     with reported_errors():
-        scan = scan_tree(_root(path))
-        updates, refused = plan_set_image(scan.targets, image, image.tag, image.digest)
-        result = rewrite_files(scan.texts, updates)
-        if not dry_run:
-            write_files(Path(path), result.new_texts)
-    _print_problems("skipped", scan.skipped)
-    _print_problems("problems", [*scan.problems, *refused, *result.problems])
-    failed = {problem.file for problem in result.problems}
-    done = [u for u in updates if u.target.location.file not in failed]
-    if not targets_of(scan.targets, image):
-        sys.stderr.write(f"imagebot: no image of {image.name} under {path}\n")
+        root, relative = local_tree(repo, paths, repo_given=_given(ctx, "repo"))
+        wanted = Release(image, image.tag, image.digest)
+        released = release_in_place(root, relative, wanted, write=not dry_run)
+    _print_problems("skipped", released.skipped)
+    _print_problems("problems", [*released.tree_problems, *released.problems])
+    if not released.found:
+        where = " ".join(relative) if relative else str(root)
+        sys.stderr.write(f"imagebot: no image of {image.name} under {where}\n")
         raise SystemExit(EXIT_NOTHING)
     if dry_run:
         sys.stdout.writelines(
-            unified_diff(file, scan.texts[file], new) for file, new in result.new_texts.items()
+            unified_diff(file, old, new) for file, (old, new) in released.texts.items()
         )
     else:
-        for update in result.applied:
+        for update in released.applied:
             target = update.target
             container = f" {target.container}" if target.container else ""
             sys.stdout.write(
                 f"{target.location}: {target.workload}{container}: "
                 f"{target.current_value} -> {updated_value(update)}\n"
             )
-    raise SystemExit(EXIT_OK if done else EXIT_NOTHING)
+    raise SystemExit(EXIT_OK if released.done else EXIT_NOTHING)
+
+
+def _given(ctx: click.Context, name: str) -> bool:
+    """Whether the user wrote the option (not its default)."""
+    return ctx.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT

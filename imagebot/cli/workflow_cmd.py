@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from imagebot.cli.common import EXIT_NOTHING, EXIT_OK, fail, reported_errors
+from imagebot.cli.common import EXIT_NOTHING, EXIT_OK, fail, local_tree, reported_errors
 from imagebot.errors import UsageError
 
 if TYPE_CHECKING:
@@ -169,49 +169,26 @@ def release(**options: Any) -> None:
 
 @click.command()
 @click.argument("files", nargs=-1, type=click.Path())
-@click.option("--repo", "root", default=".", show_default=True, help="The tree to check.")
-@click.option("--path", "paths", multiple=True, help="Only check these directories.")
-def lint(root: str, paths: tuple[str, ...], files: tuple[str, ...]) -> None:
+@click.option("--repo", default=".", show_default=True, help="The repository: a local directory.")
+@click.option("--path", "paths", multiple=True, help="Only check these directories of --repo.")
+@click.pass_context
+def lint(ctx: click.Context, repo: str, paths: tuple[str, ...], files: tuple[str, ...]) -> None:
     """Check automation annotations and policies; print file:line: message, exit 1 if any.
 
     FILES (as pre-commit passes them) only decide whether to run: the whole tree is checked,
     since duplicates and Flux image policies are only visible across files.
     """
-    from pathlib import Path
-
     from imagebot.reconcile.lint import lint_tree
 
+    given = ctx.get_parameter_source("repo") is not click.core.ParameterSource.DEFAULT
     with reported_errors():
-        base, paths = _lint_scope(Path(root), paths, default_root=root == ".")
-        if not base.is_dir():
-            raise UsageError(f"--repo {root!r}: lint reads a local directory")
-        findings = lint_tree(base, paths)
+        base, relative = local_tree(repo, paths, repo_given=given)
+        findings = lint_tree(base, relative)
     for finding in findings:
         click.echo(str(finding))
     if findings:
         sys.stderr.write(f"imagebot lint: {len(findings)} finding(s)\n")
         raise SystemExit(EXIT_NOTHING)
-
-
-def _lint_scope(
-    root: Path, paths: tuple[str, ...], *, default_root: bool
-) -> tuple[Path, tuple[str, ...]]:
-    """``--path`` is relative to ``--repo``; an absolute one inside it is made relative, and a
-    single one elsewhere, with no ``--repo`` given, is the tree to check (as for ``list``)."""
-    from pathlib import Path
-
-    relative = []
-    for path in paths:
-        if not Path(path).is_absolute():
-            relative.append(path)
-            continue
-        try:
-            relative.append(str(Path(path).resolve().relative_to(root.resolve())))
-        except ValueError:
-            if default_root and len(paths) == 1:
-                return Path(path), ()
-            raise UsageError(f"--path {path!r} is outside --repo {str(root)!r}") from None
-    return root, tuple(relative)
 
 
 # ---- shared --------------------------------------------------------------------------------------

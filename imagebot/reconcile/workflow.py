@@ -1,21 +1,29 @@
 """The edits behind the workflow commands: annotate one workload, or release IMAGE:TAG.
 
 Each function reads the tree as it is now and returns an ``Edit`` (new texts, a commit message,
-notes) for ``edit_repository`` to commit and push; none writes, commits or prints. Policies are
+notes) for ``edit_repository`` to commit and push; none commits or prints. ``set_image`` is the
+one that writes: the release, in place, for ``imagebot set-image``. Policies are
 validated with the policy engine before anything is written.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from imagebot.errors import PolicyError, UsageError
-from imagebot.manifest import plan_set_image, rewrite_files, scan_tree
+from imagebot.manifest import (
+    Update,
+    plan_set_image,
+    rewrite_files,
+    scan_tree,
+    targets_of,
+    write_files,
+)
 from imagebot.manifest.annotate import SetAnnotation, edit_annotations
 from imagebot.manifest.workload_index import Workload, WorkloadId, resolve
-from imagebot.model import Target
+from imagebot.model import Problem, Target
 from imagebot.policy import parse_policy
 from imagebot.reconcile.edit import Edit
 from imagebot.refs import ImageRef
@@ -125,8 +133,28 @@ class Release:
     force: bool = False
 
 
-def release(root: Path, paths: Sequence[str], wanted: Release, request: Request) -> Edit:
-    """Write IMAGE:TAG into the image's targets (only the named workloads' when given)."""
+@dataclass(frozen=True, slots=True)
+class Released:
+    """What releasing IMAGE:TAG into the tree as it is now writes, and what stood in the way.
+
+    ``found``: the image has a target in scope; ``done``: some target holds the release once
+    ``texts`` are written (it may hold it already); ``problems``: refused targets and files that
+    could not be rewritten; ``tree_problems`` and ``skipped``: what the scan met elsewhere.
+    """
+
+    texts: Mapping[str, tuple[str, str]]
+    applied: tuple[Update, ...]
+    problems: tuple[Problem, ...]
+    found: bool
+    done: bool
+    tree_problems: tuple[Problem, ...] = ()
+    skipped: tuple[Problem, ...] = ()
+
+
+def release_into(root: Path, paths: Sequence[str], wanted: Release) -> Released:
+    """IMAGE:TAG written into the image's targets (only the named workloads' when given), in
+    memory: the one use case behind ``release`` (which commits) and ``set-image`` (which
+    writes the files in place)."""
     scan = scan_tree(root, paths, with_workloads=bool(wanted.workloads))
     targets = list(scan.targets)
     if wanted.workloads:
@@ -136,11 +164,33 @@ def release(root: Path, paths: Sequence[str], wanted: Release, request: Request)
         targets = [replace(t, locked=False) for t in targets]
     updates, problems = plan_set_image(targets, wanted.image, wanted.tag, wanted.digest)
     result = rewrite_files(scan.texts, updates)
-    problems += result.problems
-    texts = {file: (scan.texts[file], new) for file, new in result.new_texts.items()}
+    failed = {problem.file for problem in result.problems}
+    return Released(
+        texts={file: (scan.texts[file], new) for file, new in result.new_texts.items()},
+        applied=tuple(result.applied),
+        problems=(*problems, *result.problems),
+        found=bool(targets_of(targets, wanted.image)),
+        done=any(u.target.location.file not in failed for u in updates),
+        tree_problems=tuple(scan.problems),
+        skipped=tuple(scan.skipped),
+    )
+
+
+def set_image(root: Path, paths: Sequence[str], wanted: Release, *, write: bool) -> Released:
+    """``release_into``, with the new texts written in place when ``write``; nothing commits."""
+    released = release_into(root, paths, wanted)
+    if write:
+        write_files(root, {path: new for path, (_, new) in released.texts.items()})
+    return released
+
+
+def release(root: Path, paths: Sequence[str], wanted: Release, request: Request) -> Edit:
+    """``release_into`` as one commit: the message names what was released, and where."""
+    released = release_into(root, paths, wanted)
+    texts = released.texts
     version = wanted.tag or wanted.digest or ""
     names = sorted({u.target.container or wanted.image.repository.rsplit("/", 1)[-1]
-                    for u in result.applied})  # fmt: skip
+                    for u in released.applied})  # fmt: skip
     subject = (
         f"Release {names[0]} to {version}"
         if len(names) == 1
@@ -148,14 +198,14 @@ def release(root: Path, paths: Sequence[str], wanted: Release, request: Request)
     )
     body = [
         f"{u.target.location}  {u.target.workload}  {u.target.image} -> {version}"
-        for u in result.applied
+        for u in released.applied
     ]
     return Edit(
         texts=texts,
         message=request.message(subject, body),
-        problems=tuple(problems),
+        problems=released.problems,
         matched=bool(texts),
-        notes=() if texts or problems else (f"no target of {wanted.image.name} found",),
+        notes=() if texts or released.problems else (f"no target of {wanted.image.name} found",),
     )
 
 
