@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
 _OWNER = "run"  # the one owner of the poll loop's registry clients
 
+
 def parse_interval(_ctx: click.Context, _param: click.Parameter, text: str | None) -> float | None:
     """``--interval``: a duration as Flux writes it (``90s``, ``5m``, ``1h30m``) or seconds."""
     if text is None:
