@@ -58,14 +58,11 @@ def select_automated(targets: Iterable[Target], plan: Plan) -> list[Automated]:
             why = f": {target.locked_message}" if target.locked_message else ""
             plan.skipped.append(problem_at(target, f"{target.workload} is locked{why}", "locked"))
             continue
-        key = (target.policy, target.filter_pattern, target.filter_extract)
+        spec = target.policy
+        key = (spec.text, spec.filter_pattern, spec.extract)  # the same policy from two sources
         if key not in parsed:
             try:
-                parsed[key] = parse_policy(
-                    target.policy,
-                    filter_pattern=target.filter_pattern,
-                    extract=target.filter_extract,
-                )
+                parsed[key] = parse_policy(spec)
             except PolicyError as error:
                 parsed[key] = error
         policy = parsed[key]
@@ -73,7 +70,7 @@ def select_automated(targets: Iterable[Target], plan: Plan) -> list[Automated]:
             plan.problems.append(
                 problem_at(
                     target,
-                    f"invalid policy {target.policy!r} ({target.policy_source}): {policy}",
+                    f"invalid policy {spec.text!r} ({spec.source}): {policy}",
                     "invalid-policy",
                 )
             )
