@@ -3,6 +3,8 @@ and the pre-commit hook definition. Real CLI, real local Git repositories."""
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 
 import pytest
@@ -10,6 +12,7 @@ from click.testing import CliRunner
 from ruamel.yaml import YAML
 
 from imagebot.cli import cli
+from imagebot.model import WorkloadId
 from tests.rig.bare import git_env, run_git
 from tests.workflow_cases import CASES, init_repo, read_tree
 
@@ -260,3 +263,17 @@ def test_lint_path_names_the_tree_as_list_does_or_a_directory_inside_the_repo(
         cli, ["lint", "--repo", str(ROOT / "fixtures/lint/clean"), "--path", str(findings)]
     )
     assert elsewhere.exit_code == 2 and "outside --repo" in elsewhere.output
+
+
+def test_lint_advises_the_workload_as_list_names_it_and_the_command_takes_it() -> None:
+    """Bug: ``list`` printed ``Deployment/default/manual`` while ``lint`` advised ``imagebot
+    automate default:deployment/manual``: one workload, two spellings in output."""
+    findings = str(ROOT / "fixtures/lint/findings")
+    listed = CliRunner().invoke(cli, ["list", "--all", "--output", "json", "--path", findings])
+    names = {row["workload"] for row in json.loads(listed.stdout)["targets"]}
+    linted = CliRunner().invoke(cli, ["lint", "--repo", findings]).stdout
+    advised = re.findall(r"`imagebot automate (\S+)`", linted)
+
+    assert advised == ["Deployment/default/manual"]
+    assert set(advised) <= names
+    assert WorkloadId.parse(advised[0]) == WorkloadId("Deployment", "default", "manual")
