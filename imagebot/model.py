@@ -1,8 +1,9 @@
 """Frozen value types shared by every layer: candidates, targets, changes, problems, results.
 
-These are plain data: the policy engine reads ``TagInfo``; the manifest scanner produces
-``Target`` and ``Problem``; reconcile turns decisions into ``Change`` and returns a ``RunResult``
-that the CLI renders and the controller turns into status. Nothing here does I/O.
+These are plain data: the policy engine reads ``TagInfo`` and compiles ``PolicySpec``s; the
+manifest scanner produces ``Target`` (naming its ``WorkloadId``) and ``Problem``; reconcile turns
+decisions into ``Change`` and returns a ``RunResult`` that the CLI renders and the controller
+turns into status. Nothing here does I/O.
 """
 
 from __future__ import annotations
@@ -81,7 +82,7 @@ KIND_SPELLINGS: Mapping[str, str] = {
 _SYNTAX = "KIND/NAME (deployment/web) with -n NAMESPACE, NAMESPACE:KIND/NAME or KIND/NAMESPACE/NAME"
 
 
-@dataclass(frozen=True, slots=True, order=True)
+@dataclass(frozen=True, slots=True)
 class WorkloadId:
     """The one identity of a workload (or of any object a target belongs to).
 

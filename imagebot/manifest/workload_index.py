@@ -8,7 +8,7 @@ of them. Pure over composed nodes: reading files is the caller's.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from imagebot.errors import UsageError
 from imagebot.manifest import nodes
@@ -42,7 +42,7 @@ class Workload:
     document: int
     annotations: tuple[Annotation, ...]
     containers: tuple[str, ...] | None
-    automation: Automation = field(default_factory=Automation)
+    automation: Automation
 
     @property
     def where(self) -> str:
