@@ -1,8 +1,9 @@
 """Frozen value types shared by every layer: candidates, targets, changes, problems, results.
 
-These are plain data: the policy engine reads ``TagInfo``; the manifest scanner produces
-``Target`` and ``Problem``; reconcile turns decisions into ``Change`` and returns a ``RunResult``
-that the CLI renders and the controller turns into status. Nothing here does I/O.
+These are plain data: the policy engine reads ``TagInfo`` and compiles ``PolicySpec``s; the
+manifest scanner produces ``Target`` (naming its ``WorkloadId``) and ``Problem``; reconcile turns
+decisions into ``Change`` and returns a ``RunResult`` that the CLI renders and the controller
+turns into status. Nothing here does I/O.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import NewType
 
+from imagebot.errors import UsageError
 from imagebot.refs import ImageRef
 
 Digest = NewType("Digest", str)
@@ -57,14 +59,99 @@ class Location:
         return f"{self.file}:{self.line}"
 
 
+# The kinds imagebot reads, as Kubernetes spells them, and kubectl's short names for them: input
+# names a kind in any case (`deploy/web`, `Deployment/web`), as fluxctl and kubectl accept.
+_KINDS = (
+    "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job",
+    "CronJob", "Pod", "PodTemplate", "Rollout", "Service", "Configuration", "DeploymentConfig",
+    "HelmRelease", "Kustomization",
+)  # fmt: skip
+KIND_SPELLINGS: Mapping[str, str] = {
+    **{kind.lower(): kind for kind in _KINDS},
+    "deploy": "Deployment",
+    "sts": "StatefulSet",
+    "ds": "DaemonSet",
+    "rs": "ReplicaSet",
+    "rc": "ReplicationController",
+    "cj": "CronJob",
+    "po": "Pod",
+    "hr": "HelmRelease",
+    "ksvc": "Service",
+    "ro": "Rollout",
+}
+_SYNTAX = "KIND/NAME (deployment/web) with -n NAMESPACE, NAMESPACE:KIND/NAME or KIND/NAMESPACE/NAME"
+
+
 @dataclass(frozen=True, slots=True)
-class WorkloadRef:
-    """The object a target belongs to, as written in the file: ``namespace`` is None when the
-    file names none (the applier or Kustomize sets it)."""
+class WorkloadId:
+    """The one identity of a workload (or of any object a target belongs to).
+
+    ``kind`` as Kubernetes spells it; ``namespace`` None when the file names none (the applier
+    or Kustomize sets it later). ``directory`` marks a kind-less ``kustomization.yaml``, which
+    is named by its directory and lives in no namespace. Output always reads
+    ``Kind/namespace/name`` (``default`` standing in for a namespace not written), which is the
+    documented ``list --output json`` value; ``parse`` also takes fluxctl's ``ns:kind/name``.
+    """
 
     kind: str
+    namespace: str | None
     name: str
-    namespace: str | None = None
+    directory: bool = False
+
+    def __str__(self) -> str:
+        if self.directory:
+            return f"{self.kind}/{self.name}"
+        return f"{self.kind}/{self.namespace or 'default'}/{self.name}"
+
+    @property
+    def short(self) -> str:
+        """kubectl's ``kind/name``, as commit subjects name a workload."""
+        return f"{self.kind.lower()}/{self.name}"
+
+    def same_kind(self, kind: str) -> bool:
+        """Whether ``kind`` is this one's, in any case (as input names kinds)."""
+        return self.kind.lower() == kind.lower()
+
+    @classmethod
+    def parse(cls, text: str, namespace: str | None = None) -> WorkloadId:
+        """``KIND/NAME`` (+ ``namespace``), fluxctl's ``NAMESPACE:KIND/NAME`` or the output's own
+        ``KIND/NAMESPACE/NAME``; the kind in any case or as kubectl's short name (``deploy``).
+
+        Raises UsageError when the text is none of these, or names a namespace twice differently.
+        """
+        spec = text.strip()
+        written: str | None = None
+        if ":" in spec:
+            written, spec = spec.split(":", 1)
+            if not written:
+                raise UsageError(f"workload {text!r}: the namespace before ':' is empty; {_SYNTAX}")
+        parts = spec.split("/")
+        if len(parts) == 3 and written is None:
+            written, parts = parts[1], [parts[0], parts[2]]
+        if len(parts) != 2 or not all(parts) or written == "":
+            raise UsageError(f"workload {text!r}: write it as {_SYNTAX}")
+        if written and namespace and written != namespace:
+            raise UsageError(
+                f"workload {text!r} names namespace {written!r} but -n says {namespace!r}"
+            )
+        kind = KIND_SPELLINGS.get(parts[0].lower(), parts[0])
+        return cls(kind, written or namespace, parts[1])
+
+
+@dataclass(frozen=True, slots=True)
+class PolicySpec:
+    """A tag policy as its source writes it: read once where it is found (an annotation, an
+    ImagePolicy object, the default), carried on the ``Target`` as this value and compiled once
+    by the policy engine (``imagebot.policy.parse_policy`` takes it as it is).
+
+    ``source`` says where it came from, for people: ``annotation fluxcd.io/tag.app``,
+    ``ImagePolicy flux-system/app``, ``default glob:* for automated workloads``.
+    """
+
+    text: str
+    source: str = ""
+    filter_pattern: str | None = None  # an ImagePolicy's filterTags.pattern
+    extract: str | None = None  # and its filterTags.extract
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,12 +166,9 @@ class Target:
     location: Location
     kind: TargetKind
     image: ImageRef
-    workload: str
+    workload: WorkloadId
     container: str | None = None
-    policy: str | None = None
-    policy_source: str = ""
-    filter_pattern: str | None = None
-    filter_extract: str | None = None
+    policy: PolicySpec | None = None
     automated: bool = False
     locked: bool = False
     locked_message: str | None = None
@@ -93,7 +177,6 @@ class Target:
     yaml_path: tuple[str | int, ...] = ()
     field_part: str = "image"
     current_value: str = ""  # the scalar's text when scanned: a rewrite checks it is unchanged
-    workload_ref: WorkloadRef | None = None  # ``workload`` as parts; None where unknown
     locked_user: str | None = None  # who locked it (``locked_user``), alone
 
 

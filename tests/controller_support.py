@@ -21,7 +21,7 @@ from imagebot.config import Settings
 from imagebot.controller.handlers import Controller
 from imagebot.controller.kube import Cluster, api_client
 from imagebot.controller.metrics import Metrics
-from imagebot.model import Change, CommitSha, Location, RunResult, Target, TargetKind
+from imagebot.model import Change, CommitSha, Location, RunResult, Target, TargetKind, WorkloadId
 from imagebot.refs import parse_reference
 from tests.kube_emulator import RunningApi
 from tests.rig.images import ImagePusher
@@ -34,7 +34,7 @@ FLASK = Target(
     location=Location("deployment.yaml", 40),
     kind=TargetKind.CONTAINER,
     image=parse_reference("registry.example/demo/flaskapp:develop-v1.8.0"),
-    workload="Deployment/my-demo/fluxdemo",
+    workload=WorkloadId("Deployment", "my-demo", "fluxdemo"),
     container="flask",
     automated=True,
 )

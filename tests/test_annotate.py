@@ -5,15 +5,13 @@ from __future__ import annotations
 import pytest
 
 from imagebot.errors import ManifestError, UsageError
-from imagebot.manifest.annotate import SetAnnotation, edit_annotations, prefix_of
-from imagebot.manifest.workload_index import (
-    WorkloadId,
-    parse_workload_spec,
-    resolve,
-    workloads_in_text,
-)
+from imagebot.manifest.annotate import SetAnnotation, edit_annotations
+from imagebot.manifest.annotations import prefix_of
+from imagebot.manifest.scan import scan_file
+from imagebot.manifest.workload_index import Workload, resolve
+from imagebot.model import WorkloadId
 
-WEB = WorkloadId("deployment", "web")
+WEB = WorkloadId("Deployment", None, "web")
 
 
 def doc(metadata: str) -> str:
@@ -203,53 +201,28 @@ metadata: {name: crd}
 """
 
 
-@pytest.mark.parametrize(
-    ("spec", "namespace", "expected"),
-    [
-        pytest.param("deployment/web", None, WorkloadId("deployment", "web"), id="kind-name"),
-        pytest.param("Deploy/web", "prod", WorkloadId("deployment", "web", "prod"), id="alias"),
-        pytest.param("prod:deployment/web", None, WorkloadId("deployment", "web", "prod"), id="ns"),
-        pytest.param("sts/web", None, WorkloadId("statefulset", "web"), id="sts"),
-    ],
-)
-def test_workload_specs_read_like_fluxctl(
-    spec: str, namespace: str | None, expected: WorkloadId
-) -> None:
-    assert parse_workload_spec(spec, namespace) == expected
-
-
-@pytest.mark.parametrize(
-    "spec",
-    [
-        pytest.param("web", id="no-kind"),
-        pytest.param("deployment/", id="no-name"),
-        pytest.param(":deployment/web", id="empty-namespace"),
-        pytest.param("a/b/c", id="too-many-slashes"),
-    ],
-)
-def test_malformed_workload_specs_say_how_to_write_them(spec: str) -> None:
-    with pytest.raises(UsageError, match="KIND/NAME"):
-        parse_workload_spec(spec)
+def workloads_in(text: str, file: str) -> list[Workload]:
+    return list(scan_file(text, file, with_workloads=True).workloads)
 
 
 def test_ambiguous_workloads_list_every_candidate() -> None:
-    workloads = workloads_in_text(SEED_LIKE, "all.yaml")
+    workloads = workloads_in(SEED_LIKE, "all.yaml")
     with pytest.raises(UsageError, match="ambiguous") as error:
-        resolve(parse_workload_spec("deployment/web"), workloads)
-    assert "prod:deployment/web (all.yaml:1)" in str(error.value)
-    assert "staging:deployment/web (all.yaml:4)" in str(error.value)
+        resolve(WorkloadId.parse("deployment/web"), workloads)
+    assert "Deployment/prod/web (all.yaml:1)" in str(error.value)
+    assert "Deployment/staging/web (all.yaml:4)" in str(error.value)
 
 
 def test_a_namespace_picks_one_and_a_crd_named_deployment_is_not_a_workload() -> None:
-    workloads = workloads_in_text(SEED_LIKE, "all.yaml")
-    assert resolve(parse_workload_spec("staging:deployment/web"), workloads).line == 4
-    assert resolve(parse_workload_spec("statefulset/web", "anywhere"), workloads).line == 7
-    with pytest.raises(UsageError, match="no workload deployment/crd"):
-        resolve(parse_workload_spec("deployment/crd"), workloads)
+    workloads = workloads_in(SEED_LIKE, "all.yaml")
+    assert resolve(WorkloadId.parse("staging:deployment/web"), workloads).line == 4
+    assert resolve(WorkloadId.parse("statefulset/web", "anywhere"), workloads).line == 7
+    with pytest.raises(UsageError, match=r"no workload Deployment/\*/crd"):
+        resolve(WorkloadId.parse("deployment/crd"), workloads)
 
 
 def test_a_missing_workload_names_the_ones_of_that_name() -> None:
-    workloads = workloads_in_text(SEED_LIKE, "all.yaml")
-    with pytest.raises(UsageError, match=r"candidates: .*statefulset/web") as error:
-        resolve(parse_workload_spec("daemonset/web"), workloads)
-    assert "deployment/web" in str(error.value)
+    workloads = workloads_in(SEED_LIKE, "all.yaml")
+    with pytest.raises(UsageError, match=r"candidates: .*StatefulSet/default/web") as error:
+        resolve(WorkloadId.parse("daemonset/web"), workloads)
+    assert "Deployment/prod/web" in str(error.value)

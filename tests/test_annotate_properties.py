@@ -16,9 +16,9 @@ from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
 from imagebot.manifest.annotate import SetAnnotation, edit_annotations
-from imagebot.manifest.workload_index import WorkloadId
+from imagebot.model import WorkloadId
 
-WEB = WorkloadId("deployment", "web")
+WEB = WorkloadId("Deployment", None, "web")
 PREFIXES = ("imagebot.io/", "fluxcd.io/", "flux.weave.works/")
 SETTINGS = ("automated", "locked", "locked_msg", "ignore", "tag.app", "tag.side")
 EXISTING_VALUES = ("true", "false", "glob:v*", "semver:~1.2", r"regex:^v\d+$", "it's", "1.10")

@@ -16,7 +16,7 @@ import kopf
 import pytest
 
 from imagebot.errors import ConfigError, PolicyError, RateLimited, RegistryError
-from imagebot.model import Problem
+from imagebot.model import Problem, WorkloadId
 from tests.controller_support import NOW, PUSHED, Recorder, body, controller, seeded_api
 from tests.kube_emulator import RunningApi
 
@@ -164,24 +164,28 @@ def test_bad_specs_name_the_field(spec: dict[str, Any], field: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("text", "expected"),
+    ("workload", "expected"),
     [
         pytest.param(
-            "Deployment/my-demo/fluxdemo", ("my-demo", "deployment", "fluxdemo"), id="scanner-form"
+            WorkloadId("Deployment", "my-demo", "fluxdemo"),
+            ("my-demo", "Deployment", "fluxdemo"),
+            id="namespace-written",
         ),
         pytest.param(
-            "my-demo:deployment/fluxdemo", ("my-demo", "deployment", "fluxdemo"), id="flux-v1-form"
+            WorkloadId("CronJob", None, "nightly"),
+            ("here", "CronJob", "nightly"),
+            id="namespace-defaults-to-automation",
         ),
+        pytest.param(WorkloadId("ConfigMap", "my-demo", "nginx-conf"), None, id="not-a-workload"),
         pytest.param(
-            "cronjob/nightly", ("here", "cronjob", "nightly"), id="namespace-defaults-to-automation"
+            WorkloadId("Kustomization", None, "apps", directory=True), None, id="a-directory"
         ),
-        pytest.param("ConfigMap/my-demo/nginx-conf", None, id="not-a-workload"),
     ],
 )
-def test_workload_names_resolve_to_objects_that_can_take_events(
-    text: str, expected: tuple[str, str, str] | None
+def test_workloads_that_can_take_events_are_found_in_their_namespace(
+    workload: WorkloadId, expected: tuple[str, str, str] | None
 ) -> None:
-    from imagebot.controller.status import parse_workload
+    from imagebot.controller.status import event_workload
 
-    found = parse_workload(text, "here")
+    found = event_workload(workload, "here")
     assert (found and (found.namespace, found.kind, found.name)) == expected

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from imagebot.errors import ConfigError
 from imagebot.gitrepo import check_template, render_branch, render_message
 from imagebot.gitrepo.message import sanitize_branch
-from imagebot.model import Change, Digest, Location, Target, TargetKind
+from imagebot.model import Change, Digest, Location, PolicySpec, Target, TargetKind, WorkloadId
 from imagebot.refs import parse_reference
 
 DIGEST = "sha256:" + "0123456789abcdef" * 4
@@ -35,9 +35,9 @@ def change(
             location=Location(file, line),
             kind=kind,
             image=image,
-            workload="default:deployment/app",
+            workload=WorkloadId("Deployment", "default", "app"),
             container=container,
-            policy=policy,
+            policy=PolicySpec(policy) if policy else None,
         ),
         old=old,
         new=image.with_version(new_tag, digest),

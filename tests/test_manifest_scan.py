@@ -7,8 +7,9 @@ import textwrap
 import pytest
 
 from imagebot.manifest import c_composer_available, scan_text
+from imagebot.manifest.annotations import DEFAULT_POLICY
 from imagebot.manifest.compose import compose_documents
-from imagebot.model import Problem, Target, TargetKind
+from imagebot.model import PolicySpec, Problem, Target, TargetKind
 
 
 def deployment(annotations: str = "", containers: str = "- name: app\n  image: nginx:1.25") -> str:
@@ -47,7 +48,7 @@ def test_a_target_records_where_it_stands_and_what_governs_it() -> None:
         16,
     )
     assert target.location.document == 1
-    assert target.workload == "Deployment/shop/web"
+    assert str(target.workload) == "Deployment/shop/web"
     assert target.container == "app"
     assert target.image.name == "docker.io/library/nginx" and target.image.tag == "1.25"
     assert target.yaml_path == ("spec", "template", "spec", "containers", 0, "image")
@@ -92,7 +93,8 @@ def test_annotations_decide_the_policy_and_its_source(
     annotations: str, policy: str | None, source: str
 ) -> None:
     target = only(scan(deployment(annotations))[0])
-    assert (target.policy, target.policy_source, target.automated) == (
+    spec = target.policy
+    assert (spec and spec.text, spec.source if spec else "", target.automated) == (
         policy,
         source,
         policy is not None,
@@ -109,7 +111,7 @@ def test_automated_as_a_yaml_boolean_is_honoured_with_a_warning() -> None:
 def test_a_policy_for_a_container_that_does_not_exist_is_a_problem() -> None:
     annotations = "fluxcd.io/automated: 'true'\nfluxcd.io/tag.flask: glob:*\n"
     targets, problems = scan(deployment(annotations))
-    assert only(targets).policy == "glob:*"
+    assert only(targets).policy == DEFAULT_POLICY
     assert len(problems) == 1
     assert "'flask'" in problems[0].message and "it has: app" in problems[0].message
 
@@ -216,7 +218,7 @@ def test_helmrelease_values_yield_flux_v1_container_names() -> None:
             empty: {image: {repository: x, tag: ""}}
         """
     )
-    found = {(t.container, str(t.image), t.field_part, t.policy) for t in targets}
+    found = {(t.container, str(t.image), t.field_part, t.policy and t.policy.text) for t in targets}
     assert found == {
         ("chart-image", "ghcr.io/a/chart:4.1", "tag", "semver:~4"),
         ("worker", "ghcr.io/a/worker:2", "tag", "glob:*"),
@@ -236,7 +238,7 @@ def test_kustomize_images_use_new_name_and_pin_digest_fields() -> None:
         ("ghcr.io/a/app", "tag", "1.0"),
         ("docker.io/library/db", "digest", digest),
     ]
-    assert targets[0].workload == "Kustomization/base"
+    assert str(targets[0].workload) == "Kustomization/base"
 
 
 FLUX_OBJECTS = """
@@ -271,8 +273,9 @@ def test_setter_markers_resolve_through_image_policies(policy: str, expected: st
     ) + FLUX_OBJECTS % policy
     target = only(scan(text)[0])
     assert target.kind is TargetKind.SETTER and target.automated
-    assert (target.policy, target.policy_source) == (expected, "ImagePolicy flux-system/app")
-    assert (target.filter_pattern, target.filter_extract) == ("^main-(?P<ts>[0-9]+)$", "$ts")
+    assert target.policy == PolicySpec(
+        expected, "ImagePolicy flux-system/app", "^main-(?P<ts>[0-9]+)$", "$ts"
+    )
     assert target.container == "a"
 
 
@@ -320,7 +323,7 @@ def test_a_setter_marker_governs_a_kustomize_tag_found_both_ways() -> None:
         % "semver: {range: 1.x}"
     )
     target = only(scan(text, "kustomization.yaml")[0])
-    assert (target.kind, target.field_part, target.policy) == (
+    assert (target.kind, target.field_part, target.policy and target.policy.text) == (
         TargetKind.SETTER,
         "tag",
         "semver:1.x",

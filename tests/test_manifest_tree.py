@@ -9,7 +9,6 @@ import pytest
 
 from imagebot.errors import ManifestError
 from imagebot.manifest import scan_tree, write_files
-from imagebot.manifest.workload_index import workloads_in_text
 
 POD = "kind: Pod\nmetadata: {name: %s}\nspec:\n  containers:\n  - name: a\n    image: nginx:1.0\n"
 AUTOMATED = POD.replace("{name: %s}", "{name: %s, annotations: {fluxcd.io/automated: 'true'}}")
@@ -61,9 +60,12 @@ def test_workloads_come_from_the_same_pass_as_the_targets(tmp_path: Path) -> Non
     broken = POD.replace("nginx:1.0", "docker.io//broken:1")
     write(tmp_path, {"a.yaml": AUTOMATED % "a", "b.yaml": broken % "b", "c.yaml": POD % "c"})
     scan = scan_tree(tmp_path, with_workloads=True)
-    expected = [w for f in ("a.yaml", "b.yaml", "c.yaml")
-                for w in workloads_in_text((tmp_path / f).read_text(), f)]  # fmt: skip
-    assert list(scan.workloads) == expected
+    found = [(str(w.id), w.where, w.automated) for w in scan.workloads]
+    assert found == [
+        ("Pod/default/a", "a.yaml:1", True),
+        ("Pod/default/b", "b.yaml:1", False),
+        ("Pod/default/c", "c.yaml:1", False),
+    ]
     assert scan.files_composed == 3  # each file composed once
     # b.yaml holds no target (its reference is broken) but a workload: its text is kept to edit.
     assert set(scan.texts) == {"a.yaml", "b.yaml", "c.yaml"}
@@ -121,7 +123,7 @@ def test_only_automated_screens_files_and_returns_automated_targets(tmp_path: Pa
     write(tmp_path, {"a.yaml": AUTOMATED % "a", "b.yaml": POD % "b"})
     full, automated = scan_tree(tmp_path), scan_tree(tmp_path, only_automated=True)
     assert (full.files_composed, automated.files_composed) == (2, 1)
-    assert [t.workload for t in automated.targets] == ["Pod/default/a"]
+    assert [str(t.workload) for t in automated.targets] == ["Pod/default/a"]
     assert list(automated.texts) == ["a.yaml"]
 
 
@@ -139,8 +141,10 @@ def test_a_setter_resolves_through_a_policy_in_another_file(tmp_path: Path) -> N
         },
     )
     scan = scan_tree(tmp_path)
-    setter = [t for t in scan.targets if t.policy_source]
-    assert [(t.image.name, t.policy) for t in setter] == [("ghcr.io/a/x", "numerical:desc")]
+    setter = [t for t in scan.targets if t.policy and t.policy.source]
+    assert [(t.image.name, t.policy and t.policy.text) for t in setter] == [
+        ("ghcr.io/a/x", "numerical:desc")
+    ]
 
 
 @pytest.mark.parametrize(

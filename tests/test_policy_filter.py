@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from imagebot.errors import PolicyError
-from imagebot.model import TagInfo
+from imagebot.model import PolicySpec, TagInfo
 from imagebot.policy import parse_policy, select_tag
 
 
@@ -129,3 +129,17 @@ def test_extract_without_a_filter_is_an_error() -> None:
 def test_prefilter_applies_the_filter_and_the_policy() -> None:
     policy = parse_policy("numerical:asc", filter_pattern=r"^b-(?P<n>.*)$", extract="$n")
     assert [t for t in ("b-1", "b-x", "a-1") if policy.matches(t)] == ["b-1"]
+
+
+def test_a_policy_spec_brings_its_own_filter() -> None:
+    spec = PolicySpec("numerical:asc", "ImagePolicy flux-system/app", r"^b-(?P<n>.*)$", "$n")
+    policy = parse_policy(spec)
+    assert policy.text == "numerical:asc"
+    assert [policy.value_of(t) for t in ("b-7", "a-7")] == ["7", None]
+    with pytest.raises(TypeError, match="its own filter"):
+        parse_policy(spec, filter_pattern="^x")
+
+
+def test_a_policy_specs_bad_filter_is_refused_like_a_typed_one() -> None:
+    with pytest.raises(PolicyError, match="needs a filter pattern"):
+        parse_policy(PolicySpec("numerical:asc", "ImagePolicy a/b", None, "$n"))

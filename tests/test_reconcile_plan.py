@@ -8,7 +8,16 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from imagebot.errors import RegistryAuthError, RegistryError
-from imagebot.model import Digest, Location, ProblemCode, TagInfo, Target, TargetKind
+from imagebot.model import (
+    Digest,
+    Location,
+    PolicySpec,
+    ProblemCode,
+    TagInfo,
+    Target,
+    TargetKind,
+    WorkloadId,
+)
 from imagebot.reconcile.plan import (
     DigestAnswers,
     Plan,
@@ -29,18 +38,15 @@ OLD_PIN = Digest("sha256:" + "0" * 64)
 def target(
     image: str, policy: str | None = "semver:^1.0", line: int = 10, **extra: object
 ) -> Target:
-    fields: dict[str, object] = {
-        "automated": True,
-        "policy_source": "annotation imagebot.io/tag.app",
-    }
+    fields: dict[str, object] = {"automated": True}
     fields.update(extra)
     return Target(
         location=Location("apps/app.yaml", line),
         kind=TargetKind.CONTAINER,
         image=parse_reference(image),
-        workload="Deployment/default/app",
+        workload=WorkloadId("Deployment", None, "app"),
         container="app",
-        policy=policy,
+        policy=PolicySpec(policy, "annotation imagebot.io/tag.app") if policy else None,
         **fields,  # type: ignore[arg-type]
     )
 

@@ -3,6 +3,8 @@ and the pre-commit hook definition. Real CLI, real local Git repositories."""
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 
 import pytest
@@ -10,6 +12,7 @@ from click.testing import CliRunner
 from ruamel.yaml import YAML
 
 from imagebot.cli import cli
+from imagebot.model import WorkloadId
 from tests.rig.bare import git_env, run_git
 from tests.workflow_cases import CASES, init_repo, read_tree
 
@@ -58,12 +61,12 @@ def repo(tmp_path: Path) -> Path:
         pytest.param(
             ["automate", "deployment/web"],
             2,
-            "ambiguous: name it as NAMESPACE:KIND/NAME; candidates: "
-            "prod:deployment/web (webs.yaml:1), staging:deployment/web (webs.yaml:5)",
+            "ambiguous: name it as KIND/NAMESPACE/NAME; candidates: "
+            "Deployment/prod/web (webs.yaml:1), Deployment/staging/web (webs.yaml:5)",
             id="ambiguous-workload-lists-candidates",
         ),
         pytest.param(
-            ["lock", "deployment/nope"], 2, "no workload deployment/nope found", id="missing"
+            ["lock", "deployment/nope"], 2, "no workload Deployment/*/nope found", id="missing"
         ),
         pytest.param(
             ["policy", "deployment/fluxdemo", "--tag", "flask=semver:~~1"],
@@ -154,8 +157,8 @@ def test_policy_on_a_workload_that_is_not_automated_says_so(repo: Path) -> None:
     code, stdout, _ = invoke(repo, "policy", "staging:deployment/web", "--tag-all", "semver:^1")
 
     assert code == 0
-    assert "staging:deployment/web" in stdout
-    assert "is not automated" in stdout
+    assert "Deployment/staging/web is not automated" in stdout
+    assert "`imagebot automate Deployment/staging/web`" in stdout
 
 
 def test_lint_reports_each_finding_as_file_line_message() -> None:
@@ -164,13 +167,21 @@ def test_lint_reports_each_finding_as_file_line_message() -> None:
     assert result.exit_code == 1
     lines = result.stdout.splitlines()
     expected = [
-        ("apps.yaml:8: ", "invalid policy 'semver:~~1'"),
+        (
+            "apps.yaml:8: ",
+            "invalid policy 'semver:~~1' (annotation imagebot.io/tag.app) of "
+            "Deployment/default/bad-policy: ",
+        ),
         ("apps.yaml:22: ", "YAML boolean true"),
         ("apps.yaml:37: ", "container 'nope'"),
-        ("apps.yaml:51: ", "deployment/manual is not automated"),
-        ("apps.yaml:67: ", "tag.app of deployment/twice is set 2 times"),
+        (
+            "apps.yaml:51: ",
+            "Deployment/default/manual is not automated "
+            "(run `imagebot automate Deployment/default/manual`",
+        ),
+        ("apps.yaml:67: ", "tag.app of Deployment/default/twice is set 2 times"),
         ("apps.yaml:87: ", "invalid image reference 'docker.io//flaskapp:develop-v1.8.0'"),
-        ("web-b.yaml:1: ", "shop:deployment/web is also defined at web-a.yaml:2"),
+        ("web-b.yaml:1: ", "Deployment/shop/web is also defined at web-a.yaml:2"),
     ]
     assert len(lines) == len(expected), result.stdout
     for line, (where, what) in zip(lines, expected, strict=True):
@@ -217,8 +228,9 @@ def test_a_missing_workload_offers_the_workloads_of_that_kind(repo: Path) -> Non
     code, _, stderr = invoke(repo, "unlock", "deployment/api")
 
     assert code == 2
-    assert "no workload deployment/api found; candidates: my-demo:deployment/fluxdemo" in stderr
-    assert "prod:deployment/web (webs.yaml:1)" in stderr
+    assert "no workload Deployment/*/api found; candidates: " in stderr
+    assert "Deployment/my-demo/fluxdemo (deployment.yaml:6)" in stderr
+    assert "Deployment/prod/web (webs.yaml:1)" in stderr
 
 
 def test_the_repositorys_own_imagebot_yaml_names_the_author_as_for_run(tmp_path: Path) -> None:
@@ -251,3 +263,17 @@ def test_lint_path_names_the_tree_as_list_does_or_a_directory_inside_the_repo(
         cli, ["lint", "--repo", str(ROOT / "fixtures/lint/clean"), "--path", str(findings)]
     )
     assert elsewhere.exit_code == 2 and "outside --repo" in elsewhere.output
+
+
+def test_lint_advises_the_workload_as_list_names_it_and_the_command_takes_it() -> None:
+    """Bug: ``list`` printed ``Deployment/default/manual`` while ``lint`` advised ``imagebot
+    automate default:deployment/manual``: one workload, two spellings in output."""
+    findings = str(ROOT / "fixtures/lint/findings")
+    listed = CliRunner().invoke(cli, ["list", "--all", "--output", "json", "--path", findings])
+    names = {row["workload"] for row in json.loads(listed.stdout)["targets"]}
+    linted = CliRunner().invoke(cli, ["lint", "--repo", findings]).stdout
+    advised = re.findall(r"`imagebot automate (\S+)`", linted)
+
+    assert advised == ["Deployment/default/manual"]
+    assert set(advised) <= names
+    assert WorkloadId.parse(advised[0]) == WorkloadId("Deployment", "default", "manual")

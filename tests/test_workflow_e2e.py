@@ -14,7 +14,7 @@ from pathlib import Path
 
 from imagebot.config import GitSettings, Settings
 from imagebot.manifest.annotate import SetAnnotation
-from imagebot.manifest.workload_index import parse_workload_spec
+from imagebot.model import WorkloadId
 from imagebot.reconcile.edit import Edit, edit_repository
 from imagebot.reconcile.run import Edges
 from imagebot.reconcile.workflow import Request, annotate
@@ -150,7 +150,7 @@ def test_a_rejected_push_is_retried_with_the_edit_made_again_on_the_fresh_files(
     competitor = tmp_path / "competitor"
     run_git("clone", "--quiet", remote.as_uri(), str(competitor), env=git_env())
     calls: list[int] = []
-    wanted = parse_workload_spec("deployment/fluxdemo")
+    wanted = WorkloadId.parse("deployment/fluxdemo")
     lock = [SetAnnotation("locked", "true")]
 
     def compute(root: Path, settings: Settings) -> Edit:

@@ -42,18 +42,17 @@ def _state(target: Target) -> str:
 
 def target_to_json(target: Target) -> dict[str, Any]:
     """One row of ``list --output json``: a contract (docs/manifests.md); add keys, never rename."""
-    where = target.location
-    ref = target.workload_ref
+    where, workload, policy = target.location, target.workload, target.policy
     return {
         "file": where.file,
         "line": where.line,
         "column": where.column,
         "document": where.document,
         "kind": str(target.kind),
-        "workload": target.workload,
-        "workloadKind": ref.kind if ref else None,
-        "workloadNamespace": ref.namespace if ref else None,
-        "workloadName": ref.name if ref else None,
+        "workload": str(workload),
+        "workloadKind": workload.kind,
+        "workloadNamespace": workload.namespace,
+        "workloadName": workload.name,
         "container": target.container,
         "image": str(target.image),
         "repository": target.image.name,
@@ -62,10 +61,10 @@ def target_to_json(target: Target) -> dict[str, Any]:
         "field": target.field_part,
         "value": target.current_value,
         "automated": target.automated,
-        "policy": target.policy,
-        "policySource": target.policy_source,
-        "filterPattern": target.filter_pattern,
-        "filterExtract": target.filter_extract,
+        "policy": policy.text if policy else None,
+        "policySource": policy.source if policy else "",
+        "filterPattern": policy.filter_pattern if policy else None,
+        "filterExtract": policy.extract if policy else None,
         "locked": target.locked,
         "lockedMessage": target.locked_message,
         "lockedUser": target.locked_user,
@@ -111,10 +110,10 @@ def list_targets(
     rows = (
         (
             str(t.location),
-            t.workload,
+            str(t.workload),
             t.container or "-",
             str(t.image),
-            f"{t.policy} ({t.policy_source})" if t.policy else "-",
+            f"{t.policy.text} ({t.policy.source})" if t.policy else "-",
             _state(t),
         )
         for t in targets

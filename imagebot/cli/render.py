@@ -18,15 +18,15 @@ def change_to_json(change: Change) -> dict[str, Any]:
     return {
         "file": target.location.file,
         "line": target.location.line,
-        "workload": target.workload,
+        "workload": str(target.workload),
         "container": target.container,
         "kind": str(target.kind),
         "old": change.old,
         "new": change.new,
         "tag": change.new_tag,
         "digest": change.new_digest,
-        "policy": target.policy,
-        "policySource": target.policy_source,
+        "policy": target.policy.text if target.policy else None,
+        "policySource": target.policy.source if target.policy else "",
     }
 
 
@@ -74,7 +74,13 @@ def result_to_text(result: RunResult, *, dry_run: bool = False) -> str:
     out: list[str] = []
     if result.changes:
         rows = (
-            (str(c.target.location), c.target.workload, c.target.container or "-", c.old, c.new)
+            (
+                str(c.target.location),
+                str(c.target.workload),
+                c.target.container or "-",
+                c.old,
+                c.new,
+            )
             for c in result.changes
         )
         verb = "would change" if dry_run else "changed"

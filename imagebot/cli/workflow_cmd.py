@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
     from imagebot.config import Settings
     from imagebot.manifest.annotate import SetAnnotation
-    from imagebot.manifest.workload_index import Workload, WorkloadId
+    from imagebot.manifest.workload_index import Workload
     from imagebot.reconcile.edit import Edit, EditResult
     from imagebot.reconcile.workflow import Request
 
@@ -66,7 +66,7 @@ def one_line(text: str | None) -> str | None:
 @click.command()
 @_with(*_WORKLOAD, *_GIT_OPTIONS, _MESSAGE)
 def automate(**options: Any) -> None:
-    """Turn on automation for WORKLOAD (kind/name, or namespace:kind/name)."""
+    """Turn on automation for WORKLOAD (kind/name, namespace:kind/name or Kind/namespace/name)."""
     _annotate(options, "Automate", lambda _: [_set("automated", "true")])
 
 
@@ -144,7 +144,7 @@ def release(**options: Any) -> None:
 
     Locked workloads are refused unless --force. Exit 1 when nothing was released.
     """
-    from imagebot.manifest.workload_index import parse_workload_spec
+    from imagebot.model import WorkloadId
     from imagebot.reconcile.workflow import Release
     from imagebot.reconcile.workflow import release as plan_release
     from imagebot.refs import parse_reference
@@ -157,7 +157,7 @@ def release(**options: Any) -> None:
             image,
             image.tag,
             image.digest,
-            tuple(parse_workload_spec(w, options["namespace"]) for w in options["workloads"]),
+            tuple(WorkloadId.parse(w, options["namespace"]) for w in options["workloads"]),
             options["force"],
         )
     request = _request(options)
@@ -213,11 +213,11 @@ def _annotate(
     *,
     suffix: str = "",
 ) -> None:
-    from imagebot.manifest.workload_index import parse_workload_spec
+    from imagebot.model import WorkloadId
     from imagebot.reconcile.workflow import annotate
 
     with reported_errors():
-        wanted: WorkloadId = parse_workload_spec(options["workload"], options["namespace"])
+        wanted = WorkloadId.parse(options["workload"], options["namespace"])
     request = _request(options)
 
     def compute(root: Path, settings: Settings) -> Edit:

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from imagebot.controller.crd import GROUP, PLURAL, REQUESTED_AT, VERSION
-from imagebot.controller.status import WORKLOAD_APIS, WorkloadRef
+from imagebot.controller.status import WORKLOAD_APIS
+from imagebot.model import WorkloadId
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,14 +51,14 @@ class Cluster:
         self.core = client.CoreV1Api(api)
         self._namespaces = tuple(namespaces)
 
-    def workload(self, ref: WorkloadRef) -> Mapping[str, Any] | None:
+    def workload(self, ref: WorkloadId) -> Mapping[str, Any] | None:
         """The workload's object, or None when it is not in the cluster (or not ours to read)."""
         from kubernetes.client.exceptions import ApiException
 
         group, version, plural = WORKLOAD_APIS[ref.kind]
         try:
             found = self._custom.get_namespaced_custom_object(
-                group, version, ref.namespace, plural, ref.name
+                group, version, ref.namespace or "default", plural, ref.name
             )
         except ApiException as error:
             if error.status in (403, 404):

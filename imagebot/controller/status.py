@@ -7,63 +7,44 @@ them is the handlers' job; nothing here talks to the API server.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 from imagebot.controller.crd import MAX_PROBLEMS_IN_STATUS
 from imagebot.errors import ImagebotError, RateLimited
-from imagebot.model import Problem, ProblemCode, RunResult, Severity
+from imagebot.model import Problem, ProblemCode, RunResult, Severity, WorkloadId
 from imagebot.refs import parse_reference
 
 READY, RECONCILING, STALLED = "Ready", "Reconciling", "Stalled"
-# The manifest scanner names workloads `Kind/namespace/name`; Flux v1 wrote `namespace:kind/name`.
-_WORKLOAD = re.compile(
-    r"^(?P<kind>[A-Za-z]+)/(?P<namespace>[a-z0-9.-]+)/(?P<name>[a-z0-9.-]+)$"
-    r"|^(?:(?P<ns>[a-z0-9.-]+):)?(?P<kind1>[A-Za-z]+)/(?P<name1>[a-z0-9.-]+)$"
-)
 # Kinds whose objects can carry an event about their image, and where their API lives.
 WORKLOAD_APIS: Mapping[str, tuple[str, str, str]] = {
-    "deployment": ("apps", "v1", "deployments"),
-    "statefulset": ("apps", "v1", "statefulsets"),
-    "daemonset": ("apps", "v1", "daemonsets"),
-    "cronjob": ("batch", "v1", "cronjobs"),
-    "helmrelease": ("helm.toolkit.fluxcd.io", "v2", "helmreleases"),
+    "Deployment": ("apps", "v1", "deployments"),
+    "StatefulSet": ("apps", "v1", "statefulsets"),
+    "DaemonSet": ("apps", "v1", "daemonsets"),
+    "CronJob": ("batch", "v1", "cronjobs"),
+    "HelmRelease": ("helm.toolkit.fluxcd.io", "v2", "helmreleases"),
 }
 
 
 @dataclass(frozen=True, slots=True)
-class WorkloadRef:
-    """A workload in the cluster, as named by a target (``my-demo:deployment/fluxdemo``)."""
-
-    namespace: str
-    kind: str
-    name: str
-
-
-@dataclass(frozen=True, slots=True)
 class EventNote:
-    """One event to post: on the automation itself when ``workload`` is None."""
+    """One event to post: on the automation itself when ``workload`` is None, else on that
+    workload (its namespace always given)."""
 
     type: str  # "Normal" or "Warning"
     reason: str
     message: str
-    workload: WorkloadRef | None = None
+    workload: WorkloadId | None = None
 
 
-def parse_workload(text: str, default_namespace: str) -> WorkloadRef | None:
-    """``Kind/namespace/name`` or ``[namespace:]kind/name`` -> ``WorkloadRef``; None for kinds
-    that cannot take events."""
-    match = _WORKLOAD.match(text.strip())
-    if match is None:
+def event_workload(workload: WorkloadId, default_namespace: str) -> WorkloadId | None:
+    """The object in the cluster that an event about ``workload`` goes to (in the automation's
+    namespace when the file names none); None for kinds that cannot take events."""
+    if workload.directory or workload.kind not in WORKLOAD_APIS:
         return None
-    kind = (match["kind"] or match["kind1"]).lower()
-    if kind not in WORKLOAD_APIS:
-        return None
-    namespace = match["namespace"] or match["ns"] or default_namespace
-    return WorkloadRef(namespace=namespace, kind=kind, name=match["name"] or match["name1"])
+    return replace(workload, namespace=workload.namespace or default_namespace)
 
 
 @dataclass(frozen=True, slots=True)
@@ -257,7 +238,7 @@ def events_for_result(
             version = change.new_tag or change.new
             message = f"imagebot committed {what} {version} in {_short(result.commit)}"
             notes.append(EventNote("Normal", "Committed", message))
-            workload = parse_workload(change.target.workload, namespace)
+            workload = event_workload(change.target.workload, namespace)
             if workload is not None:
                 notes.append(EventNote("Normal", "ImageUpdated", message, workload))
     known = set(previous.get("problems") or ())

@@ -142,7 +142,7 @@ def version(change: Change) -> str:
 def _body(changes: Sequence[Change]) -> str:
     lines = []
     for change in changes:
-        why = change.target.policy or change.reason
+        why = change.target.policy.text if change.target.policy else change.reason
         suffix = f"  ({why})" if why else ""
         lines.append(f"{change.target.location}  {change.old} -> {change.new}{suffix}")
     return "\n".join(lines)
@@ -168,7 +168,7 @@ def _fields(change: Change) -> Mapping[str, str]:
         "file": target.location.file,
         "line": str(target.location.line),
         "name": display_name(change),
-        "workload": target.workload,
+        "workload": str(target.workload),
         "container": target.container or "",
         "image": target.image.written_name or target.image.familiar_name,
         "old": change.old,
@@ -176,7 +176,7 @@ def _fields(change: Change) -> Mapping[str, str]:
         "version": version(change),
         "tag": change.new_tag or "",
         "digest": change.new_digest or "",
-        "policy": target.policy or "",
+        "policy": target.policy.text if target.policy else "",
         "reason": change.reason,
         "kind": str(target.kind),
     }

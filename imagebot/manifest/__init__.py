@@ -6,15 +6,9 @@ into ``Update``s; ``rewrite_text`` / ``rewrite_files`` splice new values in and 
 to a registry or to Git, and no YAML is ever re-emitted by a dumper.
 """
 
+from imagebot.manifest.changeset import RewriteResult, rewrite_files, unified_diff, updated_value
 from imagebot.manifest.compose import c_composer_available
-from imagebot.manifest.plan import (
-    RewriteResult,
-    plan_set_image,
-    rewrite_files,
-    targets_of,
-    unified_diff,
-    updated_value,
-)
+from imagebot.manifest.release import plan_set_image, targets_of
 from imagebot.manifest.rewrite import Update, rewrite_text
 from imagebot.manifest.scan import scan_text
 from imagebot.manifest.tree import MAX_FILE_BYTES, TreeScan, scan_tree, write_files

@@ -2,31 +2,31 @@
 
 Locates the workload with the composer, splices entries into the original text in the style
 around them (see ``annotate_splice.py``), and re-composes to prove that nothing but the intended
-annotations changed. It speaks in settings (``automated``, ``tag.flask``) and keeps the
-workload's prefix (``fluxcd.io/`` stays ``fluxcd.io/``). It decides no policy and reads no files.
+annotations changed (``verify``). It speaks in settings (``automated``, ``tag.flask``) and keeps
+the workload's prefix (``fluxcd.io/`` stays ``fluxcd.io/``); the keys are ``annotations``'.
+It decides no policy and reads no files.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from imagebot.errors import ManifestError, RewriteError
 from imagebot.manifest import annotate_splice as splice
 from imagebot.manifest import nodes
-from imagebot.manifest.annotations import FILTER_PREFIX, PREFIXES
+from imagebot.manifest.annotations import prefix_of, spellings
 from imagebot.manifest.compose import (
     STR_TAG,
     MappingNode,
     Node,
     ScalarNode,
-    SequenceNode,
     compose_documents,
     split_bom,
 )
-from imagebot.manifest.workload_index import Located, WorkloadId, locate_workloads
-
-DEFAULT_PREFIX = "imagebot.io/"
+from imagebot.manifest.objects import Object, locate_workloads
+from imagebot.manifest.verify import first_difference
+from imagebot.model import WorkloadId
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,25 +38,6 @@ class SetAnnotation:
     value: str | None
 
 
-def spellings(name: str) -> tuple[str, ...]:
-    """Every key that spells ``name``, in the order in which readers prefer them."""
-    keys = tuple(prefix + name for prefix in PREFIXES)
-    if name.startswith("tag."):
-        keys += (FILTER_PREFIX + name.removeprefix("tag."),)
-    return keys
-
-
-def prefix_of(keys: Iterable[str]) -> str:
-    """The prefix a workload already writes its automation with; imagebot.io/ for a new one."""
-    for key in keys:
-        if key.startswith(FILTER_PREFIX):
-            return "fluxcd.io/"
-        for prefix in PREFIXES:
-            if key.startswith(prefix):
-                return prefix
-    return DEFAULT_PREFIX
-
-
 def edit_annotations(
     text: str, workload: WorkloadId, edits: Sequence[SetAnnotation], *, file: str = "<text>"
 ) -> str:
@@ -66,7 +47,7 @@ def edit_annotations(
     bom, body = split_bom(text)
     before = compose_documents(body)
     located = _locate(before, workload, file)
-    current = _annotation_pairs(located, file)
+    current = _annotation_pairs(located, workload, file)
     keys = [key for key, _ in current]
     wanted = dict(current)
     for key, value in _concrete(keys, edits):
@@ -97,15 +78,15 @@ def _concrete(keys: list[str], edits: Sequence[SetAnnotation]) -> list[tuple[str
     return operations
 
 
-def _locate(documents: Sequence[Node], workload: WorkloadId, file: str) -> Located:
-    found = [w for w in locate_workloads(documents) if w.id == workload]
+def _locate(documents: Sequence[Node], workload: WorkloadId, file: str) -> Object:
+    found = [o for identity, o in locate_workloads(documents) if identity == workload]
     if len(found) != 1:
         count = "is not" if not found else f"appears {len(found)} times"
         raise ManifestError(f"{file}: workload {workload} {count} in this file")
     return found[0]
 
 
-def _annotation_pairs(located: Located, file: str) -> list[tuple[str, str]]:
+def _annotation_pairs(located: Object, workload: WorkloadId, file: str) -> list[tuple[str, str]]:
     metadata = nodes.get(located.node, "metadata")
     annotations = nodes.get(metadata, "annotations")
     if annotations is None or (
@@ -113,12 +94,12 @@ def _annotation_pairs(located: Located, file: str) -> list[tuple[str, str]]:
     ):
         return []
     if not isinstance(annotations, MappingNode):
-        raise ManifestError(f"{file}: metadata.annotations of {located.id} is not a mapping")
+        raise ManifestError(f"{file}: metadata.annotations of {workload} is not a mapping")
     pairs: list[tuple[str, str]] = []
     for key, value in annotations.value:
         if not isinstance(key, ScalarNode) or not isinstance(value, ScalarNode):
             line = key.start_mark.line + 1
-            raise ManifestError(f"{file}:{line}: annotations of {located.id} must be strings")
+            raise ManifestError(f"{file}:{line}: annotations of {workload} must be strings")
         if any(key.value == seen for seen, _ in pairs):
             line = key.start_mark.line + 1
             raise ManifestError(f"{file}:{line}: annotation {key.value} appears twice; keep one")
@@ -198,27 +179,27 @@ def _index_of(mapping: MappingNode, key: str) -> int | None:
 def _verify(
     before: Sequence[Node], body: str, workload: WorkloadId, wanted: dict[str, str], file: str
 ) -> None:
-    """Re-compose the edited text: every document must be as before but the annotations, and
-    the annotations exactly ``wanted``, each a string."""
+    """Re-compose the edited text: every document must be as before but the workload's
+    annotations, and those exactly ``wanted``, each a string."""
     try:
         after = compose_documents(body)
     except ManifestError as error:
         raise RewriteError(
             f"{file}: the edit would break the YAML ({error}); nothing written"
         ) from error
-    located = _locate(after, workload, file) if len(after) == len(before) else None
-    if located is None:
+    old_metadata = nodes.get(_locate(before, workload, file).node, "metadata")
+    skipped = {id(old_metadata): "annotations"} if old_metadata is not None else {}
+    difference = first_difference(before, after, skipped=skipped)
+    if difference is not None and difference.line is None:
         raise RewriteError(
             f"{file}: the edit would change the number of documents; nothing written"
         )
-    old_metadata = nodes.get(_locate(before, workload, file).node, "metadata")
-    new_metadata = nodes.get(located.node, "metadata")
-    for old, new in zip(before, after, strict=True):
-        if _shape(old, old_metadata, {}) != _shape(new, new_metadata, {}):
-            line = old.start_mark.line + 1
-            raise RewriteError(
-                f"{file}:{line}: the annotation edit would change other content; nothing written"
-            )
+    if difference is not None:
+        raise RewriteError(
+            f"{file}:{difference.line}: the annotation edit would change other content "
+            f"({difference.why}); nothing written"
+        )
+    new_metadata = nodes.get(_locate(after, workload, file).node, "metadata")
     annotations = nodes.get(new_metadata, "annotations")
     got: dict[str, str] = {}
     if isinstance(annotations, MappingNode):
@@ -228,34 +209,3 @@ def _verify(
             got[str(key.value)] = str(value.value)
     if got != wanted:
         raise RewriteError(f"{file}: the annotations of {workload} came out wrong; nothing written")
-
-
-Shape = tuple[object, ...]
-
-
-def _shape(node: Node, skip_in: Node | None, memo: dict[int, Shape]) -> Shape:
-    """A comparable picture of a node graph; ``skip_in``'s annotations entry is left out."""
-    known = memo.get(id(node))
-    if known is not None:
-        return known
-    memo[id(node)] = ("cycle",)  # an alias back into its own anchor: compare as a marker
-    shape: Shape
-    if isinstance(node, ScalarNode):
-        shape = ("s", node.tag, node.value)
-    elif isinstance(node, SequenceNode):
-        shape = ("q", node.tag, tuple(_shape(item, skip_in, memo) for item in node.value))
-    elif isinstance(node, MappingNode):
-        pairs = [
-            (k, v)
-            for k, v in node.value
-            if not (node is skip_in and isinstance(k, ScalarNode) and k.value == "annotations")
-        ]
-        shape = (
-            "m",
-            node.tag,
-            tuple((_shape(k, skip_in, memo), _shape(v, skip_in, memo)) for k, v in pairs),
-        )
-    else:  # pragma: no cover - the composer makes only these three
-        shape = ("?", node.tag)
-    memo[id(node)] = shape
-    return shape

@@ -1,29 +1,76 @@
-"""Read automation annotations from a workload's ``metadata.annotations`` node.
+"""The automation annotations: every key imagebot reads, what each means, and how to read them.
 
-imagebot's own ``imagebot.io/`` keys and Flux v1's ``fluxcd.io/`` and ``flux.weave.works/`` keys
-mean the same things; when several spell one setting, imagebot.io wins, then fluxcd.io. Policy
-strings are carried as written: the policy engine validates them, not this module.
+The one table of keys: imagebot's own ``imagebot.io/`` prefix and Flux v1's ``fluxcd.io/`` and
+``flux.weave.works/`` mean the same things; when several spell one setting, imagebot.io wins,
+then fluxcd.io. The scanner, lint and the annotation editor all read keys through here. Policy
+strings become ``PolicySpec``s as written: the policy engine validates them, not this module.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from imagebot.manifest import nodes
 from imagebot.manifest.compose import Node, ScalarNode
-from imagebot.model import Problem, ProblemCode
+from imagebot.model import PolicySpec, Problem, ProblemCode
 
-PREFIXES = ("imagebot.io/", "fluxcd.io/", "flux.weave.works/")
-FILTER_PREFIX = "filter.fluxcd.io/"
+PREFIXES = ("imagebot.io/", "fluxcd.io/", "flux.weave.works/")  # in the order readers prefer
+DEFAULT_PREFIX = "imagebot.io/"  # what a workload with no automation annotation gets
+FILTER_PREFIX = "filter.fluxcd.io/"  # Flux v1's HelmRelease spelling of tag.<container>
+TAG = "tag."  # tag.<container>: that container's tag policy
+# Each setting after the prefix, and what it means; the switches take "true" or "false".
+SETTINGS: Mapping[str, str] = {
+    "automated": "automate every container of the workload",
+    "locked": "neither automation nor a release touches the workload",
+    "locked_msg": "why it is locked, shown when a release is refused",
+    "locked_user": "who locked it",
+    "ignore": "automation skips the workload; a manual release still reaches it",
+    "pin-digest": "automation writes tag@digest",
+}
+SWITCHES = ("automated", "locked", "ignore", "pin-digest")
+# An automated workload with no tag.<container> for a container follows this, as Flux v1 did.
+DEFAULT_POLICY = PolicySpec("glob:*", "default glob:* for automated workloads")
 BOOL_TAG = "tag:yaml.org,2002:bool"
-_SWITCHES = ("automated", "locked", "ignore", "pin-digest")
+
+
+def setting_of(key: str) -> tuple[str, int] | None:
+    """``("tag.flask", rank)`` for ``flux.weave.works/tag.flask`` (lower rank wins), or None
+    for a key that is no automation setting."""
+    if key.startswith(FILTER_PREFIX):
+        # Flux v1's HelmRelease form; ranked below every tag.* spelling of the same container.
+        return TAG + key.removeprefix(FILTER_PREFIX), len(PREFIXES)
+    for rank, prefix in enumerate(PREFIXES):
+        if key.startswith(prefix):
+            setting = key.removeprefix(prefix)
+            if setting.startswith(TAG) or setting in SETTINGS:
+                return setting, rank
+    return None
+
+
+def spellings(setting: str) -> tuple[str, ...]:
+    """Every key that spells ``setting``, in the order in which readers prefer them."""
+    keys = tuple(prefix + setting for prefix in PREFIXES)
+    if setting.startswith(TAG):
+        keys += (FILTER_PREFIX + setting.removeprefix(TAG),)
+    return keys
+
+
+def prefix_of(keys: Iterable[str]) -> str:
+    """The prefix a workload already writes its automation with; imagebot.io/ for a new one."""
+    for key in keys:
+        if key.startswith(FILTER_PREFIX):
+            return "fluxcd.io/"
+        for prefix in PREFIXES:
+            if key.startswith(prefix):
+                return prefix
+    return DEFAULT_PREFIX
 
 
 @dataclass(frozen=True, slots=True)
 class Automation:
-    """What a workload's annotations ask for. ``policies`` maps container name to
-    ``(policy string, source)``; ``policy_lines`` gives the annotation's line for problems."""
+    """What a workload's annotations ask for. ``policies`` maps container name to its policy
+    (written or not, automated or not); ``policy_lines`` gives the annotation's line."""
 
     automated: bool = False
     locked: bool = False
@@ -31,7 +78,7 @@ class Automation:
     locked_user: str | None = None
     ignored: bool = False
     pin_digest: bool = False
-    policies: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+    policies: Mapping[str, PolicySpec] = field(default_factory=dict)
     policy_lines: Mapping[str, int] = field(default_factory=dict)
     problems: tuple[Problem, ...] = ()
 
@@ -50,23 +97,23 @@ def read_automation(annotations: Node | None, file: str) -> Automation:
         key = nodes.text(key_node)
         if key is None:
             continue
-        setting, rank = _setting_of(key)
-        if setting is not None and (setting not in found or rank < found[setting].rank):
-            found[setting] = _Found(rank, key, value)
+        known = setting_of(key)
+        if known is not None and (known[0] not in found or known[1] < found[known[0]].rank):
+            found[known[0]] = _Found(known[1], key, value)
     problems: list[Problem] = []
-    flags = {name: _switch(found.get(name), file, problems) for name in _SWITCHES}
-    policies: dict[str, tuple[str, str]] = {}
+    flags = {name: _switch(found.get(name), file, problems) for name in SWITCHES}
+    policies: dict[str, PolicySpec] = {}
     lines: dict[str, int] = {}
     for setting, entry in found.items():
-        if not setting.startswith("tag."):
+        if not setting.startswith(TAG):
             continue
-        container = setting.removeprefix("tag.")
+        container = setting.removeprefix(TAG)
         policy = nodes.text(entry.node)
         line = int(entry.node.start_mark.line) + 1
         if not policy or not isinstance(entry.node, ScalarNode):
             problems.append(Problem(f"annotation {entry.key} has no policy string", file, line))
             continue
-        policies[container] = (policy.strip(), f"annotation {entry.key}")
+        policies[container] = PolicySpec(policy.strip(), f"annotation {entry.key}")
         lines[container] = line
     return Automation(
         automated=flags["automated"],
@@ -81,23 +128,6 @@ def read_automation(annotations: Node | None, file: str) -> Automation:
         policy_lines=lines,
         problems=tuple(problems),
     )
-
-
-def _setting_of(key: str) -> tuple[str | None, int]:
-    """``("tag.flask", rank)`` for ``flux.weave.works/tag.flask``; lower rank wins."""
-    if key.startswith(FILTER_PREFIX):
-        # Flux v1's HelmRelease form; ranked below every tag.* spelling of the same container.
-        return "tag." + key.removeprefix(FILTER_PREFIX), len(PREFIXES)
-    for rank, prefix in enumerate(PREFIXES):
-        if key.startswith(prefix):
-            setting = key.removeprefix(prefix)
-            if setting.startswith("tag.") or setting in (
-                *_SWITCHES,
-                "locked_msg",
-                "locked_user",
-            ):
-                return setting, rank
-    return None, 0
 
 
 def _switch(entry: _Found | None, file: str, problems: list[Problem]) -> bool:

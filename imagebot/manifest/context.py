@@ -12,7 +12,8 @@ from imagebot.errors import ReferenceError_
 from imagebot.manifest import nodes
 from imagebot.manifest.annotations import Automation, read_automation
 from imagebot.manifest.compose import Node, ScalarNode
-from imagebot.model import Location, Problem, Target, TargetKind, WorkloadRef
+from imagebot.manifest.objects import object_id
+from imagebot.model import Location, PolicySpec, Problem, Target, TargetKind, WorkloadId
 from imagebot.refs import ImageRef, parse_reference
 
 # Values that are placeholders for a templating step, not references: not ours to judge.
@@ -21,10 +22,6 @@ _PLACEHOLDERS = ("{{", "${", "$(", "<%")
 
 def is_placeholder(value: str) -> bool:
     return any(marker in value for marker in _PLACEHOLDERS)
-
-
-def describe_workload(kind: str, namespace: str | None, name: str | None) -> str:
-    return f"{kind}/{namespace or 'default'}/{name or '?'}"
 
 
 @dataclass(slots=True)
@@ -37,26 +34,17 @@ class DocumentContext:
     root: Node
     targets: list[Target] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
-    _identities: dict[int, tuple[str, Automation]] = field(default_factory=dict)
-    # ``Kind/namespace/name`` -> its parts, for the targets' ``workload_ref``.
-    refs: dict[str, WorkloadRef] = field(default_factory=dict)
+    _identities: dict[int, tuple[WorkloadId, Automation]] = field(default_factory=dict)
 
-    def identity(self, obj: Node) -> tuple[str, Automation]:
-        """``Kind/namespace/name`` of an object and the automation its annotations ask for;
-        problems with the annotations are reported once per object."""
+    def identity(self, obj: Node) -> tuple[WorkloadId, Automation]:
+        """Who an object is and the automation its annotations ask for, read once per object
+        (so problems with the annotations are reported once)."""
         known = self._identities.get(id(obj))
         if known is None:
             metadata = nodes.get(obj, "metadata")
-            ref = WorkloadRef(
-                nodes.get_text(obj, "kind") or "?",
-                nodes.get_text(metadata, "name") or "?",
-                nodes.get_text(metadata, "namespace"),
-            )
-            workload = describe_workload(ref.kind, ref.namespace, ref.name)
-            self.refs.setdefault(workload, ref)
             automation = read_automation(nodes.get(metadata, "annotations"), self.file)
             self.problems.extend(automation.problems)
-            known = self._identities[id(obj)] = (workload, automation)
+            known = self._identities[id(obj)] = (object_id(obj), automation)
         return known
 
     def location(self, node: Node) -> Location:
@@ -87,16 +75,14 @@ class DocumentContext:
         path: nodes.YamlPath,
         kind: TargetKind,
         image: ImageRef,
-        workload: str,
+        workload: WorkloadId,
         *,
         container: str | None,
         automation: Automation,
-        policy: tuple[str, str] | None,
+        policy: PolicySpec | None,
         part: str = "image",
-        filters: tuple[str | None, str | None] = (None, None),
-        pin_digest: bool = False,
     ) -> None:
-        """Record one target; ``policy`` is ``(policy string, source)`` or None."""
+        """Record one target; ``policy`` None when automation does not reach it."""
         if not isinstance(node, ScalarNode):  # pragma: no cover - finders pass scalars only
             raise TypeError("a target must be a scalar")
         self.targets.append(
@@ -106,32 +92,28 @@ class DocumentContext:
                 image=image,
                 workload=workload,
                 container=container,
-                policy=policy[0] if policy else None,
-                policy_source=policy[1] if policy else "",
-                filter_pattern=filters[0],
-                filter_extract=filters[1],
+                policy=policy,
                 automated=policy is not None,
                 locked=automation.locked,
                 locked_message=automation.locked_message,
                 locked_user=automation.locked_user,
                 ignored=automation.ignored,
-                pin_digest=pin_digest or automation.pin_digest,
+                pin_digest=automation.pin_digest,
                 yaml_path=path,
                 field_part=part,
                 current_value=str(node.value),
-                workload_ref=self.refs.get(workload),
             )
         )
 
     def report_unknown_containers(
-        self, automation: Automation, names: list[str], workload: str
+        self, automation: Automation, names: list[str], workload: WorkloadId
     ) -> None:
         """A tag policy for a container the workload does not have is a Problem."""
-        for container, (_, source) in automation.policies.items():
+        for container, policy in automation.policies.items():
             if container not in names:
                 self.problems.append(
                     Problem(
-                        f"{source} names container {container!r}, which {workload} does not "
+                        f"{policy.source} names container {container!r}, which {workload} does not "
                         f"have (it has: {', '.join(names) or 'none'}); fix the container name",
                         self.file,
                         automation.policy_lines.get(container),

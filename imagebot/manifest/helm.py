@@ -11,20 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from imagebot.manifest import nodes
-from imagebot.manifest.annotations import Automation
+from imagebot.manifest.annotations import DEFAULT_POLICY, Automation
 from imagebot.manifest.compose import STR_TAG, MappingNode, Node, ScalarNode
 from imagebot.manifest.context import DocumentContext, is_placeholder
-from imagebot.manifest.workloads import DEFAULT_POLICY
-from imagebot.model import TargetKind
+from imagebot.manifest.objects import is_helm_release
+from imagebot.model import PolicySpec, TargetKind, WorkloadId
 
-HELM_GROUPS = ("helm.toolkit.fluxcd.io/", "helm.fluxcd.io/")
 CHART_IMAGE = "chart-image"
 NULL_TAG = "tag:yaml.org,2002:null"
-
-
-def is_helm_release(obj: Node) -> bool:
-    api_version = nodes.get_text(obj, "apiVersion") or ""
-    return nodes.get_text(obj, "kind") == "HelmRelease" and api_version.startswith(HELM_GROUPS)
 
 
 def find_helm_images(ctx: DocumentContext, obj: Node, path: nodes.YamlPath = ()) -> None:
@@ -50,7 +44,7 @@ def find_helm_images(ctx: DocumentContext, obj: Node, path: nodes.YamlPath = ())
 @dataclass(frozen=True, slots=True)
 class _Release:
     ctx: DocumentContext
-    workload: str
+    workload: WorkloadId
     automation: Automation
 
     def find_in(self, values: Node, path: nodes.YamlPath, container: str) -> bool:
@@ -109,8 +103,7 @@ class _Release:
         )
         return True
 
-    def policy(self, container: str) -> tuple[str, str] | None:
+    def policy(self, container: str) -> PolicySpec | None:
         if not self.automation.automated:
             return None
-        found: tuple[str, str] = self.automation.policies.get(container, DEFAULT_POLICY)
-        return found
+        return self.automation.policies.get(container, DEFAULT_POLICY)

@@ -14,7 +14,7 @@ from imagebot.manifest import nodes
 from imagebot.manifest.annotations import Automation
 from imagebot.manifest.compose import STR_TAG, Node, ScalarNode
 from imagebot.manifest.context import DocumentContext, is_placeholder
-from imagebot.model import TargetKind, WorkloadRef
+from imagebot.model import TargetKind, WorkloadId
 
 KUSTOMIZATION_FILES = frozenset({"kustomization.yaml", "kustomization.yml", "Kustomization"})
 KUSTOMIZE_KINDS = ("Kustomization", "Component")  # a Component carries ``images:`` too
@@ -48,8 +48,7 @@ def find_kustomize_images(ctx: DocumentContext, obj: Node) -> None:
         workload, automation = ctx.identity(obj)
     else:
         directory = posixpath.dirname(ctx.file) or "."
-        workload = f"Kustomization/{directory}"
-        ctx.refs.setdefault(workload, WorkloadRef("Kustomization", directory))
+        workload = WorkloadId("Kustomization", None, directory, directory=True)
         automation = Automation()
     for index, entry in enumerate(entries):
         _add_entry(ctx, entry, (*path, index), workload, automation)
@@ -59,7 +58,7 @@ def _add_entry(
     ctx: DocumentContext,
     entry: Node,
     path: nodes.YamlPath,
-    workload: str,
+    workload: WorkloadId,
     automation: Automation,
 ) -> None:
     original = nodes.string(nodes.get(entry, "name"))

@@ -2,7 +2,8 @@
 
 Each update finds its target again by document and path in the text given (which may be fresher
 than the scan), checks the value is still the one scanned, splices the new value in, composes the
-result and compares node graphs: only the targeted scalars may differ. Pure: no file system.
+result and compares node graphs (``verify``): only the targeted scalars may differ. Pure: no file
+system.
 """
 
 from __future__ import annotations
@@ -12,17 +13,9 @@ from dataclasses import dataclass
 
 from imagebot.errors import ReferenceError_, RewriteError
 from imagebot.manifest import nodes
-from imagebot.manifest.compose import (
-    STR_TAG,
-    ComposeError,
-    MappingNode,
-    Node,
-    ScalarNode,
-    SequenceNode,
-    compose_documents,
-    split_bom,
-)
+from imagebot.manifest.compose import ComposeError, Node, ScalarNode, compose_documents, split_bom
 from imagebot.manifest.splice import Splice, apply_splices, splice_scalar
+from imagebot.manifest.verify import first_difference
 from imagebot.model import Target, TargetKind
 from imagebot.refs import is_valid_digest, is_valid_tag, parse_reference
 
@@ -176,51 +169,13 @@ def _verify(old_roots: list[Node], new_body: str, changed: dict[int, _Edit], fil
         raise RewriteError(
             f"{file}:{error.line or 1}: the rewritten text is not valid YAML; left unchanged"
         ) from error
-    if len(new_roots) != len(old_roots):
+    edited = {key: edit.value for key, edit in changed.items()}
+    difference = first_difference(old_roots, new_roots, edited=edited)
+    if difference is None:
+        return
+    if difference.line is None:
         raise RewriteError(f"{file}: the rewrite changed the number of documents; left unchanged")
-    mapped: dict[int, Node] = {}
-    reverse: dict[int, Node] = {}
-    for document in sorted({edit.document for edit in changed.values()}):
-        stack = [(old_roots[document], new_roots[document])]
-        while stack:
-            old, new = stack.pop()
-            if id(old) in mapped or id(new) in reverse:
-                if mapped.get(id(old)) is not new or reverse.get(id(new)) is not old:
-                    _differs(file, new, "an alias now points elsewhere")
-                continue
-            mapped[id(old)], reverse[id(new)] = new, old
-            stack.extend(_pairs(old, new, changed, file))
-
-
-def _pairs(old: Node, new: Node, changed: dict[int, _Edit], file: str) -> list[tuple[Node, Node]]:
-    if type(old) is not type(new):
-        _differs(file, new, "a node changed kind")
-    edit = changed.get(id(old))
-    if edit is not None:
-        if new.value != edit.value or new.tag != STR_TAG:
-            _differs(file, new, f"the new value reads as {new.value!r} ({new.tag})")
-        return []
-    if old.tag != new.tag:
-        _differs(file, new, f"a tag changed from {old.tag} to {new.tag}")
-    if isinstance(old, ScalarNode):
-        if old.value != new.value:
-            _differs(file, new, f"{old.value!r} became {new.value!r}")
-        return []
-    if len(old.value) != len(new.value):
-        _differs(file, new, "a collection changed size")
-    if isinstance(old, MappingNode):
-        return [
-            pair
-            for (ok, ov), (nk, nv) in zip(old.value, new.value, strict=True)
-            for pair in ((ok, nk), (ov, nv))
-        ]
-    if isinstance(old, SequenceNode):
-        return list(zip(old.value, new.value, strict=True))
-    return []
-
-
-def _differs(file: str, node: Node, why: str) -> None:
     raise RewriteError(
-        f"{file}:{node.start_mark.line + 1}: the rewrite would change more than the image "
-        f"({why}); the file was left unchanged"
+        f"{file}:{difference.line}: the rewrite would change more than the image "
+        f"({difference.why}); the file was left unchanged"
     )

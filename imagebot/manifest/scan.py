@@ -21,9 +21,11 @@ from imagebot.manifest.compose import (
     iter_nodes,
     split_bom,
 )
+from imagebot.manifest.containers import find_container_images
 from imagebot.manifest.context import DocumentContext
 from imagebot.manifest.helm import find_helm_images
 from imagebot.manifest.kustomize import find_kustomize_images
+from imagebot.manifest.objects import is_workload, objects_of
 from imagebot.manifest.setters import (
     FluxObject,
     SetterMark,
@@ -31,8 +33,7 @@ from imagebot.manifest.setters import (
     read_flux_object,
     resolve_markers,
 )
-from imagebot.manifest.workload_index import Workload, describe, locate_workloads
-from imagebot.manifest.workloads import find_workloads, objects_of
+from imagebot.manifest.workload_index import Workload, describe
 from imagebot.model import Problem, Target
 
 
@@ -74,13 +75,16 @@ def scan_file(text: str, file: str, *, with_workloads: bool = False) -> FileScan
         if isinstance(root, MappingNode)
     ]
     flux_objects: list[FluxObject] = []
+    workloads: list[Workload] = []
     for ctx in contexts:
-        for obj, path in objects_of(ctx.root):
-            find_workloads(ctx, obj, path)
-            find_helm_images(ctx, obj, path)
-            found = read_flux_object(ctx, obj)
+        for obj in objects_of(ctx.document, ctx.root):
+            find_container_images(ctx, obj.node, obj.path)
+            find_helm_images(ctx, obj.node, obj.path)
+            found = read_flux_object(ctx, obj.node)
             if found is not None:
                 flux_objects.append(found)
+            if with_workloads and is_workload(obj.node):
+                workloads.append(describe(obj, *ctx.identity(obj.node), file))
         find_kustomize_images(ctx, ctx.root)
     marks = find_markers(contexts, body)
     if marks:
@@ -100,9 +104,7 @@ def scan_file(text: str, file: str, *, with_workloads: bool = False) -> FileScan
         problems=tuple(problems),
         marks=tuple(m for m in marks if m.template.location.document not in refused),
         flux_objects=tuple(flux_objects),
-        workloads=tuple(describe(w, file) for w in locate_workloads(roots))
-        if with_workloads
-        else (),
+        workloads=tuple(workloads),
     )
 
 
@@ -115,12 +117,7 @@ def _named_as_found(
     other = found.get((template.location.document, template.yaml_path))
     if other is None:
         return mark
-    named = dataclasses.replace(
-        template,
-        workload=other.workload,
-        workload_ref=other.workload_ref,
-        container=other.container,
-    )
+    named = dataclasses.replace(template, workload=other.workload, container=other.container)
     return dataclasses.replace(mark, template=named)
 
 

@@ -3,7 +3,8 @@
 A marker is a comment ``# {"$imagepolicy": "ns:name"}`` (full reference) or ``"ns:name:tag"``,
 ``:name``, ``:digest`` after a scalar on the same line. Markers are found per file; resolving them
 needs every policy in the tree, so ``resolve_markers`` runs once the whole tree is read. Flux's
-policies map onto imagebot's strings: ``semver:RANGE``, ``alphabetical:asc``, ``numerical:desc``.
+policies become ``PolicySpec``s where they are read: ``semver:RANGE``, ``alphabetical:asc``,
+``numerical:desc``, with the policy's ``filterTags``.
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ from imagebot.errors import ReferenceError_
 from imagebot.manifest import nodes
 from imagebot.manifest.compose import STR_TAG, Node, ScalarNode
 from imagebot.manifest.context import DocumentContext
-from imagebot.manifest.workloads import CONTAINER_FIELDS
-from imagebot.model import Location, Problem, Target, TargetKind
+from imagebot.manifest.objects import container_on_path, object_at
+from imagebot.model import Location, PolicySpec, Problem, Target, TargetKind
 from imagebot.refs import ImageRef, parse_reference
 
 MARKER = re.compile(r'#\s*\{\s*"\$imagepolicy"\s*:\s*"([^"]*)"\s*\}')
@@ -39,7 +40,8 @@ class SetterMark:
 
 @dataclass(frozen=True, slots=True)
 class FluxObject:
-    """An ImagePolicy (``policy`` set) or ImageRepository (``image`` set) found in the tree."""
+    """An ImagePolicy (``policy`` set; its ``source`` is filled in by the marker that names it)
+    or ImageRepository (``image`` set) found in the tree."""
 
     kind: str
     namespace: str | None
@@ -48,8 +50,7 @@ class FluxObject:
     line: int
     image: str | None = None
     repository: tuple[str | None, str] | None = None
-    policy: str | None = None
-    filters: tuple[str | None, str | None] = (None, None)
+    policy: PolicySpec | None = None
     pin_digest: bool = False
 
 
@@ -99,14 +100,9 @@ def _mark(
     if not node.value or (node.tag != STR_TAG and (part != "tag" or node.tag == NULL_TAG)):
         ctx.problem(f"setter marker {ref!r} is on a value that is not a string", node)
         return None
-    obj = ctx.root
-    if len(path) >= 2 and path[0] == "items" and isinstance(path[1], int):
-        obj = nodes.resolve_path(ctx.root, path[:2]) or ctx.root
+    obj = object_at(ctx.document, ctx.root, path)
     workload, automation = ctx.identity(obj)
-    container = None
-    for index, step in enumerate(path[:-2]):
-        if step in CONTAINER_FIELDS and isinstance(path[index + 1], int):
-            container = nodes.get_text(nodes.resolve_path(ctx.root, path[: index + 2]), "name")
+    container = container_on_path(ctx.root, path)
     template = Target(
         location=ctx.location(node),
         kind=TargetKind.SETTER,
@@ -122,7 +118,6 @@ def _mark(
         yaml_path=path,
         field_part=part,
         current_value=str(node.value),
-        workload_ref=ctx.refs.get(workload),
     )
     return SetterMark(template, pieces[0], pieces[1])
 
@@ -156,11 +151,13 @@ def read_flux_object(ctx: DocumentContext, obj: Node) -> FluxObject | None:
             nodes.get_text(ref, "namespace") or found.namespace,
             nodes.get_text(ref, "name") or "",
         ),
-        policy=text,
-        filters=(
-            nodes.get_text(spec, "filterTags", "pattern"),
-            nodes.get_text(spec, "filterTags", "extract"),
-        ),
+        policy=PolicySpec(
+            text,
+            filter_pattern=nodes.get_text(spec, "filterTags", "pattern"),
+            extract=nodes.get_text(spec, "filterTags", "extract"),
+        )
+        if text is not None
+        else None,
         pin_digest=reflect in ("Always", "IfNotPresent"),
     )
 
@@ -223,10 +220,8 @@ def resolve_markers(
             dataclasses.replace(
                 mark.template,
                 image=image,
-                policy=policy.policy,
-                policy_source=f"ImagePolicy {name}",
-                filter_pattern=policy.filters[0],
-                filter_extract=policy.filters[1],
+                # Named as the marker names it: an object written without a namespace has none.
+                policy=dataclasses.replace(policy.policy, source=f"ImagePolicy {name}"),
                 pin_digest=mark.template.pin_digest or policy.pin_digest,
             )
         )

@@ -1,4 +1,5 @@
-"""``parse_policy``: turn a policy string (and an optional filter) into a ready ``Policy``.
+"""``parse_policy``: turn a ``PolicySpec`` (or a policy string and an optional filter) into a
+ready ``Policy``.
 
 ``glob:P``, a bare pattern, ``regex:P``/``regexp:P``, ``semver:R``, ``numerical:asc|desc``,
 ``alphabetical:asc|desc``, ``major``, ``minor``, ``patch``. Everything is compiled here, once:
@@ -12,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from imagebot.errors import PolicyError
+from imagebot.model import PolicySpec
 from imagebot.policy.alphabetical import alphabetical_policy
 from imagebot.policy.bumps import BumpOrdering
 from imagebot.policy.filters import TagFilter, parse_filter
@@ -73,9 +75,19 @@ class TagPolicy:
 
 
 def parse_policy(
-    text: str, *, filter_pattern: str | None = None, extract: str | None = None
+    spec: PolicySpec | str, *, filter_pattern: str | None = None, extract: str | None = None
 ) -> TagPolicy:
-    """Parse and compile a policy; PolicyError says what is wrong, where, and what to write."""
+    """Parse and compile a policy; PolicyError says what is wrong, where, and what to write.
+
+    A ``PolicySpec`` (as the manifest layer reads it) brings its own filter; a bare string is
+    what a person typed (``imagebot policy select``), with the filter beside it.
+    """
+    if isinstance(spec, PolicySpec):
+        if filter_pattern is not None or extract is not None:
+            raise TypeError("a PolicySpec carries its own filter")
+        text, filter_pattern, extract = spec.text, spec.filter_pattern, spec.extract
+    else:
+        text = spec
     if extract and filter_pattern is None:
         raise PolicyError(
             f"extract template {extract!r} needs a filter pattern to take groups from"

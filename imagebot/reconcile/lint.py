@@ -10,17 +10,25 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from imagebot.errors import PolicyError
 from imagebot.manifest import scan_tree
-from imagebot.manifest.annotate import spellings
-from imagebot.manifest.annotations import FILTER_PREFIX, PREFIXES
-from imagebot.manifest.workload_index import Workload, WorkloadId
-from imagebot.model import Problem, Target
+from imagebot.manifest.annotations import TAG, setting_of, spellings
+from imagebot.manifest.workload_index import Workload
+from imagebot.model import PolicySpec, Problem, Target, WorkloadId
 from imagebot.policy import parse_policy
 
-_SWITCHES = ("automated", "locked", "locked_msg", "locked_user", "ignore", "pin-digest")
+
+@dataclass(frozen=True, slots=True)
+class _Written:
+    """A policy and the place that writes it, to check with the policy engine."""
+
+    policy: PolicySpec
+    workload: WorkloadId
+    file: str
+    line: int
 
 
 def lint_tree(root: Path, paths: Sequence[str] = ()) -> list[Problem]:
@@ -33,53 +41,37 @@ def lint_tree(root: Path, paths: Sequence[str] = ()) -> list[Problem]:
         *(p for p in scan.skipped if "template" not in p.message),
         *(p for w in workloads for p in lint_workload(w)),
         *duplicate_workloads(workloads),
-        *target_policies(scan.targets),
+        *invalid_policies([*_annotated(workloads), *_elsewhere(scan.targets)]),
     ]
     unique = {(p.file, p.line, p.message): p for p in findings}
     return sorted(unique.values(), key=lambda p: (p.file or "", p.line or 0, p.message))
 
 
 def lint_workload(workload: Workload) -> Iterator[Problem]:
-    """Findings in one workload's annotations."""
+    """Findings in one workload's annotations, but for the policies (``invalid_policies``)."""
     by_setting: dict[str, list[tuple[str, int]]] = defaultdict(list)
     for annotation in workload.annotations:
-        setting = setting_of(annotation.key)
-        if setting is None:
-            continue
-        by_setting[setting].append((annotation.key, annotation.line))
-        if setting.startswith("tag."):
-            yield from _check_policy(workload, annotation.key, annotation.value, annotation.line)
+        known = setting_of(annotation.key)
+        if known is not None:
+            by_setting[known[0]].append((annotation.key, annotation.line))
     for setting, places in by_setting.items():
         if len(places) > 1:
             keys = ", ".join(key for key, _ in places)
             yield Problem(
-                f"{setting} of {workload.id.short} is set {len(places)} times ({keys}); "
+                f"{setting} of {workload.id} is set {len(places)} times ({keys}); "
                 f"imagebot reads {_preferred(setting, places)}: keep one",
                 workload.file,
                 places[1][1],
             )
-    policies = [places[0] for s, places in by_setting.items() if s.startswith("tag.")]
+    policies = [places[0] for s, places in by_setting.items() if s.startswith(TAG)]
     if policies and not workload.automated:
         key, line = policies[0]
         yield Problem(
-            f"{key} has no effect: {workload.id.short} is not automated "
+            f"{key} has no effect: {workload.id} is not automated "
             f"(run `imagebot automate {workload.id}` or remove the policy)",
             workload.file,
             line,
         )
-
-
-def setting_of(key: str) -> str | None:
-    """``tag.flask`` for ``fluxcd.io/tag.flask`` or ``filter.fluxcd.io/flask``; None for keys
-    that are not automation settings."""
-    if key.startswith(FILTER_PREFIX):
-        return "tag." + key.removeprefix(FILTER_PREFIX)
-    for prefix in PREFIXES:
-        if key.startswith(prefix):
-            setting = key.removeprefix(prefix)
-            if setting.startswith("tag.") or setting in _SWITCHES:
-                return setting
-    return None
 
 
 def _preferred(setting: str, places: Iterable[tuple[str, int]]) -> str:
@@ -87,13 +79,47 @@ def _preferred(setting: str, places: Iterable[tuple[str, int]]) -> str:
     return next(key for key in spellings(setting) if key in present)
 
 
-def _check_policy(workload: Workload, key: str, text: str, line: int) -> Iterator[Problem]:
-    try:
-        parse_policy(text)
-    except PolicyError as error:
-        yield Problem(
-            f"invalid policy {text!r} in {key} of {workload.id.short}: {error}", workload.file, line
-        )
+def _annotated(workloads: Sequence[Workload]) -> Iterator[_Written]:
+    """Every tag policy annotation, also the spellings the scanner does not read and those of
+    workloads that are not automated: each is a mistake waiting to happen."""
+    for workload in workloads:
+        for annotation in workload.annotations:
+            known = setting_of(annotation.key)
+            if known is not None and known[0].startswith(TAG):
+                policy = PolicySpec(annotation.value, f"annotation {annotation.key}")
+                yield _Written(policy, workload.id, workload.file, annotation.line)
+
+
+def _elsewhere(targets: Sequence[Target]) -> Iterator[_Written]:
+    """Policies that came from elsewhere than annotations (Flux ImagePolicy objects, defaults),
+    each at the first value it governs."""
+    seen: set[PolicySpec] = set()
+    for target in targets:
+        policy = target.policy
+        if policy is not None and not policy.source.startswith("annotation") and policy not in seen:
+            seen.add(policy)
+            where = target.location
+            yield _Written(policy, target.workload, where.file, where.line)
+
+
+def invalid_policies(written: Iterable[_Written]) -> Iterator[Problem]:
+    """Each place that writes an invalid policy; each distinct policy is compiled once."""
+    errors: dict[PolicySpec, PolicyError | None] = {}
+    for item in written:
+        if item.policy not in errors:
+            try:
+                parse_policy(item.policy)
+                errors[item.policy] = None
+            except PolicyError as error:
+                errors[item.policy] = error
+        found = errors[item.policy]
+        if found is not None:
+            yield Problem(
+                f"invalid policy {item.policy.text!r} ({item.policy.source}) of {item.workload}: "
+                f"{found}",
+                item.file,
+                item.line,
+            )
 
 
 def duplicate_workloads(workloads: Sequence[Workload]) -> Iterator[Problem]:
@@ -107,27 +133,4 @@ def duplicate_workloads(workloads: Sequence[Workload]) -> Iterator[Problem]:
                 f"{identity} is also defined at {found[0].where}; keep one definition",
                 other.file,
                 other.line,
-            )
-
-
-def target_policies(targets: Sequence[Target]) -> Iterator[Problem]:
-    """Policies that came from elsewhere than annotations (Flux ImagePolicy objects, defaults)."""
-    seen: set[tuple[str, str | None, str | None, str]] = set()
-    for target in targets:
-        if target.policy is None or target.policy_source.startswith("annotation"):
-            continue
-        key = (target.policy, target.filter_pattern, target.filter_extract, target.policy_source)
-        if key in seen:
-            continue
-        seen.add(key)
-        try:
-            parse_policy(
-                target.policy, filter_pattern=target.filter_pattern, extract=target.filter_extract
-            )
-        except PolicyError as error:
-            where = target.location
-            yield Problem(
-                f"invalid policy {target.policy!r} ({target.policy_source}): {error}",
-                where.file,
-                where.line,
             )

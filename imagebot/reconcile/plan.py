@@ -101,14 +101,11 @@ def screen(targets: Iterable[Target]) -> Screened:
                 problem_at(target, f"{target.workload} is locked{why}", ProblemCode.LOCKED)
             )
             continue
-        key = (target.policy, target.filter_pattern, target.filter_extract)
+        spec = target.policy
+        key = (spec.text, spec.filter_pattern, spec.extract)  # the same policy from two sources
         if key not in parsed:
             try:
-                parsed[key] = parse_policy(
-                    target.policy,
-                    filter_pattern=target.filter_pattern,
-                    extract=target.filter_extract,
-                )
+                parsed[key] = parse_policy(spec)
             except PolicyError as error:
                 parsed[key] = error
         policy = parsed[key]
@@ -116,7 +113,7 @@ def screen(targets: Iterable[Target]) -> Screened:
             problems.append(
                 problem_at(
                     target,
-                    f"invalid policy {target.policy!r} ({target.policy_source}): {policy}",
+                    f"invalid policy {spec.text!r} ({spec.source}): {policy}",
                     ProblemCode.INVALID_POLICY,
                 )
             )

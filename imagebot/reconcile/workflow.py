@@ -22,8 +22,8 @@ from imagebot.manifest import (
     write_files,
 )
 from imagebot.manifest.annotate import SetAnnotation, edit_annotations
-from imagebot.manifest.workload_index import Workload, WorkloadId, resolve
-from imagebot.model import Problem, Target
+from imagebot.manifest.workload_index import Workload, resolve
+from imagebot.model import PolicySpec, Problem, Target, WorkloadId
 from imagebot.policy import parse_policy
 from imagebot.reconcile.edit import Edit
 from imagebot.refs import ImageRef
@@ -69,7 +69,7 @@ def annotate(
     old = texts[workload.file]
     new = edit_annotations(old, workload.id, edits, file=workload.file)
     if new == old:
-        return Edit(notes=(f"{workload.id.short} ({workload.where}): already so; nothing to do",))
+        return Edit(notes=(f"{workload.id} ({workload.where}): already so; nothing to do",))
     body = [f"{workload.where}  {_describe(edit)}" for edit in edits]
     automated = next((e.value == "true" for e in edits if e.name == "automated"), None)
     notes: tuple[str, ...] = ()
@@ -77,7 +77,7 @@ def annotate(
         automated if automated is not None else workload.automated
     ):
         notes = (
-            f"note: {workload.id.short} is not automated; the policy takes effect after "
+            f"note: {workload.id} is not automated; the policy takes effect after "
             f"`imagebot automate {workload.id}`",
         )
     return Edit(
@@ -96,24 +96,24 @@ def policy_edits(
 ) -> EditsFor:
     """The edits of ``imagebot policy``, checked against the workload's containers and the
     policy engine first (a bad policy is refused with the parser's message)."""
-    for _, text in [*tags, *((("*", tag_all),) if tag_all else ())]:
+    for container, text in [*tags, *((("*", tag_all),) if tag_all else ())]:
         try:
-            parse_policy(text)
+            parse_policy(PolicySpec(text, f"--tag {container}={text}"))
         except PolicyError as error:
             raise PolicyError(f"policy {text!r}: {error}") from error
 
     def edits_for(workload: Workload) -> list[SetAnnotation]:
-        known = [c.name for c in workload.containers] if workload.containers is not None else None
+        known = list(workload.containers) if workload.containers is not None else None
         if tag_all is not None and known is None:
             raise UsageError(
-                f"{workload.id.short} has no container list (a HelmRelease): name each value "
+                f"{workload.id} has no container list (a HelmRelease): name each value "
                 "with --tag NAME=POLICY"
             )
         named = [c for c, _ in tags] + list(untag)
         missing = [c for c in named if known is not None and c not in known]
         if missing:
             raise UsageError(
-                f"{workload.id.short} has no container {', '.join(map(repr, missing))}; "
+                f"{workload.id} has no container {', '.join(map(repr, missing))}; "
                 f"its containers: {', '.join(known or []) or 'none'}"
             )
         wanted = dict.fromkeys(known or [], tag_all) if tag_all else {}
@@ -210,8 +210,9 @@ def release(root: Path, paths: Sequence[str], wanted: Release, request: Request)
 
 
 def _belongs(target: Target, workload: Workload) -> bool:
-    return (
-        target.location.file == workload.file
-        and target.workload == workload.target_name
-        and (target.location.document == workload.document)
+    where = target.location
+    return (where.file, where.document, target.workload) == (
+        workload.file,
+        workload.document,
+        workload.id,
     )

@@ -1,0 +1,94 @@
+"""Apply updates to the texts of many files at once, and show what changed as a unified diff.
+
+Reconcile and the release workflow collect ``Update``s in memory; ``rewrite_files`` applies them
+file by file (a file that cannot be rewritten safely is left out whole and reported) and returns
+the new texts for one write and one commit. Pure: writing is ``tree.write_files``'.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from imagebot.errors import ManifestError
+from imagebot.manifest.rewrite import Update, new_value, rewrite_text
+from imagebot.model import Problem
+
+
+def updated_value(update: Update) -> str:
+    """The text the target's field will hold once ``update`` is applied."""
+    target = update.target
+    return new_value(update, target.current_value, str(target.location))
+
+
+@dataclass(frozen=True, slots=True)
+class RewriteResult:
+    """New texts of the files that changed (relative path -> text) and the files refused."""
+
+    new_texts: Mapping[str, str] = field(default_factory=dict)
+    applied: tuple[Update, ...] = ()
+    problems: tuple[Problem, ...] = ()
+
+
+def rewrite_files(texts: Mapping[str, str], updates: Sequence[Update]) -> RewriteResult:
+    """Apply updates file by file to ``texts``; a file that cannot be rewritten safely is left
+    out whole and reported, the others go on."""
+    by_file: dict[str, list[Update]] = defaultdict(list)
+    for update in updates:
+        by_file[update.target.location.file].append(update)
+    new_texts: dict[str, str] = {}
+    applied: list[Update] = []
+    problems: list[Problem] = []
+    for file, file_updates in sorted(by_file.items()):
+        old = texts.get(file)
+        if old is None:
+            problems.append(Problem("not rewritten: the file's text is not at hand", file))
+            continue
+        try:
+            new = rewrite_text(old, file, file_updates)
+        except ManifestError as error:
+            problems.append(_not_rewritten(file, str(error)))
+            continue
+        if new != old:
+            new_texts[file] = new
+            # A target already at the new value is not news: the others in its file are.
+            applied.extend(u for u in file_updates if updated_value(u) != u.target.current_value)
+    return RewriteResult(new_texts, tuple(applied), tuple(problems))
+
+
+def _not_rewritten(file: str, message: str) -> Problem:
+    """The refusal as a Problem, its ``file:line:`` prefix moved into the Problem's fields."""
+    line: int | None = None
+    if message.startswith(f"{file}:"):
+        rest = message.removeprefix(f"{file}:")
+        number, _, tail = rest.partition(": ")
+        if number.isdigit():
+            line, message = int(number), tail
+        else:
+            message = rest.lstrip()
+    return Problem(f"not rewritten: {message}", file, line)
+
+
+def unified_diff(file: str, old: str, new: str) -> str:
+    """A ``git diff``-like unified diff of one file; line endings are kept as they are."""
+    lines = difflib.unified_diff(
+        _lines(old),
+        _lines(new),
+        fromfile=f"a/{file}",
+        tofile=f"b/{file}",
+    )
+    out: list[str] = []
+    for line in lines:
+        out.append(line)
+        if not line.endswith(("\n", "\r")):
+            out.append("\n\\ No newline at end of file\n")
+    return "".join(out)
+
+
+def _lines(text: str) -> list[str]:
+    # Only LF ends a line here: str.splitlines would also split on form feeds and NEL.
+    pieces = text.split("\n")
+    lines = [piece + "\n" for piece in pieces[:-1]]
+    return [*lines, pieces[-1]] if pieces[-1] else lines
