@@ -1,9 +1,9 @@
 """Settings as documented dataclasses, grouped by concern.
 
-Every knob a user can turn lives here, with its default and why. Loading from ``imagebot.yaml``,
-a CR spec or command-line flags fills these in; code below reconcile receives only the part it
-needs (the registry client its ``RegistrySettings``, the Git edge its ``GitSettings``). Pure data:
-parsing of files lives with the shells.
+Every knob a user can turn lives here, with its default and why: the one home of defaults.
+``imagebot.settings`` reads ``imagebot.yaml`` and the CR spec into these through one grammar, and
+command-line flags fill them in too; code below reconcile receives only the part it needs (the
+registry client its ``RegistrySettings``, the Git edge its ``GitSettings``). Pure data.
 """
 
 from __future__ import annotations
@@ -76,7 +76,7 @@ class GitSettings:
     message_template: str | None = None
     skip_ci: bool = False
     signing_key: str | None = None
-    signing_format: str | None = None  # "openpgp" or "ssh"
+    signing_format: str | None = None  # git's gpg.format: "openpgp" (default), "ssh" or "x509"
     ssh_key_file: str | None = None
     known_hosts_file: str | None = None
     token: str | None = field(default=None, repr=False)

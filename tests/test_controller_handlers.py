@@ -149,8 +149,8 @@ async def test_suspended_automations_do_no_work(api: RunningApi) -> None:
             id="host-missing",
         ),
         pytest.param(
-            {"git": {"url": "x", "signingKey": {"format": "x509"}}},
-            "signingKey.format",
+            {"git": {"url": "x", "signingKey": {"format": "pgp"}}},
+            "spec.git.signingKey.format: 'pgp': expected one of openpgp, ssh, x509",
             id="bad-signing-format",
         ),
     ],

@@ -63,26 +63,17 @@ def cycle_settings(
     with tempfile.TemporaryDirectory(prefix="imagebot-cycle-") as tmp:
         workdir = Path(tmp)
         workdir.chmod(0o700)
-        yield Settings(
+        yield replace(
+            spec.settings,
             git=_git_settings(spec, namespace, secrets, workdir),
             registries=_registry_settings(spec, namespace, secrets, workdir),
-            paths=spec.paths,
-            allow_downgrade=spec.allow_downgrade,
         )
 
 
 def _git_settings(
     spec: AutomationSpec, namespace: str, secrets: SecretReader, workdir: Path
 ) -> GitSettings:
-    git = GitSettings(
-        repo=spec.url,
-        branch=spec.branch,
-        push_branch=spec.push_branch,
-        author_name=spec.author_name,
-        author_email=spec.author_email,
-        message_template=spec.message_template,
-        signing_format=spec.signing_format,
-    )
+    git = spec.settings.git
     if spec.git_secret:
         _, data = secrets.read(namespace, spec.git_secret)
         where = f"Secret {namespace}/{spec.git_secret}"
@@ -108,7 +99,7 @@ def _git_settings(
 def _registry_settings(
     spec: AutomationSpec, namespace: str, secrets: SecretReader, workdir: Path
 ) -> RegistrySettings:
-    registries = RegistrySettings(hosts=spec.hosts, platform=spec.platform)
+    registries = spec.settings.registries
     if not spec.registry_secrets:
         return registries
     auths: dict[str, Any] = {}
