@@ -35,6 +35,8 @@ class RegistryHost:
     username: str | None = None
     password: str | None = field(default=None, repr=False)
     token: str | None = field(default=None, repr=False)
+    # An OAuth2 refresh token (``identitytoken`` of a docker config: Azure, ECR-style logins).
+    identity_token: str | None = field(default=None, repr=False)
     insecure: bool = False
     mirror: str | None = None
     rate_limit: RateLimit | None = None

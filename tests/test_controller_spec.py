@@ -3,13 +3,26 @@ the cycle as objects; Kubernetes API failures become imagebot errors with a stat
 
 from __future__ import annotations
 
+import base64
+import json
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import requests
 
 from imagebot.config import GitSettings, RateLimit, Settings
+from imagebot.controller.kube import Cluster, api_client
+from imagebot.controller.registries import build_client
+from imagebot.controller.secrets import KubernetesSecretReader, cycle_settings
 from imagebot.controller.spec import parse_spec
 from imagebot.errors import ConfigError
+from imagebot.refs import parse_reference
+from imagebot.registry import RepoQuery
+from tests.controller_support import OLD
+from tests.kube_emulator import RunningApi
+from tests.rig.images import ImagePusher
+from tests.rig.registry import RegistryServer
 
 URL = "file:///srv/fluxdemo.git"
 
@@ -105,3 +118,58 @@ def test_bad_or_operator_only_keys_in_the_spec_name_the_field(
     # The operator's files and environment are not the automation author's to name.
     with pytest.raises(ConfigError, match=rf"^{message}"):
         parse_spec(spec(**fields))
+
+
+def docker_secret(running: RunningApi, name: str, auths: dict[str, Any]) -> None:
+    data = base64.b64encode(json.dumps({"auths": auths}).encode()).decode()
+    secret = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "type": "kubernetes.io/dockerconfigjson",
+        "metadata": {"name": name, "namespace": "ns"},
+        "data": {".dockerconfigjson": data},
+    }
+    answer = requests.post(f"{running.url}/api/v1/namespaces/ns/secrets", json=secret, timeout=5)
+    answer.raise_for_status()
+
+
+@pytest.fixture(scope="module")
+def api() -> Iterator[RunningApi]:
+    running = RunningApi().start()
+    yield running
+    running.stop()
+
+
+def test_registry_logins_from_secrets_reach_the_registry_without_a_file(
+    api: RunningApi, basic_auth_registry: RegistryServer, unique_repo: str
+) -> None:
+    with ImagePusher(basic_auth_registry) as images:
+        images.push_tags(unique_repo, {"1.0": OLD})
+    user, password = basic_auth_registry.username, basic_auth_registry.password
+    assert user and password
+    login = base64.b64encode(f"{user}:{password}".encode()).decode()
+    docker_secret(api, "wrong", {basic_auth_registry.host: {"auth": "d3Jvbmc6d3Jvbmc="}})
+    docker_secret(api, "right", {basic_auth_registry.host: {"auth": login}})
+    parsed = parse_spec(spec(registries={"secretRefs": [{"name": "wrong"}, {"name": "right"}]}))
+    reader = KubernetesSecretReader(Cluster(api_client(api.url)).core)
+
+    with cycle_settings(parsed, "ns", reader) as settings:
+        registries = settings.registries
+        assert registries.docker_config is None  # nothing written to be read back
+        client = build_client(registries)
+        image = parse_reference(f"{basic_auth_registry.host}/{unique_repo}")
+        scan = client.scan([RepoQuery(image, False, None)])[image.name]
+        client.close()
+    assert scan.problem is None and [tag.tag for tag in scan.tags] == ["1.0"]  # the later wins
+    assert password not in repr(settings)
+
+
+def test_an_identity_token_secret_becomes_a_refresh_token_login(api: RunningApi) -> None:
+    from imagebot.registry import CredentialStore, DockerConfig
+
+    docker_secret(api, "azure", {"corp.example": {"username": "<token>", "identitytoken": "rt"}})
+    parsed = parse_spec(spec(registries={"secretRefs": [{"name": "azure"}]}))
+    reader = KubernetesSecretReader(Cluster(api_client(api.url)).core)
+    with cycle_settings(parsed, "ns", reader) as settings:
+        found = CredentialStore(settings.registries, DockerConfig({})).for_host("corp.example")
+    assert found is not None and (found.identity_token, found.password) == ("rt", None)

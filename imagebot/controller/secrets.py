@@ -1,26 +1,28 @@
 """Turn an ``AutomationSpec`` into ``Settings`` for one cycle, reading the Secrets it names.
 
-SSH keys, known_hosts, signing keys and docker configs are written to a private temporary
-directory (0700, files 0600) that exists only while the cycle runs, because Git and the registry
-client take paths. Secret values are never logged or put in error messages; errors name the
-Secret and the key only. Reading goes through ``SecretReader`` so tests can use a real API mock.
+Registry logins from docker-config Secrets are parsed (``DockerConfig.from_secret``) and handed
+over inside the settings' host entries. SSH keys, known_hosts and signing keys are written to a
+private temporary directory (0700, files 0600) that exists only while the cycle runs, because
+git takes paths. Secret values are never logged or put in error messages; errors name the Secret
+and the key only. Reading goes through ``SecretReader`` so tests can use a real API server.
 """
 
 from __future__ import annotations
 
 import base64
-import json
 import os
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Protocol
 
-from imagebot.config import GitSettings, RegistrySettings, Settings
+from imagebot.config import GitSettings, RegistryHost, RegistrySettings, Settings
 from imagebot.controller.spec import AutomationSpec
 from imagebot.errors import ConfigError
+from imagebot.refs import normalize_registry
+from imagebot.registry import Credentials, DockerConfig
 
 DOCKERCONFIGJSON = "kubernetes.io/dockerconfigjson"
 
@@ -66,7 +68,7 @@ def cycle_settings(
         yield replace(
             spec.settings,
             git=_git_settings(spec, namespace, secrets, workdir),
-            registries=_registry_settings(spec, namespace, secrets, workdir),
+            registries=_registry_settings(spec, namespace, secrets),
         )
 
 
@@ -97,12 +99,12 @@ def _git_settings(
 
 
 def _registry_settings(
-    spec: AutomationSpec, namespace: str, secrets: SecretReader, workdir: Path
+    spec: AutomationSpec, namespace: str, secrets: SecretReader
 ) -> RegistrySettings:
+    """The spec's registry settings with the logins of its docker-config Secrets merged into the
+    host entries, as objects: no file is written and read back."""
     registries = spec.settings.registries
-    if not spec.registry_secrets:
-        return registries
-    auths: dict[str, Any] = {}
+    logins: dict[str, Credentials] = {}
     for name in spec.registry_secrets:
         kind, data = secrets.read(namespace, name)
         if kind != DOCKERCONFIGJSON or ".dockerconfigjson" not in data:
@@ -110,20 +112,27 @@ def _registry_settings(
                 f"Secret {namespace}/{name} must be of type {DOCKERCONFIGJSON} "
                 "(kubectl create secret docker-registry ...)"
             )
-        auths.update(_auths_of(data[".dockerconfigjson"], f"{namespace}/{name}"))
-    config = json.dumps({"auths": auths}).encode()
-    return replace(registries, docker_config=_private_file(workdir, "config.json", config))
-
-
-def _auths_of(raw: bytes, where: str) -> Mapping[str, Any]:
-    try:
-        document = json.loads(raw)
-    except ValueError:
-        raise ConfigError(f"Secret {where}: .dockerconfigjson is not JSON") from None
-    auths = document.get("auths") if isinstance(document, dict) else None
-    if not isinstance(auths, dict):
-        raise ConfigError(f"Secret {where}: .dockerconfigjson has no auths object")
-    return auths
+        try:
+            config = DockerConfig.from_secret(data[".dockerconfigjson"])
+        except ConfigError as error:
+            raise ConfigError(f"Secret {namespace}/{name}: {error}") from None
+        found = config.logins()
+        if not found:
+            raise ConfigError(f"Secret {namespace}/{name}: .dockerconfigjson has no auths entry")
+        logins.update(found)  # later Secrets win, as their auths did when merged
+    if not logins:
+        return registries
+    hosts = {normalize_registry(host.host): host for host in registries.hosts}
+    for host, login in logins.items():
+        entry = hosts.get(host) or RegistryHost(host=host)
+        hosts[host] = replace(
+            entry,
+            username=login.username,
+            password=login.password,
+            token=login.registry_token,
+            identity_token=login.identity_token,
+        )
+    return replace(registries, hosts=tuple(hosts.values()))
 
 
 def _private_file(workdir: Path, name: str, content: bytes) -> str:
