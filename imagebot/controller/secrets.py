@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from imagebot.config import GitSettings, RegistryHost, RegistrySettings, Settings
+from imagebot.controller.kube import kube_call
 from imagebot.controller.spec import AutomationSpec
 from imagebot.errors import ConfigError
 from imagebot.refs import normalize_registry
@@ -40,19 +41,13 @@ class KubernetesSecretReader:
         self._api = core_v1
 
     def read(self, namespace: str, name: str) -> tuple[str, dict[str, bytes]]:
-        from kubernetes.client.exceptions import ApiException
-
-        try:
+        where = f"Secret {namespace}/{name}"
+        messages = {
+            404: f"{where} does not exist",
+            403: f"imagebot may not read {where}; grant get on it in the controller's Role",
+        }
+        with kube_call(f"get {where}", messages):
             secret = self._api.read_namespaced_secret(name, namespace)
-        except ApiException as error:
-            if error.status == 404:
-                raise ConfigError(f"Secret {namespace}/{name} does not exist") from None
-            if error.status == 403:
-                raise ConfigError(
-                    f"imagebot may not read Secret {namespace}/{name}; "
-                    "grant get on it in the controller's Role"
-                ) from None
-            raise
         data = {key: base64.b64decode(value) for key, value in (secret.data or {}).items()}
         return secret.type or "Opaque", data
 
