@@ -59,12 +59,6 @@ class RegistrySettings:
     # On Docker Hub, list tags through hub.docker.com (push times, digests, platforms; no pulls).
     use_hub_api: bool = True
 
-    def host(self, name: str) -> RegistryHost | None:
-        for entry in self.hosts:
-            if entry.host == name:
-                return entry
-        return None
-
 
 @dataclass(frozen=True, slots=True)
 class GitSettings:
