@@ -323,3 +323,20 @@ def _with(settings: Settings, **values: object) -> Settings:
     from dataclasses import replace
 
     return replace(settings, **values)  # type: ignore[arg-type]
+
+
+def test_the_documented_examples_parse_as_the_files_they_stand_for() -> None:
+    docs = (Path(__file__).resolve().parent.parent / "docs" / "configuration.md").read_text()
+    repository_part = docs.split("### In the repository: `imagebot.yaml`", 1)[1]
+    trusted_part = docs.split("### Yours: `imagebot run --config", 1)[1]
+    in_repository, trusted = (part.split("```yaml\n", 1)[1].split("```", 1)[0] for part in (
+        repository_part, trusted_part
+    ))  # fmt: skip
+    assert repository(in_repository).registries.required_platforms
+    env = {"GITHUB_TOKEN": "t", "REGISTRY_PASSWORD": "p"}
+    settings = parse_settings(
+        trusted, "imagebot-trusted.yaml", Settings(), env=env, source=Source.CONFIG
+    )
+    assert host(settings.registries, "registry.example:5000").password == "p"
+    with pytest.raises(ConfigError, match="it belongs in --config"):
+        repository(trusted)
