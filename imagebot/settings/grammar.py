@@ -8,25 +8,21 @@ values over a base ``Settings``. It knows no file names or Secrets: callers load
 
 from __future__ import annotations
 
-import math
 import os
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import Any, TypeVar
 
 from imagebot.config import RateLimit, RegistryHost, Settings
-from imagebot.durations import parse_duration
 from imagebot.errors import ConfigError
-from imagebot.settings.fields import FIELDS, HOST_FIELDS, PLATFORM_PATTERN, Field, Kind, Source
+from imagebot.settings.fields import FIELDS, HOST_FIELDS, Field, Kind, Source
+from imagebot.settings.values import CONVERTERS, ITEMS, Bad, string_of, type_name
 
 Locate = Callable[[Any, Any, str], str]
 """(mapping, key in it, dotted key) -> where to point an error: ``file:line: key``, ``spec.key``."""
 Layout = dict[str, "Layout | Field"]
 _T = TypeVar("_T")
 
-_PLATFORM = re.compile(PLATFORM_PATTERN)
 # Optional values a dotted target may reach through; built from their defaults when first set.
 _EMPTY: dict[str, Callable[[], object]] = {"rate_limit": RateLimit}
 
@@ -96,7 +92,7 @@ class _Reader:
         if value is None:
             return {}
         if not isinstance(value, Mapping):
-            raise self.fail(parent, name, key, f"expected a mapping, got {_type(value)}")
+            raise self.fail(parent, name, key, f"expected a mapping, got {type_name(value)}")
         return value
 
     def walk(
@@ -140,21 +136,21 @@ class _Reader:
         if entry.kind is Kind.HOSTS:
             return self.hosts(value, parent, name, key)
         try:
-            if entry.kind in _ITEM:
+            if entry.kind in ITEMS:
                 if not isinstance(value, list):
-                    raise _Bad(f"expected {entry.kind.value}, got {_type(value)}")
-                return tuple(self.one(_ITEM[entry.kind], entry, item) for item in value)
+                    raise Bad(f"expected {entry.kind.value}, got {type_name(value)}")
+                return tuple(self.one(ITEMS[entry.kind], entry, item) for item in value)
             return self.one(entry.kind, entry, value)
-        except _Bad as bad:
+        except Bad as bad:
             raise self.fail(parent, name, key, str(bad)) from None
 
     def one(self, kind: Kind, entry: Field, value: object) -> object:
         if kind is Kind.ENV:
-            name = _text(kind, value)
+            name = string_of(kind, value)
             if name not in self.env:
-                raise _Bad(f"environment variable {name} is unset")
+                raise Bad(f"environment variable {name} is unset")
             return self.env[name]
-        return _CONVERTERS[kind](entry, value)
+        return CONVERTERS[kind](entry, value)
 
     def hosts(self, value: object, parent: Any, name: Any, key: str) -> tuple[RegistryHost, ...]:
         """A mapping of host to entry (imagebot.yaml) or a list of entries with ``host`` (CR)."""
@@ -169,7 +165,7 @@ class _Reader:
                 where = f"{key}[{index}]"
                 entries.append(("", self.mapping(entry, parent, name, where), where))
         else:
-            raise self.fail(parent, name, key, f"expected a list, got {_type(value)}")
+            raise self.fail(parent, name, key, f"expected a list, got {type_name(value)}")
         found = []
         for host, entry, where in entries:
             values: dict[str, tuple[Field, object]] = {}
@@ -183,96 +179,6 @@ class _Reader:
                 )
             found.append(built)
         return tuple(found)
-
-
-class _Bad(Exception):
-    """A value that does not fit its field; the reader adds where it stands."""
-
-
-def _text(kind: Kind, value: object) -> str:
-    if not isinstance(value, str) or not value:
-        raise _Bad(f"expected {kind.value}, got {value!r}")
-    return value
-
-
-def _boolean(_entry: Field, value: object) -> bool:
-    if not isinstance(value, bool):
-        raise _Bad(f"expected true or false, got {value!r}")
-    return value
-
-
-def _string(entry: Field, value: object) -> str:
-    return _text(entry.kind if entry.kind is not Kind.STRINGS else Kind.STRING, value)
-
-
-def _platform(_entry: Field, value: object) -> str:
-    text = _text(Kind.PLATFORM, value)
-    if not _PLATFORM.fullmatch(text):
-        raise _Bad(f"{text!r} is not {Kind.PLATFORM.value}")
-    return text
-
-
-def _choice(entry: Field, value: object) -> str:
-    text = _text(entry.kind, value)
-    if text not in entry.choices:
-        raise _Bad(f"{text!r}: expected one of {', '.join(entry.choices)}")
-    return text
-
-
-def _file(_entry: Field, value: object) -> str:
-    path = _text(Kind.FILE, value)
-    try:
-        return Path(path).expanduser().read_text(encoding="utf-8").strip()
-    except OSError as error:
-        raise _Bad(f"cannot read {path}: {error.strerror}") from None
-    except UnicodeDecodeError:
-        raise _Bad(f"cannot read {path}: not UTF-8 text") from None
-
-
-def _duration(entry: Field, value: object) -> float:
-    try:
-        seconds = parse_duration(value)
-    except ConfigError as error:
-        raise _Bad(str(error)) from None
-    if entry.minimum is not None and seconds < entry.minimum:
-        raise _Bad(f"{value!r} is shorter than {entry.minimum:g}s; imagebot would hammer")
-    return seconds
-
-
-def _secret(_entry: Field, value: object) -> str:
-    name = value.get("name") if isinstance(value, Mapping) else None
-    if not isinstance(name, str) or not name:
-        raise _Bad("expected {name: SECRET}, a Secret in this namespace")
-    return name
-
-
-def _number(entry: Field, value: object) -> int | float:
-    whole = entry.kind is Kind.INT
-    if isinstance(value, bool) or not isinstance(value, int if whole else int | float):
-        raise _Bad(f"expected {entry.kind.value}, got {value!r}")
-    if not math.isfinite(value):
-        raise _Bad(f"{value!r} is not a finite number")
-    low, high = entry.minimum, entry.maximum
-    if low is not None and (value <= low if entry.above else value < low):
-        raise _Bad(f"must be {'above' if entry.above else 'at least'} {low:g}, got {value!r}")
-    if high is not None and value > high:
-        raise _Bad(f"must be at most {high:g}, got {value!r}")
-    return value if whole else float(value)
-
-
-_CONVERTERS: dict[Kind, Callable[[Field, object], object]] = {
-    Kind.STRING: _string,
-    Kind.BOOL: _boolean,
-    Kind.INT: _number,
-    Kind.NUMBER: _number,
-    Kind.PLATFORM: _platform,
-    Kind.CHOICE: _choice,
-    Kind.FILE: _file,
-    Kind.DURATION: _duration,
-    Kind.SECRET: _secret,
-}
-# List kinds and the kind of their items.
-_ITEM = {Kind.STRINGS: Kind.STRING, Kind.PLATFORMS: Kind.PLATFORM, Kind.SECRETS: Kind.SECRET}
 
 
 def _allows(entry: Layout | Field, source: Source) -> bool:
@@ -300,13 +206,3 @@ def _put(obj: _T, target: str, value: object) -> _T:
             child = _EMPTY[head]()
         value = _put(child, rest, value)
     return replace(obj, **{head: value})  # type: ignore[type-var]
-
-
-_TYPE_NAMES = ((bool, "a boolean"), (str, "a string"), (list, "a list"), (Mapping, "a mapping"))
-
-
-def _type(value: object) -> str:
-    for kind, name in _TYPE_NAMES:
-        if isinstance(value, kind):
-            return name
-    return "a number" if isinstance(value, int | float) else type(value).__name__
