@@ -170,6 +170,16 @@ def test_rate_limits_are_checked(limit: str, message: str) -> None:
         config(text)
 
 
+@pytest.mark.parametrize("key", ["git:\n  cacheDir", "registries:\n  cacheDir"])
+def test_a_cache_dir_that_is_a_file_is_a_config_error(key: str, tmp_path: Path) -> None:
+    # It crashed the run when the cache was first written.
+    file = tmp_path / "file"
+    file.write_text("")
+    with pytest.raises(ConfigError, match=rf"config.yaml:2: \w+.cacheDir: {file} is not a dir"):
+        config(f"{key}: {file}\n")
+    assert config(f"{key}: {tmp_path / 'new'}\n") != Settings()
+
+
 def test_a_yaml_error_quotes_no_line_of_the_file() -> None:
     with pytest.raises(ConfigError) as raised:
         config("git:\n  token: 'hunter2-secret\n")

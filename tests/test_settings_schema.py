@@ -20,10 +20,10 @@ CRD = yaml.safe_load((ROOT / "deploy" / "crd.yaml").read_text())
 CRD_SPEC = CRD["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]
 
 JSON_TYPES = {
-    Kind.STRING: "string", Kind.ENV: "string", Kind.FILE: "string", Kind.PLATFORM: "string",
-    Kind.DURATION: "string", Kind.CHOICE: "string", Kind.BOOL: "boolean", Kind.INT: "integer",
-    Kind.NUMBER: "number", Kind.STRINGS: "array", Kind.PLATFORMS: "array",
-    Kind.SECRETS: "array", Kind.SECRET: "object",
+    Kind.STRING: "string", Kind.ENV: "string", Kind.FILE: "string", Kind.DIRECTORY: "string",
+    Kind.PLATFORM: "string", Kind.DURATION: "string", Kind.CHOICE: "string",
+    Kind.BOOL: "boolean", Kind.INT: "integer", Kind.NUMBER: "number",
+    Kind.STRINGS: "array", Kind.PLATFORMS: "array", Kind.SECRETS: "array", Kind.SECRET: "object",
 }  # fmt: skip
 
 

@@ -38,6 +38,7 @@ class Kind(Enum):
     CHOICE = "one of the choices"
     ENV = "the name of an environment variable holding the value"
     FILE = "the path of a file holding the value"
+    DIRECTORY = "the path of a directory"
     DURATION = "a duration such as 90s, 5m or 1h30m"
     SECRET = "a Secret reference {name: SECRET}"  # noqa: S105 - a description, not a password
     SECRETS = "a list of Secret references [{name: SECRET}]"
@@ -113,7 +114,7 @@ FIELDS: tuple[Field, ...] = (
     Field("git.tokenFile", S, "git.token_file", TRUSTED_FILE),  # read by the Git edge, per use
     Field("git.username", S, "git.username", TRUSTED),
     Field("git.maxPushAttempts", I, "git.max_push_attempts", TRUSTED, minimum=1, maximum=100),
-    Field("git.cacheDir", S, "git.cache_dir", TRUSTED_FILE),
+    Field("git.cacheDir", Kind.DIRECTORY, "git.cache_dir", TRUSTED_FILE),
     Field("registries.dockerConfig", S, "registries.docker_config", TRUSTED_FILE),
     Field("registries.secretRefs", Kind.SECRETS, None, RESOURCE_ONLY),
     Field("registries.platform", Kind.PLATFORM, "registries.platform", EVERYWHERE),
@@ -131,7 +132,7 @@ FIELDS: tuple[Field, ...] = (
         above=True,
         maximum=3600,
     ),
-    Field("registries.cacheDir", S, "registries.cache_dir", TRUSTED_FILE),
+    Field("registries.cacheDir", Kind.DIRECTORY, "registries.cache_dir", TRUSTED_FILE),
     Field("registries.hosts", Kind.HOSTS, "registries.hosts", TRUSTED),
 )
 """Every key outside a registry host's entry."""

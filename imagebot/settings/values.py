@@ -2,7 +2,8 @@
 
 Each converter takes the table row and the raw value (YAML or JSON) and returns the typed value,
 or raises ``Bad`` with a message that ``grammar`` prefixes with where the value stands. Reading
-a ``FILE`` value reads that file; nothing else here touches the outside world.
+a ``FILE`` value reads that file and a ``DIRECTORY`` value is looked at; nothing else here
+touches the outside world.
 """
 
 from __future__ import annotations
@@ -63,6 +64,15 @@ def _file(_entry: Field, value: object) -> str:
         raise Bad(f"cannot read {path}: not UTF-8 text") from None
 
 
+def _directory(_entry: Field, value: object) -> str:
+    """A directory path; one that does not exist yet is made when first used."""
+    path = string_of(Kind.DIRECTORY, value)
+    found = Path(path).expanduser()
+    if found.exists() and not found.is_dir():
+        raise Bad(f"{path} is not a directory")
+    return path
+
+
 def _duration(entry: Field, value: object) -> float:
     try:
         seconds = parse_duration(value)
@@ -102,6 +112,7 @@ CONVERTERS: dict[Kind, Callable[[Field, object], object]] = {
     Kind.PLATFORM: _platform,
     Kind.CHOICE: _choice,
     Kind.FILE: _file,
+    Kind.DIRECTORY: _directory,
     Kind.DURATION: _duration,
     Kind.SECRET: _secret,
 }
