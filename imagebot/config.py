@@ -1,9 +1,9 @@
 """Settings as documented dataclasses, grouped by concern.
 
-Every knob a user can turn lives here, with its default and why. Loading from ``imagebot.yaml``,
-a CR spec or command-line flags fills these in; code below reconcile receives only the part it
-needs (the registry client its ``RegistrySettings``, the Git edge its ``GitSettings``). Pure data:
-parsing of files lives with the shells.
+Every knob a user can turn lives here, with its default and why: the one home of defaults.
+``imagebot.settings`` reads ``imagebot.yaml`` and the CR spec into these through one grammar, and
+command-line flags fill them in too; code below reconcile receives only the part it needs (the
+registry client its ``RegistrySettings``, the Git edge its ``GitSettings``). Pure data.
 """
 
 from __future__ import annotations
@@ -35,6 +35,8 @@ class RegistryHost:
     username: str | None = None
     password: str | None = field(default=None, repr=False)
     token: str | None = field(default=None, repr=False)
+    # An OAuth2 refresh token (``identitytoken`` of a docker config: Azure, ECR-style logins).
+    identity_token: str | None = field(default=None, repr=False)
     insecure: bool = False
     mirror: str | None = None
     rate_limit: RateLimit | None = None
@@ -57,12 +59,6 @@ class RegistrySettings:
     # On Docker Hub, list tags through hub.docker.com (push times, digests, platforms; no pulls).
     use_hub_api: bool = True
 
-    def host(self, name: str) -> RegistryHost | None:
-        for entry in self.hosts:
-            if entry.host == name:
-                return entry
-        return None
-
 
 @dataclass(frozen=True, slots=True)
 class GitSettings:
@@ -76,7 +72,7 @@ class GitSettings:
     message_template: str | None = None
     skip_ci: bool = False
     signing_key: str | None = None
-    signing_format: str | None = None  # "openpgp" or "ssh"
+    signing_format: str | None = None  # git's gpg.format: "openpgp" (default), "ssh" or "x509"
     ssh_key_file: str | None = None
     known_hosts_file: str | None = None
     token: str | None = field(default=None, repr=False)

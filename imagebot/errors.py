@@ -16,9 +16,10 @@ retry behaviour, using ``permanent`` to tell user-fixable problems from passing 
     │   ├── RegistryAuthError   401/403, bad credentials                   (permanent)
     │   ├── RegistryNotFound    repository or tag unknown                  (permanent)
     │   └── RateLimited         429; carries ``retry_after`` seconds       (transient)
-    └── GitError                clone/fetch/commit failed                  (transient)
-        ├── GitAuthError        credentials or host key refused            (permanent)
-        └── PushRejected        the remote moved on; retry on fresh state  (transient)
+    ├── GitError                clone/fetch/commit failed                  (transient)
+    │   ├── GitAuthError        credentials or host key refused            (permanent)
+    │   └── PushRejected        the remote moved on; retry on fresh state  (transient)
+    └── KubernetesError         the API server refused or failed a request (by status)
 """
 
 from __future__ import annotations
@@ -104,3 +105,20 @@ class GitAuthError(GitError):
 
 class PushRejected(GitError):
     """The push was rejected (the branch moved); retry on fresh remote state."""
+
+
+class KubernetesError(ImagebotError):
+    """The Kubernetes API server refused or failed a request; ``status`` is its HTTP status
+    (None: no answer). Permanent when a person must act first (401/403: RBAC or credentials,
+    404: a missing object, 400/422: an invalid one); transient otherwise (5xx, 429, 409,
+    timeouts, connection errors). ``retry_after`` is the server's Retry-After, if any."""
+
+    PERMANENT_STATUSES = frozenset({400, 401, 403, 404, 422})
+
+    def __init__(
+        self, message: str, status: int | None = None, retry_after: float | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.retry_after = retry_after
+        self.permanent = status in self.PERMANENT_STATUSES

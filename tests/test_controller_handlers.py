@@ -6,10 +6,8 @@ the contract); Secrets and workloads come from the emulated API server through t
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 import kopf
@@ -99,16 +97,18 @@ async def test_a_missing_secret_stalls_naming_it(api: RunningApi) -> None:
 
 
 @pytest.mark.asyncio
-async def test_dockerconfigjson_secrets_reach_reconcile_as_a_private_file(api: RunningApi) -> None:
+async def test_dockerconfigjson_secrets_reach_reconcile_as_objects_not_files(
+    api: RunningApi,
+) -> None:
     recorder, patch = Recorder(PUSHED), kopf.Patch()
     await controller(api, recorder).cycle(
         body=body(registries={"secretRefs": [{"name": "regcred"}]}), patch=patch
     )
-    assert json.loads(recorder.docker_config) == {"auths": {"registry.example": {"auth": "dTpw"}}}
     (settings,) = recorder.settings
-    assert settings.registries.docker_config is not None
-    with pytest.raises(FileNotFoundError):  # gone once the cycle ended
-        Path(settings.registries.docker_config).read_text()
+    # Finding 9: no docker config is written to a temporary file and read back.
+    assert settings.registries.docker_config is None
+    (host,) = settings.registries.hosts
+    assert (host.host, host.username, host.password) == ("registry.example", "u", "p")
 
 
 @pytest.mark.asyncio
@@ -149,8 +149,8 @@ async def test_suspended_automations_do_no_work(api: RunningApi) -> None:
             id="host-missing",
         ),
         pytest.param(
-            {"git": {"url": "x", "signingKey": {"format": "x509"}}},
-            "signingKey.format",
+            {"git": {"url": "x", "signingKey": {"format": "pgp"}}},
+            "spec.git.signingKey.format: 'pgp': expected one of openpgp, ssh, x509",
             id="bad-signing-format",
         ),
     ],

@@ -51,7 +51,7 @@ def settings_and_loader(options: Mapping[str, Any]) -> tuple[Settings, Loader]:
     Without it the loader reads ``imagebot.yaml`` from the checked-out tree. Raises
     ``ConfigError`` for a missing, unreadable or invalid file.
     """
-    from imagebot.configfile import load_settings, settings_loader
+    from imagebot.settings import load_settings, settings_loader
 
     settings, apply = command_line_settings(options)
     path = options.get("config_file")

@@ -111,7 +111,7 @@ def tags(
 def _settings(
     registry: str, config_file: Path | None, platform: str | None, insecure: bool
 ) -> RegistrySettings:
-    from imagebot.configfile import load_settings
+    from imagebot.settings import load_settings
 
     settings = RegistrySettings()
     if config_file is not None:

@@ -1,26 +1,29 @@
 """Turn an ``AutomationSpec`` into ``Settings`` for one cycle, reading the Secrets it names.
 
-SSH keys, known_hosts, signing keys and docker configs are written to a private temporary
-directory (0700, files 0600) that exists only while the cycle runs, because Git and the registry
-client take paths. Secret values are never logged or put in error messages; errors name the
-Secret and the key only. Reading goes through ``SecretReader`` so tests can use a real API mock.
+Registry logins from docker-config Secrets are parsed (``DockerConfig.from_secret``) and handed
+over inside the settings' host entries. SSH keys, known_hosts and signing keys are written to a
+private temporary directory (0700, files 0600) that exists only while the cycle runs, because
+git takes paths. Secret values are never logged or put in error messages; errors name the Secret
+and the key only. Reading goes through ``SecretReader`` so tests can use a real API server.
 """
 
 from __future__ import annotations
 
 import base64
-import json
 import os
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Protocol
 
-from imagebot.config import GitSettings, RegistrySettings, Settings
+from imagebot.config import GitSettings, RegistryHost, RegistrySettings, Settings
+from imagebot.controller.kube import kube_call
 from imagebot.controller.spec import AutomationSpec
 from imagebot.errors import ConfigError
+from imagebot.refs import normalize_registry
+from imagebot.registry import Credentials, DockerConfig
 
 DOCKERCONFIGJSON = "kubernetes.io/dockerconfigjson"
 
@@ -38,19 +41,13 @@ class KubernetesSecretReader:
         self._api = core_v1
 
     def read(self, namespace: str, name: str) -> tuple[str, dict[str, bytes]]:
-        from kubernetes.client.exceptions import ApiException
-
-        try:
+        where = f"Secret {namespace}/{name}"
+        messages = {
+            404: f"{where} does not exist",
+            403: f"imagebot may not read {where}; grant get on it in the controller's Role",
+        }
+        with kube_call(f"get {where}", messages):
             secret = self._api.read_namespaced_secret(name, namespace)
-        except ApiException as error:
-            if error.status == 404:
-                raise ConfigError(f"Secret {namespace}/{name} does not exist") from None
-            if error.status == 403:
-                raise ConfigError(
-                    f"imagebot may not read Secret {namespace}/{name}; "
-                    "grant get on it in the controller's Role"
-                ) from None
-            raise
         data = {key: base64.b64decode(value) for key, value in (secret.data or {}).items()}
         return secret.type or "Opaque", data
 
@@ -63,26 +60,17 @@ def cycle_settings(
     with tempfile.TemporaryDirectory(prefix="imagebot-cycle-") as tmp:
         workdir = Path(tmp)
         workdir.chmod(0o700)
-        yield Settings(
+        yield replace(
+            spec.settings,
             git=_git_settings(spec, namespace, secrets, workdir),
-            registries=_registry_settings(spec, namespace, secrets, workdir),
-            paths=spec.paths,
-            allow_downgrade=spec.allow_downgrade,
+            registries=_registry_settings(spec, namespace, secrets),
         )
 
 
 def _git_settings(
     spec: AutomationSpec, namespace: str, secrets: SecretReader, workdir: Path
 ) -> GitSettings:
-    git = GitSettings(
-        repo=spec.url,
-        branch=spec.branch,
-        push_branch=spec.push_branch,
-        author_name=spec.author_name,
-        author_email=spec.author_email,
-        message_template=spec.message_template,
-        signing_format=spec.signing_format,
-    )
+    git = spec.settings.git
     if spec.git_secret:
         _, data = secrets.read(namespace, spec.git_secret)
         where = f"Secret {namespace}/{spec.git_secret}"
@@ -106,12 +94,12 @@ def _git_settings(
 
 
 def _registry_settings(
-    spec: AutomationSpec, namespace: str, secrets: SecretReader, workdir: Path
+    spec: AutomationSpec, namespace: str, secrets: SecretReader
 ) -> RegistrySettings:
-    registries = RegistrySettings(hosts=spec.hosts, platform=spec.platform)
-    if not spec.registry_secrets:
-        return registries
-    auths: dict[str, Any] = {}
+    """The spec's registry settings with the logins of its docker-config Secrets merged into the
+    host entries, as objects: no file is written and read back."""
+    registries = spec.settings.registries
+    logins: dict[str, Credentials] = {}
     for name in spec.registry_secrets:
         kind, data = secrets.read(namespace, name)
         if kind != DOCKERCONFIGJSON or ".dockerconfigjson" not in data:
@@ -119,20 +107,27 @@ def _registry_settings(
                 f"Secret {namespace}/{name} must be of type {DOCKERCONFIGJSON} "
                 "(kubectl create secret docker-registry ...)"
             )
-        auths.update(_auths_of(data[".dockerconfigjson"], f"{namespace}/{name}"))
-    config = json.dumps({"auths": auths}).encode()
-    return replace(registries, docker_config=_private_file(workdir, "config.json", config))
-
-
-def _auths_of(raw: bytes, where: str) -> Mapping[str, Any]:
-    try:
-        document = json.loads(raw)
-    except ValueError:
-        raise ConfigError(f"Secret {where}: .dockerconfigjson is not JSON") from None
-    auths = document.get("auths") if isinstance(document, dict) else None
-    if not isinstance(auths, dict):
-        raise ConfigError(f"Secret {where}: .dockerconfigjson has no auths object")
-    return auths
+        try:
+            config = DockerConfig.from_secret(data[".dockerconfigjson"])
+        except ConfigError as error:
+            raise ConfigError(f"Secret {namespace}/{name}: {error}") from None
+        found = config.logins()
+        if not found:
+            raise ConfigError(f"Secret {namespace}/{name}: .dockerconfigjson has no auths entry")
+        logins.update(found)  # later Secrets win, as their auths did when merged
+    if not logins:
+        return registries
+    hosts = {normalize_registry(host.host): host for host in registries.hosts}
+    for host, login in logins.items():
+        entry = hosts.get(host) or RegistryHost(host=host)
+        hosts[host] = replace(
+            entry,
+            username=login.username,
+            password=login.password,
+            token=login.registry_token,
+            identity_token=login.identity_token,
+        )
+    return replace(registries, hosts=tuple(hosts.values()))
 
 
 def _private_file(workdir: Path, name: str, content: bytes) -> str:

@@ -128,6 +128,12 @@ class DockerConfig:
             raise ConfigError(f"cannot read docker config {path}: {error.strerror}") from None
         return cls.from_json(text, str(path))
 
+    def logins(self) -> dict[str, Credentials]:
+        """The credentials its ``auths`` hold, per host; helpers are not run (a Secret's
+        ``credHelpers`` would name programs of the operator's image, not the Secret's owner's)."""
+        found = {host: _from_auths_entry(entry) for host, entry in self._auths.items()}
+        return {host: login for host, login in found.items() if login is not None}
+
     def lookup(self, host: str) -> Credentials | None:
         key = _host_key(host)
         helper = self._helpers.get(key)
@@ -206,7 +212,9 @@ class CredentialStore:
                 return self._found[key]
         entry = host_settings(self._settings, key)
         found: Credentials | None
-        if entry is not None and (entry.username or entry.token):
+        if entry is not None and entry.identity_token:
+            found = Credentials(username=entry.username, identity_token=entry.identity_token)
+        elif entry is not None and (entry.username or entry.token):
             secret = entry.password if entry.password is not None else entry.token
             if entry.username and secret is not None:
                 # A username with a token (a GitHub PAT for ghcr.io...) logs in like a password.

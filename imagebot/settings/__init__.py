@@ -1,0 +1,34 @@
+"""One settings grammar for every source: ``imagebot.yaml`` (the repository's and ``--config``)
+and the ImageAutomation spec.
+
+``fields`` declares each key once (spelling per source, type, range, target, trust); ``grammar``
+reads any source through it; ``files`` loads YAML files with line numbers and trust. Defaults live
+in ``imagebot.config``. Reading Kubernetes Secrets is the controller's job, not this package's.
+"""
+
+from __future__ import annotations
+
+from imagebot.settings.fields import FIELDS, HOST_FIELDS, Field, Kind, Source
+from imagebot.settings.files import (
+    REPOSITORY_FILE,
+    load_settings,
+    parse_settings,
+    repository_settings,
+    settings_loader,
+)
+from imagebot.settings.grammar import Reading, read_settings
+
+__all__ = [
+    "FIELDS",
+    "HOST_FIELDS",
+    "REPOSITORY_FILE",
+    "Field",
+    "Kind",
+    "Reading",
+    "Source",
+    "load_settings",
+    "parse_settings",
+    "read_settings",
+    "repository_settings",
+    "settings_loader",
+]

@@ -1,0 +1,122 @@
+"""Read ``imagebot.yaml`` files into ``Settings``, with errors that point at the bad key and line.
+
+Two files, two trust levels: the CLI user's own ``--config`` may set everything the grammar
+knows; the repository's ``imagebot.yaml`` is read from the clone, so anyone who can push wrote
+it, and it may set only the keys ``fields`` allows there (no secrets, key paths, hosts). A
+repository file that is a symlink out of the clone is refused, and no error ever quotes a line.
+"""
+
+from __future__ import annotations
+
+import stat
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from imagebot.config import Settings
+from imagebot.errors import ConfigError
+from imagebot.settings.fields import Source
+from imagebot.settings.grammar import Locate, read_settings
+
+REPOSITORY_FILE = "imagebot.yaml"
+MAX_FILE_BYTES = 1 << 20  # far above any real settings file; /dev/zero must not fill memory
+
+
+def file_locator(origin: str) -> Locate:
+    """Errors as ``origin:line: key``, the line being the key's own (else its mapping's)."""
+
+    def locate(parent: Any, name: Any, key: str) -> str:
+        lc = getattr(parent, "lc", None)
+        if lc is None:
+            return f"{origin}: {key}"
+        try:
+            line = lc.key(name)[0] + 1
+        except (KeyError, TypeError, AttributeError):
+            line = lc.line + 1
+        return f"{origin}:{line}: {key}"
+
+    return locate
+
+
+def parse_settings(
+    text: str,
+    origin: str,
+    base: Settings | None = None,
+    env: Mapping[str, str] | None = None,
+    *,
+    source: Source,
+) -> Settings:
+    """Parse ``text`` (the content of the file ``origin``) as ``source`` over ``base``."""
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+    try:
+        data = YAML(typ="rt").load(text)
+    except MarkedYAMLError as error:
+        # The problem and its position only: the library's message quotes the offending lines.
+        mark = error.problem_mark
+        where = f"{origin}:{mark.line + 1}" if mark is not None else origin
+        raise ConfigError(f"{where}: not valid YAML: {error.problem or error.context}") from None
+    except YAMLError as error:
+        raise ConfigError(f"{origin}: not valid YAML ({type(error).__name__})") from None
+    return read_settings(data, source, file_locator(origin), base=base, env=env).settings
+
+
+def load_settings(
+    path: str | Path,
+    base: Settings | None = None,
+    *,
+    origin: str = "",
+    source: Source = Source.CONFIG,
+) -> Settings:
+    """Read the settings file at ``path`` as ``source`` over ``base`` (errors name ``origin``,
+    default ``path``); ``ConfigError`` when it is missing, unreadable or invalid."""
+    file = Path(path)
+    name = origin or str(path)
+    try:
+        if not stat.S_ISREG(file.stat().st_mode):
+            raise ConfigError(f"{name}: not a regular file")
+        with file.open("rb") as handle:
+            raw = handle.read(MAX_FILE_BYTES + 1)
+    except FileNotFoundError:
+        raise ConfigError(f"{name}: no such file; check the --config path") from None
+    except OSError as error:
+        raise ConfigError(f"{name}: cannot read: {error.strerror}") from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise ConfigError(f"{name}: larger than {MAX_FILE_BYTES} bytes; not a settings file")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(f"{name}: not UTF-8 text") from None
+    return parse_settings(text, name, base, source=source)
+
+
+def repository_settings(root: Path, base: Settings) -> Settings:
+    """``base`` under the repository's own ``imagebot.yaml``, if it has one (untrusted)."""
+    file = root / REPOSITORY_FILE
+    if file.is_symlink():
+        inside = root.resolve()
+        target = file.resolve()
+        if target != inside and inside not in target.parents:
+            raise ConfigError(
+                f"{REPOSITORY_FILE}: a symlink that leads out of the repository; refused"
+            )
+    if not file.is_file():
+        return base
+    return load_settings(file, base, origin=REPOSITORY_FILE, source=Source.REPOSITORY)
+
+
+def settings_loader(
+    path: str | None, base: Settings, apply: Callable[[Settings], Settings]
+) -> Callable[[Path], Settings]:
+    """A function from workspace root to final settings: ``path`` (``--config``, trusted) or
+    else the repository's ``imagebot.yaml`` (untrusted), under the command line's explicit
+    choices, which ``apply`` re-applies on top."""
+
+    def load(root: Path) -> Settings:
+        if path:
+            return apply(load_settings(path, base))
+        settings = repository_settings(root, base)
+        return base if settings is base else apply(settings)
+
+    return load
