@@ -2,8 +2,9 @@
 
 A tag's manifest (or index) is fetched to learn its digest; everything behind a digest (index
 children, config platform, creation time) comes from the ``MetadataCache`` when known, so a
-config blob is downloaded at most once per digest, across cycles and processes. Bodies fetched by
-digest are checked against it. Listing tags and choosing which tags to resolve is the client's job.
+config blob is downloaded at most once per digest, across cycles and processes. Every body is
+checked against the digest it claims, and a manifest's digest is always the sha256 of its
+bytes. Listing tags and choosing which tags to resolve is the client's job.
 """
 
 from __future__ import annotations
@@ -55,11 +56,19 @@ class Resolver:
             max_bytes=MAX_MANIFEST_BYTES,
             headers={"Accept": accept},
         )
-        computed = _sha256(reply.body)
-        if ":" in reference and reference.startswith("sha256:") and computed != reference:
-            raise RegistryError(f"{what}: the content does not match its digest; refused")
-        digest = reply.headers.get("docker-content-digest") or computed
-        return digest, parse_manifest(reply.body, reply.headers.get("content-type", ""), what)
+        # The digest is always the hash of the bytes received: a header or a reference that
+        # names other bytes is a lying or broken answer, refused before anything is cached.
+        digest = _sha256(reply.body)
+        claimed = reply.headers.get("docker-content-digest")
+        for named in (claimed, reference if reference.startswith("sha256:") else None):
+            if named and named != digest:
+                raise RegistryError(
+                    f"{what}: the content does not match its digest ({named} was named, the "
+                    f"bytes received are {digest}); refused"
+                )
+        parsed = parse_manifest(reply.body, reply.headers.get("content-type", ""), what)
+        self.cache.note_verified(digest)
+        return digest, parsed
 
     def resolve_tag(self, endpoint: Endpoint, tag: str) -> TagRecord:
         """The tag's digest now and the creation time of its image for our platform."""
