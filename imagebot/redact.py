@@ -27,7 +27,7 @@ _USERINFO = re.compile(r"(?P<keep>\b[a-z][a-z0-9+.-]*://)(?P<info>[^/@\s\"'<>]+)
 _USER_NAME = re.compile(r"[A-Za-z0-9_.-]{1,16}")  # ``git@``, ``x-access-token@``: a name, kept
 _QUERY = re.compile(
     r"(?P<keep>[?&;][\w.-]*(?:token|password|passwd|secret|key|signature|credential)[\w.-]*=)"
-    r"[^&#\s\"'<>]+",
+    r"[^&#;\s\"'<>]+",
     re.IGNORECASE,
 )
 

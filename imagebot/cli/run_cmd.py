@@ -16,6 +16,7 @@ import click
 from imagebot.cli.common import EXIT_OK, EXIT_PROBLEMS, EXIT_TRANSIENT, exit_code_for
 from imagebot.durations import parse_duration
 from imagebot.errors import ConfigError
+from imagebot.redact import redact
 
 
 def parse_interval(_ctx: click.Context, _param: click.Parameter, text: str | None) -> float | None:
@@ -88,7 +89,7 @@ def _cycle(options: dict[str, Any]) -> int:
         finally:
             opening.close()
     except ImagebotError as error:
-        sys.stderr.write(f"imagebot: error: {error}\n")
+        sys.stderr.write(f"imagebot: error: {redact(str(error))}\n")
         return exit_code_for(error)
     from imagebot.cli.render import dumps, result_to_json, result_to_text
 

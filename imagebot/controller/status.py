@@ -2,20 +2,22 @@
 
 Pure functions from a ``RunResult`` (or an ``ImagebotError``) plus the previous status to a status
 patch with kstatus-style conditions (Ready, Reconciling, Stalled) and to ``EventNote``s. Sending
-them is the handlers' job; nothing here talks to the API server.
+them is the handlers' job; nothing here talks to the API server. Every text passes the one
+redactor (``imagebot.redact``) before it can reach the API server.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 from imagebot.controller.crd import MAX_PROBLEMS_IN_STATUS
 from imagebot.errors import ImagebotError, RateLimited
 from imagebot.model import Problem, RunResult
+from imagebot.redact import redact
 from imagebot.refs import parse_reference
 
 READY, RECONCILING, STALLED = "Ready", "Reconciling", "Stalled"
@@ -116,6 +118,11 @@ class Verdict:
 
 def judge(result: RunResult) -> Verdict:
     """User-fixable problems stall; passing registry failures retry; the rest is Ready."""
+    verdict = _judge(result)
+    return replace(verdict, message=redact(verdict.message))
+
+
+def _judge(result: RunResult) -> Verdict:
     fixable = [p for p in result.problems if p.code in USER_FIXABLE]
     unavailable = [p for p in result.problems if p.code in TRANSIENT_CODES]
     retry = bool(unavailable or result.stale_registries or result.failed_repositories)
@@ -159,7 +166,7 @@ def status_for_result(result: RunResult, stamp: Stamp) -> dict[str, Any]:
             "registryRequests": sum(result.requests.values()),
             "pushAttempts": result.push_attempts,
         },
-        "problems": [str(problem) for problem in result.problems[:MAX_PROBLEMS_IN_STATUS]],
+        "problems": [_text(problem) for problem in result.problems[:MAX_PROBLEMS_IN_STATUS]],
         "staleRegistries": list(result.stale_registries),
         "conditions": _conditions(verdict, stamp),
     }
@@ -197,7 +204,7 @@ def _conditions(verdict: Verdict, stamp: Stamp) -> list[dict[str, Any]]:
 
 
 def _listing(problems: Sequence[Problem]) -> str:
-    shown = "; ".join(str(problem) for problem in problems[:_SHOWN])
+    shown = "; ".join(_text(problem) for problem in problems[:_SHOWN])
     more = len(problems) - _SHOWN
     return shown + (f" (and {more} more in status.problems)" if more > 0 else "")
 
@@ -205,7 +212,7 @@ def _listing(problems: Sequence[Problem]) -> str:
 def status_for_error(error: ImagebotError, stamp: Stamp) -> dict[str, Any]:
     """Permanent errors stall the automation until its spec changes; others will be retried."""
     reason = type(error).__name__.rstrip("_")
-    message = str(error)
+    message = redact(str(error))
     if error.permanent:
         conditions = [
             stamp.condition(READY, False, reason, message),
@@ -254,7 +261,7 @@ def events_for_result(
                 notes.append(EventNote("Normal", "ImageUpdated", message, workload))
     known = set(previous.get("problems") or ())
     notes.extend(
-        EventNote("Warning", "Problem", str(problem))
+        EventNote("Warning", "Problem", _text(problem))
         for problem in _new_problems(result.problems, known)
     )
     return notes
@@ -272,7 +279,13 @@ def repositories_of(chosen: Mapping[str, str]) -> set[str]:
 
 
 def _new_problems(problems: Sequence[Problem], known: set[str]) -> list[Problem]:
-    return [problem for problem in problems[:MAX_PROBLEMS_IN_STATUS] if str(problem) not in known]
+    return [problem for problem in problems[:MAX_PROBLEMS_IN_STATUS] if _text(problem) not in known]
+
+
+def _text(problem: Problem) -> str:
+    """A problem as the status and events show it: through the one redactor, since a registry
+    or token server may have echoed a credential into it."""
+    return redact(str(problem))
 
 
 def _short(commit: str) -> str:
