@@ -15,6 +15,7 @@ import pytest
 from imagebot.config import GitSettings
 from imagebot.errors import GitAuthError
 from imagebot.gitrepo import Workspace
+from imagebot.gitrepo.credentials import GitEnvironment, split_password
 from tests.leaks import assert_no_leaks, forms
 from tests.rig.git import GitHttpServer
 from tests.rig.proxy import Proxy, start_proxy
@@ -77,3 +78,34 @@ def test_the_token_still_reaches_the_configured_host(
         assert (workspace.root / "app.yaml").read_bytes() == MANIFEST
         git_dir = workspace.root / ".git"
         assert_no_leaks(forms(server.password, server.username), git_dirs=[git_dir])
+
+
+@pytest.mark.parametrize(
+    ("remote", "bound"),
+    [
+        pytest.param("https://git.example:8443/o/r.git", ("https", "git.example:8443"), id="https"),
+        pytest.param("http://me@127.0.0.1:9/r.git", ("http", "127.0.0.1:9"), id="user-dropped"),
+        pytest.param("ssh://git@git.example/o/r.git", None, id="ssh-needs-no-token"),
+        pytest.param(None, None, id="in-place-uses-the-users-credentials"),
+    ],
+)
+def test_the_token_helper_is_bound_to_the_remotes_protocol_and_host(
+    remote: str | None, bound: tuple[str, str] | None
+) -> None:
+    env = GitEnvironment(
+        GitSettings(repo=remote or ".", token="tok-0123456789"),
+        split_password(remote) if remote else None,
+    )
+    try:
+        values = [v for k, v in env.variables.items() if k.startswith("GIT_CONFIG_VALUE_")]
+        helper_installed = any("IMAGEBOT_GIT_HOST" in v for v in values)
+        assert helper_installed is (bound is not None)
+        if bound is not None:
+            assert (
+                env.variables["IMAGEBOT_GIT_PROTOCOL"],
+                env.variables["IMAGEBOT_GIT_HOST"],
+            ) == bound
+        else:
+            assert "IMAGEBOT_GIT_TOKEN" not in env.variables
+    finally:
+        env.close()
