@@ -253,3 +253,46 @@ def pusher_manifest(registry: RegistryServer, repo: str, tag: str) -> bytes:
     )
     response.raise_for_status()
     return response.content
+
+
+def test_a_refresh_token_post_is_never_redirected_to_another_host(
+    token_auth_registry: RegistryServer,
+    unique_repo: str,
+    proxies: list[Proxy],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """An identity token travels in a POST body, which a 307 would carry to the new host."""
+    caplog.set_level(logging.DEBUG)
+    tokens = token_auth_registry.token_server
+    assert tokens is not None
+    elsewhere = start_proxy(tokens.realm.rsplit("/", 1)[0], bind="127.0.0.2")
+    realm = start_proxy(None)
+    realm.redirect_to = elsewhere.url
+    front = start_proxy(token_auth_registry.url)
+    proxies += [elsewhere, realm, front]
+
+    def challenge_names_the_redirecting_realm(exchange: Exchange) -> Exchange:
+        if exchange.status == 401:
+            exchange.headers = {
+                k: v for k, v in exchange.headers.items() if k.lower() != "www-authenticate"
+            }
+            exchange.headers["WWW-Authenticate"] = (
+                f'Bearer realm="{realm.url}/token",service="imagebot-rig-registry"'
+            )
+        return exchange
+
+    front.rewrite = challenge_names_the_redirecting_realm
+    identity = f"idtok-{uuid.uuid4().hex}"
+    settings = RegistrySettings(hosts=(RegistryHost(front.host, rate_limit=FAST),))
+    config = DockerConfig({"auths": {front.host: {"identitytoken": identity}}})
+    client = RegistryClient(
+        settings, cache=MetadataCache(None), credentials=CredentialStore(settings, config)
+    )
+    image = parse_reference(f"{front.host}/private/{unique_repo.replace('/', '-')}")
+
+    scan = client.scan([RepoQuery(image)])[image.name]
+
+    assert "redirected a token request" in (scan.problem or ""), scan.problem
+    assert [s.method for s in realm.seen] == ["POST"]
+    assert elsewhere.seen == []
+    assert_no_leaks([identity], texts={"log": caplog.text, "problem": scan.problem or ""})
