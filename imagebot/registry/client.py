@@ -257,14 +257,9 @@ class RegistryClient:
         if claimed and self.cache.verified(endpoint.name, claimed):
             found = claimed
         else:
-            # A HEAD's header is a claim; the GET's bytes are the proof (manifest() refuses a
-            # body whose hash differs from the digest its own answer names).
-            found, _ = self._resolver.manifest(endpoint, tag)
-            if claimed and claimed != found:
-                raise RegistryError(
-                    f"manifest {endpoint.name}:{tag}: {endpoint.host} named digest {claimed} "
-                    f"but sent bytes with digest {found}; refused"
-                )
+            # A HEAD's header is a claim; the GET's bytes are the proof: manifest() refuses
+            # bytes that do not match the HEAD's digest or the digest its own answer names.
+            found, _ = self._resolver.manifest(endpoint, tag, expect=claimed)
         self.cache.keep_verified(found)
         records = self.cache.tags(endpoint.name)
         if tag in records and records[tag].digest != found:

@@ -34,6 +34,15 @@ def _sha256(body: bytes) -> str:
     return "sha256:" + hashlib.sha256(body).hexdigest()
 
 
+def _matches(named: str, body: bytes) -> bool:
+    """Whether ``algorithm:hex`` names ``body``; an algorithm the OCI spec does not register
+    cannot be checked, so it never matches."""
+    algorithm, _, hexpart = named.partition(":")
+    if algorithm not in ("sha256", "sha512"):
+        return False
+    return hashlib.new(algorithm, body).hexdigest() == hexpart.lower()
+
+
 class Resolver:
     """Fetches manifests and configs for tags; shares one lock per digest so concurrent scans of
     tags naming the same image download its config once."""
@@ -44,9 +53,15 @@ class Resolver:
         self._lock = threading.Lock()
 
     def manifest(
-        self, endpoint: Endpoint, reference: str, accept: str = ACCEPT_ANY
+        self,
+        endpoint: Endpoint,
+        reference: str,
+        accept: str = ACCEPT_ANY,
+        *,
+        expect: str | None = None,
     ) -> tuple[str, Index | ImageManifest]:
-        """GET a manifest by tag or digest: its digest and parsed content."""
+        """GET a manifest by tag or digest: its sha256 digest and parsed content. The bytes must
+        match every digest named for them: the answer's header, a digest reference, ``expect``."""
         what = f"manifest {endpoint.name}{'@' if ':' in reference else ':'}{reference}"
         reply = self.transport.request(
             "manifest",
@@ -59,16 +74,16 @@ class Resolver:
         # The digest is always the hash of the bytes received: a header or a reference that
         # names other bytes is a lying or broken answer, refused before anything is cached.
         digest = _sha256(reply.body)
+        self.cache.note_verified(digest)  # these bytes were hashed, whatever was claimed
         claimed = reply.headers.get("docker-content-digest")
-        for named in (claimed, reference if reference.startswith("sha256:") else None):
-            if named and named != digest:
+        by_digest = reference if ":" in reference else None  # a tag never holds a colon
+        for named in (claimed, by_digest, expect):
+            if named and not _matches(named, reply.body):
                 raise RegistryError(
                     f"{what}: the content does not match its digest ({named} was named, the "
                     f"bytes received are {digest}); refused"
                 )
-        parsed = parse_manifest(reply.body, reply.headers.get("content-type", ""), what)
-        self.cache.note_verified(digest)
-        return digest, parsed
+        return digest, parse_manifest(reply.body, reply.headers.get("content-type", ""), what)
 
     def resolve_tag(self, endpoint: Endpoint, tag: str) -> TagRecord:
         """The tag's digest now and the creation time of its image for our platform."""
