@@ -279,7 +279,8 @@ def test_docker_hub_tags_come_from_the_hub_api_with_push_times_and_platforms(
         newest = scan.tags[0]
         assert newest.tag == "1.27.1"
         assert newest.created is not None and newest.created.microsecond == 123456
-        assert newest.digest == "sha256:" + "1271".ljust(64, "0")
+        # The Hub API's digest is another host's claim: digest() verifies it when a pin needs it.
+        assert newest.digest is None
         assert client.platforms(parse_reference("nginx"), "1.27.1") == (
             "linux/amd64",
             "linux/arm64/v8",

@@ -55,6 +55,9 @@ def cli() -> None:
     asks the registries for tags, picks one by policy, rewrites exactly that value, commits and
     pushes. It never applies anything to a cluster.
     """
+    from imagebot.redact import install_log_redaction
+
+    install_log_redaction()  # before any subcommand logs: no log line may carry a secret
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from imagebot.errors import ImagebotError, UsageError
+from imagebot.redact import redact
 
 EXIT_OK = 0
 EXIT_NOTHING = 1  # no tag qualifies / nothing matched / lint findings
@@ -24,7 +25,7 @@ EXIT_PROBLEMS = 3  # --strict and problems were reported
 
 def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
     """Print ``imagebot: error: MESSAGE`` to stderr and exit with ``code``."""
-    sys.stderr.write(f"imagebot: error: {message}\n")
+    sys.stderr.write(f"imagebot: error: {redact(message)}\n")
     sys.stderr.flush()
     raise SystemExit(code)
 

@@ -1,7 +1,8 @@
 """Render a ``RunResult`` for people (a compact table) and for programs (JSON).
 
-The core returns data; this is the only place that decides how it looks. JSON field names are
-part of the CLI contract: add fields, never rename them.
+The core returns data; this is the only place that decides how it looks, and every text it
+makes passes the one redactor. JSON field names are part of the CLI contract: add fields, never
+rename them.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from imagebot.model import Change, Problem, RunResult
+from imagebot.redact import redact, redact_tree
 
 
 def change_to_json(change: Change) -> dict[str, Any]:
@@ -58,7 +60,8 @@ def result_to_json(result: RunResult) -> dict[str, Any]:
 
 
 def dumps(data: object) -> str:
-    return json.dumps(data, indent=2, sort_keys=False) + "\n"
+    """JSON for stdout, every string in it redacted (a registry may echo a credential)."""
+    return json.dumps(redact_tree(data), indent=2, sort_keys=False) + "\n"
 
 
 def table(rows: Iterable[tuple[str, ...]], header: tuple[str, ...]) -> str:
@@ -67,7 +70,7 @@ def table(rows: Iterable[tuple[str, ...]], header: tuple[str, ...]) -> str:
     widths = [max(len(row[i]) for row in body) for i in range(len(header))]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
              for row in body]  # fmt: skip
-    return "\n".join(lines) + "\n"
+    return redact("\n".join(lines) + "\n")
 
 
 def result_to_text(result: RunResult, *, dry_run: bool = False) -> str:
@@ -99,4 +102,4 @@ def result_to_text(result: RunResult, *, dry_run: bool = False) -> str:
         out.append(f"commit {result.commit[:12]}{where}\n")
     if dry_run and result.diff:
         out.append("\n" + result.diff)
-    return "".join(out)
+    return redact("".join(out))

@@ -17,6 +17,7 @@ import click
 from imagebot.cli.common import EXIT_OK, EXIT_PROBLEMS, EXIT_TRANSIENT, exit_code_for
 from imagebot.durations import parse_duration
 from imagebot.errors import ConfigError
+from imagebot.redact import redact
 
 if TYPE_CHECKING:
     from imagebot.reconcile.registries import RegistryClients
@@ -116,7 +117,7 @@ def _cycle(options: Mapping[str, Any], clients: RegistryClients[str]) -> int:
         finally:
             opening.close()
     except ImagebotError as error:
-        sys.stderr.write(f"imagebot: error: {error}\n")
+        sys.stderr.write(f"imagebot: error: {redact(str(error))}\n")
         return exit_code_for(error)
     from imagebot.cli.render import dumps, result_to_json, result_to_text
 

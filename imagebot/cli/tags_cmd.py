@@ -15,6 +15,7 @@ import click
 from imagebot.cli.common import EXIT_NOTHING, EXIT_TRANSIENT, EXIT_USAGE, fail, reported_errors
 from imagebot.cli.progress import Progress, default_cache_dir
 from imagebot.config import RegistryHost, RegistrySettings
+from imagebot.redact import redact
 
 
 @click.command("tags")
@@ -100,7 +101,7 @@ def tags(
         else:
             click.echo(_text(rows), nl=False)
             for warning in scan.warnings:
-                click.echo(f"warning: {warning}", err=True)
+                click.echo(redact(f"warning: {warning}"), err=True)
             if policy_text:
                 verdict = f"{chosen} ({reason})" if chosen else f"no tag qualifies ({reason})"
                 click.echo(f"{policy_text}: {verdict}")

@@ -39,6 +39,7 @@ from imagebot.controller.status import (
 from imagebot.errors import ImagebotError
 from imagebot.model import RunResult
 from imagebot.reconcile.registries import CycleRegistry, RegistryClients
+from imagebot.redact import redact
 
 if TYPE_CHECKING:
     from imagebot.reconcile import Edges
@@ -197,10 +198,11 @@ class Controller:
         namespace = meta.get("namespace", "")
         self.metrics.observe_failure(namespace, meta["name"], permanent=error.permanent)
         reason = "Stalled" if error.permanent else "Retrying"
-        self.emit(body, "Warning", reason, str(error))
+        message = redact(str(error))  # events and kopf's log must not carry a credential
+        self.emit(body, "Warning", reason, message)
         if error.permanent:
-            raise kopf.PermanentError(str(error)) from error
-        raise kopf.TemporaryError(str(error), delay=retry_delay(error, retry)) from error
+            raise kopf.PermanentError(message) from error
+        raise kopf.TemporaryError(message, delay=retry_delay(error, retry)) from error
 
     async def _post(self, body: Mapping[str, Any], note: EventNote) -> None:
         if note.workload is None:

@@ -2,7 +2,8 @@
 
 Pure functions from a ``RunResult`` (or an ``ImagebotError``) plus the previous status to a status
 patch with kstatus-style conditions (Ready, Reconciling, Stalled) and to ``EventNote``s. Sending
-them is the handlers' job; nothing here talks to the API server.
+them is the handlers' job; nothing here talks to the API server. Every text passes the one
+redactor (``imagebot.redact``) before it can reach the API server.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 from imagebot.controller.crd import MAX_PROBLEMS_IN_STATUS
 from imagebot.errors import ImagebotError, RateLimited
 from imagebot.model import Problem, ProblemCode, RunResult, Severity, WorkloadId
+from imagebot.redact import redact
 from imagebot.refs import parse_reference
 
 READY, RECONCILING, STALLED = "Ready", "Reconciling", "Stalled"
@@ -94,7 +96,12 @@ class CycleOutcome:
 
 def judge(result: RunResult) -> CycleOutcome:
     """User-fixable errors stall; passing registry failures retry; warnings and the rest are
-    Ready (a warning never stalls: its item went ahead)."""
+    Ready (a warning never stalls: its item went ahead). Messages leave redacted."""
+    outcome = _judge(result)
+    return replace(outcome, message=redact(outcome.message))
+
+
+def _judge(result: RunResult) -> CycleOutcome:
     errors = [p for p in result.problems if p.severity is Severity.ERROR]
     fixable = [p for p in errors if p.code.user_fixable]
     unavailable = [p for p in errors if p.code.transient]
@@ -148,7 +155,7 @@ def status_for_result(result: RunResult, stamp: Stamp) -> dict[str, Any]:
             "registryRequests": sum(result.requests.values()),
             "pushAttempts": result.push_attempts,
         },
-        "problems": [str(problem) for problem in result.problems[:MAX_PROBLEMS_IN_STATUS]],
+        "problems": [_text(problem) for problem in result.problems[:MAX_PROBLEMS_IN_STATUS]],
         "staleRegistries": list(result.stale_registries),
         "conditions": _conditions(judged, stamp),
     }
@@ -186,7 +193,7 @@ def _conditions(judged: CycleOutcome, stamp: Stamp) -> list[dict[str, Any]]:
 
 
 def _listing(problems: Sequence[Problem]) -> str:
-    shown = "; ".join(str(problem) for problem in problems[:_SHOWN])
+    shown = "; ".join(_text(problem) for problem in problems[:_SHOWN])
     more = len(problems) - _SHOWN
     return shown + (f" (and {more} more in status.problems)" if more > 0 else "")
 
@@ -194,7 +201,7 @@ def _listing(problems: Sequence[Problem]) -> str:
 def status_for_error(error: ImagebotError, stamp: Stamp) -> dict[str, Any]:
     """Permanent errors stall the automation until its spec changes; others will be retried."""
     reason = type(error).__name__.rstrip("_")
-    message = str(error)
+    message = redact(str(error))
     if error.permanent:
         conditions = [
             stamp.condition(READY, False, reason, message),
@@ -243,7 +250,7 @@ def events_for_result(
                 notes.append(EventNote("Normal", "ImageUpdated", message, workload))
     known = set(previous.get("problems") or ())
     notes.extend(
-        EventNote("Warning", "Problem", str(problem))
+        EventNote("Warning", "Problem", _text(problem))
         for problem in _new_problems(result.problems, known)
     )
     return notes
@@ -261,7 +268,13 @@ def repositories_of(chosen: Mapping[str, str]) -> set[str]:
 
 
 def _new_problems(problems: Sequence[Problem], known: set[str]) -> list[Problem]:
-    return [problem for problem in problems[:MAX_PROBLEMS_IN_STATUS] if str(problem) not in known]
+    return [problem for problem in problems[:MAX_PROBLEMS_IN_STATUS] if _text(problem) not in known]
+
+
+def _text(problem: Problem) -> str:
+    """A problem as the status and events show it: through the one redactor, since a registry
+    or token server may have echoed a credential into it."""
+    return redact(str(problem))
 
 
 def _short(commit: str) -> str:

@@ -2,7 +2,8 @@
 
 An HTTPS token reaches git through a credential helper that reads it from the environment
 (``GIT_CONFIG_COUNT``/``GIT_CONFIG_KEY_n``), so it never lands in ``.git/config``, a remote URL, a
-command line or a log. SSH gets ``GIT_SSH_COMMAND`` with strict host-key checking. Signing
+command line or a log, and answers only for the protocol and host of the configured remote.
+SSH gets ``GIT_SSH_COMMAND`` with strict host-key checking. Signing
 options are ``-c`` flags for the one commit command. Nothing here runs git.
 """
 
@@ -19,15 +20,23 @@ from urllib.parse import SplitResult, unquote, urlsplit, urlunsplit
 
 from imagebot.config import GitSettings
 from imagebot.errors import ConfigError
+from imagebot.redact import remember
 
 TOKEN_ENV = "IMAGEBOT_GIT_TOKEN"  # noqa: S105 - the name of a variable, not a secret
 DEFAULT_TOKEN_USERNAME = "x-access-token"  # noqa: S105 - GitHub's name for token logins; GitLab accepts any
 _USER_ENV = "IMAGEBOT_GIT_USERNAME"
+_PROTOCOL_ENV = "IMAGEBOT_GIT_PROTOCOL"
+_HOST_ENV = "IMAGEBOT_GIT_HOST"
 
-# A helper that only answers "get": git's "store"/"erase" calls, which would save the token
-# elsewhere, are ignored. The empty helper before it drops the user's own helpers for this run.
+# A helper that only answers "get", and only when git asks about the protocol and host of the
+# configured remote: a remote that redirects to another host must not receive the token. git's
+# "store"/"erase" calls, which would save the token elsewhere, are ignored. The empty helper
+# before it drops the user's own helpers for this run.
 _HELPER = (
-    '!f() { test "$1" = get || return 0; '
+    '!f() { test "$1" = get || return 0; p=; h=; '
+    'while IFS= read -r l && test -n "$l"; do case "$l" in '
+    'protocol=*) p="${l#protocol=}";; host=*) h="${l#host=}";; esac; done; '
+    f'test -n "$p" && test "$p" = "${_PROTOCOL_ENV}" && test "$h" = "${_HOST_ENV}" || return 0; '
     f'echo "username=${{{_USER_ENV}}}"; echo "password=${{{TOKEN_ENV}}}"; }}; f'
 )
 
@@ -93,8 +102,14 @@ class GitEnvironment:
             ("http.lowSpeedLimit", "1000"),  # give up on a stalled transfer after a minute
             ("http.lowSpeedTime", "60"),
         ]
-        if self.token:
+        bound = _protocol_and_host(remote)
+        remember(self.token)
+        if self.token and bound is None:
+            # In place, the push remote is the work tree's own: git uses the user's credentials.
+            self.token = None
+        if self.token and bound is not None:
             config += [("credential.helper", ""), ("credential.helper", _HELPER)]
+            self.variables[_PROTOCOL_ENV], self.variables[_HOST_ENV] = bound
             url_user = remote.username if remote else None
             username = settings.username or url_user or DEFAULT_TOKEN_USERNAME
             self.variables[_USER_ENV] = username
@@ -150,6 +165,16 @@ class GitEnvironment:
         if self._tmp is not None:
             shutil.rmtree(self._tmp, ignore_errors=True)
             self._tmp = None
+
+
+def _protocol_and_host(remote: RemoteUrl | None) -> tuple[str, str] | None:
+    """What git's credential protocol calls the remote: ``("https", "host[:port]")``."""
+    if remote is None or "://" not in remote.url:
+        return None
+    parts = urlsplit(remote.url)
+    if parts.scheme not in ("http", "https"):
+        return None
+    return parts.scheme, parts.netloc.rpartition("@")[2]
 
 
 def _config_variables(pairs: list[tuple[str, str]]) -> dict[str, str]:

@@ -2,20 +2,22 @@
 
 ``classify`` reads what git printed and picks ``GitAuthError`` (credentials, host keys),
 ``ConfigError`` (no such repository or branch) or ``GitError`` (the rest, worth retrying).
-``Redactor`` removes tokens and URL passwords from any text before it reaches a message or a
-log. Push rejections are read from push results in ``workspace.py``, not from text.
+Every detail passes through a ``Redactor`` (``imagebot.redact``, the one redactor) before it
+reaches a message or a log. Push rejections are read from push results in ``workspace.py``,
+not from text.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 
 from git.exc import GitCommandError
 
 from imagebot.errors import ConfigError, GitAuthError, GitError, ImagebotError, PushRejected
+from imagebot.redact import Redactor
 
-_URL_PASSWORD = re.compile(r"(?P<keep>[a-z][a-z0-9+.-]*://[^/@\s:]*):[^@/\s]*@", re.IGNORECASE)
+__all__ = ["LOST_RACE", "Redactor", "classify", "lost_race"]
+
 _HINT_LINE = re.compile(r"^(?:fatal|error|ERROR|remote|ssh|[\w.-]+@[\w.-]+):|denied|failed", re.I)
 
 # (what git or ssh prints, what it means to the user); the first match wins.
@@ -48,19 +50,6 @@ _NOT_FOUND = (
     "returned error: 404",
     "' not found",  # smart HTTP: fatal: repository 'URL' not found
 )
-
-
-class Redactor:
-    """Replaces known secrets, and any ``scheme://user:password@`` password, with ``***``."""
-
-    def __init__(self, secrets: Iterable[str | None] = ()) -> None:
-        # Longest first, so a secret that contains another is removed whole.
-        self._secrets = sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True)
-
-    def __call__(self, text: str) -> str:
-        for secret in self._secrets:
-            text = text.replace(secret, "***")
-        return _URL_PASSWORD.sub(r"\g<keep>:***@", text)
 
 
 # What a push says when another writer got there first: the branch moved (rejected,

@@ -2,7 +2,8 @@
 
 Pure functions: the default message (``Update flask to develop-v1.9.0`` and one body line per
 change), user templates in the small language of ``template.py``, and branch names sanitised to
-valid Git ref names. No Git is run here; the workspace only receives the resulting strings.
+valid Git ref names; every message passes the one redactor. No Git is run here; the workspace
+only receives the resulting strings.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from imagebot.config import GitSettings
 from imagebot.errors import ConfigError
 from imagebot.gitrepo import template as tpl
 from imagebot.model import Change, TargetKind
+from imagebot.redact import redact
 
 SKIP_CI = "[ci skip]"
 _SKIP_MARKERS = ("[ci skip]", "[skip ci]")
@@ -69,14 +71,14 @@ def render_message(changes: Sequence[Change], *, template: str | None, skip_ci: 
         subject = default_subject(changes)
         text = f"{subject} {SKIP_CI}" if skip_ci else subject
         body = _body(changes)
-        return f"{text}\n\n{body}\n" if body else f"{text}\n"
+        return redact(f"{text}\n\n{body}\n" if body else f"{text}\n")
     text = _render(template, changes, skip_ci=skip_ci, what="commit message template")
     lines = [line.rstrip() for line in text.strip().splitlines()]
     if not lines or not lines[0]:
         raise ConfigError("commit message template: it produced an empty subject line")
     if skip_ci and not any(marker in text for marker in _SKIP_MARKERS):
         lines[0] = f"{lines[0]} {SKIP_CI}"
-    return "\n".join(lines) + "\n"
+    return redact("\n".join(lines) + "\n")  # a commit is public for good: no secret in it
 
 
 def render_branch(template: str, changes: Sequence[Change]) -> str:

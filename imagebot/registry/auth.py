@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from imagebot.errors import RegistryAuthError
+from imagebot.redact import remember
 from imagebot.registry.credentials import Credentials, CredentialStore
 
 DEFAULT_TOKEN_SECONDS = 60  # the distribution token spec's default when expires_in is absent
@@ -94,6 +95,7 @@ def parse_token(body: bytes, now: float) -> Token:
     value = data.get("token") or data.get("access_token") if isinstance(data, dict) else None
     if not isinstance(value, str) or not value:
         raise RegistryAuthError("the token server's answer holds no token")
+    remember(value)  # a token is a credential too: it must never reach output
     seconds = data.get("expires_in", DEFAULT_TOKEN_SECONDS)
     if not isinstance(seconds, int | float) or seconds <= 0:
         seconds = DEFAULT_TOKEN_SECONDS

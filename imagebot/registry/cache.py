@@ -3,7 +3,8 @@
 What a digest names never changes, so its creation time, platform and index children are
 fetched once ever and kept in one small JSON file per digest. Each repository also keeps the
 tags seen last cycle with their digest and creation time; that map is a hint, refreshed whenever
-the tag list changes or a caller verifies a digest. Files are written atomically (temporary file
+the tag list changes or a caller verifies a digest. Only digests computed from bytes received
+are stored, so a lying answer never sticks. Files are written atomically (temporary file
 + rename), so concurrent processes only ever see whole files; anything unreadable is refetched.
 """
 
@@ -23,7 +24,9 @@ from imagebot.registry.manifests import parse_time
 
 log = logging.getLogger(__name__)
 
-LAYOUT = "v1"  # bump when the file format changes; old trees are simply ignored
+# Bump when the file format or its guarantees change; old trees are simply ignored. v2: every
+# manifest digest was computed from bytes received (v1 could hold a header's unchecked claim).
+LAYOUT = "v2"
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +59,8 @@ class MetadataCache:
         self.directory = Path(directory) / LAYOUT if directory is not None else None
         self._facts: dict[str, DigestFacts] = {}
         self._tags: dict[str, dict[str, TagRecord]] = {}
+        self._verified: set[str] = set()
+        self._kept: set[str] = set()
         self._lock = threading.Lock()
         self._write_failed = False
 
@@ -86,6 +91,35 @@ class MetadataCache:
             if facts.children is not None:
                 data = {"children": facts.children}
             self._write(self._digest_path(digest), data)
+
+    # verified manifest digests -----------------------------------------------------------
+    def note_verified(self, digest: str) -> None:
+        """``digest`` is the sha256 of manifest bytes received: remember it in memory."""
+        with self._lock:
+            self._verified.add(digest)
+
+    def keep_verified(self, digest: str) -> None:
+        """Remember a verified digest on disk too, so no later process pays its GET again."""
+        with self._lock:
+            self._verified.add(digest)
+            if digest in self._kept:
+                return
+            self._kept.add(digest)
+        if self.directory is not None and not self._verified_path(digest).is_file():
+            self._write(self._verified_path(digest), {})
+
+    def verified(self, repo: str, digest: str) -> bool:
+        """True when ``digest`` is known to name manifest bytes that were received and hashed:
+        this process hashed them, a tag record of ``repo`` holds it, or a marker was kept."""
+        with self._lock:
+            if digest in self._verified:
+                return True
+        if any(record.digest == digest for record in self.tags(repo).values()):
+            return True
+        if self.directory is not None and self._verified_path(digest).is_file():
+            self.note_verified(digest)
+            return True
+        return False
 
     # tag records --------------------------------------------------------------------------
     def tags(self, repo: str) -> dict[str, TagRecord]:
@@ -128,6 +162,9 @@ class MetadataCache:
         algorithm, _, hexpart = digest.partition(":")
         safe = "".join(c for c in hexpart if c.isalnum())
         return self._root() / "digests" / algorithm / safe[:2] / f"{safe}.json"
+
+    def _verified_path(self, digest: str) -> Path:
+        return self._digest_path(digest).with_suffix(".verified")
 
     def _tags_path(self, repo: str) -> Path:
         key = hashlib.sha256(repo.encode()).hexdigest()[:40]

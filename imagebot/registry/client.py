@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeGuard
 from urllib.parse import urlsplit
 
 import requests
@@ -172,8 +172,15 @@ class RegistryClient:
         with self._lock:
             for hub_tag in found:
                 self._hub_platforms[(endpoint.name, hub_tag.name)] = tuple(hub_tag.platforms)
+
+        # The Hub API's digest is a claim from another host: passed on only when its bytes were
+        # hashed before; otherwise ``digest()`` verifies it when a pin needs it.
+        def verified(digest: str | None) -> TypeGuard[str]:
+            return digest is not None and self.cache.verified(endpoint.name, digest)
+
         tags = tuple(
-            TagInfo(t.name, t.pushed, Digest(t.digest) if t.digest else None) for t in found
+            TagInfo(t.name, t.pushed, Digest(t.digest) if verified(t.digest) else None)
+            for t in found
         )
         return RepoScan(tags, warnings=(warning,) if warning else ())
 
@@ -231,7 +238,11 @@ class RegistryClient:
             counter.done()
 
     def digest(self, image: ImageRef, tag: str) -> Digest:
-        """The tag's digest now (a HEAD, free on Docker Hub); corrects the cached record."""
+        """The tag's digest now, as the sha256 of manifest bytes received; corrects the cache.
+
+        A HEAD (free on Docker Hub) says which digest the tag names. A digest seen before was
+        hashed then; a new one costs one GET, whose bytes must hash to it, and is remembered.
+        """
         endpoint = resolve(image, self.settings)
         reply = self._transport.request(
             "head",
@@ -242,9 +253,14 @@ class RegistryClient:
             max_bytes=0,
             headers={"Accept": ACCEPT_ANY},
         )
-        found = reply.headers.get("docker-content-digest")
-        if not found:  # some registries omit it on HEAD: the GET's body has it by definition
-            found, _ = self._resolver.manifest(endpoint, tag)
+        claimed = reply.headers.get("docker-content-digest")
+        if claimed and self.cache.verified(endpoint.name, claimed):
+            found = claimed
+        else:
+            # A HEAD's header is a claim; the GET's bytes are the proof: manifest() refuses
+            # bytes that do not match the HEAD's digest or the digest its own answer names.
+            found, _ = self._resolver.manifest(endpoint, tag, expect=claimed)
+        self.cache.keep_verified(found)
         records = self.cache.tags(endpoint.name)
         if tag in records and records[tag].digest != found:
             del records[tag]  # the tag moved: its creation time is resolved again next scan

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from imagebot.config import RegistrySettings
 from imagebot.errors import ConfigError
+from imagebot.redact import remember
 from imagebot.refs import normalize_registry
 from imagebot.registry.endpoints import host_settings
 
@@ -223,6 +224,16 @@ class CredentialStore:
                 found = Credentials(registry_token=entry.token)
         else:
             found = self._docker_config().lookup(key)
+        if found is not None:
+            _remember(found)
         with self._lock:
             self._found[key] = found
         return found
+
+
+def _remember(creds: Credentials) -> None:
+    """Mask these credentials in all output from now on, Basic's base64 form included (a server
+    that echoes the ``Authorization`` header it got would print that)."""
+    basic = creds.basic
+    encoded = base64.b64encode(f"{basic[0]}:{basic[1]}".encode()).decode() if basic else None
+    remember(creds.password, creds.identity_token, creds.registry_token, encoded)

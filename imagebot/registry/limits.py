@@ -76,7 +76,7 @@ def parse_rate_limit(headers: Mapping[str, str]) -> RateLimitInfo | None:
 
 class RequestStats(Mapping[str, int]):
     """Requests made, as a mapping of kind -> count (``list``, ``head``, ``manifest``, ``blob``,
-    ``token``, ``hub``); ``by_host()`` and ``by_status()`` break them down further."""
+    ``token``, ``hub``); ``by_status()`` and ``detailed()`` break them down further."""
 
     def __init__(self) -> None:
         self._counts: Counter[tuple[str, str, int]] = Counter()
@@ -104,12 +104,6 @@ class RequestStats(Mapping[str, int]):
         totals: Counter[str] = Counter()
         for (kind, _, _), count in self.detailed().items():
             totals[kind] += count
-        return dict(totals)
-
-    def by_host(self) -> dict[str, int]:
-        totals: Counter[str] = Counter()
-        for (_, host, _), count in self.detailed().items():
-            totals[host] += count
         return dict(totals)
 
     def by_status(self) -> dict[int, int]:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TypedDict
 
 from imagebot.errors import RegistryError
 
@@ -28,18 +27,6 @@ MAX_MANIFEST_BYTES = 4 << 20  # the OCI distribution spec's suggested manifest b
 MAX_CONFIG_BYTES = 8 << 20
 
 CREATED_LABELS = ("org.opencontainers.image.created", "org.label-schema.build-date")
-
-
-class PlatformJSON(TypedDict, total=False):
-    os: str
-    architecture: str
-    variant: str
-
-
-class DescriptorJSON(TypedDict, total=False):
-    mediaType: str
-    digest: str
-    platform: PlatformJSON
 
 
 @dataclass(frozen=True, slots=True)

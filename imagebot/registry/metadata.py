@@ -2,8 +2,9 @@
 
 A tag's manifest (or index) is fetched to learn its digest; everything behind a digest (index
 children, config platform, creation time) comes from the ``MetadataCache`` when known, so a
-config blob is downloaded at most once per digest, across cycles and processes. Bodies fetched by
-digest are checked against it. Listing tags and choosing which tags to resolve is the client's job.
+config blob is downloaded at most once per digest, across cycles and processes. Every body is
+checked against the digest it claims, and a manifest's digest is always the sha256 of its
+bytes. Listing tags and choosing which tags to resolve is the client's job.
 """
 
 from __future__ import annotations
@@ -33,6 +34,15 @@ def _sha256(body: bytes) -> str:
     return "sha256:" + hashlib.sha256(body).hexdigest()
 
 
+def _matches(named: str, body: bytes) -> bool:
+    """Whether ``algorithm:hex`` names ``body``; an algorithm the OCI spec does not register
+    cannot be checked, so it never matches."""
+    algorithm, _, hexpart = named.partition(":")
+    if algorithm not in ("sha256", "sha512"):
+        return False
+    return hashlib.new(algorithm, body).hexdigest() == hexpart.lower()
+
+
 class Resolver:
     """Fetches manifests and configs for tags; shares one lock per digest so concurrent scans of
     tags naming the same image download its config once."""
@@ -43,9 +53,15 @@ class Resolver:
         self._lock = threading.Lock()
 
     def manifest(
-        self, endpoint: Endpoint, reference: str, accept: str = ACCEPT_ANY
+        self,
+        endpoint: Endpoint,
+        reference: str,
+        accept: str = ACCEPT_ANY,
+        *,
+        expect: str | None = None,
     ) -> tuple[str, Index | ImageManifest]:
-        """GET a manifest by tag or digest: its digest and parsed content."""
+        """GET a manifest by tag or digest: its sha256 digest and parsed content. The bytes must
+        match every digest named for them: the answer's header, a digest reference, ``expect``."""
         what = f"manifest {endpoint.name}{'@' if ':' in reference else ':'}{reference}"
         reply = self.transport.request(
             "manifest",
@@ -55,10 +71,18 @@ class Resolver:
             max_bytes=MAX_MANIFEST_BYTES,
             headers={"Accept": accept},
         )
-        computed = _sha256(reply.body)
-        if ":" in reference and reference.startswith("sha256:") and computed != reference:
-            raise RegistryError(f"{what}: the content does not match its digest; refused")
-        digest = reply.headers.get("docker-content-digest") or computed
+        # The digest is always the hash of the bytes received: a header or a reference that
+        # names other bytes is a lying or broken answer, refused before anything is cached.
+        digest = _sha256(reply.body)
+        self.cache.note_verified(digest)  # these bytes were hashed, whatever was claimed
+        claimed = reply.headers.get("docker-content-digest")
+        by_digest = reference if ":" in reference else None  # a tag never holds a colon
+        for named in (claimed, by_digest, expect):
+            if named and not _matches(named, reply.body):
+                raise RegistryError(
+                    f"{what}: the content does not match its digest ({named} was named, the "
+                    f"bytes received are {digest}); refused"
+                )
         return digest, parse_manifest(reply.body, reply.headers.get("content-type", ""), what)
 
     def resolve_tag(self, endpoint: Endpoint, tag: str) -> TagRecord:

@@ -1,7 +1,8 @@
 """One careful HTTP exchange with a registry, and the one place its failures are classified.
 
 Every request goes through ``Transport.request``: per-host limits, the auth flow (one retry after
-a challenge), redirects followed by hand so ``Authorization`` never reaches another host, bounded
+a challenge), redirects followed by hand so ``Authorization`` never reaches another host and a
+challenge from another host is never answered with this one's credentials, bounded
 bodies, retries of 5xx and timeouts with backoff and jitter, and after a 429 no more requests to
 that host until the next cycle (and its ``Retry-After``) has passed. It does not parse payloads.
 """
@@ -150,6 +151,14 @@ class Transport:
                     ) from error
                 self._backoff(failures)
                 continue
+            if reply.status == 401 and _host(reply.url) != host:
+                # Credentials belong to the host they are configured for; a challenge from the
+                # host a redirect led to is answered with nothing, so it is an auth failure.
+                raise RegistryAuthError(
+                    f"{host} redirected {what} to {_host(reply.url)}, which asks for "
+                    f"credentials; imagebot sends {host}'s credentials only to {host} and "
+                    f"its token server, so configure the registry to serve without that redirect"
+                )
             if reply.status == 401 and authenticate and not authorised_once:
                 authorised_once = True
                 challenge = reply.headers.get("www-authenticate")
@@ -203,6 +212,8 @@ class Transport:
                     location = response.headers.get("location")
                     if response.status_code in _REDIRECTS and location:
                         target = urljoin(response.url or url, location)
+                        if form is not None and response.status_code != 303:
+                            _refuse_form_redirect(origin, target)
                         url = self._redirect(url, target, origin, headers)
                         params = None
                         if response.status_code == 303:
@@ -292,6 +303,15 @@ class Transport:
             log.warning("%s", message)
             return RateLimited(message, retry_after=wait)
         return RegistryError(f"{host} answered {reply.status} for {what} ({detail})")
+
+
+def _refuse_form_redirect(origin: str, target: str) -> None:
+    """A form carries a refresh token: it may be sent again only to the host it was meant for."""
+    if _host(target) != origin:
+        raise RegistryAuthError(
+            f"token server {origin} redirected a token request to {_host(target)}; refused, "
+            f"the identity token is sent only to {origin}"
+        )
 
 
 def _read_bounded(response: requests.Response, max_bytes: int, host: str) -> bytes:
