@@ -59,6 +59,13 @@ def test_non_versions_are_not_read(text: str) -> None:
         pytest.param("1.0.0-rc.1", "1.0.0", id="release-after-prerelease"),
         pytest.param("1.9.0", "1.10.0", id="numeric-minor"),
         pytest.param("1.0.0-RC", "1.0.0-rc", id="ascii-order-of-words"),
+        # Masterminds (Flux) reads a number past 64 bits as a word, compared as text; the spec
+        # and the ``semver`` package compare it as a number and would order these the other way.
+        pytest.param(
+            "1.0.0-rc.100000000000000000000",
+            "1.0.0-rc.99999999999999999999",
+            id="numbers-past-uint64-are-words",
+        ),
     ],
 )
 def test_precedence_follows_semver(lower: str, higher: str) -> None:

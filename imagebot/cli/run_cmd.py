@@ -92,15 +92,13 @@ def poll(
 def _cycle(options: Mapping[str, Any], clients: RegistryClients[str]) -> int:
     from imagebot.cli.settings_options import settings_and_loader
     from imagebot.errors import ImagebotError
-    from imagebot.gitrepo.early import begin_open
-    from imagebot.gitrepo.message import check_git_templates
+    from imagebot.gitrepo import Workspace, check_git_templates
 
     try:
         settings, loader = settings_and_loader(options)
         check_git_templates(settings.git)
         # The clone runs while the rest of imagebot loads (requests, ruamel, GitPython).
-        opening = begin_open(settings.git)
-        try:
+        with Workspace.open(settings.git, meanwhile=_load_reconcile) as workspace:
             from imagebot.cli.progress import Progress
             from imagebot.reconcile import Edges, reconcile
 
@@ -108,14 +106,12 @@ def _cycle(options: Mapping[str, Any], clients: RegistryClients[str]) -> int:
             try:
                 edges = Edges(
                     progress=progress,
-                    open_workspace=opening.finish,
+                    open_workspace=lambda _git: workspace,
                     make_registry=lambda settings: clients.lease(_OWNER, settings),
                 )
                 result = reconcile(settings, configure=loader, edges=edges)
             finally:
                 progress.close()
-        finally:
-            opening.close()
     except ImagebotError as error:
         sys.stderr.write(f"imagebot: error: {redact(str(error))}\n")
         return exit_code_for(error)
@@ -135,3 +131,7 @@ def _cycle(options: Mapping[str, Any], clients: RegistryClients[str]) -> int:
     if options["strict"] and result.problems:
         return EXIT_PROBLEMS
     return EXIT_OK
+
+
+def _load_reconcile() -> None:
+    import imagebot.reconcile  # noqa: F401 - loaded for its side effect: the modules are ready

@@ -3,31 +3,34 @@
 A URL is cloned shallow into a cache directory that later runs reuse; every open and refresh
 fetches and hard-resets it, so whatever a crashed run left (files, commits, lock files) is gone.
 A local work tree is used in place and never reset or cleaned. Which files change and what the
-message says is decided by the caller; errors are classified in ``failures.py``.
+message says is decided by the caller. Git runs through ``runner.py``, where its failures are
+classified; GitPython is loaded only once a workspace is being opened.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Self
-
-from git.exc import GitCommandError
-from git.remote import PushInfo
+from typing import TYPE_CHECKING, Self
 
 from imagebot.config import GitSettings
-from imagebot.errors import ConfigError, GitError, PushRejected
-from imagebot.gitrepo.credentials import GitEnvironment
-from imagebot.gitrepo.early import DEFAULT_LOCK_TIMEOUT, NETWORK_TIMEOUT, Opening, begin_open
-from imagebot.gitrepo.failures import Redactor, classify, lost_race
-from imagebot.gitrepo.opening import Checkout, open_cached, open_in_place
+from imagebot.errors import ConfigError, GitError, ImagebotError
+from imagebot.gitrepo import address
+from imagebot.gitrepo.clone import clone_unless_cached
+from imagebot.gitrepo.credentials import GitEnvironment, RemoteUrl, split_password
+from imagebot.gitrepo.lock import FileLock
 from imagebot.model import CommitSha
+
+if TYPE_CHECKING:
+    from imagebot.gitrepo.checkout import Checkout
 
 log = logging.getLogger(__name__)
 
 __all__ = ["DEFAULT_LOCK_TIMEOUT", "Workspace"]
+
+DEFAULT_LOCK_TIMEOUT = 600.0
 
 
 class Workspace:
@@ -37,25 +40,17 @@ class Workspace:
     can work, ``remote_revision`` the remote branch's sha at the last fetch or push.
     """
 
-    def __init__(
-        self,
-        checkout: Checkout,
-        *,
-        env: GitEnvironment,
-        redact: Redactor,
-        author: tuple[str, str],
-    ) -> None:
-        self._repo = checkout.repo
-        self.root = Path(str(checkout.repo.working_tree_dir))
+    def __init__(self, checkout: Checkout, *, env: GitEnvironment, author: tuple[str, str]) -> None:
+        self._git = checkout.git
+        self.root = checkout.root
         self.branch = checkout.branch
         self._remote = checkout.remote
         self.has_remote = checkout.remote is not None
         self._remote_branch = checkout.remote_branch
         self._cached = checkout.cached
         self._lock = checkout.lock
-        self._label = checkout.label
+        self._label = checkout.git.label
         self._env = env
-        self._redact = redact
         self._author = author
         self._own_commits: set[str] = set()
         self.remote_revision: str | None = self._remote_head()
@@ -67,45 +62,45 @@ class Workspace:
         *,
         cache_root: Path | None = None,
         lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+        meanwhile: Callable[[], object] | None = None,
     ) -> Workspace:
         """Clone or reuse ``settings.repo`` and check out ``settings.branch`` (None: the remote's
         default branch). Waits up to ``lock_timeout`` s for another process using the same
-        workspace."""
-        opening = begin_open(settings, cache_root=cache_root, lock_timeout=lock_timeout)
-        return cls.open_begun(opening)
+        workspace.
 
-    @classmethod
-    def open_begun(cls, opening: Opening) -> Workspace:
-        """Complete what ``early.begin_open`` started: the same as ``open`` from there on."""
-        settings, env, remote = opening.settings, opening.env, opening.remote
-        redact = Redactor([env.token, remote.password if remote else None])
-        author = (settings.author_name, settings.author_email)
-        lock, clone = opening.take()
-        try:
-            if remote is None:
-                assert opening.where.path is not None  # noqa: S101 - locate() sets one of the two
+        ``meanwhile`` runs once, after a first clone has started and before anything waits for
+        it, and before GitPython is loaded: the CLI loads the rest of imagebot there, so that the
+        clone and the imports proceed together. It runs at once when there is nothing to clone.
+        """
+        where = address.parse_repo(settings.repo)
+        if isinstance(where, address.WorkTree):
+            env = GitEnvironment(settings, None)
+            try:
+                _call(meanwhile)
+                from imagebot.gitrepo.checkout import open_in_place  # GitPython loads here
+
                 checkout = open_in_place(
-                    opening.where.path,
+                    where.path,
                     settings,
-                    lock_timeout=opening.lock_timeout,
+                    lock_timeout=lock_timeout,
                     env=env.variables,
-                    redact=redact,
+                    secrets=[env.token],
                 )
-                return cls(checkout, env=env, redact=redact, author=author)
-            assert lock is not None and opening.directory is not None  # noqa: S101 - set for URLs
-            checkout = open_cached(
-                remote.url,
-                settings,
-                directory=opening.directory,
-                lock=lock,
-                clone=clone,
-                env=env.variables,
-                redact=redact,
+            except BaseException:
+                env.close()
+                raise
+            return cls(checkout, env=env, author=(settings.author_name, settings.author_email))
+        remote = split_password(where.url)
+        env = GitEnvironment(settings, remote)
+        try:
+            root = address.cache_root(settings, cache_root)
+            checkout = _open_cached(
+                remote, settings, root, env, lock_timeout=lock_timeout, meanwhile=meanwhile
             )
         except BaseException:
             env.close()
             raise
-        workspace = cls(checkout, env=env, redact=redact, author=author)
+        workspace = cls(checkout, env=env, author=(settings.author_name, settings.author_email))
         if checkout.fresh:
             return workspace
         try:
@@ -121,7 +116,7 @@ class Workspace:
         self._author = (name, email)
 
     def head(self) -> CommitSha:
-        return CommitSha(self._run("read HEAD", "rev-parse", "--verify", "HEAD"))
+        return CommitSha(self._git.run("read HEAD", "rev-parse", "--verify", "HEAD"))
 
     def commit(self, paths: Sequence[str], message: str) -> CommitSha | None:
         """Commit exactly ``paths`` (relative to ``root``); None when none of them changed.
@@ -130,22 +125,16 @@ class Workspace:
         """
         if not paths:
             return None
-        self._run("stage changes", "add", "--all", "--", *paths)
+        self._git.run("stage changes", "add", "--all", "--", *paths)
         signing = [word for option in self._env.signing_options for word in ("-c", option)]
         args = ["commit", "--no-verify", "--cleanup=whitespace", "-m", message, "--", *paths]
         try:
-            self._repo.git.execute(
-                ["git", *signing, *args],
-                env=self._author_environment(),
-                kill_after_timeout=NETWORK_TIMEOUT,
-            )
-        except GitCommandError as error:
+            self._git.run("commit", *signing, *args, env=self._author_environment())
+        except ImagebotError:
             # git refuses a commit without changes: asked only then, it costs no git run.
             if self._nothing_staged(paths):
                 return None
-            raise classify(error, action=f"commit in {self._label}", redact=self._redact) from (
-                error
-            )
+            raise
         sha = self.head()
         self._own_commits.add(sha)
         log.info("committed %s on %s in %s", sha[:12], self.branch, self._label)
@@ -166,13 +155,9 @@ class Workspace:
             lease = f"refs/heads/{target}:{self._remote_value(target)}"
         refspec = f"refs/heads/{self.branch}:refs/heads/{target}"
         action = f"push to {target} of {self._label}"
-        try:
-            results = self._repo.remote(self._remote).push(
-                refspec, kill_after_timeout=NETWORK_TIMEOUT, no_verify=True, force_with_lease=lease
-            )
-        except GitCommandError as error:
-            raise classify(error, action=action, redact=self._redact) from error
-        _check_push(results, f"refs/heads/{target}", action, self._redact)
+        self._git.push(
+            self._remote, refspec, ref=f"refs/heads/{target}", lease=lease, action=action
+        )
         head = self.head()
         if target == self._remote_branch:
             self.remote_revision = head
@@ -187,17 +172,18 @@ class Workspace:
             self._reset_hard()
             return
         # In place: drop only commits made by this workspace, and keep others' uncommitted work.
-        ahead = self._run("list local commits", "rev-list", f"{self._tracking_ref}..HEAD")
+        ahead = self._git.run("list local commits", "rev-list", f"{self._tracking_ref}..HEAD")
         foreign = set(ahead.split()) - self._own_commits
         if foreign:
             raise GitError(
                 f"{self.root}: branch {self.branch} has {len(foreign)} unpushed commit(s) not "
                 "made by imagebot; push or drop them, then run again"
             )
-        self._run("reset to the remote branch", "reset", "--keep", self._tracking_ref)
+        self._git.run("reset to the remote branch", "reset", "--keep", self._tracking_ref)
 
     def close(self) -> None:
-        self._repo.close()
+        """Release the workspace; closing it again does nothing."""
+        self._git.close()
         self._lock.release()
         self._env.close()
 
@@ -216,53 +202,32 @@ class Workspace:
     def _tracking_ref(self) -> str:
         return f"refs/remotes/{self._remote}/{self._remote_branch}"
 
-    def _run(self, action: str, *args: str, env: Mapping[str, str] | None = None) -> str:
-        try:
-            out: str = self._repo.git.execute(
-                ["git", *args], env=env, kill_after_timeout=NETWORK_TIMEOUT
-            )
-        except GitCommandError as error:
-            raise classify(error, action=f"{action} in {self._label}", redact=self._redact) from (
-                error
-            )
-        return out.strip()
-
     def _nothing_staged(self, paths: Sequence[str]) -> bool:
-        status, _, stderr = self._repo.git.execute(
-            ["git", "diff", "--cached", "--quiet", "--", *paths],
-            with_extended_output=True,
-            with_exceptions=False,
+        status = self._git.status(
+            "compare staged files", "diff", "--cached", "--quiet", "--", *paths
         )
-        if status not in (0, 1):
-            cause = GitCommandError(["git", "diff"], status, stderr)
-            raise classify(cause, action="compare staged files", redact=self._redact) from cause
         return status == 0
 
     def _fetch(self, *, shallow: bool) -> None:
         depth = ["--depth", "1"] if shallow else []
         spec = f"+refs/heads/{self._remote_branch}:{self._tracking_ref}"
-        self._run("fetch", "fetch", "--no-tags", *depth, str(self._remote), spec)
+        self._git.run("fetch", "fetch", "--no-tags", *depth, str(self._remote), spec)
         self.remote_revision = self._remote_head()
         log.debug("fetched %s: %s", self._label, self.remote_revision)
 
     def _reset_hard(self) -> None:
-        self._run("check out", "checkout", "--force", "-B", self.branch, self._tracking_ref)
-        self._run("clean", "clean", "-ffdxq")
+        self._git.run("check out", "checkout", "--force", "-B", self.branch, self._tracking_ref)
+        self._git.run("clean", "clean", "-ffdxq")
         self._own_commits.clear()
 
     def _remote_head(self) -> str | None:
         if self._remote is None:
             return None
-        status, out, _ = self._repo.git.execute(
-            ["git", "rev-parse", "--verify", "--quiet", self._tracking_ref],
-            with_extended_output=True,
-            with_exceptions=False,
-        )
-        return str(out).strip() if status == 0 else None
+        return self._git.output("rev-parse", "--verify", "--quiet", self._tracking_ref)
 
     def _remote_value(self, branch: str) -> str:
         """The sha of ``branch`` on the remote now, or "" when it does not exist (the lease)."""
-        listing = self._run(
+        listing = self._git.run(
             "look up " + branch, "ls-remote", str(self._remote), f"refs/heads/{branch}"
         )
         for line in listing.splitlines():
@@ -281,18 +246,42 @@ class Workspace:
         }
 
 
-def _check_push(results: Sequence[PushInfo], ref: str, action: str, redact: Redactor) -> None:
-    """Raise for a push that did not update ``ref``: GitPython reports rejections as flags."""
-    info = next((item for item in results if item.remote_ref_string == ref), None)
-    if info is None:
-        cause = getattr(results, "error", None)
-        if isinstance(cause, GitCommandError):
-            raise classify(cause, action=action, redact=redact) from cause
-        raise GitError(f"{action} failed: git reported nothing for {ref}")
-    summary = redact(info.summary.strip())
-    if info.flags & PushInfo.REJECTED or (
-        info.flags & PushInfo.REMOTE_REJECTED and lost_race(info.summary)
-    ):
-        raise PushRejected(f"{action} was rejected, the branch moved on: {summary}")
-    if info.flags & (PushInfo.REMOTE_REJECTED | PushInfo.REMOTE_FAILURE | PushInfo.ERROR):
-        raise GitError(f"{action} failed on the remote side: {summary}")
+def _open_cached(
+    remote: RemoteUrl,
+    settings: GitSettings,
+    root: Path,
+    env: GitEnvironment,
+    *,
+    lock_timeout: float,
+    meanwhile: Callable[[], object] | None,
+) -> Checkout:
+    """Lock the cache directory of the URL and branch, start the clone when there is none,
+    run ``meanwhile``, then complete the checkout. The lock is released when this fails."""
+    directory = address.cache_dir(root, remote.url, settings.branch)
+    lock = FileLock(directory.parent / f"{directory.name}.lock")
+    lock.acquire(lock_timeout)
+    clone = None
+    try:
+        clone = clone_unless_cached(remote.url, directory, settings.branch, env.variables)
+        _call(meanwhile)
+        from imagebot.gitrepo.checkout import open_cached  # GitPython loads here, while git clones
+
+        return open_cached(
+            remote.url,
+            settings,
+            directory=directory,
+            lock=lock,
+            clone=clone,
+            env=env.variables,
+            secrets=[env.token, remote.password],
+        )
+    except BaseException:
+        if clone is not None:
+            clone.cancel()
+        lock.release()
+        raise
+
+
+def _call(meanwhile: Callable[[], object] | None) -> None:
+    if meanwhile is not None:
+        meanwhile()

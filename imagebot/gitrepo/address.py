@@ -1,7 +1,8 @@
-"""Where a workspace lives: is ``git.repo`` a URL to clone or a work tree to use in place, and
+"""Where a repository lives: is ``git.repo`` a URL to clone or a work tree to use in place, and
 which cache directory holds the clone of a URL and branch.
 
-Decisions from names and the file system only; nothing here runs git.
+Decisions from names and the file system only; nothing here runs git. (A file and line in a
+manifest is ``model.Location``, an unrelated thing.)
 """
 
 from __future__ import annotations
@@ -20,29 +21,38 @@ _SLUG_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 @dataclass(frozen=True, slots=True)
-class Location:
-    """Either ``url`` (clone into a cache) or ``path`` (a work tree used in place) is set."""
+class CloneUrl:
+    """A repository to clone shallow into the cache and reset there on every use."""
 
-    url: str | None = None
-    path: Path | None = None
+    url: str
 
 
-def locate(repo: str) -> Location:
+@dataclass(frozen=True, slots=True)
+class WorkTree:
+    """A directory inside a work tree, used in place: never reset or cleaned."""
+
+    path: Path
+
+
+RepoAddress = CloneUrl | WorkTree
+
+
+def parse_repo(repo: str) -> RepoAddress:
     """Read ``git.repo``: a URL (``file://``, ``https://``, ``ssh://``, ``git@host:org/r.git``),
     a bare repository on disk (cloned like a URL) or a directory inside a work tree."""
     if "://" in repo:
-        return Location(url=repo)
+        return CloneUrl(repo)
     path = Path(repo).expanduser()
     if not path.exists():
         if _SCP_LIKE.fullmatch(repo):
-            return Location(url=repo)
+            return CloneUrl(repo)
         raise ConfigError(f"git.repo: {repo!r} is neither a Git URL nor an existing directory")
     if not path.is_dir():
         raise ConfigError(f"git.repo: {repo!r} is a file, not a repository directory")
     if _is_bare(path):
         # As a file:// URL so that git honours --depth (plain paths clone by hard links).
-        return Location(url=path.resolve().as_uri())
-    return Location(path=path)
+        return CloneUrl(path.resolve().as_uri())
+    return WorkTree(path)
 
 
 def cache_root(settings: GitSettings, override: Path | None = None) -> Path:

@@ -1,16 +1,16 @@
 """Getting a checkout to work in: a shallow clone in the cache, or a work tree in place.
 
-Both hand back a ``Checkout`` with the workspace lock held (a cache's lock and first clone are
-started in ``early.py``); ``Workspace.open`` then fetches and resets a reused clone. A cached
-clone that a killed run left broken is thrown away and cloned again. A work tree in place is only
-ever switched to the requested branch.
+Both hand back a ``Checkout`` with the workspace lock held; ``Workspace.open`` takes the cache's
+lock and starts a first clone before it calls ``open_cached``, and then fetches and resets a
+reused clone. A cached clone that a killed run left broken is thrown away and cloned again. A
+work tree in place is only ever switched to the requested branch.
 """
 
 from __future__ import annotations
 
 import logging
 import shutil
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,13 +19,14 @@ from git.exc import GitCommandError, InvalidGitRepositoryError, NoSuchPathError
 
 from imagebot.config import GitSettings
 from imagebot.errors import ConfigError
-from imagebot.gitrepo.early import NETWORK_TIMEOUT, PendingClone
+from imagebot.gitrepo.clone import PendingClone
 from imagebot.gitrepo.failures import Redactor, classify
 from imagebot.gitrepo.lock import FileLock
+from imagebot.gitrepo.runner import GitRunner
 
 log = logging.getLogger(__name__)
 
-__all__ = ["NETWORK_TIMEOUT", "Checkout", "open_cached", "open_in_place"]
+__all__ = ["Checkout", "open_cached", "open_in_place"]
 
 REMOTE = "origin"
 
@@ -34,14 +35,17 @@ REMOTE = "origin"
 class Checkout:
     """An opened repository with the lock held; ``remote`` is None when there is none."""
 
-    repo: Repo
+    git: GitRunner
     branch: str
     remote: str | None
     remote_branch: str
     cached: bool
     lock: FileLock
-    label: str  # how messages name the workspace: the URL without secrets, or the path
     fresh: bool = False  # cloned just now, so there is nothing to fetch or reset yet
+
+    @property
+    def root(self) -> Path:
+        return Path(str(self.git.repo.working_tree_dir))
 
 
 def open_cached(
@@ -52,34 +56,22 @@ def open_cached(
     lock: FileLock,
     clone: PendingClone | None,
     env: Mapping[str, str],
-    redact: Redactor,
+    secrets: Iterable[str | None],
 ) -> Checkout:
-    """Complete ``clone`` (started by ``early.begin_open``), or reuse the cached clone in
-    ``directory`` (cloning again when it is broken). ``lock`` is held; it is released, and the
-    clone stopped, when opening fails."""
+    """Complete ``clone``, or reuse the cached clone in ``directory`` (cloning again when it is
+    broken). ``lock`` is held; the caller releases it, and stops the clone, when this fails."""
+    redact = Redactor(secrets)
     label = redact(url)
-    try:
-        repo = None if clone is not None else _reusable(directory)
-        fresh = repo is None
-        if repo is None:
-            pending = clone or PendingClone(url, directory, settings.branch, env)
-            clone = None  # _finished removes what a failed clone left
-            repo = _finished(pending, url, directory, redact)
-        repo.git.update_environment(**env)
-        if not fresh:  # a fresh clone names ``url`` already
-            try:
-                repo.git.remote("set-url", REMOTE, url)
-            except GitCommandError as error:
-                raise classify(error, action=f"set the remote of {label}", redact=redact) from error
-        branch = settings.branch or repo.active_branch.name
-        return Checkout(
-            repo, branch, REMOTE, branch, cached=True, lock=lock, label=label, fresh=fresh
-        )
-    except BaseException:
-        if clone is not None:
-            clone.cancel()
-        lock.release()
-        raise
+    repo = None if clone is not None else _reusable(directory)
+    fresh = repo is None
+    if repo is None:
+        repo = _finished(clone or PendingClone(url, directory, settings.branch, env), url, redact)
+    repo.git.update_environment(**env)
+    git = GitRunner(repo, label=label, redact=redact)
+    if not fresh:  # a fresh clone names ``url`` already
+        git.run("set the remote", "remote", "set-url", REMOTE, url)
+    branch = settings.branch or repo.active_branch.name
+    return Checkout(git, branch, REMOTE, branch, cached=True, lock=lock, fresh=fresh)
 
 
 def open_in_place(
@@ -88,7 +80,7 @@ def open_in_place(
     *,
     lock_timeout: float,
     env: Mapping[str, str],
-    redact: Redactor,
+    secrets: Iterable[str | None],
 ) -> Checkout:
     """Use the work tree around ``path`` as it is: no fetch, reset or clean of the user's files."""
     try:
@@ -99,19 +91,16 @@ def open_in_place(
         ) from error
     lock = FileLock(Path(repo.git_dir) / "imagebot.lock")
     lock.acquire(lock_timeout)
-    label = str(repo.working_tree_dir)
+    git = GitRunner(repo, label=str(repo.working_tree_dir), redact=Redactor(secrets))
     try:
         repo.git.update_environment(**env)
         wanted = settings.branch
         if wanted and (repo.head.is_detached or repo.active_branch.name != wanted):
-            try:
-                repo.git.checkout(wanted)
-            except GitCommandError as error:
-                raise classify(error, action=f"check out {wanted} in {label}", redact=redact) from (
-                    error
-                )
+            git.run(f"check out {wanted}", "checkout", wanted)
         if repo.head.is_detached:
-            raise ConfigError(f"git.repo: {label} has a detached HEAD; name a branch to commit on")
+            raise ConfigError(
+                f"git.repo: {git.label} has a detached HEAD; name a branch to commit on"
+            )
         branch = repo.active_branch
         tracking = branch.tracking_branch()
         remote: str | None = None
@@ -120,9 +109,7 @@ def open_in_place(
             remote, remote_branch = tracking.remote_name, tracking.remote_head
         elif REMOTE in [item.name for item in repo.remotes]:
             remote = REMOTE
-        return Checkout(
-            repo, branch.name, remote, remote_branch, cached=False, lock=lock, label=label
-        )
+        return Checkout(git, branch.name, remote, remote_branch, cached=False, lock=lock)
     except BaseException:
         lock.release()
         raise
@@ -146,14 +133,18 @@ def _reusable(directory: Path) -> Repo | None:
     return repo
 
 
-def _finished(clone: PendingClone, url: str, directory: Path, redact: Redactor) -> Repo:
+def _finished(clone: PendingClone, url: str, redact: Redactor) -> Repo:
     """Wait for the shallow clone into a temporary sibling, then rename it into place: a killed
     clone leaves no workspace."""
-    status, printed = clone.wait()
+    try:
+        status, printed = clone.wait()
+    except BaseException:  # interrupted while waiting: stop git and remove what it wrote
+        clone.cancel()
+        raise
     if status != 0:
         clone.cancel()
         error = GitCommandError(clone.command, status, printed)
         raise classify(error, action=f"clone {redact(url)}", redact=redact) from error
-    clone.partial.rename(directory)
-    log.info("cloned %s into %s", redact(url), directory)
-    return Repo(directory)
+    clone.partial.rename(clone.directory)
+    log.info("cloned %s into %s", redact(url), clone.directory)
+    return Repo(clone.directory)

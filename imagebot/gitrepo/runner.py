@@ -1,0 +1,91 @@
+"""Running git in an opened checkout, with every failure classified and its secrets taken out.
+
+The one place where a workspace's git commands meet GitPython: ``run`` for commands whose
+failure is an error, ``status`` and ``output`` for questions git answers with its exit status,
+``push`` for a push whose per-ref result is read from its flags. What to run and why is decided
+in ``workspace.py``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from git import Repo
+from git.exc import GitCommandError
+from git.remote import PushInfo
+
+from imagebot.errors import GitError, ImagebotError, PushRejected
+from imagebot.gitrepo.clone import NETWORK_TIMEOUT
+from imagebot.gitrepo.failures import Redactor, classify, lost_race
+
+
+class GitRunner:
+    """Git commands in ``repo``; ``label`` names the workspace in messages (no secrets)."""
+
+    def __init__(self, repo: Repo, *, label: str, redact: Redactor) -> None:
+        self.repo = repo
+        self.label = label
+        self.redact = redact
+
+    def run(self, action: str, *args: str, env: Mapping[str, str] | None = None) -> str:
+        """Git's output, stripped; a failure raises the classified error for ``action``."""
+        try:
+            out: str = self.repo.git.execute(
+                ["git", *args], env=env, kill_after_timeout=NETWORK_TIMEOUT
+            )
+        except GitCommandError as error:
+            raise self._error(error, f"{action} in {self.label}") from error
+        return out.strip()
+
+    def status(self, action: str, *args: str, answers: Sequence[int] = (0, 1)) -> int:
+        """Git's exit status when it is one of ``answers``; any other is a classified error."""
+        status, _, stderr = self.repo.git.execute(
+            ["git", *args], with_extended_output=True, with_exceptions=False
+        )
+        if status not in answers:
+            cause = GitCommandError(["git", *args[:1]], status, stderr)
+            raise self._error(cause, f"{action} in {self.label}") from cause
+        return int(status)
+
+    def output(self, *args: str) -> str | None:
+        """Git's output when it exits 0, else None (``rev-parse --verify --quiet`` and kin)."""
+        status, out, _ = self.repo.git.execute(
+            ["git", *args], with_extended_output=True, with_exceptions=False
+        )
+        return str(out).strip() if status == 0 else None
+
+    def push(self, remote: str, refspec: str, *, ref: str, lease: str | None, action: str) -> None:
+        """Push ``refspec`` to ``remote`` and check that ``ref`` was updated there.
+
+        ``action`` names the whole push (``push to BRANCH of LABEL``). Raises ``PushRejected``
+        when the branch moved on, a classified error otherwise.
+        """
+        try:
+            results = self.repo.remote(remote).push(
+                refspec, kill_after_timeout=NETWORK_TIMEOUT, no_verify=True, force_with_lease=lease
+            )
+        except GitCommandError as error:
+            raise self._error(error, action) from error
+        self._check_push(results, ref, action)
+
+    def close(self) -> None:
+        self.repo.close()
+
+    def _error(self, error: GitCommandError, action: str) -> ImagebotError:
+        return classify(error, action=action, redact=self.redact)
+
+    def _check_push(self, results: Sequence[PushInfo], ref: str, action: str) -> None:
+        """Raise for a push that did not update ``ref``: GitPython reports rejections as flags."""
+        info = next((item for item in results if item.remote_ref_string == ref), None)
+        if info is None:
+            cause = getattr(results, "error", None)
+            if isinstance(cause, GitCommandError):
+                raise self._error(cause, action) from cause
+            raise GitError(f"{action} failed: git reported nothing for {ref}")
+        summary = self.redact(info.summary.strip())
+        if info.flags & PushInfo.REJECTED or (
+            info.flags & PushInfo.REMOTE_REJECTED and lost_race(info.summary)
+        ):
+            raise PushRejected(f"{action} was rejected, the branch moved on: {summary}")
+        if info.flags & (PushInfo.REMOTE_REJECTED | PushInfo.REMOTE_FAILURE | PushInfo.ERROR):
+            raise GitError(f"{action} failed on the remote side: {summary}")
