@@ -28,9 +28,9 @@ from imagebot.registry import (
     RepoQuery,
 )
 from imagebot.registry.auth import parse_challenge
-from tests.registry_fakes import FakeClock
 from tests.rig.images import ImagePusher
 from tests.rig.registry import RegistryServer
+from tests.support import FakeClock
 
 T0 = datetime(2024, 5, 1, tzinfo=UTC)
 HOST = "reg.example"

@@ -11,7 +11,8 @@ from ruamel.yaml import YAML
 
 from imagebot.cli import cli
 from tests.rig.bare import git_env, run_git
-from tests.workflow_cases import CASES, init_repo, read_tree
+from tests.support import tree_bytes
+from tests.workflow_cases import CASES, init_repo
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = (CASES / "seed-lock" / "original" / "deployment.yaml").read_bytes()
@@ -106,25 +107,25 @@ def repo(tmp_path: Path) -> Path:
 def test_refused_requests_exit_with_their_code_and_change_nothing(
     repo: Path, args: list[str], code: int, message: str
 ) -> None:
-    before, files = head(repo), read_tree(repo)
+    before, files = head(repo), tree_bytes(repo)
 
     exit_code, _, stderr = invoke(repo, *args)
 
     assert exit_code == code
     assert message.lower() in stderr.lower()
     assert head(repo) == before
-    assert read_tree(repo) == files
+    assert tree_bytes(repo) == files
 
 
 def test_dry_run_prints_the_diff_and_touches_nothing(repo: Path) -> None:
-    before, files = head(repo), read_tree(repo)
+    before, files = head(repo), tree_bytes(repo)
 
     code, stdout, _ = invoke(repo, "lock", "my-demo:deployment/fluxdemo", "-m", "hold", "--dry-run")
 
     assert code == 0
     assert "+    flux.weave.works/locked: 'true'\n" in stdout
     assert stdout.startswith("--- a/deployment.yaml\n+++ b/deployment.yaml\n")
-    assert (head(repo), read_tree(repo)) == (before, files)
+    assert (head(repo), tree_bytes(repo)) == (before, files)
 
 
 def test_a_workload_already_so_needs_no_commit(repo: Path) -> None:
@@ -208,7 +209,7 @@ def test_a_workload_whose_only_image_is_broken_can_still_be_automated(tmp_path: 
     code, _, stderr = invoke(work, "automate", "deployment/odd")
 
     assert code == 0, stderr
-    assert read_tree(work)["odd.yaml"] == broken.replace(
+    assert tree_bytes(work)["odd.yaml"] == broken.replace(
         b"  name: odd\n", b'  name: odd\n  annotations:\n    imagebot.io/automated: "true"\n'
     )
 
