@@ -1,10 +1,12 @@
-"""The command line's shell: version, help and a fast start-up."""
+"""The command line's shell: version, and help that imports nothing heavy.
+
+The start-up time itself is measured by bench/startup.py, not asserted here.
+"""
 
 from __future__ import annotations
 
 import subprocess
 import sys
-import time
 
 from click.testing import CliRunner
 
@@ -32,14 +34,3 @@ def test_help_lists_commands_without_importing_heavy_modules() -> None:
     ).stdout
     assert "Usage: imagebot" in out
     assert "HEAVY []" in out
-
-
-def test_help_answers_quickly() -> None:
-    best = min(_timed([sys.executable, "-m", "imagebot", "--help"]) for _ in range(3))
-    assert best < 0.3, f"imagebot --help took {best:.3f}s"
-
-
-def _timed(argv: list[str]) -> float:
-    start = time.perf_counter()
-    subprocess.run(argv, capture_output=True, check=True)
-    return time.perf_counter() - start
