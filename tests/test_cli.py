@@ -8,6 +8,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
 from click.testing import CliRunner
 
 from imagebot import __version__
@@ -20,6 +21,7 @@ def test_version_prints_the_package_version() -> None:
     assert __version__ in result.output
 
 
+@pytest.mark.rig
 def test_help_lists_commands_without_importing_heavy_modules() -> None:
     code = (
         "import sys\n"

@@ -58,6 +58,7 @@ sys.stdin.read()
 """
 
 
+@pytest.mark.rig
 def test_a_holder_killed_by_sigkill_leaves_no_stale_lock(tmp_path: Path) -> None:
     path = tmp_path / "ws.lock"
     holder = subprocess.Popen(

@@ -156,6 +156,7 @@ def test_a_lazy_set_whose_module_is_missing_is_not_offered() -> None:
     assert "select" in help_text and "set" not in help_text.split("Commands:")[1]
 
 
+@pytest.mark.rig
 def test_select_imports_nothing_heavy() -> None:
     # Its start-up time is measured by bench/startup.py.
     code = (

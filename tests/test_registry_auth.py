@@ -214,6 +214,7 @@ def helper_on_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, answer: dict
         pytest.param({"credHelpers": {HOST: "missing"}}, HOST, None, id="helper-not-installed"),
     ],
 )
+@pytest.mark.rig
 def test_docker_config_credentials_are_found_per_host(
     config: dict[str, object],
     host: str,

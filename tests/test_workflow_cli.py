@@ -104,6 +104,7 @@ def repo(tmp_path: Path) -> Path:
         ),
     ],
 )
+@pytest.mark.rig
 def test_refused_requests_exit_with_their_code_and_change_nothing(
     repo: Path, args: list[str], code: int, message: str
 ) -> None:
@@ -117,6 +118,7 @@ def test_refused_requests_exit_with_their_code_and_change_nothing(
     assert tree_bytes(repo) == files
 
 
+@pytest.mark.rig
 def test_dry_run_prints_the_diff_and_touches_nothing(repo: Path) -> None:
     before, files = head(repo), tree_bytes(repo)
 
@@ -128,6 +130,7 @@ def test_dry_run_prints_the_diff_and_touches_nothing(repo: Path) -> None:
     assert (head(repo), tree_bytes(repo)) == (before, files)
 
 
+@pytest.mark.rig
 def test_a_workload_already_so_needs_no_commit(repo: Path) -> None:
     before = head(repo)
 
@@ -138,6 +141,7 @@ def test_a_workload_already_so_needs_no_commit(repo: Path) -> None:
     assert head(repo) == before
 
 
+@pytest.mark.rig
 def test_commit_carries_the_author_and_the_requesting_user(repo: Path) -> None:
     code, _, _ = invoke(
         repo, "automate", "prod:deployment/web", "--author-name", "Ann", "--author-email",
@@ -151,6 +155,7 @@ def test_commit_carries_the_author_and_the_requesting_user(repo: Path) -> None:
     assert body.strip().endswith("Requested-by: ann")
 
 
+@pytest.mark.rig
 def test_policy_on_a_workload_that_is_not_automated_says_so(repo: Path) -> None:
     code, stdout, _ = invoke(repo, "policy", "staging:deployment/web", "--tag-all", "semver:^1")
 
@@ -199,6 +204,7 @@ def test_the_pre_commit_hook_runs_imagebot_lint_on_the_whole_tree() -> None:
     assert result.exit_code == 0
 
 
+@pytest.mark.rig
 def test_a_workload_whose_only_image_is_broken_can_still_be_automated(tmp_path: Path) -> None:
     broken = (
         b"kind: Deployment\nmetadata:\n  name: odd\n"
@@ -214,6 +220,7 @@ def test_a_workload_whose_only_image_is_broken_can_still_be_automated(tmp_path: 
     )
 
 
+@pytest.mark.rig
 def test_a_missing_workload_offers_the_workloads_of_that_kind(repo: Path) -> None:
     code, _, stderr = invoke(repo, "unlock", "deployment/api")
 
@@ -222,6 +229,7 @@ def test_a_missing_workload_offers_the_workloads_of_that_kind(repo: Path) -> Non
     assert "prod:deployment/web (webs.yaml:1)" in stderr
 
 
+@pytest.mark.rig
 def test_the_repositorys_own_imagebot_yaml_names_the_author_as_for_run(tmp_path: Path) -> None:
     """Bug: the workflow commands opened the repository before reading its imagebot.yaml and
     kept committing as the default author, where ``imagebot run`` used the file's."""

@@ -13,6 +13,9 @@ import pytest
 from tests.support import SEED, assert_same_tree, tree_bytes
 from tests.workflow_cases import Case, load_cases, run_case
 
+# Each case runs the CLI on a real git repository (git runs as a child process).
+pytestmark = pytest.mark.rig
+
 CASES = load_cases()
 
 
