@@ -66,6 +66,7 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects by marker
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark ``rig`` every test whose fixtures (direct or through other fixtures) start servers."""
     for item in items:
