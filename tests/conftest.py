@@ -24,7 +24,7 @@ from typing import TypeVar
 
 import pytest
 
-from tests.lane_support import RIG_FIXTURES, network_and_processes_refused
+from tests.lane_support import RIG_FIXTURES, choose_lane, network_and_processes_refused
 from tests.rig.git import (
     GitHttpServer,
     SshGitServer,
@@ -64,6 +64,7 @@ def pytest_configure(config: pytest.Config) -> None:
         "rig: needs a real server, a network socket or a child process; left out of the fast lane"
         " (`-m 'not rig'`). Added automatically to tests that use a rig fixture.",
     )
+    choose_lane(config.getoption("markexpr") or "")
 
 
 @pytest.hookimpl(tryfirst=True)  # before `-m` deselects by marker

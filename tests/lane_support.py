@@ -35,8 +35,23 @@ RIG_FIXTURES = frozenset(
 """Fixtures in conftest.py that start a server or a process; using one, even through another
 fixture, puts a test in the rig lane."""
 
+FAST_LANE_SHARE = 5
+"""In the fast lane, property tests draw one in this many of their examples (the full lane, what
+CI runs, draws them all): hypothesis would otherwise take more than half the fast lane's time."""
+_lane = {"fast": False}
+
 PROCESS_STARTS = ("fork", "forkpty", "posix_spawn", "posix_spawnp", "system", "spawnv", "spawnve")
 SOCKET_CALLS = ("connect", "connect_ex", "bind")
+
+
+def choose_lane(markexpr: str) -> None:
+    """Called once per run by conftest.py with ``-m``'s expression: ``not rig`` is the fast lane."""
+    _lane["fast"] = "not rig" in markexpr
+
+
+def examples(full: int) -> int:
+    """``max_examples`` for a property test that draws ``full`` examples in the full lane."""
+    return max(20, full // FAST_LANE_SHARE) if _lane["fast"] else full
 
 
 class FastLaneViolation(RuntimeError):

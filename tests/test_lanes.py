@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.lane_support import network_and_processes_refused
+from tests.lane_support import choose_lane, examples, network_and_processes_refused
 
 
 def test_a_test_without_rig_fixtures_is_in_the_fast_lane(request: pytest.FixtureRequest) -> None:
@@ -66,3 +66,18 @@ def test_unix_sockets_stay_allowed(request: pytest.FixtureRequest, tmp_path: Pat
 def _on_tcp_socket(call: str, address: tuple[str, int]) -> None:
     with socket.socket(socket.AF_INET) as sock:
         getattr(sock, call)(address)
+
+
+def test_property_tests_draw_a_fifth_of_their_examples_in_the_fast_lane(
+    request: pytest.FixtureRequest,
+) -> None:
+    try:
+        choose_lane("not rig")
+        fast = examples(300), examples(50)
+        choose_lane("")
+        full = examples(300), examples(50)
+    finally:
+        choose_lane(request.config.getoption("markexpr") or "")
+
+    assert fast == (60, 20)
+    assert full == (300, 50)
