@@ -6,6 +6,9 @@ other test, ``network_and_processes_refused`` makes process starts and network c
 and fails the test even if the code under test caught the error, so a misclassified test fails
 loudly in every run rather than quietly slowing the fast lane. AF_UNIX sockets stay allowed
 (asyncio's event loop wakes itself up through a socket pair).
+
+``examples(n)`` is the other half of the lane: property tests draw all their examples in the
+full lane and a fifth of them in the fast one.
 """
 
 from __future__ import annotations
