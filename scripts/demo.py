@@ -19,8 +19,7 @@ sys.path.insert(0, str(ROOT))
 from tests.rig import running_registry  # noqa: E402
 from tests.rig.git import make_bare_repo  # noqa: E402
 
-SEED = ROOT.parent / "shared" / "seed-example" / "deployment.yaml"
-FALLBACK_SEED = ROOT / "fixtures" / "manifests" / "seed-example" / "original" / "deployment.yaml"
+SEED = ROOT / "fixtures" / "seed-example" / "deployment.yaml"
 
 
 def step(text: str) -> None:
@@ -28,8 +27,7 @@ def step(text: str) -> None:
 
 
 def main() -> int:
-    seed = SEED if SEED.is_file() else FALLBACK_SEED
-    manifest = seed.read_bytes().replace(b"docker.io//flaskapp", b"docker.io/demo/flaskapp")
+    manifest = SEED.read_bytes().replace(b"docker.io//flaskapp", b"docker.io/demo/flaskapp")
     with (
         tempfile.TemporaryDirectory(prefix="imagebot-demo-") as scratch,
         running_registry() as (

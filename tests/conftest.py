@@ -1,8 +1,14 @@
-"""Shared pytest fixtures: the real servers of tests/rig/, started once per session when asked for.
+"""Shared pytest fixtures: the real servers of tests/rig/, started once per session when asked for,
+and the two lanes of the suite.
 
 Session-scoped servers are lazy (nothing starts until a test needs it) and are stopped by their
 fixture's teardown, with atexit in tests/rig/procs.py as the backstop. A missing binary fails the
 test with the Debian package to install; nothing is skipped silently.
+
+Lanes: a test that uses a rig fixture is marked ``rig`` at collection; a test that starts a process
+or a server some other way says ``@pytest.mark.rig`` itself. ``-m "not rig"`` (``scripts/test
+--fast``) runs the rest, and those are held to it: in every run, a test without the mark that
+starts a process or opens a network socket fails (tests/lane_support.py).
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from typing import TypeVar
 
 import pytest
 
+from tests.lane_support import RIG_FIXTURES, choose_lane, network_and_processes_refused
 from tests.rig.git import (
     GitHttpServer,
     SshGitServer,
@@ -49,6 +56,38 @@ def _launch(label: str, start: Callable[[], T]) -> T:
 def _start(tmp_path_factory: pytest.TempPathFactory, auth: Auth) -> RegistryServer:
     where = tmp_path_factory.mktemp(f"registry-{auth or 'plain'}")
     return _launch(f"registry ({auth or 'plain'})", lambda: start_registry(where, auth=auth))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "rig: needs a real server, a network socket or a child process; left out of the fast lane"
+        " (`-m 'not rig'`). Added automatically to tests that use a rig fixture.",
+    )
+    choose_lane(config.getoption("markexpr") or "")
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects by marker
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark ``rig`` every test whose fixtures (direct or through other fixtures) start servers."""
+    for item in items:
+        if RIG_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.rig)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item: pytest.Item) -> Iterator[None]:
+    """Fixtures of an unmarked test may not start processes or connect either."""
+    with network_and_processes_refused(item):
+        return (yield)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    """An unmarked test that tries to start a process or open a socket fails, even if the code
+    under test caught the refusal."""
+    with network_and_processes_refused(item):
+        return (yield)
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

@@ -1,10 +1,12 @@
 """A Kubernetes API emulator for operator tests: kmock 0.8's emulator with its gaps filled.
 
-kmock 0.8 (see shared notes) gives objects no ``uid``/``resourceVersion``/``creationTimestamp``
-(kopf then re-runs handlers on stale events), ignores ``metadata.generateName`` (kopf's second
-event gets 409), answers ``GET /api/v1/namespaces`` with 500 and leaves ``kind`` out of lists.
-``KubeEmulator`` fixes those; ``RunningApi`` serves it from a thread of its own so that
-synchronous tests, ``KopfRunner``'s thread and the kubernetes client can all talk to it.
+kmock's emulator is meant to be subclassed for special behaviour (its docstring says so); this
+subclass uses only kmock's public names. kmock 0.8 gives objects no ``uid``/``resourceVersion``/
+``creationTimestamp`` (kopf then re-runs handlers on stale events), ignores
+``metadata.generateName`` (kopf's second event gets 409), answers ``GET /api/v1/namespaces`` with
+500 and leaves ``kind`` out of lists. ``KubeEmulator`` fixes those; ``RunningApi`` serves it from a
+thread of its own so that synchronous tests, ``KopfRunner``'s thread and the kubernetes client can
+all talk to it.
 """
 
 from __future__ import annotations
@@ -19,7 +21,6 @@ from typing import Any
 import aiohttp.web
 import attrs
 import kmock
-from kmock._internal import enums, rendering
 
 RESOURCES: dict[str, kmock.ResourceInfo] = {
     "imagebot.io/v1alpha1/imageautomations": kmock.ResourceInfo(
@@ -43,18 +44,20 @@ class KubeEmulator(kmock.KubernetesEmulator):
 
     _versions: Any = attrs.field(factory=lambda: itertools.count(1), init=False)
 
-    async def _handle(self, request: rendering.Request) -> Any:
+    async def _handle(self, request: kmock.Request) -> Any:
         data = request.data if isinstance(request.data, dict) else None
         if request.resource is not None and data is not None:
             metadata = data.setdefault("metadata", {})
-            if request.action == enums.action.CREATE:
+            if request.action == kmock.action.CREATE:
                 if not metadata.get("name") and metadata.get("generateName"):
                     metadata["name"] = metadata["generateName"] + uuid.uuid4().hex[:5]
                 metadata.setdefault("uid", str(uuid.uuid4()))
-                metadata.setdefault("creationTimestamp", datetime.now(UTC).isoformat())
+                metadata.setdefault(
+                    "creationTimestamp", datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+                )
                 metadata.setdefault("generation", 1)
                 metadata["resourceVersion"] = str(next(self._versions))
-            elif request.action == enums.action.UPDATE:
+            elif request.action == kmock.action.UPDATE:
                 metadata["resourceVersion"] = str(next(self._versions))
                 if "spec" in data:  # the API server bumps generation on spec changes only
                     key = (request.resource, request.namespace, request.name)
@@ -74,7 +77,7 @@ class KubeEmulator(kmock.KubernetesEmulator):
             return aiohttp.web.json_response(body)
         return await super().__call__(raw_request)
 
-    async def _serve_list(self, request: rendering.Request) -> Any:
+    async def _serve_list(self, request: kmock.Request) -> Any:
         listing = await super()._serve_list(request)
         if request.resource is not None:
             info = self.resources.get(request.resource)  # type: ignore[call-overload]

@@ -1,30 +1,15 @@
-"""Helpers for the registry tests: an injected clock that never really sleeps, canned images.
+"""Helpers for the registry tests: canned images and their digests.
 
-Shared by the ``responses`` tests; the real-registry tests use the rig instead.
+Shared by the ``responses`` tests (their clock is ``tests.support.FakeClock``); the real-registry
+tests use the rig instead.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
 
 DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
-
-
-@dataclass
-class FakeClock:
-    """``clock()`` for monotonic time; ``sleep`` advances it and remembers the delays."""
-
-    now: float = 1000.0
-    sleeps: list[float] = field(default_factory=list)
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 def digest_of(body: bytes) -> str:

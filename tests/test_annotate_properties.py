@@ -17,6 +17,7 @@ from ruamel.yaml import YAML
 
 from imagebot.manifest.annotate import SetAnnotation, edit_annotations
 from imagebot.model import WorkloadId
+from tests.lane_support import examples
 
 WEB = WorkloadId("Deployment", None, "web")
 PREFIXES = ("imagebot.io/", "fluxcd.io/", "flux.weave.works/")
@@ -132,7 +133,7 @@ def expected_annotations(manifest: Manifest, edits: list[tuple[str, str | None]]
     return wanted
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(manifest=manifests(), edits=edit_lists)
 def test_an_annotation_edit_changes_only_the_annotations(
     manifest: Manifest, edits: list[tuple[str, str | None]]
@@ -162,7 +163,7 @@ def test_an_annotation_edit_changes_only_the_annotations(
                 ), line
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(manifest=manifests(), edits=edit_lists)
 def test_adding_then_removing_new_annotations_gives_back_the_same_bytes(
     manifest: Manifest, edits: list[tuple[str, str | None]]

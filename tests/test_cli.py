@@ -1,11 +1,14 @@
-"""The command line's shell: version, help and a fast start-up."""
+"""The command line's shell: version, and help that imports nothing heavy.
+
+The start-up time itself is measured by bench/startup.py, not asserted here.
+"""
 
 from __future__ import annotations
 
 import subprocess
 import sys
-import time
 
+import pytest
 from click.testing import CliRunner
 
 from imagebot import __version__
@@ -18,6 +21,7 @@ def test_version_prints_the_package_version() -> None:
     assert __version__ in result.output
 
 
+@pytest.mark.rig
 def test_help_lists_commands_without_importing_heavy_modules() -> None:
     code = (
         "import sys\n"
@@ -32,14 +36,3 @@ def test_help_lists_commands_without_importing_heavy_modules() -> None:
     ).stdout
     assert "Usage: imagebot" in out
     assert "HEAVY []" in out
-
-
-def test_help_answers_quickly() -> None:
-    best = min(_timed([sys.executable, "-m", "imagebot", "--help"]) for _ in range(3))
-    assert best < 0.3, f"imagebot --help took {best:.3f}s"
-
-
-def _timed(argv: list[str]) -> float:
-    start = time.perf_counter()
-    subprocess.run(argv, capture_output=True, check=True)
-    return time.perf_counter() - start

@@ -12,6 +12,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from imagebot.controller import crd
@@ -67,6 +68,7 @@ def test_every_object_is_named_and_typed() -> None:
         assert obj["apiVersion"] and obj["kind"] and obj["metadata"]["name"], obj
 
 
+@pytest.mark.rig
 def test_kubectl_builds_the_same_objects() -> None:
     kubectl = shutil.which("kubectl")
     assert kubectl, "kubectl is missing: install kubernetes-client (scripts/bootstrap does)"

@@ -27,6 +27,7 @@ def api() -> Iterator[RunningApi]:
 
 
 @pytest.mark.asyncio
+@pytest.mark.rig
 async def test_a_pushed_commit_makes_ready_status_and_events_on_automation_and_workload(
     api: RunningApi,
 ) -> None:
@@ -46,6 +47,7 @@ async def test_a_pushed_commit_makes_ready_status_and_events_on_automation_and_w
 
 
 @pytest.mark.asyncio
+@pytest.mark.rig
 async def test_new_problems_are_announced_once_each(api: RunningApi) -> None:
     result = replace(PUSHED, problems=(BAD_REFERENCE, Problem("unreadable YAML", "x.yaml", 2)))
     recorder, patch = Recorder(result), kopf.Patch()
@@ -74,6 +76,7 @@ async def test_new_problems_are_announced_once_each(api: RunningApi) -> None:
         ),
     ],
 )
+@pytest.mark.rig
 async def test_failures_stall_or_retry_by_kind(
     api: RunningApi, error: Exception, kopf_error: type[Exception], stalled: str
 ) -> None:
@@ -88,6 +91,7 @@ async def test_failures_stall_or_retry_by_kind(
 
 
 @pytest.mark.asyncio
+@pytest.mark.rig
 async def test_a_missing_secret_stalls_naming_it(api: RunningApi) -> None:
     recorder, patch = Recorder(PUSHED), kopf.Patch()
     spec = body(git={"url": "ssh://git@example/repo.git", "secretRef": {"name": "nope"}})
@@ -97,6 +101,7 @@ async def test_a_missing_secret_stalls_naming_it(api: RunningApi) -> None:
 
 
 @pytest.mark.asyncio
+@pytest.mark.rig
 async def test_dockerconfigjson_secrets_reach_reconcile_as_objects_not_files(
     api: RunningApi,
 ) -> None:
@@ -112,6 +117,7 @@ async def test_dockerconfigjson_secrets_reach_reconcile_as_objects_not_files(
 
 
 @pytest.mark.asyncio
+@pytest.mark.rig
 async def test_timer_ticks_skip_automations_that_are_not_due_or_stalled(api: RunningApi) -> None:
     recorder = Recorder(PUSHED)
     recent = body(interval="5m")
@@ -127,6 +133,7 @@ async def test_timer_ticks_skip_automations_that_are_not_due_or_stalled(api: Run
 
 
 @pytest.mark.asyncio
+@pytest.mark.rig
 async def test_suspended_automations_do_no_work(api: RunningApi) -> None:
     recorder, patch = Recorder(PUSHED), kopf.Patch()
     await controller(api, recorder).cycle(body=body(suspend=True), patch=patch)

@@ -91,6 +91,7 @@ def cycles(metrics: Metrics, outcome: str) -> float | None:
         pytest.param((BAD_FILE,), "ManifestProblems", "other.yaml:7: invalid ref", id="bad-ref"),
     ],
 )
+@pytest.mark.rig
 async def test_user_fixable_problems_stall_naming_file_and_line_yet_keep_the_commit(
     api: RunningApi, problems: tuple[Problem, ...], reason: str, shown: str
 ) -> None:
@@ -114,6 +115,7 @@ async def test_user_fixable_problems_stall_naming_file_and_line_yet_keep_the_com
 
 
 @pytest.mark.asyncio
+@pytest.mark.rig
 async def test_a_long_list_of_problems_is_cut_short_in_the_message(api: RunningApi) -> None:
     many = tuple(replace(BAD_FILE, line=line) for line in range(1, 6))
     patch = kopf.Patch()
@@ -146,6 +148,7 @@ async def test_a_long_list_of_problems_is_cut_short_in_the_message(api: RunningA
         ),
     ],
 )
+@pytest.mark.rig
 async def test_unavailable_registries_retry_with_backoff_and_never_stall(
     api: RunningApi, result: RunResult, retry: int, interval: str, delay: float
 ) -> None:
@@ -182,6 +185,7 @@ async def test_unavailable_registries_retry_with_backoff_and_never_stall(
         ),
     ],
 )
+@pytest.mark.rig
 async def test_other_notes_leave_the_automation_ready(api: RunningApi, result: RunResult) -> None:
     patch = kopf.Patch()
     await controller(api, Recorder(result)).cycle(body=body(), patch=patch)
@@ -204,6 +208,7 @@ async def test_other_notes_leave_the_automation_ready(api: RunningApi, result: R
         ),
     ],
 )
+@pytest.mark.rig
 async def test_only_timer_ticks_on_an_unchanged_spec_pass_the_fingerprint_back(
     api: RunningApi, how: dict[str, Any], status: dict[str, Any], since: str | None
 ) -> None:
@@ -213,6 +218,7 @@ async def test_only_timer_ticks_on_an_unchanged_spec_pass_the_fingerprint_back(
 
 
 @pytest.mark.asyncio
+@pytest.mark.rig
 async def test_an_unchanged_cycle_only_moves_the_last_run_time(api: RunningApi) -> None:
     metrics, patch = Metrics(), kopf.Patch()
     unchanged = RunResult(remote_revision="abc1234def5678", observed="f1ngerpr1nt", unchanged=True)
@@ -227,6 +233,7 @@ async def test_an_unchanged_cycle_only_moves_the_last_run_time(api: RunningApi) 
 
 
 @pytest.mark.asyncio
+@pytest.mark.rig
 async def test_a_failed_cycle_forgets_the_fingerprint(api: RunningApi) -> None:
     from imagebot.errors import RegistryError
 
@@ -245,6 +252,7 @@ async def test_a_failed_cycle_forgets_the_fingerprint(api: RunningApi) -> None:
         pytest.param("ConfigError", False, id="fixed-by-a-spec-edit-so-wait"),
     ],
 )
+@pytest.mark.rig
 async def test_timer_ticks_poll_problem_stalls_but_not_spec_stalls(
     api: RunningApi, reason: str, polled: bool
 ) -> None:

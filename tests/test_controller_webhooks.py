@@ -210,6 +210,7 @@ def annotations(api: RunningApi) -> dict[str, str]:
         ),
     ],
 )
+@pytest.mark.rig
 async def test_distribution_notifications_trigger_the_automations_using_the_repository(
     api: RunningApi, repository: str, status: int, triggered: bool, outcome: str
 ) -> None:
@@ -259,6 +260,7 @@ async def test_distribution_notifications_trigger_the_automations_using_the_repo
         ),
     ],
 )
+@pytest.mark.rig
 async def test_single_image_senders_refuse_and_count_what_they_cannot_act_on(
     api: RunningApi, path: str, payload: dict[str, Any], status: int, outcome: str
 ) -> None:
@@ -277,6 +279,7 @@ async def test_single_image_senders_refuse_and_count_what_they_cannot_act_on(
 
 
 @pytest.mark.asyncio
+@pytest.mark.rig
 async def test_an_unknown_repository_is_named_in_the_answer(api: RunningApi) -> None:
     app = make_app(Cluster(api_client(api.url)), Metrics(), {Sender.DOCKERHUB: SECRET})
     async with TestClient(TestServer(app)) as client:

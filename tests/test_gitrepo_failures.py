@@ -94,6 +94,7 @@ def test_a_password_in_the_url_is_taken_out_and_used_as_the_token() -> None:
     assert environment.variables["IMAGEBOT_GIT_USERNAME"] == "ci"
 
 
+@pytest.mark.rig
 def test_git_config_from_the_callers_environment_is_kept(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -112,6 +113,7 @@ def test_git_config_from_the_callers_environment_is_kept(
     assert config("gc.autoDetach") == "false\n"
 
 
+@pytest.mark.rig
 def test_the_token_is_answered_from_the_environment_and_never_stored_by_user_helpers(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:

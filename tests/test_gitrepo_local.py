@@ -52,6 +52,7 @@ def cloned_tree(bare_remote: Callable[..., Path], tmp_path: Path) -> tuple[Path,
     return tree, remote
 
 
+@pytest.mark.rig
 def test_a_work_tree_without_remote_gets_a_commit_of_only_imagebots_files(
     work_tree: Path,
 ) -> None:
@@ -73,6 +74,7 @@ def test_a_work_tree_without_remote_gets_a_commit_of_only_imagebots_files(
     assert git(work_tree, "status", "--porcelain").splitlines() == ["M  notes.md", "?? draft.md"]
 
 
+@pytest.mark.rig
 def test_a_named_branch_is_checked_out_in_place(work_tree: Path) -> None:
     git(work_tree, "branch", "deploy")
     with Workspace.open(GitSettings(repo=str(work_tree), branch="deploy")) as workspace:
@@ -153,6 +155,7 @@ def test_a_path_that_is_no_repository_is_a_config_error(
         Workspace.open(GitSettings(repo=repo.format(tmp=tmp_path)))
 
 
+@pytest.mark.rig
 def test_a_second_workspace_on_the_same_clone_is_refused_while_the_first_holds_it(
     work_tree: Path,
 ) -> None:

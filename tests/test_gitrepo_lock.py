@@ -13,45 +13,31 @@ import pytest
 
 from imagebot.errors import GitError
 from imagebot.gitrepo.lock import POLL_SECONDS, FileLock
-
-
-class FakeClock:
-    """Time that moves only when the lock under test sleeps."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.sleeps = 0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps += 1
-        self.now += seconds
+from tests.support import FakeClock
 
 
 def test_a_second_holder_waits_until_the_first_releases(tmp_path: Path) -> None:
     first = FileLock(tmp_path / "ws.lock")
     first.acquire(timeout=0)
-    clock = FakeClock()
+    clock = FakeClock(now=0.0)
 
     def sleep(seconds: float) -> None:
         clock.sleep(seconds)
-        if clock.sleeps == 3:
+        if len(clock.sleeps) == 3:
             first.release()
 
     second = FileLock(tmp_path / "ws.lock", clock=clock, sleep=sleep)
     second.acquire(timeout=60)
 
     assert second.held and not first.held
-    assert clock.sleeps == 3
+    assert len(clock.sleeps) == 3
     second.release()
 
 
 def test_a_second_holder_gives_up_after_its_timeout_naming_the_first(tmp_path: Path) -> None:
     first = FileLock(tmp_path / "ws.lock")
     first.acquire(timeout=0)
-    clock = FakeClock()
+    clock = FakeClock(now=0.0)
     second = FileLock(tmp_path / "ws.lock", clock=clock, sleep=clock.sleep)
 
     with pytest.raises(GitError, match=rf"\(pid {os.getpid()}\) still holds .*ws.lock after 2 s"):
@@ -72,6 +58,7 @@ sys.stdin.read()
 """
 
 
+@pytest.mark.rig
 def test_a_holder_killed_by_sigkill_leaves_no_stale_lock(tmp_path: Path) -> None:
     path = tmp_path / "ws.lock"
     holder = subprocess.Popen(

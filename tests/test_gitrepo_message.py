@@ -218,6 +218,7 @@ TRICKY = st.lists(
 
 @settings(max_examples=300, deadline=None)
 @given(st.text(st.characters(codec="utf-8", exclude_characters="\x00"), max_size=60) | TRICKY)
+@pytest.mark.rig
 def test_every_sanitised_branch_name_passes_git_check_ref_format(text: str) -> None:
     name = sanitize_branch(text)
     if not name:

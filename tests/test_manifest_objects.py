@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from imagebot.cli import cli
@@ -45,6 +46,7 @@ def test_a_deployment_inside_a_deployment_list_is_found_by_every_reader() -> Non
     assert '    annotations:\n      imagebot.io/locked: "true"\n' in edited
 
 
+@pytest.mark.rig  # runs `imagebot lock` on a local Git work tree
 def test_lock_finds_a_deployment_that_list_shows_in_a_deployment_list(tmp_path: Path) -> None:
     work = init_repo(tmp_path / "work", {"web.yaml": DEPLOYMENT_LIST.encode()})
     listed = CliRunner().invoke(cli, ["list", "--all", "--path", str(work)])

@@ -20,6 +20,7 @@ from ruamel.yaml.error import YAMLError
 from imagebot.errors import RewriteError
 from imagebot.manifest import plan_set_image, rewrite_text, scan_text
 from imagebot.refs import parse_reference
+from tests.lane_support import examples
 
 TARGET = "example.org/team/app"
 OTHERS = ("example.org/team/app-worker", "nginx", "ghcr.io/team/app")
@@ -122,7 +123,7 @@ def with_images_replaced(documents: list[object], new_tag: str) -> list[object]:
     return documents
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(200), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(MANIFESTS, st.data())
 def test_set_image_changes_exactly_the_target_values(
     manifest: Manifest, data: st.DataObject
@@ -152,7 +153,7 @@ TRICKY_TAGS = st.one_of(
 )
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(
     old_tag=TRICKY_TAGS,
     new_tag=TRICKY_TAGS,
@@ -178,7 +179,7 @@ def test_tag_fields_always_read_back_as_the_new_tag_string(
         assert f"{quote}{new_tag}{quote}" in new
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(
     uses=st.lists(st.sampled_from(["alias", "merge", "own", "other"]), min_size=1, max_size=5),
     shared_elsewhere=st.booleans(),
@@ -234,7 +235,7 @@ FLUX_OBJECTS = (
 )
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(
     old_tags=st.lists(TRICKY_TAGS, min_size=1, max_size=3),
     new_tag=TRICKY_TAGS,

@@ -1,13 +1,12 @@
-"""The shared acceptance data, run in-process: every policy case through the CLI command (as the
+"""The acceptance data, run in-process: every policy case through the CLI command (as the
 acceptance runner does, minus the process start) and every range row through the matcher.
 
-The files live in ../shared/acceptance/ next to the repository; CI always has them.
+The files are fixtures/acceptance/, a copy of ../shared/acceptance/ (see fixtures/README.md).
 """
 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,30 +14,19 @@ from click.testing import CliRunner
 
 from imagebot.cli.policy_cmd import policy
 from imagebot.policy import parse_range, parse_version
+from tests.support import FIXTURES
 
-ACCEPTANCE = Path(__file__).resolve().parents[1].parent / "shared" / "acceptance"
+ACCEPTANCE = FIXTURES / "acceptance"
 EXIT = {"selected": 0, "none": 1, "invalid-policy": 2}
 
 
-def _load(name: str) -> list[dict[str, Any]] | None:
-    path = ACCEPTANCE / name
-    if not path.is_file():
-        return None
-    rows: list[dict[str, Any]] = json.loads(path.read_text(encoding="utf-8"))
+def _load(name: str) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = json.loads((ACCEPTANCE / name).read_text(encoding="utf-8"))
     return rows
-
-
-def _require(name: str) -> None:
-    pytest.fail(
-        f"{ACCEPTANCE / name} is missing: the acceptance data must sit in ../shared/acceptance/ "
-        f"relative to the repository root",
-        pytrace=False,
-    )
 
 
 CASES = _load("policy-cases.json")
 ROWS = _load("semver-constraints.json")
-MISSING = [pytest.param(None, id="acceptance-data-missing")]
 
 
 def _arguments(case: dict[str, Any]) -> list[str]:
@@ -59,11 +47,8 @@ def _stdin(case: dict[str, Any]) -> bytes:
     return "".join(line + "\n" for line in lines).encode()
 
 
-@pytest.mark.parametrize("case", [pytest.param(c, id=c["id"]) for c in CASES] if CASES else MISSING)
-def test_policy_case_gives_the_expected_outcome(case: dict[str, Any] | None) -> None:
-    if case is None:
-        _require("policy-cases.json")
-    assert case is not None
+@pytest.mark.parametrize("case", [pytest.param(c, id=c["id"]) for c in CASES])
+def test_policy_case_gives_the_expected_outcome(case: dict[str, Any]) -> None:
     result = CliRunner().invoke(policy, _arguments(case), input=_stdin(case))
     assert result.exit_code == EXIT[case["outcome"]], (case["why"], result.output)
     if case["outcome"] == "selected":
@@ -72,12 +57,9 @@ def test_policy_case_gives_the_expected_outcome(case: dict[str, Any] | None) -> 
 
 @pytest.mark.parametrize(
     "row",
-    [pytest.param(r, id=f"{r['constraint']} ? {r['version']}") for r in ROWS] if ROWS else MISSING,
+    [pytest.param(r, id=f"{r['constraint']} ? {r['version']}") for r in ROWS],
 )
-def test_range_row_matches_masterminds(row: dict[str, Any] | None) -> None:
-    if row is None:
-        _require("semver-constraints.json")
-    assert row is not None
+def test_range_row_matches_masterminds(row: dict[str, Any]) -> None:
     version = parse_version(row["version"])
     assert version is not None, f"{row['version']!r} should read as a version"
     assert parse_range(row["constraint"]).check(version.key) is row["expect"], row.get("note")

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from imagebot.model import TagInfo
 from imagebot.policy import parse_policy, select_tag
+from tests.lane_support import examples
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 POLICIES = [
@@ -44,7 +45,7 @@ times = st.one_of(st.none(), st.integers(0, 5).map(lambda h: T0 + timedelta(hour
 candidates = st.lists(st.builds(TagInfo, tags, times), max_size=12)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(
     policy=st.sampled_from(POLICIES),
     infos=candidates,
@@ -62,7 +63,7 @@ def test_the_choice_does_not_depend_on_input_order(
     assert first.verdicts == second.verdicts
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(policy=st.sampled_from(POLICIES), pattern=st.sampled_from(FILTERS), infos=candidates)
 def test_the_chosen_tag_satisfies_the_filter(
     policy: str, pattern: str, infos: list[TagInfo]
@@ -80,7 +81,7 @@ def _semver(tag: str) -> semver.Version:
     return semver.Version.parse(".".join(parts[:3]) + (f"-{pre}" if pre else ""))
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(
     policy=st.sampled_from(["semver:*", "semver:>=0.0.0-0", "major", "minor", "patch"]),
     infos=st.lists(st.builds(TagInfo, versions), max_size=12),
@@ -94,7 +95,7 @@ def test_no_version_below_the_current_one_is_chosen(
         assert _semver(decision.chosen.tag) >= _semver(current)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(infos=candidates, current=tags, current_hour=st.integers(0, 5))
 def test_no_image_older_than_the_current_one_is_chosen(
     infos: list[TagInfo], current: str, current_hour: int
@@ -105,7 +106,7 @@ def test_no_image_older_than_the_current_one_is_chosen(
         assert decision.chosen.created is not None and decision.chosen.created >= when
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(policy=st.sampled_from(POLICIES), infos=candidates, current=tags)
 def test_allowing_downgrades_is_choosing_as_if_nothing_were_deployed(
     policy: str, infos: list[TagInfo], current: str

@@ -1,4 +1,5 @@
-"""Masterminds range semantics beyond the shared table: quirks, groups, and precise errors."""
+"""Masterminds range semantics beyond the acceptance table (fixtures/acceptance/): quirks, groups,
+and precise errors."""
 
 from __future__ import annotations
 

@@ -28,9 +28,9 @@ from imagebot.registry import (
     RepoQuery,
 )
 from imagebot.registry.auth import parse_challenge
-from tests.registry_fakes import FakeClock
 from tests.rig.images import ImagePusher
 from tests.rig.registry import RegistryServer
+from tests.support import FakeClock
 
 T0 = datetime(2024, 5, 1, tzinfo=UTC)
 HOST = "reg.example"
@@ -214,6 +214,7 @@ def helper_on_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, answer: dict
         pytest.param({"credHelpers": {HOST: "missing"}}, HOST, None, id="helper-not-installed"),
     ],
 )
+@pytest.mark.rig
 def test_docker_config_credentials_are_found_per_host(
     config: dict[str, object],
     host: str,

@@ -12,7 +12,8 @@ import responses
 from imagebot.config import RegistryHost, RegistrySettings
 from imagebot.refs import parse_reference
 from imagebot.registry import MetadataCache, RegistryClient, RepoQuery
-from tests.registry_fakes import DOCKER_MANIFEST, FakeClock, digest_of, image
+from tests.registry_fakes import DOCKER_MANIFEST, digest_of, image
+from tests.support import FakeClock
 
 HOST = "reg.example"
 BASE = f"https://{HOST}/v2"

@@ -23,7 +23,7 @@ from imagebot.registry.manifests import (
     select_platform,
 )
 from imagebot.registry.transport import retry_after_seconds
-from tests.registry_fakes import FakeClock
+from tests.support import FakeClock
 
 MIRRORED = RegistrySettings(
     hosts=(RegistryHost("docker.io", mirror="mirror.internal:5000"),

@@ -11,6 +11,9 @@ import pytest
 
 from tests.rig.git import GitHttpServer, SshGitServer, make_bare_repo, run_git
 
+# Every test here drives the rig's git servers or the git binary.
+pytestmark = pytest.mark.rig
+
 NO_PROMPT = {"GIT_TERMINAL_PROMPT": "0"}
 Remote = tuple[str, dict[str, str]]  # clone URL, environment for git
 

@@ -28,6 +28,9 @@ from tests.rig.images import (
 from tests.rig.procs import live_processes
 from tests.rig.registry import LoggedRequest, RegistryServer, parse_access_log, start_registry
 
+# Every test here drives the rig's registries.
+pytestmark = pytest.mark.rig
+
 BASE = dt.datetime(2024, 5, 1, 12, 0, tzinfo=dt.UTC)
 
 

@@ -14,7 +14,8 @@ from ruamel.yaml import YAML
 from imagebot.cli import cli
 from imagebot.model import WorkloadId
 from tests.rig.bare import git_env, run_git
-from tests.workflow_cases import CASES, init_repo, read_tree
+from tests.support import tree_bytes
+from tests.workflow_cases import CASES, init_repo
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = (CASES / "seed-lock" / "original" / "deployment.yaml").read_bytes()
@@ -106,30 +107,33 @@ def repo(tmp_path: Path) -> Path:
         ),
     ],
 )
+@pytest.mark.rig
 def test_refused_requests_exit_with_their_code_and_change_nothing(
     repo: Path, args: list[str], code: int, message: str
 ) -> None:
-    before, files = head(repo), read_tree(repo)
+    before, files = head(repo), tree_bytes(repo)
 
     exit_code, _, stderr = invoke(repo, *args)
 
     assert exit_code == code
     assert message.lower() in stderr.lower()
     assert head(repo) == before
-    assert read_tree(repo) == files
+    assert tree_bytes(repo) == files
 
 
+@pytest.mark.rig
 def test_dry_run_prints_the_diff_and_touches_nothing(repo: Path) -> None:
-    before, files = head(repo), read_tree(repo)
+    before, files = head(repo), tree_bytes(repo)
 
     code, stdout, _ = invoke(repo, "lock", "my-demo:deployment/fluxdemo", "-m", "hold", "--dry-run")
 
     assert code == 0
     assert "+    flux.weave.works/locked: 'true'\n" in stdout
     assert stdout.startswith("--- a/deployment.yaml\n+++ b/deployment.yaml\n")
-    assert (head(repo), read_tree(repo)) == (before, files)
+    assert (head(repo), tree_bytes(repo)) == (before, files)
 
 
+@pytest.mark.rig
 def test_a_workload_already_so_needs_no_commit(repo: Path) -> None:
     before = head(repo)
 
@@ -140,6 +144,7 @@ def test_a_workload_already_so_needs_no_commit(repo: Path) -> None:
     assert head(repo) == before
 
 
+@pytest.mark.rig
 def test_commit_carries_the_author_and_the_requesting_user(repo: Path) -> None:
     code, _, _ = invoke(
         repo, "automate", "prod:deployment/web", "--author-name", "Ann", "--author-email",
@@ -153,6 +158,7 @@ def test_commit_carries_the_author_and_the_requesting_user(repo: Path) -> None:
     assert body.strip().endswith("Requested-by: ann")
 
 
+@pytest.mark.rig
 def test_policy_on_a_workload_that_is_not_automated_says_so(repo: Path) -> None:
     code, stdout, _ = invoke(repo, "policy", "staging:deployment/web", "--tag-all", "semver:^1")
 
@@ -209,6 +215,7 @@ def test_the_pre_commit_hook_runs_imagebot_lint_on_the_whole_tree() -> None:
     assert result.exit_code == 0
 
 
+@pytest.mark.rig
 def test_a_workload_whose_only_image_is_broken_can_still_be_automated(tmp_path: Path) -> None:
     broken = (
         b"kind: Deployment\nmetadata:\n  name: odd\n"
@@ -219,11 +226,12 @@ def test_a_workload_whose_only_image_is_broken_can_still_be_automated(tmp_path: 
     code, _, stderr = invoke(work, "automate", "deployment/odd")
 
     assert code == 0, stderr
-    assert read_tree(work)["odd.yaml"] == broken.replace(
+    assert tree_bytes(work)["odd.yaml"] == broken.replace(
         b"  name: odd\n", b'  name: odd\n  annotations:\n    imagebot.io/automated: "true"\n'
     )
 
 
+@pytest.mark.rig
 def test_a_missing_workload_offers_the_workloads_of_that_kind(repo: Path) -> None:
     code, _, stderr = invoke(repo, "unlock", "deployment/api")
 
@@ -233,6 +241,7 @@ def test_a_missing_workload_offers_the_workloads_of_that_kind(repo: Path) -> Non
     assert "Deployment/prod/web (webs.yaml:1)" in stderr
 
 
+@pytest.mark.rig
 def test_the_repositorys_own_imagebot_yaml_names_the_author_as_for_run(tmp_path: Path) -> None:
     """Bug: the workflow commands opened the repository before reading its imagebot.yaml and
     kept committing as the default author, where ``imagebot run`` used the file's."""

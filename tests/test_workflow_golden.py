@@ -10,7 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.workflow_cases import Case, load_cases, read_tree, run_case
+from tests.support import SEED, assert_same_tree, tree_bytes
+from tests.workflow_cases import Case, load_cases, run_case
+
+# Each case runs the CLI on a real git repository (git runs as a child process).
+pytestmark = pytest.mark.rig
 
 CASES = load_cases()
 
@@ -20,18 +24,15 @@ def test_command_changes_exactly_what_the_golden_tree_shows(case: Case, tmp_path
     outcome = run_case(case, tmp_path)
 
     assert outcome.exit_code == 0, outcome.output
-    expected = read_tree(case.path / "expected")
-    assert outcome.tree == expected
+    assert_same_tree(outcome.tree, case.path / "expected")
     assert outcome.subject == case.subject
     assert outcome.clean, "the command left changes outside its commit"
 
 
 def test_the_seed_cases_start_from_the_seed_byte_for_byte() -> None:
-    # The seed lives in shared/, beside the repository (CI gets a copy there too).
-    seed = Path(__file__).resolve().parents[2] / "shared" / "seed-example" / "deployment.yaml"
     for case in CASES:
         if case.name.startswith("seed-"):
-            assert (case.path / "original" / "deployment.yaml").read_bytes() == seed.read_bytes()
+            assert (case.path / "original" / "deployment.yaml").read_bytes() == SEED.read_bytes()
 
 
 def test_unlock_after_lock_gives_back_the_seed(tmp_path: Path) -> None:
@@ -39,10 +40,10 @@ def test_unlock_after_lock_gives_back_the_seed(tmp_path: Path) -> None:
     unlock = Case("unlock", ["unlock", "deployment/fluxdemo"], "", locked.path)
     relocated = Case(unlock.name, unlock.args, unlock.subject, tmp_path / "case")
     (relocated.path / "original").mkdir(parents=True)
-    for name, content in read_tree(locked.path / "expected").items():
+    for name, content in tree_bytes(locked.path / "expected").items():
         (relocated.path / "original" / name).write_bytes(content)
 
     outcome = run_case(relocated, tmp_path / "run")
 
     assert outcome.subject == "Unlock deployment/fluxdemo"
-    assert outcome.tree == read_tree(locked.path / "original")
+    assert_same_tree(outcome.tree, locked.path / "original")

@@ -17,8 +17,9 @@ from click.testing import CliRunner
 
 from imagebot.cli import cli
 from tests.rig.bare import IDENTITY, git_env, run_git
+from tests.support import FIXTURES, tree_bytes
 
-CASES = Path(__file__).resolve().parent.parent / "fixtures" / "workflow"
+CASES = FIXTURES / "workflow"
 
 
 @dataclass(frozen=True)
@@ -51,14 +52,6 @@ def load_cases() -> list[Case]:
     return cases
 
 
-def read_tree(root: Path) -> dict[str, bytes]:
-    return {
-        p.relative_to(root).as_posix(): p.read_bytes()
-        for p in sorted(root.rglob("*"))
-        if p.is_file() and ".git" not in p.relative_to(root).parts
-    }
-
-
 def init_repo(work: Path, files: dict[str, bytes]) -> Path:
     """A local repository (no remote) whose main branch holds ``files``."""
     work.mkdir(parents=True)
@@ -73,13 +66,13 @@ def init_repo(work: Path, files: dict[str, bytes]) -> Path:
 
 
 def run_case(case: Case, scratch: Path) -> Outcome:
-    work = init_repo(scratch / "work", read_tree(case.path / "original"))
+    work = init_repo(scratch / "work", tree_bytes(case.path / "original"))
     result = CliRunner().invoke(cli, [*case.args, "--repo", str(work)], catch_exceptions=False)
     env = git_env()
     subject = run_git("-C", str(work), "log", "-1", "--format=%s", env=env).strip()
     body = run_git("-C", str(work), "log", "-1", "--format=%b", env=env)
     status = run_git("-C", str(work), "status", "--porcelain", env=env)
-    return Outcome(result.exit_code, result.output, read_tree(work), subject, body, not status)
+    return Outcome(result.exit_code, result.output, tree_bytes(work), subject, body, not status)
 
 
 def regenerate(case: Case, scratch: Path) -> None:
