@@ -26,6 +26,7 @@ import requests
 from imagebot.cli.run_cmd import poll, run
 from tests.rig import ImagePusher, RegistryServer
 from tests.rig.git import run_git
+from tests.rig.githttp import GitHttpServer
 from tests.run_support import T0, imagebot, workload
 
 
@@ -116,13 +117,18 @@ CRASHING_DRIVER = textwrap.dedent(
 
 @pytest.mark.parametrize("point", ["after-write", "after-commit", "during-push"])
 def test_a_run_killed_mid_cycle_leaves_the_next_run_a_clean_start(
-    point: str, app_image: str, bare_remote: Callable[..., Path], tmp_path: Path
+    point: str, app_image: str, http_git_server: GitHttpServer, tmp_path: Path
 ) -> None:
+    # The remote is served by its own process, as a real Git server is: over file:// git's
+    # receive-pack would be a child of the killed push and could die holding the remote's ref
+    # lock, a state no real remote is left in by its client's death.
     original = workload("app", app_image, "semver:^1.0")
-    remote = bare_remote({"app.yaml": original.encode()})
+    name = f"killed-{point}-{tmp_path.name}.git"
+    url = http_git_server.make_repo(name, {"app.yaml": original.encode()})
+    remote = http_git_server.root / name
     env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache"), "GIT_TERMINAL_PROMPT": "0"}
     killed = subprocess.run(
-        [sys.executable, "-c", CRASHING_DRIVER, remote.as_uri(), point],
+        [sys.executable, "-c", CRASHING_DRIVER, url, point],
         env=env, capture_output=True, text=True, timeout=60, start_new_session=True, check=False,
     )  # fmt: skip
     assert killed.returncode == -9, killed.stderr
@@ -130,7 +136,7 @@ def test_a_run_killed_mid_cycle_leaves_the_next_run_a_clean_start(
     assert remote_text in (original, original.replace("1.0.0", "1.1.0")), "never half-done"
 
     result = json.loads(
-        imagebot("run", "--repo", remote.as_uri(), "--output", "json", tmp_path=tmp_path).stdout
+        imagebot("run", "--repo", url, "--output", "json", tmp_path=tmp_path).stdout
     )
     final = run_git("--git-dir", str(remote), "show", "main:app.yaml")
     assert final == original.replace("1.0.0", "1.1.0")
