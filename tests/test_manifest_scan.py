@@ -9,7 +9,7 @@ import pytest
 from imagebot.manifest import c_composer_available, scan_text
 from imagebot.manifest.annotations import DEFAULT_POLICY
 from imagebot.manifest.compose import compose_documents
-from imagebot.model import PolicySpec, Problem, Target, TargetKind
+from imagebot.model import Automation, PolicySpec, Problem, Target, TargetKind
 
 
 def deployment(annotations: str = "", containers: str = "- name: app\n  image: nginx:1.25") -> str:
@@ -123,8 +123,13 @@ def test_lock_and_ignore_are_carried_with_the_lock_message() -> None:
         "fluxcd.io/ignore: 'true'\n"
     )
     target = only(scan(deployment(annotations))[0])
-    assert target.locked and target.ignored
-    assert target.locked_message == "waiting for QA (locked by ana)"
+    assert target.automation == Automation(
+        automated=True,
+        locked=True,
+        locked_message="waiting for QA (locked by ana)",
+        locked_user="ana",
+        ignored=True,
+    )
 
 
 def test_the_seed_examples_broken_reference_is_a_problem_and_nginx_goes_on() -> None:

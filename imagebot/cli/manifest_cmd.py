@@ -36,13 +36,17 @@ _PATHS = click.option(
 
 
 def _state(target: Target) -> str:
-    states = [name for name, on in (("locked", target.locked), ("ignored", target.ignored)) if on]
+    automation = target.automation
+    states = [
+        name for name, on in (("locked", automation.locked), ("ignored", automation.ignored)) if on
+    ]
     return ",".join(states) or "-"
 
 
 def target_to_json(target: Target) -> dict[str, Any]:
     """One row of ``list --output json``: a contract (docs/manifests.md); add keys, never rename."""
     where, workload, policy = target.location, target.workload, target.policy
+    automation = target.automation
     return {
         "file": where.file,
         "line": where.line,
@@ -65,11 +69,11 @@ def target_to_json(target: Target) -> dict[str, Any]:
         "policySource": policy.source if policy else "",
         "filterPattern": policy.filter_pattern if policy else None,
         "filterExtract": policy.extract if policy else None,
-        "locked": target.locked,
-        "lockedMessage": target.locked_message,
-        "lockedUser": target.locked_user,
-        "ignored": target.ignored,
-        "pinDigest": target.pin_digest,
+        "locked": automation.locked,
+        "lockedMessage": automation.locked_message,
+        "lockedUser": automation.locked_user,
+        "ignored": automation.ignored,
+        "pinDigest": automation.pin_digest,
     }
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from imagebot.manifest import nodes
-from imagebot.manifest.annotations import DEFAULT_POLICY, Automation
+from imagebot.manifest.annotations import DEFAULT_POLICY, WorkloadAnnotations
 from imagebot.manifest.compose import STR_TAG, MappingNode, Node, ScalarNode
 from imagebot.manifest.context import DocumentContext, is_placeholder
 from imagebot.manifest.objects import is_helm_release
@@ -38,14 +38,14 @@ def find_helm_images(ctx: DocumentContext, obj: Node, path: nodes.YamlPath = ())
             and release.find_in(child, (*base, key), key)
         ):
             found.append(key)
-    ctx.report_unknown_containers(release.automation, found, release.workload)
+    ctx.report_unknown_containers(release.annotations, found, release.workload)
 
 
 @dataclass(frozen=True, slots=True)
 class _Release:
     ctx: DocumentContext
     workload: WorkloadId
-    automation: Automation
+    annotations: WorkloadAnnotations
 
     def find_in(self, values: Node, path: nodes.YamlPath, container: str) -> bool:
         """Add the image of one values mapping, if it has one of the known shapes."""
@@ -75,7 +75,7 @@ class _Release:
             ref,
             self.workload,
             container=container,
-            automation=self.automation,
+            automation=self.annotations.automation,
             policy=self.policy(container),
         )
         return True
@@ -97,13 +97,13 @@ class _Release:
             ref,
             self.workload,
             container=container,
-            automation=self.automation,
+            automation=self.annotations.automation,
             policy=self.policy(container),
             part="tag",
         )
         return True
 
     def policy(self, container: str) -> PolicySpec | None:
-        if not self.automation.automated:
+        if not self.annotations.automation.automated:
             return None
-        return self.automation.policies.get(container, DEFAULT_POLICY)
+        return self.annotations.policies.get(container, DEFAULT_POLICY)

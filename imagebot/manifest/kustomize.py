@@ -11,10 +11,9 @@ from __future__ import annotations
 import posixpath
 
 from imagebot.manifest import nodes
-from imagebot.manifest.annotations import Automation
 from imagebot.manifest.compose import STR_TAG, Node, ScalarNode
 from imagebot.manifest.context import DocumentContext, is_placeholder
-from imagebot.model import TargetKind, WorkloadId
+from imagebot.model import Automation, TargetKind, WorkloadId
 
 KUSTOMIZATION_FILES = frozenset({"kustomization.yaml", "kustomization.yml", "Kustomization"})
 KUSTOMIZE_KINDS = ("Kustomization", "Component")  # a Component carries ``images:`` too
@@ -45,7 +44,8 @@ def find_kustomize_images(ctx: DocumentContext, obj: Node) -> None:
     if not entries:
         return
     if nodes.get(obj, "metadata") is not None:
-        workload, automation = ctx.identity(obj)
+        workload, annotations = ctx.identity(obj)
+        automation = annotations.automation
     else:
         directory = posixpath.dirname(ctx.file) or "."
         workload = WorkloadId("Kustomization", None, directory, directory=True)

@@ -84,7 +84,8 @@ def scan_file(text: str, file: str, *, with_workloads: bool = False) -> FileScan
             if found is not None:
                 flux_objects.append(found)
             if with_workloads and is_workload(obj.node):
-                workloads.append(describe(obj, *ctx.identity(obj.node), file))
+                identity, annotations = ctx.identity(obj.node)
+                workloads.append(describe(obj, identity, annotations.automation, file))
         find_kustomize_images(ctx, ctx.root)
     marks = find_markers(contexts, body)
     if marks:

@@ -12,10 +12,9 @@ from dataclasses import dataclass
 
 from imagebot.errors import UsageError
 from imagebot.manifest import nodes
-from imagebot.manifest.annotations import Automation
 from imagebot.manifest.compose import MappingNode, Node, ScalarNode
 from imagebot.manifest.objects import Object, containers_of
-from imagebot.model import WorkloadId
+from imagebot.model import Automation, WorkloadId
 
 
 @dataclass(frozen=True, slots=True)

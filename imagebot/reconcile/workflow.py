@@ -161,7 +161,7 @@ def release_into(root: Path, paths: Sequence[str], wanted: Release) -> Released:
         chosen = [resolve(w, scan.workloads) for w in wanted.workloads]
         targets = [t for t in targets if any(_belongs(t, w) for w in chosen)]
     if wanted.force:
-        targets = [replace(t, locked=False) for t in targets]
+        targets = [replace(t, automation=replace(t.automation, locked=False)) for t in targets]
     updates, problems = plan_set_image(targets, wanted.image, wanted.tag, wanted.digest)
     result = rewrite_files(scan.texts, updates)
     failed = {problem.file for problem in result.problems}
