@@ -284,6 +284,31 @@ def test_setter_markers_resolve_through_image_policies(policy: str, expected: st
     assert target.container == "a"
 
 
+@pytest.mark.parametrize(
+    ("reflect", "annotations", "pinned"),
+    [
+        pytest.param("Never", "", False, id="never"),
+        pytest.param("IfNotPresent", "", True, id="policy-reflects-digests"),
+        pytest.param("Never", "imagebot.io/pin-digest: 'true'", True, id="workload-pins"),
+    ],
+)
+def test_a_marked_value_pins_digests_when_its_policy_or_workload_says_so(
+    reflect: str, annotations: str, pinned: bool
+) -> None:
+    text = (
+        (
+            f"kind: Pod\nmetadata:\n  name: p\n  annotations: {{{annotations}}}\nspec:\n"
+            '  containers:\n  - name: a\n    image: ghcr.io/a/app:main-1 # {"$imagepolicy": '
+            '"flux-system:app"}\n'
+        )
+        + (FLUX_OBJECTS % "numerical: {}")
+        + f"  digestReflectionPolicy: {reflect}\n"
+    )
+    target = only(scan(text)[0])
+    assert target.automation.pin_digest is pinned
+    assert not target.automation.automated  # the marker automates this value alone
+
+
 def test_a_marker_naming_a_policy_not_in_the_tree_is_a_problem() -> None:
     targets, problems = scan('tag: "1.0" # {"$imagepolicy": "flux-system:gone:tag"}\n')
     assert not targets
