@@ -14,7 +14,15 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from imagebot.cli.common import EXIT_NOTHING, EXIT_OK, fail, local_tree, reported_errors
+from imagebot.cli.common import (
+    EXIT_NOTHING,
+    EXIT_OK,
+    LOCAL_REPO,
+    PATHS,
+    fail,
+    local_tree,
+    reported_errors,
+)
 from imagebot.errors import UsageError
 
 if TYPE_CHECKING:
@@ -31,7 +39,7 @@ Decorator = Callable[[Callable[..., None]], Callable[..., None]]
 _GIT_OPTIONS: list[Decorator] = [
     click.option("--repo", default=".", show_default=True, help="Local path or Git URL."),
     click.option("--branch", help="Branch to change (default: the remote's default branch)."),
-    click.option("--path", "paths", multiple=True, help="Only look in these directories."),
+    PATHS,
     click.option("--dry-run", is_flag=True, help="Print the diff; touch nothing."),
     click.option("--no-push", is_flag=True, help="Commit but do not push."),
     click.option("--config", "config_file", help="Settings file (default: imagebot.yaml)."),
@@ -169,8 +177,8 @@ def release(**options: Any) -> None:
 
 @click.command()
 @click.argument("files", nargs=-1, type=click.Path())
-@click.option("--repo", default=".", show_default=True, help="The repository: a local directory.")
-@click.option("--path", "paths", multiple=True, help="Only check these directories of --repo.")
+@LOCAL_REPO
+@PATHS
 @click.pass_context
 def lint(ctx: click.Context, repo: str, paths: tuple[str, ...], files: tuple[str, ...]) -> None:
     """Check automation annotations and policies; print file:line: message, exit 1 if any.
@@ -180,9 +188,8 @@ def lint(ctx: click.Context, repo: str, paths: tuple[str, ...], files: tuple[str
     """
     from imagebot.reconcile.lint import lint_tree
 
-    given = ctx.get_parameter_source("repo") is not click.core.ParameterSource.DEFAULT
     with reported_errors():
-        base, relative = local_tree(repo, paths, repo_given=given)
+        base, relative = local_tree(ctx, repo, paths)
         findings = lint_tree(base, relative)
     for finding in findings:
         click.echo(str(finding))

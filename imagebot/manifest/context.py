@@ -1,6 +1,6 @@
 """What the finders share while reading one document: its text, position and a target builder.
 
-The finders (workloads, Helm values, Kustomize images, setter markers) each turn nodes into
+The finders (containers, Helm values, Kustomize images, setter markers) each turn nodes into
 ``Target``s and ``Problem``s through ``DocumentContext``; none of them reads files or edits text.
 """
 

@@ -1,8 +1,9 @@
 """Find every image target in the text of one file: pure, no file system.
 
-Composes each document once and runs the finders over it (workloads, HelmRelease values, Kustomize
-images, Flux image objects, setter markers). Text that is not YAML is one skip, never fatal; a
-document with a repeated key yields no targets, since appliers disagree about which copy wins.
+Composes each document once and runs the finders over it (containers, HelmRelease values,
+Kustomize images, Flux image objects, setter markers) and describes its workloads. Text that is
+not YAML is one skip, never fatal; a document with a repeated key yields no targets, since
+appliers disagree about which copy wins.
 """
 
 from __future__ import annotations
