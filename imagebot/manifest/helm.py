@@ -65,20 +65,7 @@ class _Release:
         tag = nodes.get(values, "tag")
         if tag is not None and ":" not in written.rsplit("/", 1)[-1]:
             return self.add_tag((*path, "tag"), tag, name, container)
-        ref = self.ctx.parse_image(image, name)
-        if ref is None:
-            return False
-        self.ctx.add(
-            image,
-            (*path, "image"),
-            TargetKind.HELM,
-            ref,
-            self.workload,
-            container=container,
-            automation=self.annotations.automation,
-            policy=self.policy(container),
-        )
-        return True
+        return self.add(image, (*path, "image"), name, container, "image")
 
     def add_tag(self, path: nodes.YamlPath, tag: Node | None, name: str, container: str) -> bool:
         value = nodes.text(tag)
@@ -87,11 +74,15 @@ class _Release:
             return False
         if is_placeholder(name) or (tag.tag == STR_TAG and is_placeholder(value)):
             return False
-        ref = self.ctx.parse_image(tag, f"{name}:{value}")
+        return self.add(tag, path, f"{name}:{value}", container, "tag")
+
+    def add(self, node: Node, path: nodes.YamlPath, text: str, container: str, part: str) -> bool:
+        """One target for the scalar ``node`` that holds (part of) the reference ``text``."""
+        ref = self.ctx.parse_image(node, text)
         if ref is None:
             return False
         self.ctx.add(
-            tag,
+            node,
             path,
             TargetKind.HELM,
             ref,
@@ -99,7 +90,7 @@ class _Release:
             container=container,
             automation=self.annotations.automation,
             policy=self.policy(container),
-            part="tag",
+            part=part,
         )
         return True
 

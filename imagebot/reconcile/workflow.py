@@ -22,6 +22,7 @@ from imagebot.manifest import (
     write_files,
 )
 from imagebot.manifest.annotate import SetAnnotation, edit_annotations
+from imagebot.manifest.annotations import TAG
 from imagebot.manifest.workload_index import Workload, resolve
 from imagebot.model import PolicySpec, Problem, Target, WorkloadId
 from imagebot.policy import parse_policy
@@ -73,7 +74,7 @@ def annotate(
     body = [f"{workload.where}  {_describe(edit)}" for edit in edits]
     automated = next((e.value == "true" for e in edits if e.name == "automated"), None)
     notes: tuple[str, ...] = ()
-    if any(e.name.startswith("tag.") and e.value for e in edits) and not (
+    if any(e.name.startswith(TAG) and e.value for e in edits) and not (
         automated if automated is not None else workload.automated
     ):
         notes = (
@@ -118,8 +119,8 @@ def policy_edits(
             )
         wanted = dict.fromkeys(known or [], tag_all) if tag_all else {}
         wanted.update(dict(tags))
-        edits = [SetAnnotation(f"tag.{c}", p) for c, p in wanted.items() if p is not None]
-        return edits + [SetAnnotation(f"tag.{c}", None) for c in untag]
+        edits = [SetAnnotation(TAG + c, p) for c, p in wanted.items() if p is not None]
+        return edits + [SetAnnotation(TAG + c, None) for c in untag]
 
     return edits_for
 
