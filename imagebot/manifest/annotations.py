@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from imagebot.manifest import nodes
-from imagebot.manifest.compose import Node, ScalarNode
+from imagebot.manifest.compose import BOOL_TAG, Node, ScalarNode
 from imagebot.model import Automation, PolicySpec, Problem, ProblemCode
 
 PREFIXES = ("imagebot.io/", "fluxcd.io/", "flux.weave.works/")  # in the order readers prefer
@@ -31,7 +31,6 @@ SETTINGS: Mapping[str, str] = {
 SWITCHES = ("automated", "locked", "ignore", "pin-digest")
 # An automated workload with no tag.<container> for a container follows this, as Flux v1 did.
 DEFAULT_POLICY = PolicySpec("glob:*", "default glob:* for automated workloads")
-BOOL_TAG = "tag:yaml.org,2002:bool"
 
 
 def setting_of(key: str) -> tuple[str, int] | None:

@@ -12,13 +12,12 @@ from dataclasses import dataclass
 
 from imagebot.manifest import nodes
 from imagebot.manifest.annotations import DEFAULT_POLICY, WorkloadAnnotations
-from imagebot.manifest.compose import STR_TAG, MappingNode, Node, ScalarNode
+from imagebot.manifest.compose import NULL_TAG, STR_TAG, MappingNode, Node, ScalarNode
 from imagebot.manifest.context import DocumentContext, is_placeholder
 from imagebot.manifest.objects import is_helm_release
 from imagebot.model import PolicySpec, TargetKind, WorkloadId
 
 CHART_IMAGE = "chart-image"
-NULL_TAG = "tag:yaml.org,2002:null"
 
 
 def find_helm_images(ctx: DocumentContext, obj: Node, path: nodes.YamlPath = ()) -> None:

@@ -11,13 +11,12 @@ from __future__ import annotations
 import posixpath
 
 from imagebot.manifest import nodes
-from imagebot.manifest.compose import STR_TAG, Node, ScalarNode
+from imagebot.manifest.compose import NULL_TAG, STR_TAG, Node, ScalarNode
 from imagebot.manifest.context import DocumentContext, is_placeholder
 from imagebot.model import Automation, TargetKind, WorkloadId
 
 KUSTOMIZATION_FILES = frozenset({"kustomization.yaml", "kustomization.yml", "Kustomization"})
 KUSTOMIZE_KINDS = ("Kustomization", "Component")  # a Component carries ``images:`` too
-NULL_TAG = "tag:yaml.org,2002:null"
 
 
 def images_path(obj: Node, file: str) -> tuple[str, ...] | None:

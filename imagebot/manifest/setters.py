@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from imagebot.errors import ReferenceError_
 from imagebot.manifest import nodes
-from imagebot.manifest.compose import STR_TAG, Node, ScalarNode
+from imagebot.manifest.compose import NULL_TAG, STR_TAG, Node, ScalarNode
 from imagebot.manifest.context import DocumentContext
 from imagebot.manifest.objects import container_on_path, object_at
 from imagebot.model import Location, PolicySpec, Problem, Target, TargetKind
@@ -26,7 +26,6 @@ from imagebot.refs import ImageRef, parse_reference
 MARKER = re.compile(r'#\s*\{\s*"\$imagepolicy"\s*:\s*"([^"]*)"\s*\}')
 FLUX_IMAGE_GROUP = "image.toolkit.fluxcd.io/"
 PARTS = ("tag", "name", "digest")
-NULL_TAG = "tag:yaml.org,2002:null"
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,8 +31,7 @@ class Workload:
     """A workload found in one file: identity, place, annotations and containers.
 
     ``containers`` (their names) is None for kinds whose images live elsewhere (HelmRelease
-    values);
-    ``automation`` is what the scanner read from the annotations for this workload's targets.
+    values); ``automation`` is the same value the workload's targets carry.
     """
 
     id: WorkloadId
