@@ -75,14 +75,18 @@ def one_line(text: str | None) -> str | None:
 @_with(*_WORKLOAD, *_GIT_OPTIONS, _MESSAGE)
 def automate(**options: Any) -> None:
     """Turn on automation for WORKLOAD (kind/name, namespace:kind/name or Kind/namespace/name)."""
-    _annotate(options, "Automate", lambda _: [_set("automated", "true")])
+    from imagebot.reconcile.workflow import automation_edits
+
+    _annotate(options, "Automate", lambda _: automation_edits(True))
 
 
 @click.command()
 @_with(*_WORKLOAD, *_GIT_OPTIONS, _MESSAGE)
 def deautomate(**options: Any) -> None:
     """Turn off automation for WORKLOAD; its tag policies stay for next time."""
-    _annotate(options, "Deautomate", lambda _: [_set("automated", None)])
+    from imagebot.reconcile.workflow import automation_edits
+
+    _annotate(options, "Deautomate", lambda _: automation_edits(False))
 
 
 @click.command()
@@ -90,12 +94,10 @@ def deautomate(**options: Any) -> None:
 @click.option("-m", "--message", help="Why it is locked; kept in the lock and the commit.")
 def lock(**options: Any) -> None:
     """Lock WORKLOAD: imagebot run and release leave its images where they are."""
+    from imagebot.reconcile.workflow import lock_edits
+
     reason, user = one_line(options["message"]), one_line(options["user"])
-    edits = [_set("locked", "true")]
-    if reason:
-        edits.append(_set("locked_msg", reason))
-    if user:
-        edits.append(_set("locked_user", user))
+    edits = lock_edits(reason, user)
     options["message"] = None  # the reason goes into the subject below, not instead of it
     _annotate(options, "Lock", lambda _: edits, suffix=f": {reason}" if reason else "")
 
@@ -104,8 +106,9 @@ def lock(**options: Any) -> None:
 @_with(*_WORKLOAD, *_GIT_OPTIONS, _MESSAGE)
 def unlock(**options: Any) -> None:
     """Unlock WORKLOAD, dropping its lock message and user."""
-    names = ("locked", "locked_msg", "locked_user")
-    _annotate(options, "Unlock", lambda _: [_set(name, None) for name in names])
+    from imagebot.reconcile.workflow import unlock_edits
+
+    _annotate(options, "Unlock", lambda _: unlock_edits())
 
 
 # ---- policy WORKLOAD ----------------------------------------------------------------------------
@@ -199,12 +202,6 @@ def lint(ctx: click.Context, repo: str, paths: tuple[str, ...], files: tuple[str
 
 
 # ---- shared --------------------------------------------------------------------------------------
-
-
-def _set(name: str, value: str | None) -> SetAnnotation:
-    from imagebot.manifest.annotate import SetAnnotation
-
-    return SetAnnotation(name, value)
 
 
 def _request(options: dict[str, Any]) -> Request:

@@ -92,6 +92,26 @@ def _describe(edit: SetAnnotation) -> str:
     return f"remove {edit.name}" if edit.value is None else f"{edit.name}: {edit.value}"
 
 
+def automation_edits(on: bool) -> list[SetAnnotation]:
+    """``imagebot automate`` (``on``) and ``deautomate``: the policies stay for next time."""
+    return [SetAnnotation("automated", "true" if on else None)]
+
+
+def lock_edits(reason: str | None, user: str | None) -> list[SetAnnotation]:
+    """``imagebot lock``: the lock, and why and by whom when given."""
+    edits = [SetAnnotation("locked", "true")]
+    if reason:
+        edits.append(SetAnnotation("locked_msg", reason))
+    if user:
+        edits.append(SetAnnotation("locked_user", user))
+    return edits
+
+
+def unlock_edits() -> list[SetAnnotation]:
+    """``imagebot unlock``: the lock goes, with its message and user."""
+    return [SetAnnotation(name, None) for name in ("locked", "locked_msg", "locked_user")]
+
+
 def policy_edits(
     tags: Sequence[tuple[str, str]], tag_all: str | None, untag: Sequence[str]
 ) -> EditsFor:
