@@ -60,6 +60,10 @@ class RegistrySettings:
     use_hub_api: bool = True
 
 
+SIGNING_FORMATS = ("openpgp", "ssh", "x509")
+"""git's ``gpg.format`` values: one answer for every source (x509 needs ``gpgsm``'s keyring)."""
+
+
 @dataclass(frozen=True, slots=True)
 class GitSettings:
     """Where and how to commit and push."""

@@ -1,9 +1,9 @@
 """Frozen value types shared by every layer: candidates, targets, changes, problems, results.
 
 These are plain data: the policy engine reads ``TagInfo`` and compiles ``PolicySpec``s; the
-manifest scanner produces ``Target`` (naming its ``WorkloadId``) and ``Problem``; reconcile turns
-decisions into ``Change`` and returns a ``RunResult`` that the CLI renders and the controller
-turns into status. Nothing here does I/O.
+manifest scanner produces ``Target`` (naming its ``WorkloadId`` and carrying its workload's
+``Automation``) and ``Problem``; reconcile turns decisions into ``Change`` and returns a
+``RunResult`` that the CLI renders and the controller turns into status. Nothing here does I/O.
 """
 
 from __future__ import annotations
@@ -155,12 +155,33 @@ class PolicySpec:
 
 
 @dataclass(frozen=True, slots=True)
+class Automation:
+    """What a workload's annotations ask of imagebot, read once where the annotations are read
+    (``imagebot.manifest.annotations``) and carried, as this one value, by the workload and by
+    every ``Target`` in it. The tag policies are not here: each target carries its own.
+    """
+
+    automated: bool = False  # the workload's containers follow their policies (or glob:*)
+    locked: bool = False  # neither automation nor a release touches the workload
+    locked_message: str | None = None  # as a refused release shows it, with who locked it
+    locked_user: str | None = None  # who locked it, alone
+    ignored: bool = False  # automation skips it; a manual release still reaches it
+    pin_digest: bool = False  # automation writes tag@digest
+
+    @property
+    def why_locked(self) -> str:
+        """What follows "is locked" in a report: ``": incident 42 (locked by ana)"``, or ""."""
+        return f": {self.locked_message}" if self.locked_message else ""
+
+
+@dataclass(frozen=True, slots=True)
 class Target:
     """One image value that imagebot may update.
 
     ``yaml_path`` identifies the node inside its document (keys and sequence indexes) so a
     rewrite can find it again in fresh text after a rejected push. ``policy`` is None for values
-    that are not automated (``set-image`` and ``release`` still reach them).
+    that are not automated (``set-image`` and ``release`` still reach them). ``automation`` is
+    its workload's (with ``pin_digest`` also set by an ImagePolicy that reflects digests).
     """
 
     location: Location
@@ -169,15 +190,16 @@ class Target:
     workload: WorkloadId
     container: str | None = None
     policy: PolicySpec | None = None
-    automated: bool = False
-    locked: bool = False
-    locked_message: str | None = None
-    ignored: bool = False
-    pin_digest: bool = False
+    automation: Automation = Automation()
     yaml_path: tuple[str | int, ...] = ()
     field_part: str = "image"
     current_value: str = ""  # the scalar's text when scanned: a rewrite checks it is unchanged
-    locked_user: str | None = None  # who locked it (``locked_user``), alone
+
+    @property
+    def automated(self) -> bool:
+        """Whether automation updates this value: it has a policy, from its automated workload
+        or from a setter marker (which automates one value of a workload that may not be)."""
+        return self.policy is not None
 
 
 class Severity(StrEnum):

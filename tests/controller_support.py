@@ -21,7 +21,16 @@ from imagebot.config import Settings
 from imagebot.controller.handlers import Controller
 from imagebot.controller.kube import Cluster, api_client
 from imagebot.controller.metrics import Metrics
-from imagebot.model import Change, CommitSha, Location, RunResult, Target, TargetKind, WorkloadId
+from imagebot.model import (
+    Change,
+    CommitSha,
+    Location,
+    PolicySpec,
+    RunResult,
+    Target,
+    TargetKind,
+    WorkloadId,
+)
 from imagebot.refs import parse_reference
 from tests.kube_emulator import RunningApi
 from tests.rig.images import ImagePusher
@@ -36,7 +45,7 @@ FLASK = Target(
     image=parse_reference("registry.example/demo/flaskapp:develop-v1.8.0"),
     workload=WorkloadId("Deployment", "my-demo", "fluxdemo"),
     container="flask",
-    automated=True,
+    policy=PolicySpec("glob:develop-v*", "annotation fluxcd.io/tag.flask"),
 )
 PUSHED = RunResult(
     changes=(

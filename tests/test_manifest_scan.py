@@ -9,7 +9,7 @@ import pytest
 from imagebot.manifest import c_composer_available, scan_text
 from imagebot.manifest.annotations import DEFAULT_POLICY
 from imagebot.manifest.compose import compose_documents
-from imagebot.model import PolicySpec, Problem, Target, TargetKind
+from imagebot.model import Automation, PolicySpec, Problem, Target, TargetKind
 
 
 def deployment(annotations: str = "", containers: str = "- name: app\n  image: nginx:1.25") -> str:
@@ -123,8 +123,13 @@ def test_lock_and_ignore_are_carried_with_the_lock_message() -> None:
         "fluxcd.io/ignore: 'true'\n"
     )
     target = only(scan(deployment(annotations))[0])
-    assert target.locked and target.ignored
-    assert target.locked_message == "waiting for QA (locked by ana)"
+    assert target.automation == Automation(
+        automated=True,
+        locked=True,
+        locked_message="waiting for QA (locked by ana)",
+        locked_user="ana",
+        ignored=True,
+    )
 
 
 def test_the_seed_examples_broken_reference_is_a_problem_and_nginx_goes_on() -> None:
@@ -277,6 +282,31 @@ def test_setter_markers_resolve_through_image_policies(policy: str, expected: st
         expected, "ImagePolicy flux-system/app", "^main-(?P<ts>[0-9]+)$", "$ts"
     )
     assert target.container == "a"
+
+
+@pytest.mark.parametrize(
+    ("reflect", "annotations", "pinned"),
+    [
+        pytest.param("Never", "", False, id="never"),
+        pytest.param("IfNotPresent", "", True, id="policy-reflects-digests"),
+        pytest.param("Never", "imagebot.io/pin-digest: 'true'", True, id="workload-pins"),
+    ],
+)
+def test_a_marked_value_pins_digests_when_its_policy_or_workload_says_so(
+    reflect: str, annotations: str, pinned: bool
+) -> None:
+    text = (
+        (
+            f"kind: Pod\nmetadata:\n  name: p\n  annotations: {{{annotations}}}\nspec:\n"
+            '  containers:\n  - name: a\n    image: ghcr.io/a/app:main-1 # {"$imagepolicy": '
+            '"flux-system:app"}\n'
+        )
+        + (FLUX_OBJECTS % "numerical: {}")
+        + f"  digestReflectionPolicy: {reflect}\n"
+    )
+    target = only(scan(text)[0])
+    assert target.automation.pin_digest is pinned
+    assert not target.automation.automated  # the marker automates this value alone
 
 
 def test_a_marker_naming_a_policy_not_in_the_tree_is_a_problem() -> None:

@@ -9,6 +9,7 @@ import pytest
 
 from imagebot.errors import RegistryAuthError, RegistryError
 from imagebot.model import (
+    Automation,
     Digest,
     Location,
     PolicySpec,
@@ -38,8 +39,6 @@ OLD_PIN = Digest("sha256:" + "0" * 64)
 def target(
     image: str, policy: str | None = "semver:^1.0", line: int = 10, **extra: object
 ) -> Target:
-    fields: dict[str, object] = {"automated": True}
-    fields.update(extra)
     return Target(
         location=Location("apps/app.yaml", line),
         kind=TargetKind.CONTAINER,
@@ -47,7 +46,7 @@ def target(
         workload=WorkloadId("Deployment", None, "app"),
         container="app",
         policy=PolicySpec(policy, "annotation imagebot.io/tag.app") if policy else None,
-        **fields,  # type: ignore[arg-type]
+        automation=Automation(automated=policy is not None, **extra),  # type: ignore[arg-type]
     )
 
 
@@ -95,7 +94,7 @@ def test_the_current_tag_still_winning_is_no_change() -> None:
     [
         pytest.param({"locked": True, "locked_message": "freeze"}, "skipped", id="locked"),
         pytest.param({"ignored": True}, None, id="ignored"),
-        pytest.param({"automated": False}, None, id="not-automated"),
+        pytest.param({"policy": None}, None, id="not-automated"),
     ],
 )
 def test_locked_ignored_and_manual_targets_are_left_alone(

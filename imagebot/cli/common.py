@@ -1,8 +1,9 @@
 """Exit codes and error rendering shared by every subcommand.
 
 The core raises ``ImagebotError``s; this module is the one place that maps them to exit codes
-and prints them, so every command behaves alike. It also reads ``--repo``/``--path`` the one way
-every command that reads a local tree does (``local_tree``).
+and prints them, so every command behaves alike. It also holds the one ``--path`` option and
+reads ``--repo``/``--path`` the one way every command that reads a local tree does
+(``LOCAL_REPO``, ``local_tree``).
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import NoReturn
 
+import click
+
 from imagebot.errors import ImagebotError, UsageError
 from imagebot.redact import redact
 
@@ -21,6 +24,17 @@ EXIT_NOTHING = 1  # no tag qualifies / nothing matched / lint findings
 EXIT_TRANSIENT = 1  # registry, network or push retries exhausted
 EXIT_USAGE = 2  # invalid input, policy or configuration
 EXIT_PROBLEMS = 3  # --strict and problems were reported
+
+# ``--path`` filters in every command, whether ``--repo`` is a local tree or a URL to clone.
+PATHS = click.option(
+    "--path",
+    "paths",
+    multiple=True,
+    help="Only look in these directories of --repo (repeatable).",
+)
+LOCAL_REPO = click.option(
+    "--repo", default=".", show_default=True, help="The repository: a local directory."
+)
 
 
 def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
@@ -44,9 +58,7 @@ def reported_errors() -> Iterator[None]:
         fail(str(error), exit_code_for(error))
 
 
-def local_tree(
-    repo: str, paths: Sequence[str], *, repo_given: bool
-) -> tuple[Path, tuple[str, ...]]:
+def local_tree(ctx: click.Context, repo: str, paths: Sequence[str]) -> tuple[Path, tuple[str, ...]]:
     """The repository a local command reads (``list``, ``set-image``, ``lint``) and the
     subfolders ``--path`` keeps, relative to it: one grammar with ``run`` and the workflow
     commands, where ``--repo`` names the repository and ``--path`` filters (repeatable).
@@ -56,6 +68,7 @@ def local_tree(
     the repository, as ``list --path DIR`` did before, with a note on stderr. Raises
     UsageError for a repository that is not a local directory or a path outside it.
     """
+    repo_given = ctx.get_parameter_source("repo") is not click.core.ParameterSource.DEFAULT
     root = Path(repo)
     base = root.resolve()
     relative = []

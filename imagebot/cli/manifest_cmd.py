@@ -18,31 +18,27 @@ from imagebot.cli.common import (
     EXIT_NOTHING,
     EXIT_OK,
     EXIT_USAGE,
+    LOCAL_REPO,
+    PATHS,
     fail,
     local_tree,
     reported_errors,
 )
 from imagebot.model import Problem, Target
 
-_REPO = click.option(
-    "--repo", default=".", show_default=True, help="The repository: a local directory."
-)
-_PATHS = click.option(
-    "--path",
-    "paths",
-    multiple=True,
-    help="Only look in these directories of --repo (repeatable).",
-)
-
 
 def _state(target: Target) -> str:
-    states = [name for name, on in (("locked", target.locked), ("ignored", target.ignored)) if on]
+    automation = target.automation
+    states = [
+        name for name, on in (("locked", automation.locked), ("ignored", automation.ignored)) if on
+    ]
     return ",".join(states) or "-"
 
 
 def target_to_json(target: Target) -> dict[str, Any]:
     """One row of ``list --output json``: a contract (docs/manifests.md); add keys, never rename."""
     where, workload, policy = target.location, target.workload, target.policy
+    automation = target.automation
     return {
         "file": where.file,
         "line": where.line,
@@ -65,11 +61,11 @@ def target_to_json(target: Target) -> dict[str, Any]:
         "policySource": policy.source if policy else "",
         "filterPattern": policy.filter_pattern if policy else None,
         "filterExtract": policy.extract if policy else None,
-        "locked": target.locked,
-        "lockedMessage": target.locked_message,
-        "lockedUser": target.locked_user,
-        "ignored": target.ignored,
-        "pinDigest": target.pin_digest,
+        "locked": automation.locked,
+        "lockedMessage": automation.locked_message,
+        "lockedUser": automation.locked_user,
+        "ignored": automation.ignored,
+        "pinDigest": automation.pin_digest,
     }
 
 
@@ -80,8 +76,8 @@ def _print_problems(title: str, problems: tuple[Problem, ...] | list[Problem]) -
 
 
 @click.command("list")
-@_REPO
-@_PATHS
+@LOCAL_REPO
+@PATHS
 @click.option("--all", "show_all", is_flag=True, help="Also list images that are not automated.")
 @click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.pass_context
@@ -93,7 +89,7 @@ def list_targets(
     from imagebot.manifest import scan_tree
 
     with reported_errors():
-        root, relative = local_tree(repo, paths, repo_given=_given(ctx, "repo"))
+        root, relative = local_tree(ctx, repo, paths)
         scan = scan_tree(root, relative)
     targets = [t for t in scan.targets if show_all or t.automated]
     if output == "json":
@@ -126,8 +122,8 @@ def list_targets(
 
 @click.command("set-image")
 @click.argument("reference", metavar="IMAGE:TAG")
-@_REPO
-@_PATHS
+@LOCAL_REPO
+@PATHS
 @click.option("--dry-run", is_flag=True, help="Print the unified diff; write nothing.")
 @click.pass_context
 def set_image(
@@ -153,7 +149,7 @@ def set_image(
         # A digest alone would leave each file's old tag beside it, naming another version.
         fail(f"{reference!r} has no tag: give IMAGE:TAG (or IMAGE:TAG@sha256:...)", EXIT_USAGE)
     with reported_errors():
-        root, relative = local_tree(repo, paths, repo_given=_given(ctx, "repo"))
+        root, relative = local_tree(ctx, repo, paths)
         wanted = Release(image, image.tag, image.digest)
         released = release_in_place(root, relative, wanted, write=not dry_run)
     _print_problems("skipped", released.skipped)
@@ -175,8 +171,3 @@ def set_image(
                 f"{target.current_value} -> {updated_value(update)}\n"
             )
     raise SystemExit(EXIT_OK if released.done else EXIT_NOTHING)
-
-
-def _given(ctx: click.Context, name: str) -> bool:
-    """Whether the user wrote the option (not its default)."""
-    return ctx.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT

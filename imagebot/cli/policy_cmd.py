@@ -1,5 +1,5 @@
 """``imagebot policy``: try a tag policy on a list of tags (``select``), and edit workload policies
-(``imagebot policy WORKLOAD ...``, routed to the ``set`` subcommand when one is installed).
+(``imagebot policy WORKLOAD ...``, routed to the ``set`` subcommand).
 
 ``select`` is started hundreds of times by scripts and acceptance checks, so this module imports
 only click and the pure policy code; ``set`` is imported only when it runs.
@@ -36,7 +36,7 @@ def policy() -> None:
 
     \b
     imagebot policy select POLICY < tags.txt
-    imagebot policy WORKLOAD --tag CONTAINER=POLICY   (when workload editing is installed)
+    imagebot policy WORKLOAD --tag CONTAINER=POLICY   (the same as: policy set WORKLOAD ...)
     """
 
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from imagebot.cli.common import EXIT_OK, EXIT_PROBLEMS, EXIT_TRANSIENT, exit_code_for
+from imagebot.cli.common import EXIT_OK, EXIT_PROBLEMS, EXIT_TRANSIENT, PATHS, exit_code_for
 from imagebot.durations import parse_duration
 from imagebot.errors import ConfigError
 from imagebot.redact import redact
@@ -41,7 +41,7 @@ def parse_interval(_ctx: click.Context, _param: click.Parameter, text: str | Non
 @click.command()
 @click.option("--repo", default=".", show_default=True, help="Local path or Git URL.")
 @click.option("--branch", help="Branch to update (default: the remote's default branch).")
-@click.option("--path", "paths", multiple=True, help="Only scan these directories (repeatable).")
+@PATHS
 @click.option("--dry-run", is_flag=True, help="Print the plan and the diff; touch nothing.")
 @click.option("--no-push", is_flag=True, help="Commit but do not push.")
 @click.option("--push-branch", help="Push to this branch (recreated from the base) for review.")

@@ -14,7 +14,15 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from imagebot.cli.common import EXIT_NOTHING, EXIT_OK, fail, local_tree, reported_errors
+from imagebot.cli.common import (
+    EXIT_NOTHING,
+    EXIT_OK,
+    LOCAL_REPO,
+    PATHS,
+    fail,
+    local_tree,
+    reported_errors,
+)
 from imagebot.errors import UsageError
 
 if TYPE_CHECKING:
@@ -31,7 +39,7 @@ Decorator = Callable[[Callable[..., None]], Callable[..., None]]
 _GIT_OPTIONS: list[Decorator] = [
     click.option("--repo", default=".", show_default=True, help="Local path or Git URL."),
     click.option("--branch", help="Branch to change (default: the remote's default branch)."),
-    click.option("--path", "paths", multiple=True, help="Only look in these directories."),
+    PATHS,
     click.option("--dry-run", is_flag=True, help="Print the diff; touch nothing."),
     click.option("--no-push", is_flag=True, help="Commit but do not push."),
     click.option("--config", "config_file", help="Settings file (default: imagebot.yaml)."),
@@ -67,14 +75,18 @@ def one_line(text: str | None) -> str | None:
 @_with(*_WORKLOAD, *_GIT_OPTIONS, _MESSAGE)
 def automate(**options: Any) -> None:
     """Turn on automation for WORKLOAD (kind/name, namespace:kind/name or Kind/namespace/name)."""
-    _annotate(options, "Automate", lambda _: [_set("automated", "true")])
+    from imagebot.reconcile.workflow import automation_edits
+
+    _annotate(options, "Automate", lambda _: automation_edits(True))
 
 
 @click.command()
 @_with(*_WORKLOAD, *_GIT_OPTIONS, _MESSAGE)
 def deautomate(**options: Any) -> None:
     """Turn off automation for WORKLOAD; its tag policies stay for next time."""
-    _annotate(options, "Deautomate", lambda _: [_set("automated", None)])
+    from imagebot.reconcile.workflow import automation_edits
+
+    _annotate(options, "Deautomate", lambda _: automation_edits(False))
 
 
 @click.command()
@@ -82,12 +94,10 @@ def deautomate(**options: Any) -> None:
 @click.option("-m", "--message", help="Why it is locked; kept in the lock and the commit.")
 def lock(**options: Any) -> None:
     """Lock WORKLOAD: imagebot run and release leave its images where they are."""
+    from imagebot.reconcile.workflow import lock_edits
+
     reason, user = one_line(options["message"]), one_line(options["user"])
-    edits = [_set("locked", "true")]
-    if reason:
-        edits.append(_set("locked_msg", reason))
-    if user:
-        edits.append(_set("locked_user", user))
+    edits = lock_edits(reason, user)
     options["message"] = None  # the reason goes into the subject below, not instead of it
     _annotate(options, "Lock", lambda _: edits, suffix=f": {reason}" if reason else "")
 
@@ -96,8 +106,9 @@ def lock(**options: Any) -> None:
 @_with(*_WORKLOAD, *_GIT_OPTIONS, _MESSAGE)
 def unlock(**options: Any) -> None:
     """Unlock WORKLOAD, dropping its lock message and user."""
-    names = ("locked", "locked_msg", "locked_user")
-    _annotate(options, "Unlock", lambda _: [_set(name, None) for name in names])
+    from imagebot.reconcile.workflow import unlock_edits
+
+    _annotate(options, "Unlock", lambda _: unlock_edits())
 
 
 # ---- policy WORKLOAD ----------------------------------------------------------------------------
@@ -169,8 +180,8 @@ def release(**options: Any) -> None:
 
 @click.command()
 @click.argument("files", nargs=-1, type=click.Path())
-@click.option("--repo", default=".", show_default=True, help="The repository: a local directory.")
-@click.option("--path", "paths", multiple=True, help="Only check these directories of --repo.")
+@LOCAL_REPO
+@PATHS
 @click.pass_context
 def lint(ctx: click.Context, repo: str, paths: tuple[str, ...], files: tuple[str, ...]) -> None:
     """Check automation annotations and policies; print file:line: message, exit 1 if any.
@@ -180,9 +191,8 @@ def lint(ctx: click.Context, repo: str, paths: tuple[str, ...], files: tuple[str
     """
     from imagebot.reconcile.lint import lint_tree
 
-    given = ctx.get_parameter_source("repo") is not click.core.ParameterSource.DEFAULT
     with reported_errors():
-        base, relative = local_tree(repo, paths, repo_given=given)
+        base, relative = local_tree(ctx, repo, paths)
         findings = lint_tree(base, relative)
     for finding in findings:
         click.echo(str(finding))
@@ -192,12 +202,6 @@ def lint(ctx: click.Context, repo: str, paths: tuple[str, ...], files: tuple[str
 
 
 # ---- shared --------------------------------------------------------------------------------------
-
-
-def _set(name: str, value: str | None) -> SetAnnotation:
-    from imagebot.manifest.annotate import SetAnnotation
-
-    return SetAnnotation(name, value)
 
 
 def _request(options: dict[str, Any]) -> Request:

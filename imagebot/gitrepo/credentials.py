@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import SplitResult, unquote, urlsplit, urlunsplit
 
-from imagebot.config import GitSettings
+from imagebot.config import SIGNING_FORMATS, GitSettings
 from imagebot.errors import ConfigError
 from imagebot.redact import remember
 
@@ -137,8 +137,10 @@ class GitEnvironment:
         if not settings.signing_key:
             return ["commit.gpgsign=false"]
         kind = settings.signing_format or "openpgp"
-        if kind not in {"openpgp", "ssh", "x509"}:
-            raise ConfigError(f"git.signingFormat: {kind!r} is not openpgp, ssh or x509")
+        if kind not in SIGNING_FORMATS:
+            raise ConfigError(
+                f"git.signingFormat: {kind!r} is not one of {', '.join(SIGNING_FORMATS)}"
+            )
         key = settings.signing_key
         if kind == "ssh" and Path(key).expanduser().is_file():
             key = str(self._private_copy(key, "git.signingKey"))

@@ -18,14 +18,14 @@ _NAME = re.compile(r"[a-z_]+")
 
 
 @dataclass(frozen=True, slots=True)
-class Field:
+class Placeholder:
     """``{name}``, or ``{name:body}`` when ``body`` is not None (a repeated section)."""
 
     name: str
-    body: tuple[Node, ...] | None = None
+    body: tuple[Piece, ...] | None = None
 
 
-Node = str | Field
+Piece = str | Placeholder
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +36,7 @@ class Vocabulary:
     sections: Mapping[str, Set[str]]
 
 
-def parse(template: str, vocabulary: Vocabulary, *, what: str) -> tuple[Node, ...]:
+def parse(template: str, vocabulary: Vocabulary, *, what: str) -> tuple[Piece, ...]:
     """Parse ``template`` or raise ``ConfigError`` naming ``what`` and the column at fault."""
     parser = _Parser(template, what)
     nodes = parser.nodes(vocabulary.scalars, vocabulary, inside=None)
@@ -44,7 +44,7 @@ def parse(template: str, vocabulary: Vocabulary, *, what: str) -> tuple[Node, ..
 
 
 def render(
-    nodes: Sequence[Node],
+    nodes: Sequence[Piece],
     scalars: Mapping[str, str],
     sections: Mapping[str, Sequence[Mapping[str, str]]],
 ) -> str:
@@ -70,8 +70,8 @@ class _Parser:
         column = (self.pos if at is None else at) + 1
         return ConfigError(f"{self.what}, column {column}: {reason}")
 
-    def nodes(self, names: Set[str], vocabulary: Vocabulary, *, inside: str | None) -> list[Node]:
-        out: list[Node] = []
+    def nodes(self, names: Set[str], vocabulary: Vocabulary, *, inside: str | None) -> list[Piece]:
+        out: list[Piece] = []
         literal: list[str] = []
         text = self.text
         while self.pos < len(text):
@@ -101,7 +101,7 @@ class _Parser:
             out.append("".join(literal))
         return out
 
-    def field(self, names: Set[str], vocabulary: Vocabulary, *, inside: str | None) -> Field:
+    def field(self, names: Set[str], vocabulary: Vocabulary, *, inside: str | None) -> Placeholder:
         start = self.pos
         self.pos += 1  # the opening brace
         match = _NAME.match(self.text, self.pos)
@@ -115,7 +115,7 @@ class _Parser:
             if name not in names:
                 raise self.fail(f"unknown field {{{name}}}; known: {_known(names)}", start)
             self.pos += 1
-            return Field(name)
+            return Placeholder(name)
         if not self.text.startswith(":", self.pos):
             raise self.fail(f"expected '}}' or ':' after {{{name}", start)
         if inside is not None or name not in vocabulary.sections:
@@ -124,7 +124,7 @@ class _Parser:
         self.pos += 1
         body = self.nodes(vocabulary.sections[name], vocabulary, inside=name)
         self.pos += 1  # the closing brace, which nodes() stopped at
-        return Field(name, tuple(body))
+        return Placeholder(name, tuple(body))
 
 
 def _known(names: Iterable[str]) -> str:

@@ -12,8 +12,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from imagebot.manifest import nodes
-from imagebot.manifest.compose import Node, ScalarNode
-from imagebot.model import PolicySpec, Problem, ProblemCode
+from imagebot.manifest.compose import BOOL_TAG, Node, ScalarNode
+from imagebot.model import Automation, PolicySpec, Problem, ProblemCode
 
 PREFIXES = ("imagebot.io/", "fluxcd.io/", "flux.weave.works/")  # in the order readers prefer
 DEFAULT_PREFIX = "imagebot.io/"  # what a workload with no automation annotation gets
@@ -31,7 +31,6 @@ SETTINGS: Mapping[str, str] = {
 SWITCHES = ("automated", "locked", "ignore", "pin-digest")
 # An automated workload with no tag.<container> for a container follows this, as Flux v1 did.
 DEFAULT_POLICY = PolicySpec("glob:*", "default glob:* for automated workloads")
-BOOL_TAG = "tag:yaml.org,2002:bool"
 
 
 def setting_of(key: str) -> tuple[str, int] | None:
@@ -68,16 +67,12 @@ def prefix_of(keys: Iterable[str]) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class Automation:
-    """What a workload's annotations ask for. ``policies`` maps container name to its policy
-    (written or not, automated or not); ``policy_lines`` gives the annotation's line."""
+class WorkloadAnnotations:
+    """What one workload's annotations say: its ``Automation``, built here and nowhere else;
+    ``policies`` maps container name to its policy (written or not, automated or not), with
+    ``policy_lines`` the annotation's line; ``problems`` are those met reading them."""
 
-    automated: bool = False
-    locked: bool = False
-    locked_message: str | None = None
-    locked_user: str | None = None
-    ignored: bool = False
-    pin_digest: bool = False
+    automation: Automation
     policies: Mapping[str, PolicySpec] = field(default_factory=dict)
     policy_lines: Mapping[str, int] = field(default_factory=dict)
     problems: tuple[Problem, ...] = ()
@@ -90,7 +85,7 @@ class _Found:
     node: Node
 
 
-def read_automation(annotations: Node | None, file: str) -> Automation:
+def read_annotations(annotations: Node | None, file: str) -> WorkloadAnnotations:
     """Parse the annotations mapping (or None) of one workload."""
     found: dict[str, _Found] = {}
     for key_node, value in nodes.items(annotations) if annotations is not None else []:
@@ -115,15 +110,19 @@ def read_automation(annotations: Node | None, file: str) -> Automation:
             continue
         policies[container] = PolicySpec(policy.strip(), f"annotation {entry.key}")
         lines[container] = line
-    return Automation(
+    locked = flags["locked"]
+    automation = Automation(
         automated=flags["automated"],
-        locked=flags["locked"],
-        locked_message=_lock_message(found) if flags["locked"] else None,
+        locked=locked,
+        locked_message=_lock_message(found) if locked else None,
         locked_user=nodes.text(found["locked_user"].node)
-        if flags["locked"] and "locked_user" in found
+        if locked and "locked_user" in found
         else None,
         ignored=flags["ignore"],
         pin_digest=flags["pin-digest"],
+    )
+    return WorkloadAnnotations(
+        automation=automation,
         policies=policies,
         policy_lines=lines,
         problems=tuple(problems),

@@ -27,10 +27,14 @@ except ImportError:  # pragma: no cover - exercised only without the C extension
 
 BOM = "\ufeff"
 STR_TAG = "tag:yaml.org,2002:str"
+NULL_TAG = "tag:yaml.org,2002:null"
+BOOL_TAG = "tag:yaml.org,2002:bool"
 MERGE_TAG = "tag:yaml.org,2002:merge"
 
 __all__ = [
     "BOM",
+    "BOOL_TAG",
+    "NULL_TAG",
     "STR_TAG",
     "ComposeError",
     "MappingNode",

@@ -9,7 +9,7 @@ values, Kustomize images and setter markers live elsewhere.
 from __future__ import annotations
 
 from imagebot.manifest import nodes
-from imagebot.manifest.annotations import DEFAULT_POLICY, Automation
+from imagebot.manifest.annotations import DEFAULT_POLICY, WorkloadAnnotations
 from imagebot.manifest.compose import STR_TAG, Node, ScalarNode
 from imagebot.manifest.context import DocumentContext, is_placeholder
 from imagebot.manifest.objects import containers_of
@@ -21,7 +21,7 @@ def find_container_images(ctx: DocumentContext, obj: Node, path: nodes.YamlPath 
     slots = containers_of(obj)
     if slots is None:
         return
-    workload, automation = ctx.identity(obj)
+    workload, annotations = ctx.identity(obj)
     names: list[str] = []
     for slot in slots:
         name = slot.name if slot.name is not None else f"{slot.field}[{slot.index}]"
@@ -32,9 +32,9 @@ def find_container_images(ctx: DocumentContext, obj: Node, path: nodes.YamlPath 
             (*path, *slot.path),
             workload=workload,
             name=name,
-            automation=automation,
+            annotations=annotations,
         )
-    ctx.report_unknown_containers(automation, names, workload)
+    ctx.report_unknown_containers(annotations, names, workload)
 
 
 def _add_container(
@@ -44,7 +44,7 @@ def _add_container(
     *,
     workload: WorkloadId,
     name: str,
-    automation: Automation,
+    annotations: WorkloadAnnotations,
 ) -> None:
     image_node = nodes.get(container, "image")
     if not isinstance(image_node, ScalarNode) or image_node.tag != STR_TAG:
@@ -55,7 +55,8 @@ def _add_container(
     image = ctx.parse_image(image_node, value)
     if image is None:
         return
-    policy = automation.policies.get(name, DEFAULT_POLICY) if automation.automated else None
+    automation = annotations.automation
+    policy = annotations.policies.get(name, DEFAULT_POLICY) if automation.automated else None
     ctx.add(
         image_node,
         (*path, "image"),

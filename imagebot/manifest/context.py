@@ -1,6 +1,6 @@
 """What the finders share while reading one document: its text, position and a target builder.
 
-The finders (workloads, Helm values, Kustomize images, setter markers) each turn nodes into
+The finders (containers, Helm values, Kustomize images, setter markers) each turn nodes into
 ``Target``s and ``Problem``s through ``DocumentContext``; none of them reads files or edits text.
 """
 
@@ -10,10 +10,18 @@ from dataclasses import dataclass, field
 
 from imagebot.errors import ReferenceError_
 from imagebot.manifest import nodes
-from imagebot.manifest.annotations import Automation, read_automation
+from imagebot.manifest.annotations import WorkloadAnnotations, read_annotations
 from imagebot.manifest.compose import Node, ScalarNode
 from imagebot.manifest.objects import object_id
-from imagebot.model import Location, PolicySpec, Problem, Target, TargetKind, WorkloadId
+from imagebot.model import (
+    Automation,
+    Location,
+    PolicySpec,
+    Problem,
+    Target,
+    TargetKind,
+    WorkloadId,
+)
 from imagebot.refs import ImageRef, parse_reference
 
 # Values that are placeholders for a templating step, not references: not ours to judge.
@@ -34,17 +42,17 @@ class DocumentContext:
     root: Node
     targets: list[Target] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
-    _identities: dict[int, tuple[WorkloadId, Automation]] = field(default_factory=dict)
+    _identities: dict[int, tuple[WorkloadId, WorkloadAnnotations]] = field(default_factory=dict)
 
-    def identity(self, obj: Node) -> tuple[WorkloadId, Automation]:
-        """Who an object is and the automation its annotations ask for, read once per object
-        (so problems with the annotations are reported once)."""
+    def identity(self, obj: Node) -> tuple[WorkloadId, WorkloadAnnotations]:
+        """Who an object is and what its annotations say, read once per object (so problems
+        with the annotations are reported once, and its targets share one ``Automation``)."""
         known = self._identities.get(id(obj))
         if known is None:
             metadata = nodes.get(obj, "metadata")
-            automation = read_automation(nodes.get(metadata, "annotations"), self.file)
-            self.problems.extend(automation.problems)
-            known = self._identities[id(obj)] = (object_id(obj), automation)
+            annotations = read_annotations(nodes.get(metadata, "annotations"), self.file)
+            self.problems.extend(annotations.problems)
+            known = self._identities[id(obj)] = (object_id(obj), annotations)
         return known
 
     def location(self, node: Node) -> Location:
@@ -93,12 +101,7 @@ class DocumentContext:
                 workload=workload,
                 container=container,
                 policy=policy,
-                automated=policy is not None,
-                locked=automation.locked,
-                locked_message=automation.locked_message,
-                locked_user=automation.locked_user,
-                ignored=automation.ignored,
-                pin_digest=automation.pin_digest,
+                automation=automation,
                 yaml_path=path,
                 field_part=part,
                 current_value=str(node.value),
@@ -106,16 +109,16 @@ class DocumentContext:
         )
 
     def report_unknown_containers(
-        self, automation: Automation, names: list[str], workload: WorkloadId
+        self, annotations: WorkloadAnnotations, names: list[str], workload: WorkloadId
     ) -> None:
         """A tag policy for a container the workload does not have is a Problem."""
-        for container, policy in automation.policies.items():
+        for container, policy in annotations.policies.items():
             if container not in names:
                 self.problems.append(
                     Problem(
                         f"{policy.source} names container {container!r}, which {workload} does not "
                         f"have (it has: {', '.join(names) or 'none'}); fix the container name",
                         self.file,
-                        automation.policy_lines.get(container),
+                        annotations.policy_lines.get(container),
                     )
                 )

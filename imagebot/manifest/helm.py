@@ -11,14 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from imagebot.manifest import nodes
-from imagebot.manifest.annotations import DEFAULT_POLICY, Automation
-from imagebot.manifest.compose import STR_TAG, MappingNode, Node, ScalarNode
+from imagebot.manifest.annotations import DEFAULT_POLICY, WorkloadAnnotations
+from imagebot.manifest.compose import NULL_TAG, STR_TAG, MappingNode, Node, ScalarNode
 from imagebot.manifest.context import DocumentContext, is_placeholder
 from imagebot.manifest.objects import is_helm_release
 from imagebot.model import PolicySpec, TargetKind, WorkloadId
 
 CHART_IMAGE = "chart-image"
-NULL_TAG = "tag:yaml.org,2002:null"
 
 
 def find_helm_images(ctx: DocumentContext, obj: Node, path: nodes.YamlPath = ()) -> None:
@@ -38,14 +37,14 @@ def find_helm_images(ctx: DocumentContext, obj: Node, path: nodes.YamlPath = ())
             and release.find_in(child, (*base, key), key)
         ):
             found.append(key)
-    ctx.report_unknown_containers(release.automation, found, release.workload)
+    ctx.report_unknown_containers(release.annotations, found, release.workload)
 
 
 @dataclass(frozen=True, slots=True)
 class _Release:
     ctx: DocumentContext
     workload: WorkloadId
-    automation: Automation
+    annotations: WorkloadAnnotations
 
     def find_in(self, values: Node, path: nodes.YamlPath, container: str) -> bool:
         """Add the image of one values mapping, if it has one of the known shapes."""
@@ -65,20 +64,7 @@ class _Release:
         tag = nodes.get(values, "tag")
         if tag is not None and ":" not in written.rsplit("/", 1)[-1]:
             return self.add_tag((*path, "tag"), tag, name, container)
-        ref = self.ctx.parse_image(image, name)
-        if ref is None:
-            return False
-        self.ctx.add(
-            image,
-            (*path, "image"),
-            TargetKind.HELM,
-            ref,
-            self.workload,
-            container=container,
-            automation=self.automation,
-            policy=self.policy(container),
-        )
-        return True
+        return self.add(image, (*path, "image"), name, container, "image")
 
     def add_tag(self, path: nodes.YamlPath, tag: Node | None, name: str, container: str) -> bool:
         value = nodes.text(tag)
@@ -87,23 +73,27 @@ class _Release:
             return False
         if is_placeholder(name) or (tag.tag == STR_TAG and is_placeholder(value)):
             return False
-        ref = self.ctx.parse_image(tag, f"{name}:{value}")
+        return self.add(tag, path, f"{name}:{value}", container, "tag")
+
+    def add(self, node: Node, path: nodes.YamlPath, text: str, container: str, part: str) -> bool:
+        """One target for the scalar ``node`` that holds (part of) the reference ``text``."""
+        ref = self.ctx.parse_image(node, text)
         if ref is None:
             return False
         self.ctx.add(
-            tag,
+            node,
             path,
             TargetKind.HELM,
             ref,
             self.workload,
             container=container,
-            automation=self.automation,
+            automation=self.annotations.automation,
             policy=self.policy(container),
-            part="tag",
+            part=part,
         )
         return True
 
     def policy(self, container: str) -> PolicySpec | None:
-        if not self.automation.automated:
+        if not self.annotations.automation.automated:
             return None
-        return self.automation.policies.get(container, DEFAULT_POLICY)
+        return self.annotations.policies.get(container, DEFAULT_POLICY)

@@ -11,14 +11,12 @@ from __future__ import annotations
 import posixpath
 
 from imagebot.manifest import nodes
-from imagebot.manifest.annotations import Automation
-from imagebot.manifest.compose import STR_TAG, Node, ScalarNode
+from imagebot.manifest.compose import NULL_TAG, STR_TAG, Node, ScalarNode
 from imagebot.manifest.context import DocumentContext, is_placeholder
-from imagebot.model import TargetKind, WorkloadId
+from imagebot.model import Automation, TargetKind, WorkloadId
 
 KUSTOMIZATION_FILES = frozenset({"kustomization.yaml", "kustomization.yml", "Kustomization"})
 KUSTOMIZE_KINDS = ("Kustomization", "Component")  # a Component carries ``images:`` too
-NULL_TAG = "tag:yaml.org,2002:null"
 
 
 def images_path(obj: Node, file: str) -> tuple[str, ...] | None:
@@ -45,7 +43,8 @@ def find_kustomize_images(ctx: DocumentContext, obj: Node) -> None:
     if not entries:
         return
     if nodes.get(obj, "metadata") is not None:
-        workload, automation = ctx.identity(obj)
+        workload, annotations = ctx.identity(obj)
+        automation = annotations.automation
     else:
         directory = posixpath.dirname(ctx.file) or "."
         workload = WorkloadId("Kustomization", None, directory, directory=True)

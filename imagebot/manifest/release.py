@@ -30,11 +30,11 @@ def plan_set_image(
     pinned = {_entry(t) for t in matched if t.field_part == "digest"} if digest is None else set()
     for target in matched:
         where = target.location
-        if target.locked:
-            reason = f": {target.locked_message}" if target.locked_message else ""
+        if target.automation.locked:
             problems.append(
                 Problem(
-                    f"{target.workload} is locked{reason}; unlock it to release {image.name}",
+                    f"{target.workload} is locked{target.automation.why_locked}; unlock it to "
+                    f"release {image.name}",
                     where.file,
                     where.line,
                     str(target.image),

@@ -1,8 +1,9 @@
 """Find every image target in the text of one file: pure, no file system.
 
-Composes each document once and runs the finders over it (workloads, HelmRelease values, Kustomize
-images, Flux image objects, setter markers). Text that is not YAML is one skip, never fatal; a
-document with a repeated key yields no targets, since appliers disagree about which copy wins.
+Composes each document once and runs the finders over it (containers, HelmRelease values,
+Kustomize images, Flux image objects, setter markers) and describes its workloads. Text that is
+not YAML is one skip, never fatal; a document with a repeated key yields no targets, since
+appliers disagree about which copy wins.
 """
 
 from __future__ import annotations
@@ -84,7 +85,8 @@ def scan_file(text: str, file: str, *, with_workloads: bool = False) -> FileScan
             if found is not None:
                 flux_objects.append(found)
             if with_workloads and is_workload(obj.node):
-                workloads.append(describe(obj, *ctx.identity(obj.node), file))
+                identity, annotations = ctx.identity(obj.node)
+                workloads.append(describe(obj, identity, annotations.automation, file))
         find_kustomize_images(ctx, ctx.root)
     marks = find_markers(contexts, body)
     if marks:

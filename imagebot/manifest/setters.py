@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from imagebot.errors import ReferenceError_
 from imagebot.manifest import nodes
-from imagebot.manifest.compose import STR_TAG, Node, ScalarNode
+from imagebot.manifest.compose import NULL_TAG, STR_TAG, Node, ScalarNode
 from imagebot.manifest.context import DocumentContext
 from imagebot.manifest.objects import container_on_path, object_at
 from imagebot.model import Location, PolicySpec, Problem, Target, TargetKind
@@ -26,7 +26,6 @@ from imagebot.refs import ImageRef, parse_reference
 MARKER = re.compile(r'#\s*\{\s*"\$imagepolicy"\s*:\s*"([^"]*)"\s*\}')
 FLUX_IMAGE_GROUP = "image.toolkit.fluxcd.io/"
 PARTS = ("tag", "name", "digest")
-NULL_TAG = "tag:yaml.org,2002:null"
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +100,7 @@ def _mark(
         ctx.problem(f"setter marker {ref!r} is on a value that is not a string", node)
         return None
     obj = object_at(ctx.document, ctx.root, path)
-    workload, automation = ctx.identity(obj)
+    workload, annotations = ctx.identity(obj)
     container = container_on_path(ctx.root, path)
     template = Target(
         location=ctx.location(node),
@@ -109,12 +108,7 @@ def _mark(
         image=ImageRef(registry="", repository=""),
         workload=workload,
         container=container,
-        automated=True,
-        locked=automation.locked,
-        locked_message=automation.locked_message,
-        locked_user=automation.locked_user,
-        ignored=automation.ignored,
-        pin_digest=automation.pin_digest,
+        automation=annotations.automation,
         yaml_path=path,
         field_part=part,
         current_value=str(node.value),
@@ -180,7 +174,7 @@ def resolve_markers(
     targets: list[Target] = []
     problems: list[Problem] = []
     for mark in marks:
-        where = mark.template.location
+        where, automation = mark.template.location, mark.template.automation
         policy = _lookup(objects, "ImagePolicy", mark.namespace, mark.policy)
         name = f"{mark.namespace}/{mark.policy}"
         if policy is None or policy.repository is None:
@@ -222,7 +216,9 @@ def resolve_markers(
                 image=image,
                 # Named as the marker names it: an object written without a namespace has none.
                 policy=dataclasses.replace(policy.policy, source=f"ImagePolicy {name}"),
-                pin_digest=mark.template.pin_digest or policy.pin_digest,
+                automation=dataclasses.replace(automation, pin_digest=True)
+                if policy.pin_digest
+                else automation,
             )
         )
     return targets, problems

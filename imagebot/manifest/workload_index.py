@@ -12,10 +12,9 @@ from dataclasses import dataclass
 
 from imagebot.errors import UsageError
 from imagebot.manifest import nodes
-from imagebot.manifest.annotations import Automation
 from imagebot.manifest.compose import MappingNode, Node, ScalarNode
 from imagebot.manifest.objects import Object, containers_of
-from imagebot.model import WorkloadId
+from imagebot.model import Automation, WorkloadId
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,8 +31,7 @@ class Workload:
     """A workload found in one file: identity, place, annotations and containers.
 
     ``containers`` (their names) is None for kinds whose images live elsewhere (HelmRelease
-    values);
-    ``automation`` is what the scanner read from the annotations for this workload's targets.
+    values); ``automation`` is the same value the workload's targets carry.
     """
 
     id: WorkloadId

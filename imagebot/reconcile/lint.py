@@ -17,7 +17,7 @@ from imagebot.errors import PolicyError
 from imagebot.manifest import scan_tree
 from imagebot.manifest.annotations import TAG, setting_of, spellings
 from imagebot.manifest.workload_index import Workload
-from imagebot.model import PolicySpec, Problem, Target, WorkloadId
+from imagebot.model import PolicySpec, Problem, ProblemCode, Target, WorkloadId
 from imagebot.policy import parse_policy
 
 
@@ -119,6 +119,7 @@ def invalid_policies(written: Iterable[_Written]) -> Iterator[Problem]:
                 f"{found}",
                 item.file,
                 item.line,
+                code=ProblemCode.INVALID_POLICY,
             )
 
 

@@ -93,13 +93,12 @@ def screen(targets: Iterable[Target]) -> Screened:
     problems: list[Problem] = []
     skipped: list[Problem] = []
     for target in targets:
-        if not target.automated or target.ignored or target.policy is None:
+        automation = target.automation
+        if target.policy is None or automation.ignored:
             continue
-        if target.locked:
-            why = f": {target.locked_message}" if target.locked_message else ""
-            skipped.append(
-                problem_at(target, f"{target.workload} is locked{why}", ProblemCode.LOCKED)
-            )
+        if automation.locked:
+            why = f"{target.workload} is locked{automation.why_locked}"
+            skipped.append(problem_at(target, why, ProblemCode.LOCKED))
             continue
         spec = target.policy
         key = (spec.text, spec.filter_pattern, spec.extract)  # the same policy from two sources
@@ -179,7 +178,7 @@ def _select_one(item: Automated, tags: Sequence[TagInfo], allow_downgrade: bool)
     # A reference that carries a digest is pinned: tag and digest move together, or the old
     # digest would keep naming the old image (Kustomize `digest:` wins over `newTag:`). The
     # pin-digest option also follows a tag that moved in place, at the cost of one HEAD.
-    pinned = target.pin_digest or (image.digest is not None and chosen.tag != image.tag)
+    pinned = target.automation.pin_digest or (image.digest is not None and chosen.tag != image.tag)
     if not pinned and chosen.tag == image.tag:
         return Kept(target)
     return Choice(target, chosen, decision.reason, pinned)

@@ -22,6 +22,7 @@ from imagebot.manifest import (
     write_files,
 )
 from imagebot.manifest.annotate import SetAnnotation, edit_annotations
+from imagebot.manifest.annotations import TAG
 from imagebot.manifest.workload_index import Workload, resolve
 from imagebot.model import PolicySpec, Problem, Target, WorkloadId
 from imagebot.policy import parse_policy
@@ -73,7 +74,7 @@ def annotate(
     body = [f"{workload.where}  {_describe(edit)}" for edit in edits]
     automated = next((e.value == "true" for e in edits if e.name == "automated"), None)
     notes: tuple[str, ...] = ()
-    if any(e.name.startswith("tag.") and e.value for e in edits) and not (
+    if any(e.name.startswith(TAG) and e.value for e in edits) and not (
         automated if automated is not None else workload.automated
     ):
         notes = (
@@ -89,6 +90,26 @@ def annotate(
 
 def _describe(edit: SetAnnotation) -> str:
     return f"remove {edit.name}" if edit.value is None else f"{edit.name}: {edit.value}"
+
+
+def automation_edits(on: bool) -> list[SetAnnotation]:
+    """``imagebot automate`` (``on``) and ``deautomate``: the policies stay for next time."""
+    return [SetAnnotation("automated", "true" if on else None)]
+
+
+def lock_edits(reason: str | None, user: str | None) -> list[SetAnnotation]:
+    """``imagebot lock``: the lock, and why and by whom when given."""
+    edits = [SetAnnotation("locked", "true")]
+    if reason:
+        edits.append(SetAnnotation("locked_msg", reason))
+    if user:
+        edits.append(SetAnnotation("locked_user", user))
+    return edits
+
+
+def unlock_edits() -> list[SetAnnotation]:
+    """``imagebot unlock``: the lock goes, with its message and user."""
+    return [SetAnnotation(name, None) for name in ("locked", "locked_msg", "locked_user")]
 
 
 def policy_edits(
@@ -118,8 +139,8 @@ def policy_edits(
             )
         wanted = dict.fromkeys(known or [], tag_all) if tag_all else {}
         wanted.update(dict(tags))
-        edits = [SetAnnotation(f"tag.{c}", p) for c, p in wanted.items() if p is not None]
-        return edits + [SetAnnotation(f"tag.{c}", None) for c in untag]
+        edits = [SetAnnotation(TAG + c, p) for c, p in wanted.items() if p is not None]
+        return edits + [SetAnnotation(TAG + c, None) for c in untag]
 
     return edits_for
 
@@ -161,7 +182,7 @@ def release_into(root: Path, paths: Sequence[str], wanted: Release) -> Released:
         chosen = [resolve(w, scan.workloads) for w in wanted.workloads]
         targets = [t for t in targets if any(_belongs(t, w) for w in chosen)]
     if wanted.force:
-        targets = [replace(t, locked=False) for t in targets]
+        targets = [replace(t, automation=replace(t.automation, locked=False)) for t in targets]
     updates, problems = plan_set_image(targets, wanted.image, wanted.tag, wanted.digest)
     result = rewrite_files(scan.texts, updates)
     failed = {problem.file for problem in result.problems}

@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
+from imagebot.config import SIGNING_FORMATS
+
 
 class Source(Enum):
     """Where settings come from, in order of trust."""
@@ -79,9 +81,6 @@ class Field:
 
 PLATFORM_PATTERN = r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)?$"
 """OS/ARCH[/VARIANT], as in the JSON schema and the CRD."""
-
-SIGNING_FORMATS = ("openpgp", "ssh", "x509")
-"""git's ``gpg.format`` values: one answer for every source (x509 needs ``gpgsm``'s keyring)."""
 
 S, B, I, N = Kind.STRING, Kind.BOOL, Kind.INT, Kind.NUMBER  # noqa: E741 - table shorthand
 
