@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.leaks import assert_no_leaks, forms
+from tests.leaks import assert_no_leaks, forms, git_dirs_under
 from tests.rig import ImagePusher, RegistryServer
 from tests.rig.git import run_git
 from tests.rig.proxy import Exchange, Proxy, start_proxy
@@ -58,15 +58,6 @@ def realm_to(echo: Proxy) -> Callable[[Exchange], Exchange]:
         return exchange
 
     return rewrite
-
-
-def git_dirs_under(*roots: Path) -> list[Path]:
-    found = []
-    for root in roots:
-        if (root / "HEAD").is_file() and (root / "objects").is_dir():
-            found.append(root)
-        found += [p.parent for p in root.rglob("HEAD") if (p.parent / "objects").is_dir()]
-    return sorted(set(found))
 
 
 def test_an_echoing_token_server_gets_no_credential_printed_anywhere(
