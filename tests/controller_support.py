@@ -30,6 +30,9 @@ ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "fixtures" / "manifests" / "seed-example" / "original" / "deployment.yaml"
 OLD, NEW = datetime(2024, 1, 1, tzinfo=UTC), datetime(2024, 2, 1, tzinfo=UTC)
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+# The login in the seeded ``regcred`` Secret: long enough for a leak search to mean something.
+REGCRED_USER, REGCRED_PASSWORD = "regcred-bot", "regcred-Pa55-7f3a9c2e41"
+REGCRED_AUTH = base64.b64encode(f"{REGCRED_USER}:{REGCRED_PASSWORD}".encode()).decode()
 FLASK = Target(
     location=Location("deployment.yaml", 40),
     kind=TargetKind.CONTAINER,
@@ -93,7 +96,7 @@ def seeded_api() -> Iterator[RunningApi]:
         "metadata": {"name": "regcred", "namespace": "my-demo"},
         "data": {
             ".dockerconfigjson": base64.b64encode(
-                json.dumps({"auths": {"registry.example": {"auth": "dTpw"}}}).encode()
+                json.dumps({"auths": {"registry.example": {"auth": REGCRED_AUTH}}}).encode()
             ).decode()
         },
     }
