@@ -16,11 +16,14 @@ from pathlib import Path
 from typing import Any
 
 import requests
+from aiohttp import web
+from aiohttp.test_utils import TestServer
 
 from imagebot.config import Settings
 from imagebot.controller.handlers import Controller
 from imagebot.controller.kube import Cluster, api_client
 from imagebot.controller.metrics import Metrics
+from imagebot.controller.web import RUNNER_OPTIONS
 from imagebot.model import Change, CommitSha, Location, RunResult, Target, TargetKind, WorkloadId
 from imagebot.refs import parse_reference
 from tests.kube_emulator import RunningApi
@@ -153,3 +156,12 @@ def body(*, status: dict[str, Any] | None = None, **spec: Any) -> dict[str, Any]
         "spec": {"git": {"url": "file:///srv/fluxdemo.git"}, **spec},
         "status": status or {},
     }
+
+
+async def served(app: web.Application) -> TestServer:
+    """``app`` on a loopback port, served the way the operator serves it (``RUNNER_OPTIONS``:
+    no access log). TestServer drops options given to its constructor, so they go to
+    ``start_server``; a TestClient over the result closes it."""
+    server = TestServer(app)
+    await server.start_server(**RUNNER_OPTIONS)
+    return server
