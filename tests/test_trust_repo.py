@@ -4,7 +4,8 @@ and the repository's own imagebot.yaml cannot aim the controller's secrets at a 
 The repository is a Git remote imagebot clones; a committed symlink to an absolute path outside
 the clone must be a clear problem, must never be read into output, and must never be rewritten.
 A committed imagebot.yaml naming a secret source, ``insecure`` or a mirror is refused (exit 2,
-naming file:line) before any registry is asked (issue 12 case 3).
+naming file:line) before any registry is asked (issue 12 case 3), and a committed imagebot.yaml
+that links out of the clone is refused without quoting its target (case 4).
 """
 
 from __future__ import annotations
@@ -145,3 +146,28 @@ def test_a_committed_config_cannot_send_a_secret_to_a_host_it_names(
         texts={"stdout": done.stdout, "stderr": done.stderr},
         git_dirs=git_dirs_under(remote, tmp_path / "cache"),
     )
+
+
+def test_a_symlinked_config_leading_out_of_the_clone_is_refused_without_quoting_it(
+    registry: RegistryServer, pusher: ImagePusher, unique_repo: str, tmp_path: Path
+) -> None:
+    """Issue 12 case 4: the link was followed, and a YAML error then printed the target's lines."""
+    pusher.push_image(unique_repo, "1.0.0", created=T0)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    target = outside / "operator.yaml"
+    target.write_text("git:\n  token: 'OUTSIDE-SECRET-9b2d\n")  # broken YAML: an error quotes it
+    remote = remote_with_symlink(
+        tmp_path,
+        {"app.yaml": workload("app", f"{registry.host}/{unique_repo}:1.0.0", "semver:~1")},
+        {"imagebot.yaml": str(target)},
+    )
+
+    done = imagebot("run", "--repo", remote.as_uri(), tmp_path=tmp_path, check=False)
+
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "symlink that leads out of the repository" in done.stderr
+    outputs = {"stdout": done.stdout, "stderr": done.stderr}
+    assert_no_leaks(["OUTSIDE-SECRET", str(outside)], texts=outputs)
+    # The link's blob names the target path (the repository's own content), never its text.
+    assert_no_leaks(["OUTSIDE-SECRET"], git_dirs=git_dirs_under(tmp_path / "cache"))
