@@ -16,11 +16,14 @@ from pathlib import Path
 from typing import Any
 
 import requests
+from aiohttp import web
+from aiohttp.test_utils import TestServer
 
 from imagebot.config import Settings
 from imagebot.controller.handlers import Controller
 from imagebot.controller.kube import Cluster, api_client
 from imagebot.controller.metrics import Metrics
+from imagebot.controller.web import RUNNER_OPTIONS
 from imagebot.model import (
     Change,
     CommitSha,
@@ -39,6 +42,9 @@ ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "fixtures" / "manifests" / "seed-example" / "original" / "deployment.yaml"
 OLD, NEW = datetime(2024, 1, 1, tzinfo=UTC), datetime(2024, 2, 1, tzinfo=UTC)
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+# The login in the seeded ``regcred`` Secret: long enough for a leak search to mean something.
+REGCRED_USER, REGCRED_PASSWORD = "regcred-bot", "regcred-Pa55-7f3a9c2e41"
+REGCRED_AUTH = base64.b64encode(f"{REGCRED_USER}:{REGCRED_PASSWORD}".encode()).decode()
 FLASK = Target(
     location=Location("deployment.yaml", 40),
     kind=TargetKind.CONTAINER,
@@ -102,7 +108,7 @@ def seeded_api() -> Iterator[RunningApi]:
         "metadata": {"name": "regcred", "namespace": "my-demo"},
         "data": {
             ".dockerconfigjson": base64.b64encode(
-                json.dumps({"auths": {"registry.example": {"auth": "dTpw"}}}).encode()
+                json.dumps({"auths": {"registry.example": {"auth": REGCRED_AUTH}}}).encode()
             ).decode()
         },
     }
@@ -159,3 +165,12 @@ def body(*, status: dict[str, Any] | None = None, **spec: Any) -> dict[str, Any]
         "spec": {"git": {"url": "file:///srv/fluxdemo.git"}, **spec},
         "status": status or {},
     }
+
+
+async def served(app: web.Application) -> TestServer:
+    """``app`` on a loopback port, served the way the operator serves it (``RUNNER_OPTIONS``:
+    no access log). TestServer drops options given to its constructor, so they go to
+    ``start_server``; a TestClient over the result closes it."""
+    server = TestServer(app)
+    await server.start_server(**RUNNER_OPTIONS)
+    return server

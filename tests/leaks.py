@@ -2,7 +2,10 @@
 messages, events, and Git data decompressed (every object, config, reflogs, packed refs).
 
 Tests that hand imagebot a credential call ``assert_no_leaks`` with the secrets and whatever the
-run produced; it fails naming each place a secret (or its Basic ``user:secret`` base64) shows.
+run produced: captured stdout/stderr, ``caplog.text``, JSON, commit messages, posted events and
+status (``texts``), the Git directories it touched (``git_dirs``, found with ``git_dirs_under``)
+and, with ``trees``, every file under a directory. It fails naming each place a secret (or its
+Basic ``user:secret`` base64, or a line of a private key) shows.
 """
 
 from __future__ import annotations
@@ -20,6 +23,36 @@ def forms(secret: str, user: str | None = None) -> list[str]:
         found.append(base64.b64encode(f"{user}:{secret}".encode()).decode())
         found.append(f"{user}:{secret}")
     return found
+
+
+def key_forms(private_key: Path) -> list[str]:
+    """Lines of a private key file's body: any one of them showing means the key leaked."""
+    lines = private_key.read_text().splitlines()
+    return [line for line in lines if line and not line.startswith("-----")]
+
+
+def git_dirs_under(*roots: Path) -> list[Path]:
+    """Every Git directory at or below ``roots`` (bare repositories, ``.git`` of clones, the
+    workspace cache's mirrors): where a run could have written a secret into Git data."""
+    found: set[Path] = set()
+    for root in roots:
+        if not root.exists():
+            continue
+        candidates = [root, *(p.parent for p in root.rglob("HEAD"))]
+        found.update(c for c in candidates if (c / "HEAD").is_file() and (c / "objects").is_dir())
+    return sorted(found)
+
+
+def files_under(*roots: Path) -> dict[str, bytes]:
+    """Every file at or below ``roots`` as it is on disk (working trees, caches, config files);
+    Git objects are compressed there, so pass the Git directories as ``git_dirs`` as well."""
+    return {
+        str(path): path.read_bytes()
+        for root in roots
+        if root.exists()
+        for path in sorted(root.rglob("*"))
+        if path.is_file() and not path.is_symlink()
+    }
 
 
 def git_texts(git_dir: Path) -> dict[str, bytes]:
@@ -42,9 +75,10 @@ def find_leaks(
     *,
     texts: Mapping[str, str | bytes] | None = None,
     git_dirs: Iterable[Path] = (),
+    trees: Iterable[Path] = (),
 ) -> list[str]:
     """``where: secret`` for each secret found; an empty list when nothing leaked."""
-    places: dict[str, bytes] = {}
+    places: dict[str, bytes] = files_under(*trees)
     for where, text in (texts or {}).items():
         places[where] = text.encode() if isinstance(text, str) else text
     for git_dir in git_dirs:
@@ -64,6 +98,7 @@ def assert_no_leaks(
     *,
     texts: Mapping[str, str | bytes] | None = None,
     git_dirs: Iterable[Path] = (),
+    trees: Iterable[Path] = (),
 ) -> None:
-    leaks = find_leaks(secrets, texts=texts, git_dirs=git_dirs)
+    leaks = find_leaks(secrets, texts=texts, git_dirs=git_dirs, trees=trees)
     assert leaks == [], f"secrets leaked into: {leaks}"

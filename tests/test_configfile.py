@@ -12,6 +12,7 @@ from imagebot.config import RegistryHost, RegistrySettings, Settings
 from imagebot.errors import ConfigError
 from imagebot.settings import Source, load_settings, parse_settings, settings_loader
 from imagebot.settings.grammar import read_settings
+from tests.leaks import assert_no_leaks
 
 FULL = """\
 paths: [apps, clusters/prod]
@@ -86,7 +87,7 @@ def test_every_documented_key_is_read() -> None:
 
 def test_secrets_do_not_show_in_the_settings_repr() -> None:
     settings = config(FULL, ENV)
-    assert "t0ken" not in repr(settings) and "s3cret" not in repr(settings)
+    assert_no_leaks(ENV.values(), texts={"repr": repr(settings), "str": str(settings)})
 
 
 def test_an_empty_file_keeps_every_default_of_the_dataclasses() -> None:
@@ -183,7 +184,7 @@ def test_a_cache_dir_that_is_a_file_is_a_config_error(key: str, tmp_path: Path) 
 def test_a_yaml_error_quotes_no_line_of_the_file() -> None:
     with pytest.raises(ConfigError) as raised:
         config("git:\n  token: 'hunter2-secret\n")
-    assert "hunter2" not in str(raised.value)
+    assert_no_leaks(["hunter2"], texts={"error": str(raised.value)})
 
 
 # The repository's own imagebot.yaml: written by anyone who can push, so it sets only the keys
@@ -275,7 +276,7 @@ def test_a_symlinked_repository_file_leading_out_of_the_clone_is_refused(tmp_pat
     (clone / "imagebot.yaml").symlink_to(outside)
     with pytest.raises(ConfigError, match="symlink that leads out of the repository") as raised:
         settings_loader(None, Settings(), lambda s: s)(clone)
-    assert "hunter2" not in str(raised.value) and str(tmp_path) not in str(raised.value)
+    assert_no_leaks(["hunter2", str(tmp_path)], texts={"error": str(raised.value)})
 
 
 def test_a_symlinked_repository_file_inside_the_clone_is_read(tmp_path: Path) -> None:

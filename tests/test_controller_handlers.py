@@ -6,6 +6,7 @@ the contract); Secrets and workloads come from the emulated API server through t
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
@@ -15,8 +16,18 @@ import pytest
 
 from imagebot.errors import ConfigError, PolicyError, RateLimited, RegistryError
 from imagebot.model import Problem, WorkloadId
-from tests.controller_support import NOW, PUSHED, Recorder, body, controller, seeded_api
+from tests.controller_support import (
+    NOW,
+    PUSHED,
+    REGCRED_PASSWORD,
+    REGCRED_USER,
+    Recorder,
+    body,
+    controller,
+    seeded_api,
+)
 from tests.kube_emulator import RunningApi
+from tests.leaks import assert_no_leaks, forms
 
 BAD_REFERENCE = Problem("invalid reference docker.io//flaskapp", "other.yaml", 7)
 
@@ -103,8 +114,9 @@ async def test_a_missing_secret_stalls_naming_it(api: RunningApi) -> None:
 @pytest.mark.asyncio
 @pytest.mark.rig
 async def test_dockerconfigjson_secrets_reach_reconcile_as_objects_not_files(
-    api: RunningApi,
+    api: RunningApi, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.DEBUG)
     recorder, patch = Recorder(PUSHED), kopf.Patch()
     await controller(api, recorder).cycle(
         body=body(registries={"secretRefs": [{"name": "regcred"}]}), patch=patch
@@ -113,7 +125,12 @@ async def test_dockerconfigjson_secrets_reach_reconcile_as_objects_not_files(
     # Finding 9: no docker config is written to a temporary file and read back.
     assert settings.registries.docker_config is None
     (host,) = settings.registries.hosts
-    assert (host.host, host.username, host.password) == ("registry.example", "u", "p")
+    login = (host.host, host.username, host.password)
+    assert login == ("registry.example", REGCRED_USER, REGCRED_PASSWORD)
+    assert_no_leaks(
+        forms(REGCRED_PASSWORD, REGCRED_USER),
+        texts={"events": repr(recorder.events), "status": repr(dict(patch)), "log": caplog.text},
+    )
 
 
 @pytest.mark.asyncio

@@ -8,12 +8,13 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 import kopf
 import pytest
 
 from imagebot.controller.handlers import Controller
-from imagebot.controller.kube import Cluster, api_client
+from imagebot.controller.kube import Cluster
 from imagebot.controller.metrics import Metrics
 from imagebot.controller.secrets import KubernetesSecretReader
 from imagebot.errors import KubernetesError
@@ -26,6 +27,8 @@ pytestmark = pytest.mark.rig  # a loopback API server answers each status
 
 class _Answer(BaseHTTPRequestHandler):
     status = 500
+    retry_after: str | None = None
+    only: str = ""  # answer ``status`` only on paths containing this; 404 elsewhere
 
     def do_GET(self) -> None:
         self._answer()
@@ -34,8 +37,11 @@ class _Answer(BaseHTTPRequestHandler):
         self._answer()
 
     def _answer(self) -> None:
-        body = json.dumps({"kind": "Status", "code": self.status}).encode()
-        self.send_response(self.status)
+        status = self.status if self.only in self.path else 404
+        body = json.dumps({"kind": "Status", "code": status}).encode()
+        self.send_response(status)
+        if self.retry_after is not None:
+            self.send_header("Retry-After", self.retry_after)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
@@ -45,14 +51,26 @@ class _Answer(BaseHTTPRequestHandler):
         pass
 
 
+def _without_retries(url: str) -> Any:
+    """An ApiClient that asks once: urllib3's own retries (which sleep out a Retry-After) are
+    fixed when the client is built, so they are switched off in its configuration first."""
+    from kubernetes import client
+
+    configuration = client.Configuration()
+    configuration.host = url
+    configuration.retries = 0
+    return client.ApiClient(configuration)
+
+
 @contextmanager
-def answering(status: int) -> Iterator[Cluster]:
-    """A ``Cluster`` on an API server that answers every request with ``status``."""
-    handler = type("Answer", (_Answer,), {"status": status})
+def answering(status: int, retry_after: str | None = None, only: str = "") -> Iterator[Cluster]:
+    """A ``Cluster`` on an API server that answers every request with ``status`` (with
+    ``only``, just the requests whose path contains it; the rest get 404)."""
+    attributes = {"status": status, "retry_after": retry_after, "only": only}
+    handler = type("Answer", (_Answer,), attributes)
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True).start()
-    client = api_client(f"http://127.0.0.1:{server.server_address[1]}")
-    client.configuration.retries = 0
+    client = _without_retries(f"http://127.0.0.1:{server.server_address[1]}")
     try:
         yield Cluster(client)
     finally:
@@ -86,8 +104,7 @@ def test_api_errors_become_kubernetes_errors_by_status(
 def test_an_api_server_that_does_not_answer_is_a_transient_kubernetes_error() -> None:
     with answering(500) as cluster:
         port = cluster.core.api_client.configuration.host
-    closed = api_client(port)  # nothing listens there any more: connection refused
-    closed.configuration.retries = 0
+    closed = _without_retries(port)  # nothing listens there any more: connection refused
     try:
         with pytest.raises(KubernetesError, match="no answer") as raised:
             KubernetesSecretReader(Cluster(closed).core).read("ns", "git")
@@ -125,3 +142,34 @@ def test_the_webhook_receivers_calls_map_their_errors_too(status: int, permanent
         with pytest.raises(KubernetesError, match=f"annotate imageautomations ns/a: {status}"):
             cluster.request_cycle("ns", "a", "now")
     assert (listed.value.status, listed.value.permanent) == (status, permanent)
+
+
+@pytest.mark.asyncio
+async def test_a_429_from_the_api_server_is_retried_no_sooner_than_its_retry_after() -> None:
+    # retry_delay honoured a registry's Retry-After but not the API server's: kopf came back
+    # after 10 s to be told 429 again.
+    recorder = Recorder(PUSHED)
+    automation = body(git={"url": URL, "secretRef": {"name": "git"}})
+    with answering(429, retry_after="120") as cluster:
+        operator = Controller(cluster, emit=recorder.emit, run_reconcile=recorder.reconcile)
+        with pytest.raises(kopf.TemporaryError, match="429") as raised:
+            await operator.cycle(body=automation, patch=kopf.Patch())
+    assert raised.value.delay == 120.0
+
+
+@pytest.mark.asyncio
+async def test_a_500_when_looking_up_the_workload_for_its_event_does_not_fail_the_cycle(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # The cycle had pushed and patched its status; the lookup's KubernetesError then escaped,
+    # and kopf would have run the whole cycle again.
+    recorder, patch = Recorder(PUSHED), kopf.Patch()
+    with answering(500, only="/deployments/") as cluster:
+        operator = Controller(cluster, emit=recorder.emit, run_reconcile=recorder.reconcile)
+        await operator.cycle(body=body(), patch=patch)
+    conditions = {c["type"]: c for c in patch["status"]["conditions"]}
+    assert (conditions["Ready"]["status"], conditions["Ready"]["reason"]) == ("True", "Pushed")
+    assert [(kind, reason) for kind, _, reason, _ in recorder.events] == [
+        ("ImageAutomation", "Committed")
+    ]
+    assert "no event on Deployment" in caplog.text and "500" in caplog.text

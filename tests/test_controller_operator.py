@@ -26,6 +26,7 @@ from imagebot.model import RunResult
 from imagebot.reconcile import Edges
 from tests.controller_support import NEW, push_seed_images, seed_manifest
 from tests.kube_emulator import RunningApi
+from tests.leaks import assert_no_leaks, git_dirs_under
 from tests.rig.bare import run_git
 from tests.rig.images import ImagePusher
 from tests.rig.procs import free_port
@@ -210,6 +211,7 @@ def test_registry_push_notification_commits_within_seconds(
     cluster: Cluster,
     tmp_path: Path,
     bare_remote: Callable[..., Path],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     token, port = uuid.uuid4().hex, free_port()
     notified = start_registry(
@@ -221,7 +223,7 @@ def test_registry_push_notification_commits_within_seconds(
     try:
         push_seed_images(images, "demo", released=False)
         remote = bare_remote({"deployment.yaml": seed_manifest(notified.host, "demo")})
-        with operator(webhook_port=port, webhook_secrets={Sender.DISTRIBUTION: token}):
+        with operator(webhook_port=port, webhook_secrets={Sender.DISTRIBUTION: token}) as runner:
             cluster.create(AUTOMATIONS, automation("hooked", remote, notified))
             wait_for("the first cycle", lambda: cluster.condition("hooked", "Ready"))
             images.push_image("demo/flaskapp", "develop-v1.9.0", created=NEW)
@@ -243,6 +245,19 @@ def test_registry_push_notification_commits_within_seconds(
         in metrics
     )
     assert 'outcome="accepted",sender="distribution"' in metrics
+    assert_no_leaks(
+        [token],
+        texts={
+            "operator output": runner.output,
+            "log": caplog.text,
+            "events": json.dumps(cluster.events()),
+            "automation": json.dumps(cluster.automation("hooked")),
+            "refusal": forged.text,
+            "metrics": metrics,
+        },
+        git_dirs=git_dirs_under(remote, tmp_path / "cache"),
+        trees=[tmp_path / "cache"],
+    )
 
 
 BROKEN = b"""apiVersion: apps/v1

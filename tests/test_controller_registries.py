@@ -22,6 +22,7 @@ from imagebot.controller.registries import operator_registries
 from imagebot.reconcile.registries import CycleRegistry
 from imagebot.refs import parse_reference
 from imagebot.registry import CredentialStore, DockerConfig, RegistryClient, RepoQuery
+from tests.leaks import assert_no_leaks, forms
 from tests.rig.images import ImagePusher
 from tests.rig.registry import RegistryServer
 
@@ -150,3 +151,31 @@ def test_a_kept_client_still_logs_in_after_the_cycle_that_wrote_its_secret_file_
     second = kept.lease(SEED, RegistrySettings(hosts=hosts, docker_config=config))
 
     assert scan_one(second, host, unique_repo) == ["1.0"]
+
+
+def test_a_host_no_secret_covers_is_asked_without_the_pods_own_docker_config(
+    basic_auth_registry: RegistryServer,
+    unique_repo: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # The operator fell back to the process's ~/.docker/config.json for hosts its automation's
+    # Secrets did not cover: any automation could borrow the pod's logins by naming a host.
+    with ImagePusher(basic_auth_registry) as images:
+        images.push_tags(unique_repo, {"1.0": T0})
+    host = basic_auth_registry.host
+    user, password = basic_auth_registry.username or "", basic_auth_registry.password or ""
+    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path))
+    docker_config(tmp_path / "config.json", host, user, password)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    (tmp_path / ".docker").mkdir()
+    docker_config(tmp_path / ".docker" / "config.json", host, user, password)
+    settings = RegistrySettings(hosts=(RegistryHost(host, insecure=True),))
+
+    view = operator_registries().lease(SEED, settings)
+    reference = f"{host}/{unique_repo}"
+    scan = view.scan([RepoQuery(parse_reference(reference))])[reference]
+
+    assert scan.problem is not None and "401" in scan.problem, scan.problem
+    assert_no_leaks(forms(password, user), texts={"problem": scan.problem, "log": caplog.text})

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 from collections.abc import Iterator
 from typing import Any
 
@@ -21,6 +22,7 @@ from imagebot.refs import parse_reference
 from imagebot.registry import RepoQuery
 from tests.controller_support import OLD
 from tests.kube_emulator import RunningApi
+from tests.leaks import assert_no_leaks, forms
 from tests.rig.images import ImagePusher
 from tests.rig.registry import RegistryServer
 
@@ -141,8 +143,12 @@ def api() -> Iterator[RunningApi]:
 
 
 def test_registry_logins_from_secrets_reach_the_registry_without_a_file(
-    api: RunningApi, basic_auth_registry: RegistryServer, unique_repo: str
+    api: RunningApi,
+    basic_auth_registry: RegistryServer,
+    unique_repo: str,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
+    caplog.set_level(logging.DEBUG)
     with ImagePusher(basic_auth_registry) as images:
         images.push_tags(unique_repo, {"1.0": OLD})
     user, password = basic_auth_registry.username, basic_auth_registry.password
@@ -161,7 +167,10 @@ def test_registry_logins_from_secrets_reach_the_registry_without_a_file(
         scan = client.scan([RepoQuery(image, False, None)])[image.name]
         client.close()
     assert scan.problem is None and [tag.tag for tag in scan.tags] == ["1.0"]  # the later wins
-    assert password not in repr(settings)
+    assert_no_leaks(
+        forms(password, user),
+        texts={"settings": repr(settings), "scan": repr(scan), "log": caplog.text},
+    )
 
 
 def test_an_identity_token_secret_becomes_a_refresh_token_login(api: RunningApi) -> None:

@@ -9,19 +9,23 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import requests
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
+from prometheus_client import generate_latest
 
 from imagebot.controller.crd import REQUESTED_AT
 from imagebot.controller.kube import Cluster, api_client
 from imagebot.controller.metrics import Metrics
 from imagebot.controller.web import make_app
 from imagebot.controller.webhooks import Pushed, Sender, WebhookRefused, authenticate, parse_pushes
+from tests.controller_support import served
 from tests.kube_emulator import RunningApi
+from tests.leaks import assert_no_leaks
 
 SECRET = "s3cret-token"
 DOCKERHUB = {"push_data": {"tag": "develop-v1.9.0"}, "repository": {"repo_name": "demo/flaskapp"}}
@@ -226,7 +230,7 @@ async def test_distribution_notifications_trigger_the_automations_using_the_repo
             }
         ]
     }
-    async with TestClient(TestServer(app)) as client:
+    async with TestClient(await served(app)) as client:
         answer = await client.post(
             "/hooks/distribution", json=payload, headers={"Authorization": f"Bearer {SECRET}"}
         )
@@ -262,16 +266,26 @@ async def test_distribution_notifications_trigger_the_automations_using_the_repo
 )
 @pytest.mark.rig
 async def test_single_image_senders_refuse_and_count_what_they_cannot_act_on(
-    api: RunningApi, path: str, payload: dict[str, Any], status: int, outcome: str
+    api: RunningApi,
+    path: str,
+    payload: dict[str, Any],
+    status: int,
+    outcome: str,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
+    caplog.set_level(logging.DEBUG)
     metrics = Metrics()
     app = make_app(Cluster(api_client(api.url)), metrics, {Sender.DOCKERHUB: SECRET})
     before = annotations(api).get(REQUESTED_AT)
-    async with TestClient(TestServer(app)) as client:
+    async with TestClient(await served(app)) as client:
         answer = await client.post(path, json=payload)
         assert answer.status == status
-        assert SECRET not in await answer.text()
+        text = await answer.text()
     assert annotations(api).get(REQUESTED_AT) == before
+    exposition = generate_latest(metrics.registry).decode()
+    assert_no_leaks(
+        [SECRET], texts={"answer": text, "log": caplog.text, "metrics": exposition}
+    )  # a Docker Hub URL carries the secret: no access log line may repeat it
     counted = metrics.registry.get_sample_value(
         "imagebot_webhook_deliveries_total", {"sender": "dockerhub", "outcome": outcome}
     )
@@ -282,7 +296,7 @@ async def test_single_image_senders_refuse_and_count_what_they_cannot_act_on(
 @pytest.mark.rig
 async def test_an_unknown_repository_is_named_in_the_answer(api: RunningApi) -> None:
     app = make_app(Cluster(api_client(api.url)), Metrics(), {Sender.DOCKERHUB: SECRET})
-    async with TestClient(TestServer(app)) as client:
+    async with TestClient(await served(app)) as client:
         answer = await client.post(f"/hooks/dockerhub/{SECRET}", json=DOCKERHUB)
         assert "docker.io/demo/flaskapp" in (await answer.json())["error"]
         assert (await client.get("/healthz")).status == 200

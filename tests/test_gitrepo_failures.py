@@ -13,6 +13,7 @@ from imagebot.config import GitSettings
 from imagebot.errors import ConfigError, GitAuthError, GitError, ImagebotError
 from imagebot.gitrepo.credentials import GitEnvironment, split_password
 from imagebot.gitrepo.failures import Redactor, classify
+from tests.leaks import assert_no_leaks
 
 
 @pytest.mark.parametrize(
@@ -137,6 +138,7 @@ def test_the_token_is_answered_from_the_environment_and_never_stored_by_user_hel
     assert "username=ci\n" in answer and "password=t0ken-value\n" in answer
     credential("approve", answer)  # what git does after the server accepted the token
     assert not store.exists()
+    assert_no_leaks(["t0ken-value"], trees=[tmp_path])  # nor in any other file there
 
 
 @pytest.mark.parametrize(

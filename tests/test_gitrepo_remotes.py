@@ -14,6 +14,7 @@ import pytest
 from imagebot.config import GitSettings
 from imagebot.errors import GitAuthError
 from imagebot.gitrepo import Workspace
+from tests.leaks import assert_no_leaks, forms, git_dirs_under, key_forms
 from tests.rig.git import GitHttpServer, SshGitServer, run_git
 
 MANIFEST = b"image: flask:develop-v1.8.0\n"
@@ -29,11 +30,6 @@ def all_logs(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixt
     """Every log record of every logger (GitPython's included), down to DEBUG."""
     with caplog.at_level(logging.DEBUG):
         yield caplog
-
-
-def files_containing(root: Path, secret: str) -> list[str]:
-    needle = secret.encode()
-    return [str(p) for p in root.rglob("*") if p.is_file() and needle in p.read_bytes()]
 
 
 def update_and_push(workspace: Workspace) -> str | None:
@@ -81,16 +77,22 @@ def test_a_token_gets_through_basic_auth_and_is_never_written_or_logged(
         sha = update_and_push(workspace)
         root = workspace.root
 
-    assert run_git("--git-dir", str(server.root / name), "rev-parse", "main").strip() == sha
-    assert files_containing(root, server.password) == []
-    assert server.password not in (root / ".git" / "config").read_text()
-    assert server.password not in all_logs.text
-    if source != "url":  # a URL is printed as written; docs/git.md says to keep tokens out
-        assert server.password not in repr(settings)
+    remote = server.root / name
+    assert run_git("--git-dir", str(remote), "rev-parse", "main").strip() == sha
+    assert_no_leaks(
+        forms(server.password, server.username),
+        texts={
+            "log": all_logs.text,
+            "commit": run_git("--git-dir", str(remote), "log", "--format=%B", "main"),
+            **({} if source == "url" else {"settings": repr(settings)}),
+        },  # a URL is printed as written; docs/git.md says to keep tokens out of it
+        git_dirs=git_dirs_under(tmp_path / "cache", remote),
+        trees=[root, tmp_path / "cache"],
+    )
 
 
 def test_a_wrong_token_is_an_auth_error_that_does_not_show_it(
-    http_git_server_basic: GitHttpServer, tmp_path: Path
+    http_git_server_basic: GitHttpServer, all_logs: pytest.LogCaptureFixture, tmp_path: Path
 ) -> None:
     server = http_git_server_basic
     name = f"wrong-token-{next(_names)}.git"
@@ -103,8 +105,16 @@ def test_a_wrong_token_is_an_auth_error_that_does_not_show_it(
     with pytest.raises(GitAuthError, match="refused the credentials") as caught:
         Workspace.open(settings, cache_root=tmp_path / "cache")
 
-    chain = [caught.value, caught.value.__cause__]
-    assert all(wrong not in str(error) for error in chain)
+    assert_no_leaks(
+        forms(wrong, server.username),
+        texts={
+            "error": str(caught.value),
+            "cause": str(caught.value.__cause__),
+            "log": all_logs.text,
+        },
+        git_dirs=git_dirs_under(tmp_path / "cache"),
+        trees=[tmp_path / "cache"],
+    )
 
 
 def test_a_missing_token_is_an_auth_error_saying_what_to_set(
@@ -114,12 +124,14 @@ def test_a_missing_token_is_an_auth_error_saying_what_to_set(
     name = f"no-token-{next(_names)}.git"
     server.make_repo(name, {"app.yaml": MANIFEST})
     settings = GitSettings(repo=server.repo_url(name, credentials=False))
-    with pytest.raises(GitAuthError, match="IMAGEBOT_GIT_TOKEN"):
+    with pytest.raises(GitAuthError, match="IMAGEBOT_GIT_TOKEN") as caught:
         Workspace.open(settings, cache_root=tmp_path / "cache")
+    assert server.password  # the server's own password was never offered, nor shown
+    assert_no_leaks(forms(server.password, server.username), texts={"error": str(caught.value)})
 
 
 def test_an_ssh_key_readable_by_others_still_clones_and_pushes(
-    ssh_git_server: SshGitServer, tmp_path: Path
+    ssh_git_server: SshGitServer, all_logs: pytest.LogCaptureFixture, tmp_path: Path
 ) -> None:
     server = ssh_git_server
     name = f"ssh-{next(_names)}.git"
@@ -136,10 +148,16 @@ def test_an_ssh_key_readable_by_others_still_clones_and_pushes(
         sha = update_and_push(workspace)
 
     assert run_git("--git-dir", str(server.root / name), "rev-parse", "main").strip() == sha
+    assert_no_leaks(
+        key_forms(key),
+        texts={"log": all_logs.text},
+        git_dirs=git_dirs_under(tmp_path / "cache", server.root / name),
+        trees=[tmp_path / "cache"],
+    )
 
 
 def test_an_unknown_ssh_host_key_is_an_auth_error_naming_host_key_verification(
-    ssh_git_server: SshGitServer, tmp_path: Path
+    ssh_git_server: SshGitServer, all_logs: pytest.LogCaptureFixture, tmp_path: Path
 ) -> None:
     server = ssh_git_server
     url = server.make_repo(f"ssh-stranger-{next(_names)}.git", {"app.yaml": MANIFEST})
@@ -155,5 +173,12 @@ def test_an_unknown_ssh_host_key_is_an_auth_error_naming_host_key_verification(
         repo=url, ssh_key_file=str(server.client_key), known_hosts_file=str(other)
     )
 
-    with pytest.raises(GitAuthError, match="host key verification failed"):
+    with pytest.raises(GitAuthError, match="host key verification failed") as caught:
         Workspace.open(settings, cache_root=tmp_path / "cache")
+
+    assert_no_leaks(
+        key_forms(server.client_key),
+        texts={"error": str(caught.value), "log": all_logs.text},
+        git_dirs=git_dirs_under(tmp_path / "cache"),
+        trees=[tmp_path / "cache"],
+    )

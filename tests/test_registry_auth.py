@@ -28,6 +28,7 @@ from imagebot.registry import (
     RepoQuery,
 )
 from imagebot.registry.auth import parse_challenge
+from tests.leaks import assert_no_leaks, forms
 from tests.rig.images import ImagePusher
 from tests.rig.registry import RegistryServer
 from tests.support import FakeClock
@@ -125,7 +126,9 @@ def test_a_bearer_challenge_gets_a_token_and_later_scopes_skip_the_401(
 
 
 @responses.activate
-def test_an_identity_token_is_exchanged_by_an_oauth2_refresh_post() -> None:
+def test_an_identity_token_is_exchanged_by_an_oauth2_refresh_post(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     """Played by ``responses``: the rig's token server answers GET with Basic only."""
     clock = FakeClock()
     responses.get(
@@ -151,9 +154,13 @@ def test_an_identity_token_is_exchanged_by_an_oauth2_refresh_post() -> None:
     listing("team/a", "tok-a")
     config = DockerConfig({"auths": {HOST: {"identitytoken": "refresh-SECRET"}}})
 
+    caplog.set_level(logging.DEBUG)
     scan = client_for(clock, config=config).scan([RepoQuery(parse_reference(f"{HOST}/team/a"))])
 
     assert scan[f"{HOST}/team/a"].problem is None
+    assert_no_leaks(
+        ["refresh-SECRET", "tok-a"], texts={"log": caplog.text, "scan": repr(scan)}
+    )  # neither the identity token nor the token it was exchanged for
 
 
 def test_refused_credentials_give_a_clear_problem_without_the_secret(
@@ -170,9 +177,10 @@ def test_refused_credentials_give_a_clear_problem_without_the_secret(
     problem = scan[name].problem or ""
     assert "refused the credentials" in problem and problem.startswith("token server ")
     assert scan[name].permanent
-    basic = base64.b64encode(b"bot:Pa55-SECRET").decode()
-    for text in (problem, caplog.text, repr(host)):
-        assert "Pa55-SECRET" not in text and basic not in text
+    assert_no_leaks(
+        forms("Pa55-SECRET", "bot"),
+        texts={"problem": problem, "log": caplog.text, "host": repr(host), "scan": repr(scan)},
+    )
 
 
 def helper_on_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, answer: dict[str, str]) -> None:

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.leaks import assert_no_leaks, forms
+from tests.leaks import assert_no_leaks, forms, git_dirs_under
 from tests.rig import ImagePusher, RegistryServer
-from tests.rig.git import run_git
+from tests.rig.git import GitHttpServer, run_git
 from tests.rig.proxy import Exchange, Proxy, start_proxy
 from tests.run_support import T0, imagebot, workload
 
@@ -58,15 +58,6 @@ def realm_to(echo: Proxy) -> Callable[[Exchange], Exchange]:
         return exchange
 
     return rewrite
-
-
-def git_dirs_under(*roots: Path) -> list[Path]:
-    found = []
-    for root in roots:
-        if (root / "HEAD").is_file() and (root / "objects").is_dir():
-            found.append(root)
-        found += [p.parent for p in root.rglob("HEAD") if (p.parent / "objects").is_dir()]
-    return sorted(set(found))
 
 
 def test_an_echoing_token_server_gets_no_credential_printed_anywhere(
@@ -155,4 +146,55 @@ def test_a_lying_digest_is_never_committed_and_the_true_one_is_once_the_lie_stop
     assert [c["new"] for c in honest["changes"]] == [f"{proxy.host}/{unique_repo}:1.1.0@{second}"]
     assert run_git("--git-dir", str(remote), "show", "main:app.yaml") == manifest.replace(
         f"1.0.0@{first}", f"1.1.0@{second}"
+    )
+
+
+@pytest.mark.usefixtures("isolated_git")
+def test_a_credentialed_run_that_pushes_leaves_its_secrets_nowhere(
+    basic_auth_registry: RegistryServer,
+    http_git_server_basic: GitHttpServer,
+    unique_repo: str,
+    tmp_path: Path,
+) -> None:
+    """The whole path with every credential in play: a registry login from --config, a Git
+    token from the environment, a commit pushed over Basic auth; then every output, the commit
+    message and all Git data on both sides are searched."""
+    registry, git = basic_auth_registry, http_git_server_basic
+    assert registry.username and registry.password and git.username and git.password
+    with ImagePusher(registry) as images:
+        images.push_tags(unique_repo, {"1.0.0": T0, "1.1.0": T0 + timedelta(days=1)})
+    name = f"{unique_repo.replace('/', '-')}.git"
+    manifest = workload("app", f"{registry.host}/{unique_repo}:1.0.0", "semver:~1")
+    git.make_repo(name, {"app.yaml": manifest.encode()})
+    config = tmp_path / "imagebot.yaml"
+    config.write_text(
+        f"git:\n  username: {git.username}\n  tokenEnv: TRUST_GIT_TOKEN\n"
+        f"registries:\n  hosts:\n    {registry.host}:\n      username: {registry.username}\n"
+        "      passwordEnv: TRUST_REGISTRY_PASSWORD\n"
+    )
+    env = {"TRUST_GIT_TOKEN": git.password, "TRUST_REGISTRY_PASSWORD": registry.password}
+    common = ("run", "--repo", git.repo_url(name, credentials=False), "--config", str(config))
+
+    pushed = imagebot(*common, "--output", "json", tmp_path=tmp_path, env=env)
+    again = imagebot(*common, tmp_path=tmp_path, env=env)
+
+    remote = git.root / name
+    result = json.loads(pushed.stdout)
+    assert [c["new"] for c in result["changes"]] == [f"{registry.host}/{unique_repo}:1.1.0"]
+    assert run_git("--git-dir", str(remote), "show", "main:app.yaml") == manifest.replace(
+        ":1.0.0", ":1.1.0"
+    )
+    searched = git_dirs_under(remote, tmp_path / "cache")
+    assert remote in searched and len(searched) > 1  # the workspace's clone is searched too
+    assert_no_leaks(
+        [*forms(registry.password, registry.username), *forms(git.password, git.username)],
+        texts={
+            "json stdout": pushed.stdout,
+            "json stderr": pushed.stderr,
+            "text stdout": again.stdout,
+            "text stderr": again.stderr,
+            "commit messages": run_git("--git-dir", str(remote), "log", "--format=%B", "main"),
+        },
+        git_dirs=searched,
+        trees=[tmp_path / "cache"],
     )

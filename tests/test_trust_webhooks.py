@@ -15,13 +15,14 @@ from typing import Any
 
 import pytest
 import requests
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 
 from imagebot.controller.crd import REQUESTED_AT
 from imagebot.controller.kube import Cluster, api_client
 from imagebot.controller.metrics import Metrics
 from imagebot.controller.web import make_app
 from imagebot.controller.webhooks import Sender
+from tests.controller_support import served
 from tests.kube_emulator import RunningApi
 
 SECRET = "hook-s3cret-9f2c"
@@ -122,7 +123,7 @@ async def test_an_authenticated_payload_naming_unused_images_changes_nothing(
     app = make_app(Cluster(api_client(api.url)), Metrics(), {sender: SECRET})
     before = metadata(api)
     path, body, headers = delivery(sender, payload, SECRET)
-    async with TestClient(TestServer(app)) as client:
+    async with TestClient(await served(app)) as client:
         answer = await client.post(path, data=body, headers=headers)
         assert answer.status < 300 or answer.status == 404
         assert SECRET not in await answer.text()
@@ -157,14 +158,14 @@ async def test_a_payload_naming_the_used_image_is_refused_without_the_secret(
     app = make_app(Cluster(api_client(api.url)), Metrics(), {sender: SECRET})
     before = metadata(api)["metadata"].get("annotations", {}).get(REQUESTED_AT)
     path, body, headers = delivery(sender, payloads[sender], "guessed-secret")
-    async with TestClient(TestServer(app)) as client:
+    async with TestClient(await served(app)) as client:
         answer = await client.post(path, data=body, headers=headers)
         assert answer.status in (401, 403)
     assert metadata(api)["metadata"].get("annotations", {}).get(REQUESTED_AT) == before
 
     # The control: with the secret, the same payload does trigger the automation.
     path, body, headers = delivery(sender, payloads[sender], SECRET)
-    async with TestClient(TestServer(app)) as client:
+    async with TestClient(await served(app)) as client:
         answer = await client.post(path, data=body, headers=headers)
         assert answer.status == 202, await answer.text()
     assert metadata(api)["metadata"].get("annotations", {}).get(REQUESTED_AT) != before

@@ -9,6 +9,7 @@ to retry and when a timer tick may be skipped on an unchanged fingerprint is dec
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -36,7 +37,7 @@ from imagebot.controller.status import (
     status_for_result,
     status_for_unchanged,
 )
-from imagebot.errors import ImagebotError
+from imagebot.errors import ImagebotError, KubernetesError
 from imagebot.model import RunResult
 from imagebot.reconcile.registries import CycleRegistry, RegistryClients
 from imagebot.redact import redact
@@ -49,6 +50,7 @@ Emit = Callable[[Mapping[str, Any], str, str, str], None]
 """Posts one event: (object body, type, reason, message)."""
 Reconcile = Callable[[Settings, "Edges", str | None], RunResult]
 """Runs one cycle: (settings, edges, fingerprint it may skip on) -> result."""
+log = logging.getLogger(__name__)
 
 
 def _kopf_emit(body: Mapping[str, Any], type_: str, reason: str, message: str) -> None:
@@ -208,7 +210,14 @@ class Controller:
         if note.workload is None:
             self.emit(body, note.type, note.reason, note.message)
             return
-        workload = await asyncio.to_thread(self.cluster.workload, note.workload)
+        try:
+            workload = await asyncio.to_thread(self.cluster.workload, note.workload)
+        except KubernetesError as error:
+            # The status is already patched and the same news went on the automation: a failed
+            # lookup costs this one copy of the event, never the cycle (a raise here would make
+            # kopf run the whole cycle again, push included).
+            log.warning("no event on %s: %s", note.workload, redact(str(error)))
+            return
         if workload is not None:
             self.emit(workload, note.type, note.reason, note.message)
 

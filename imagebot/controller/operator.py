@@ -17,7 +17,7 @@ from imagebot.config import cache_home
 from imagebot.controller.handlers import Controller, build_registry
 from imagebot.controller.kube import Cluster, api_client
 from imagebot.controller.metrics import Metrics
-from imagebot.controller.web import make_app
+from imagebot.controller.web import RUNNER_OPTIONS, make_app
 from imagebot.controller.webhooks import Sender
 
 # Names of environment variables, not secrets: one token for every sender, or one per sender.
@@ -81,7 +81,7 @@ def build_operator(options: OperatorOptions) -> tuple[Any, Controller]:
     @kopf.on.startup(registry=registry)
     async def start_web(**_: Any) -> None:
         app = make_app(cluster, controller.metrics, options.webhook_secrets, lambda: bool(started))
-        runner = web.AppRunner(app, access_log=None)
+        runner = web.AppRunner(app, **RUNNER_OPTIONS)
         await runner.setup()
         await web.TCPSite(runner, options.webhook_host, options.webhook_port).start()
         runners.append(runner)

@@ -1,9 +1,10 @@
 """How the operator builds and keeps its registry clients: one per automation, across cycles.
 
 The keeping is ``imagebot.reconcile.registries.RegistryClients``, shared with ``imagebot run``;
-this module adds what only the operator has: the docker config written from an automation's
-Secret for one cycle, read when a client is built and fingerprinted so that a rotated Secret
-reaches a new client. It reads no Secrets from the cluster and decides no retries.
+this module adds what only the operator has: logins from the automation's Secrets and nothing
+else (no docker config of the pod's own), and a docker config the settings name read when a
+client is built and fingerprinted, so that a rotated one reaches a new client. It reads no
+Secrets from the cluster and decides no retries.
 """
 
 from __future__ import annotations
@@ -26,9 +27,18 @@ AutomationKey = tuple[str, str]
 def build_client(
     settings: RegistrySettings, *, clock: Callable[[], float] = time.monotonic
 ) -> RegistryClient:
-    """A client whose docker config is read now: the cycle's temporary copy of the Secret is
-    deleted when the cycle ends, and a kept client may first need it in a later one."""
-    config = DockerConfig.load(Path(settings.docker_config)) if settings.docker_config else None
+    """A client whose logins are the automation's own and nothing else.
+
+    The trusted sources in the operator are the ImageAutomation and the Secrets it names: a host
+    those Secrets do not cover is asked anonymously, never with the pod's own
+    ``~/.docker/config.json`` or ``$DOCKER_CONFIG`` (which any automation could otherwise borrow
+    by naming that host). A docker config the settings name explicitly is read now: a kept
+    client may first need it in a later cycle."""
+    config = (
+        DockerConfig.load(Path(settings.docker_config))
+        if settings.docker_config
+        else DockerConfig({})
+    )
     return RegistryClient(settings, clock=clock, credentials=CredentialStore(settings, config))
 
 

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from imagebot.controller.crd import MAX_PROBLEMS_IN_STATUS
-from imagebot.errors import ImagebotError, RateLimited
+from imagebot.errors import ImagebotError, KubernetesError, RateLimited
 from imagebot.model import Problem, ProblemCode, RunResult, Severity, WorkloadId
 from imagebot.redact import redact
 from imagebot.refs import parse_reference
@@ -223,8 +223,9 @@ def status_for_error(error: ImagebotError, stamp: Stamp) -> dict[str, Any]:
 
 
 def retry_delay(error: ImagebotError, attempt: int) -> float:
-    """Seconds before retrying a transient failure: Retry-After when given, else backoff."""
-    if isinstance(error, RateLimited) and error.retry_after is not None:
+    """Seconds before retrying a transient failure: Retry-After when given (by a registry or by
+    the API server), else backoff. Asking sooner than Retry-After only earns another 429."""
+    if isinstance(error, RateLimited | KubernetesError) and error.retry_after is not None:
         return max(1.0, error.retry_after)
     return backoff(attempt)
 

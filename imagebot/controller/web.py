@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -26,6 +26,9 @@ from imagebot.controller.webhooks import (
 )
 
 MAX_BODY_BYTES = 1 << 20  # registry notifications are small; refuse anything bigger
+# How the application is served (``web.AppRunner(app, **RUNNER_OPTIONS)``): no access log, since
+# a Docker Hub webhook's secret is part of its URL and an access log line would repeat it.
+RUNNER_OPTIONS: Mapping[str, Any] = {"access_log": None}
 # Senders that batch many events in one delivery: refusing the whole batch for one unknown
 # repository would make the registry re-send it forever and hold back every later event.
 BATCH_SENDERS = frozenset({Sender.DISTRIBUTION})
