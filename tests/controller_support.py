@@ -89,6 +89,26 @@ def push_seed_images(pusher: ImagePusher, repo: str, *, released: bool = True) -
     pusher.push_tags(f"{repo}/nginx", {"1.16-perl": OLD})
 
 
+def api_with_automation(namespace: str, name: str, images: list[str]) -> Iterator[RunningApi]:
+    """An emulated API server holding one ImageAutomation whose last cycle used ``images``
+    (what a webhook delivery is matched against)."""
+    running = RunningApi().start()
+    automation = {
+        "apiVersion": "imagebot.io/v1alpha1",
+        "kind": "ImageAutomation",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {"git": {"url": "file:///r.git"}},
+        "status": {"images": images},
+    }
+    requests.post(
+        f"{running.url}/apis/imagebot.io/v1alpha1/namespaces/{namespace}/imageautomations",
+        json=automation,
+        timeout=5,
+    ).raise_for_status()
+    yield running
+    running.stop()
+
+
 def seeded_api() -> Iterator[RunningApi]:
     """An emulated API server with the seed's Deployment and a dockerconfigjson Secret."""
     running = RunningApi().start()

@@ -23,7 +23,7 @@ from imagebot.controller.kube import Cluster, api_client
 from imagebot.controller.metrics import Metrics
 from imagebot.controller.web import make_app
 from imagebot.controller.webhooks import Pushed, Sender, WebhookRefused, authenticate, parse_pushes
-from tests.controller_support import served
+from tests.controller_support import api_with_automation, served
 from tests.kube_emulator import RunningApi
 from tests.leaks import assert_no_leaks
 
@@ -179,21 +179,7 @@ def test_a_sender_without_a_configured_secret_is_refused() -> None:
 
 @pytest.fixture(scope="module")
 def api() -> Iterator[RunningApi]:
-    running = RunningApi().start()
-    automation = {
-        "apiVersion": "imagebot.io/v1alpha1",
-        "kind": "ImageAutomation",
-        "metadata": {"name": "seed", "namespace": "my-demo"},
-        "spec": {"git": {"url": "file:///r.git"}},
-        "status": {"images": ["127.0.0.1:5000/demo/flaskapp"]},
-    }
-    requests.post(
-        f"{running.url}/apis/imagebot.io/v1alpha1/namespaces/my-demo/imageautomations",
-        json=automation,
-        timeout=5,
-    ).raise_for_status()
-    yield running
-    running.stop()
+    yield from api_with_automation("my-demo", "seed", ["127.0.0.1:5000/demo/flaskapp"])
 
 
 def annotations(api: RunningApi) -> dict[str, str]:

@@ -1,7 +1,8 @@
 """The acceptance data, run in-process: every policy case through the CLI command (as the
 acceptance runner does, minus the process start) and every range row through the matcher.
 
-The files are fixtures/acceptance/, a copy of ../shared/acceptance/ (see fixtures/README.md).
+The files are fixtures/acceptance/, kept in step with the project's shared acceptance data (see
+fixtures/README.md).
 """
 
 from __future__ import annotations

@@ -22,7 +22,7 @@ from imagebot.controller.kube import Cluster, api_client
 from imagebot.controller.metrics import Metrics
 from imagebot.controller.web import make_app
 from imagebot.controller.webhooks import Sender
-from tests.controller_support import served
+from tests.controller_support import api_with_automation, served
 from tests.kube_emulator import RunningApi
 
 SECRET = "hook-s3cret-9f2c"
@@ -32,17 +32,7 @@ AUTOMATION = "/apis/imagebot.io/v1alpha1/namespaces/trust/imageautomations"
 
 @pytest.fixture(scope="module")
 def api() -> Iterator[RunningApi]:
-    running = RunningApi().start()
-    automation = {
-        "apiVersion": "imagebot.io/v1alpha1",
-        "kind": "ImageAutomation",
-        "metadata": {"name": "app", "namespace": "trust"},
-        "spec": {"git": {"url": "file:///r.git"}},
-        "status": {"images": [USED]},
-    }
-    requests.post(f"{running.url}{AUTOMATION}", json=automation, timeout=5).raise_for_status()
-    yield running
-    running.stop()
+    yield from api_with_automation("trust", "app", [USED])
 
 
 def metadata(api: RunningApi) -> dict[str, Any]:
