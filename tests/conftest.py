@@ -34,6 +34,7 @@ from tests.rig.git import (
 )
 from tests.rig.images import ImagePusher
 from tests.rig.procs import RigError
+from tests.rig.proxy import Proxy
 from tests.rig.registry import Auth, RegistryServer, start_registry
 from tests.run_support import T0
 
@@ -196,3 +197,13 @@ def isolated_git(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
     monkeypatch.delenv("IMAGEBOT_GIT_TOKEN", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
+
+
+@pytest.fixture
+def proxies() -> Iterator[list[Proxy]]:
+    """Loopback proxies a test starts (``tests.rig.proxy.start_proxy``) and appends here; each is
+    stopped when the test ends."""
+    started: list[Proxy] = []
+    yield started
+    for proxy in started:
+        proxy.stop()

@@ -33,6 +33,7 @@ RIG_FIXTURES = frozenset(
         "http_git_server",
         "http_git_server_basic",
         "ssh_git_server",
+        "proxies",  # loopback proxies in front of the rig's servers
         "api",  # the Kubernetes emulator (tests/kube_emulator.py), served on a loopback port
     }
 )

@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import json
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -22,14 +22,6 @@ from tests.rig.proxy import Exchange, Proxy, start_proxy
 from tests.run_support import T0, imagebot, workload
 
 ZERO = "sha256:" + "0" * 64
-
-
-@pytest.fixture
-def proxies() -> Iterator[list[Proxy]]:
-    started: list[Proxy] = []
-    yield started
-    for proxy in started:
-        proxy.stop()
 
 
 def echo_credentials(exchange: Exchange) -> Exchange:

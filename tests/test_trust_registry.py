@@ -10,7 +10,6 @@ import datetime as dt
 import hashlib
 import logging
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -47,14 +46,6 @@ def client_for(
         sleep=lambda _: None,
     )
     return client, settings
-
-
-@pytest.fixture
-def proxies() -> Iterator[list[Proxy]]:
-    started: list[Proxy] = []
-    yield started
-    for proxy in started:
-        proxy.stop()
 
 
 def headers_seen(*proxies: Proxy) -> str:
