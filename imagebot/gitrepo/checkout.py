@@ -19,6 +19,7 @@ from git.exc import GitCommandError, InvalidGitRepositoryError, NoSuchPathError
 
 from imagebot.config import GitSettings
 from imagebot.errors import ConfigError
+from imagebot.gitrepo.children import ensure_reaper
 from imagebot.gitrepo.clone import PendingClone
 from imagebot.gitrepo.failures import Redactor, classify
 from imagebot.gitrepo.lock import FileLock
@@ -60,6 +61,7 @@ def open_cached(
 ) -> Checkout:
     """Complete ``clone``, or reuse the cached clone in ``directory`` (cloning again when it is
     broken). ``lock`` is held; the caller releases it, and stops the clone, when this fails."""
+    ensure_reaper()  # every git child of this process dies with it, even on kill -9
     redact = Redactor(secrets)
     label = redact(url)
     repo = None if clone is not None else _reusable(directory)
@@ -89,6 +91,7 @@ def open_in_place(
         raise ConfigError(
             f"git.repo: {path} is not inside a Git repository (run git init there, or give a URL)"
         ) from error
+    ensure_reaper()
     lock = FileLock(Path(repo.git_dir) / "imagebot.lock")
     lock.acquire(lock_timeout)
     git = GitRunner(repo, label=str(repo.working_tree_dir), redact=Redactor(secrets))
