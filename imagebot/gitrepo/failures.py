@@ -16,7 +16,7 @@ from git.exc import GitCommandError
 from imagebot.errors import ConfigError, GitAuthError, GitError, ImagebotError, PushRejected
 from imagebot.redact import Redactor
 
-__all__ = ["LOST_RACE", "Redactor", "classify", "lost_race"]
+__all__ = ["LOST_RACE", "Redactor", "classify", "lost_race", "signing_failed"]
 
 _HINT_LINE = re.compile(r"^(?:fatal|error|ERROR|remote|ssh|[\w.-]+@[\w.-]+):|denied|failed", re.I)
 
@@ -68,6 +68,24 @@ LOST_RACE = (
 
 def lost_race(text: str) -> bool:
     return any(needle in text for needle in LOST_RACE)
+
+
+# What ``git commit`` prints when the signing key or its program is missing: gpg/gpgsm with no
+# such secret key, ssh-keygen with no such key file, or the program itself not installed.
+# Retrying cannot help, so the workspace turns these into a ConfigError naming git.signingKey.
+_SIGNING = (
+    "failed to sign the data",
+    "couldn't load public key",
+    "cannot run gpg",
+    "cannot run gpgsm",
+    "cannot run ssh-keygen",
+    "signing failed",
+)
+
+
+def signing_failed(text: str) -> bool:
+    lowered = text.lower()
+    return any(needle in lowered for needle in _SIGNING)
 
 
 def classify(error: GitCommandError, *, action: str, redact: Redactor) -> ImagebotError:
