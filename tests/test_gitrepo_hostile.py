@@ -6,6 +6,7 @@ Every test uses real git against real bare repositories (file://) or the rig's H
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -22,9 +23,10 @@ from imagebot.gitrepo import Workspace, render_message
 from imagebot.gitrepo.message import MAX_BODY_CHANGES, MAX_MESSAGE_LINES
 from imagebot.model import Change, Location, PolicySpec, Target, TargetKind, WorkloadId
 from imagebot.refs import parse_reference
-from tests.rig.git import run_git
+from tests.rig.bare import IDENTITY
+from tests.rig.git import git_env, run_git
 from tests.rig.githttp import GitHttpServer
-from tests.rig.procs import free_port
+from tests.rig.procs import RigError, free_port
 from tests.rig.proxy import Exchange, Proxy, start_proxy
 
 pytestmark = pytest.mark.usefixtures("isolated_git")
@@ -302,3 +304,157 @@ def test_a_branch_deleted_after_the_first_clone_is_a_permanent_error(
     with pytest.raises(ConfigError, match="does not exist") as caught:
         open_workspace(remote, branch="release")
     assert caught.value.permanent
+
+
+# --- 3. A leftover from a killed run never breaks the next one ------------------------------
+
+
+def git_in(root: Path, *args: str) -> str:
+    return run_git("-C", str(root), *args, env=git_env(**IDENTITY))
+
+
+def commit_in(root: Path, name: str, content: str) -> None:
+    (root / name).write_text(content)
+    git_in(root, "add", name)
+    git_in(root, "commit", "--quiet", "-m", f"Change {name}")
+
+
+def conflicting_branch(root: Path) -> None:
+    """``side`` and ``main`` both change README.md, each by a local commit."""
+    git_in(root, "checkout", "--quiet", "-b", "side")
+    commit_in(root, "README.md", "side\n")
+    git_in(root, "checkout", "--quiet", "main")
+    commit_in(root, "README.md", "main\n")
+
+
+def mid_rebase(root: Path) -> None:
+    conflicting_branch(root)
+    git_in(root, "checkout", "--quiet", "side")
+    with pytest.raises(RigError):  # the conflict stops the rebase half-way
+        git_in(root, "rebase", "main")
+    assert (root / ".git" / "rebase-merge").is_dir()
+
+
+def mid_merge(root: Path) -> None:
+    conflicting_branch(root)
+    with pytest.raises(RigError):
+        git_in(root, "merge", "side")
+    assert (root / ".git" / "MERGE_HEAD").is_file()
+
+
+def mid_cherry_pick(root: Path) -> None:
+    conflicting_branch(root)
+    with pytest.raises(RigError):
+        git_in(root, "cherry-pick", "side")
+    assert (root / ".git" / "CHERRY_PICK_HEAD").is_file()
+
+
+def mid_am(root: Path) -> None:
+    (root / ".git" / "rebase-apply").mkdir()
+    (root / ".git" / "rebase-apply" / "applying").write_text("")
+
+
+def dirty(root: Path) -> None:
+    (root / "deploy" / "app.yaml").write_text("image: half-written")
+    (root / "new.yaml").write_text("untracked\n")
+    (root / "README.md").write_text("staged\n")
+    git_in(root, "add", "README.md")
+
+
+def lock_files(root: Path) -> None:
+    git = root / ".git"
+    for name in ("index.lock", "shallow.lock", "HEAD.lock", "config.lock", "packed-refs.lock"):
+        (git / name).write_text("")
+    (git / "refs" / "heads" / "main.lock").write_text("")
+    (git / "refs" / "remotes" / "origin").mkdir(parents=True, exist_ok=True)
+    (git / "refs" / "remotes" / "origin" / "main.lock").write_text("")
+
+
+def detached(root: Path) -> None:
+    git_in(root, "checkout", "--quiet", "--detach")
+
+
+def garbage_head(root: Path) -> None:
+    (root / ".git" / "HEAD").write_text("garbage\n")
+
+
+def no_git_dir(root: Path) -> None:
+    shutil.rmtree(root / ".git")
+
+
+def empty_git_dir(root: Path) -> None:
+    shutil.rmtree(root / ".git")
+    (root / ".git").mkdir()
+
+
+def half_written_partial(root: Path) -> None:
+    partial = root.parent / f"{root.name}.partial"
+    (partial / ".git" / "objects").mkdir(parents=True)
+    (partial / ".git" / "index.lock").write_text("")
+    shutil.rmtree(root)
+
+
+def partial_beside_the_clone(root: Path) -> None:
+    partial = root.parent / f"{root.name}.partial"
+    (partial / ".git").mkdir(parents=True)
+    (partial / "deploy.yaml").write_text("half")
+
+
+LEFTOVERS = {
+    "lock files": lock_files,
+    "mid-rebase": mid_rebase,
+    "mid-merge": mid_merge,
+    "mid-cherry-pick": mid_cherry_pick,
+    "mid-am": mid_am,
+    "dirty tree": dirty,
+    "detached HEAD": detached,
+    "garbage HEAD": garbage_head,
+    "no .git": no_git_dir,
+    "empty .git": empty_git_dir,
+    "half-written clone": half_written_partial,
+    "half-written clone beside a good one": partial_beside_the_clone,
+}
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("leftover", LEFTOVERS)
+def test_a_killed_runs_leftover_in_the_cache_never_breaks_the_next_run(
+    remote: Path, open_workspace: Callable[..., Workspace], leftover: str
+) -> None:
+    first = open_workspace(remote)
+    root = first.root
+    first.close()
+    LEFTOVERS[leftover](root)
+
+    workspace = open_workspace(remote)
+    assert workspace.root == root
+    assert workspace.branch == "main"
+    assert (root / "deploy" / "app.yaml").read_bytes() == MANIFEST
+    (root / "deploy" / "app.yaml").write_bytes(b"image: flask:develop-v1.9.0\n")
+    sha = workspace.commit(["deploy/app.yaml"], "Update flask")
+    workspace.push()
+    assert run_git("--git-dir", str(remote), "rev-parse", "main").strip() == sha
+    assert git_in(root, "status", "--porcelain") == ""
+    state = root / ".git"
+    for name in ("rebase-merge", "rebase-apply", "MERGE_HEAD", "CHERRY_PICK_HEAD"):
+        assert not (state / name).exists(), name
+    assert not list(state.rglob("*.lock"))
+    assert not root.parent.joinpath(f"{root.name}.partial").exists()
+
+
+@pytest.mark.timeout(60)
+def test_a_lock_file_in_a_users_work_tree_is_reported_and_left_alone(
+    remote: Path, tmp_path: Path
+) -> None:
+    tree = tmp_path / "tree"
+    run_git("clone", "--quiet", remote.as_uri(), str(tree))
+    lock = tree / ".git" / "index.lock"
+    with Workspace.open(GitSettings(repo=str(tree))) as workspace:
+        lock.write_text("")
+        (tree / "deploy" / "app.yaml").write_bytes(b"image: flask:develop-v1.9.0\n")
+        with pytest.raises(GitError, match=r"index\.lock") as caught:
+            workspace.commit(["deploy/app.yaml"], "Update flask")
+    message = str(caught.value)
+    assert "another git process" in message
+    assert "remove" in message
+    assert lock.exists()  # never removed from a user's work tree
