@@ -17,9 +17,10 @@ from pathlib import Path
 
 import pytest
 
+from imagebot.cli.common import EXIT_USAGE
 from imagebot.config import GitSettings
 from imagebot.errors import ConfigError, GitAuthError, GitError, ImagebotError
-from imagebot.gitrepo import Workspace, render_message
+from imagebot.gitrepo import Workspace, render_branch, render_message
 from imagebot.gitrepo.message import MAX_BODY_CHANGES, MAX_MESSAGE_LINES
 from imagebot.model import Change, Location, PolicySpec, Target, TargetKind, WorkloadId
 from imagebot.refs import parse_reference
@@ -28,6 +29,7 @@ from tests.rig.git import git_env, run_git
 from tests.rig.githttp import GitHttpServer
 from tests.rig.procs import RigError, free_port
 from tests.rig.proxy import Exchange, Proxy, start_proxy
+from tests.run_support import imagebot
 
 pytestmark = pytest.mark.usefixtures("isolated_git")
 
@@ -458,3 +460,40 @@ def test_a_lock_file_in_a_users_work_tree_is_reported_and_left_alone(
     assert "another git process" in message
     assert "remove" in message
     assert lock.exists()  # never removed from a user's work tree
+
+
+# --- 4. Branch names: bad configured ones exit 2 before any work, templated ones are fixed ----
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("branch", ["../../x", "HEAD", "-x", "a.lock", "a//b", "a~1"])
+def test_a_bad_push_branch_exits_2_before_any_clone(
+    remote: Path, tmp_path: Path, branch: str
+) -> None:
+    before = run_git("--git-dir", str(remote), "for-each-ref")
+    args = ("run", "--repo", remote.as_uri(), "--push-branch", branch)
+    proc = imagebot(*args, tmp_path=tmp_path, check=False)
+    assert proc.returncode == EXIT_USAGE, proc.stderr
+    assert "git.pushBranch" in proc.stderr
+    assert "not a valid Git branch name" in proc.stderr
+    assert not (tmp_path / "cache" / "imagebot" / "git").exists()  # nothing was cloned
+    assert run_git("--git-dir", str(remote), "for-each-ref") == before
+
+
+@pytest.mark.parametrize(
+    ("template", "expected"),
+    [
+        ("../../{changes:{name}}", "service-1"),
+        ("imagebot/{changes:{name}..{version}}", "imagebot/service-1.1.0.1"),
+        ("-{changes:{name}}.lock", "service-1"),
+        ("a//{count}//", "a/1"),
+    ],
+)
+def test_a_templated_push_branch_is_made_valid(template: str, expected: str) -> None:
+    assert render_branch(template, [change(1)]) == expected
+
+
+@pytest.mark.parametrize("template", ["HEA{changes:D}", "{changes:@}", "{changes:..}", "{skip_ci}"])
+def test_a_template_that_leaves_no_branch_name_is_refused(template: str) -> None:
+    with pytest.raises(ConfigError, match=r"push branch template: .* no usable branch name"):
+        render_branch(template, [change(1)])
