@@ -21,6 +21,7 @@ from imagebot.cli.common import EXIT_USAGE
 from imagebot.config import GitSettings
 from imagebot.errors import ConfigError, GitAuthError, GitError, ImagebotError
 from imagebot.gitrepo import Workspace, render_branch, render_message
+from imagebot.gitrepo.children import OWNER_ENV, owner_environment
 from imagebot.gitrepo.message import MAX_BODY_CHANGES, MAX_MESSAGE_LINES
 from imagebot.model import Change, Location, PolicySpec, Target, TargetKind, WorkloadId
 from imagebot.refs import parse_reference
@@ -184,7 +185,7 @@ def test_git_children_die_with_an_imagebot_killed_during_a_clone(
         return exchange
 
     proxy.rewrite = stall
-    cache = tmp_path / "xdg-cache"
+    cache = tmp_path / "killed-run-cache"
     mark = f"XDG_CACHE_HOME={cache}"  # inherited by imagebot's every child
     env = {**os.environ, "XDG_CACHE_HOME": str(cache), "GIT_CONFIG_NOSYSTEM": "1"}
     imagebot = subprocess.Popen(
@@ -193,14 +194,22 @@ def test_git_children_die_with_an_imagebot_killed_during_a_clone(
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+    # Another imagebot's child (another marker) must outlive this one's reaper.
+    bystander = subprocess.Popen(
+        [sys.executable, "-c", "import time; time.sleep(60)"],
+        env={**os.environ, OWNER_ENV: "1-someone-else"},
+    )
     try:
         gits = lambda: [p for p in processes_with(mark) if p[0] != imagebot.pid]  # noqa: E731
         assert wait_for(lambda: len(gits()) >= 2, 60), "git never started cloning"
         imagebot.send_signal(signal.SIGKILL)
         imagebot.wait(timeout=30)
         assert wait_for(lambda: not gits(), 15), f"survived imagebot: {gits()}"
+        assert bystander.poll() is None
     finally:
         release.set()
+        bystander.kill()
+        bystander.wait()
         if imagebot.poll() is None:
             imagebot.kill()
             imagebot.wait()
@@ -209,6 +218,14 @@ def test_git_children_die_with_an_imagebot_killed_during_a_clone(
     settings = GitSettings(repo=f"{proxy.url}/{name}")
     with Workspace.open(settings, cache_root=cache / "imagebot" / "git") as workspace:
         assert (workspace.root / "deploy" / "app.yaml").read_bytes() == MANIFEST
+
+
+def test_each_process_marks_its_git_children_with_its_own_marker() -> None:
+    marker = owner_environment()[OWNER_ENV]
+    assert owner_environment() == {OWNER_ENV: marker}  # stable for the process's life
+    pid, _, token = marker.partition("-")
+    assert pid == str(os.getpid())
+    assert len(token) >= 16  # random: a reused pid never matches an earlier process's marker
 
 
 # --- 5. Missing signing keys and refusing remotes are permanent errors ----------------------
