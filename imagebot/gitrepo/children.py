@@ -17,9 +17,12 @@ process's git is ever touched. It reads only ``/proc/<pid>/environ`` of processe
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 import sys
+
+log = logging.getLogger(__name__)
 
 __all__ = ["OWNER_ENV", "ensure_reaper", "owner_environment"]
 
@@ -68,7 +71,7 @@ def ensure_reaper() -> None:
     after imagebot does), and nothing should warn that it still runs at interpreter exit.
     """
     marker = _marker()
-    if _state.get("reaper") == marker or not hasattr(os, "posix_spawn"):
+    if _state.get("reaper") == marker or not hasattr(os, "posix_spawn") or not sys.executable:
         return
     read_end, write_end = os.pipe()  # both close-on-exec: no git child inherits the writer
     try:
@@ -79,9 +82,10 @@ def ensure_reaper() -> None:
             file_actions=[(os.POSIX_SPAWN_DUP2, read_end, 0)],
             setsid=True,  # a terminal's Ctrl-C reaches imagebot, which ends, then the reaper acts
         )
-    except BaseException:
+    except OSError as error:  # the run goes on; only a kill -9 would leave git running
         os.close(write_end)
-        raise
+        log.warning("cannot start the reaper of git children: %s", error)
+        return
     finally:
         os.close(read_end)
     _state["reaper"] = marker
