@@ -19,6 +19,7 @@ from git.exc import GitCommandError, InvalidGitRepositoryError, NoSuchPathError
 
 from imagebot.config import GitSettings
 from imagebot.errors import ConfigError
+from imagebot.gitrepo.children import ensure_reaper
 from imagebot.gitrepo.clone import PendingClone
 from imagebot.gitrepo.failures import Redactor, classify
 from imagebot.gitrepo.lock import FileLock
@@ -29,6 +30,24 @@ log = logging.getLogger(__name__)
 __all__ = ["Checkout", "open_cached", "open_in_place"]
 
 REMOTE = "origin"
+# What an interrupted rebase, am, merge, cherry-pick, revert or bisect leaves in a clone's .git.
+_HALF_DONE = (
+    "rebase-merge",
+    "rebase-apply",
+    "sequencer",
+    "MERGE_HEAD",
+    "MERGE_MSG",
+    "MERGE_MODE",
+    "AUTO_MERGE",
+    "CHERRY_PICK_HEAD",
+    "REVERT_HEAD",
+    "BISECT_LOG",
+    "BISECT_START",
+    "BISECT_TERMS",
+    "BISECT_EXPECTED_REV",
+    "BISECT_ANCESTORS_OK",
+    "BISECT_NAMES",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +79,7 @@ def open_cached(
 ) -> Checkout:
     """Complete ``clone``, or reuse the cached clone in ``directory`` (cloning again when it is
     broken). ``lock`` is held; the caller releases it, and stops the clone, when this fails."""
+    ensure_reaper()  # every git child of this process dies with it, even on kill -9
     redact = Redactor(secrets)
     label = redact(url)
     repo = None if clone is not None else _reusable(directory)
@@ -89,6 +109,7 @@ def open_in_place(
         raise ConfigError(
             f"git.repo: {path} is not inside a Git repository (run git init there, or give a URL)"
         ) from error
+    ensure_reaper()
     lock = FileLock(Path(repo.git_dir) / "imagebot.lock")
     lock.acquire(lock_timeout)
     git = GitRunner(repo, label=str(repo.working_tree_dir), redact=Redactor(secrets))
@@ -121,8 +142,17 @@ def _reusable(directory: Path) -> Repo | None:
         shutil.rmtree(directory, ignore_errors=True)
         return None
     # We hold the workspace lock, so no live git process owns these: a killed run left them.
+    # Safe only because this is imagebot's own clone, reset to the remote next; a user's work
+    # tree is never touched (failures.classify reports its lock files instead).
     for stale in (directory / ".git").rglob("*.lock"):
         stale.unlink(missing_ok=True)
+    for state in _HALF_DONE:
+        path = directory / ".git" / state
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+    shutil.rmtree(directory.parent / f"{directory.name}.partial", ignore_errors=True)
     try:
         repo = Repo(directory)
         repo.active_branch  # noqa: B018 - a detached or broken HEAD means: clone again

@@ -14,6 +14,8 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 
+from imagebot.gitrepo.children import ensure_reaper
+
 NETWORK_TIMEOUT = 300.0  # seconds any one clone, fetch or push may take before it is killed
 
 
@@ -52,6 +54,7 @@ class PendingClone:
         # As GitPython runs git: English messages (failures.classify reads them), no prompts.
         environment = {**os.environ, "LANGUAGE": "C", "LC_ALL": "C", **env}
         try:
+            ensure_reaper()
             self._process = subprocess.Popen(
                 self.command,
                 cwd=directory.parent,

@@ -20,11 +20,13 @@ from urllib.parse import SplitResult, unquote, urlsplit, urlunsplit
 
 from imagebot.config import SIGNING_FORMATS, GitSettings
 from imagebot.errors import ConfigError
+from imagebot.gitrepo.children import owner_environment
 from imagebot.redact import remember
 
 TOKEN_ENV = "IMAGEBOT_GIT_TOKEN"  # noqa: S105 - the name of a variable, not a secret
 DEFAULT_TOKEN_USERNAME = "x-access-token"  # noqa: S105 - GitHub's name for token logins; GitLab accepts any
 _USER_ENV = "IMAGEBOT_GIT_USERNAME"
+_LITERAL_SSH_KEYS = ("key::", "ssh-", "ecdsa-", "sk-")  # git's forms of a key given inline
 _PROTOCOL_ENV = "IMAGEBOT_GIT_PROTOCOL"
 _HOST_ENV = "IMAGEBOT_GIT_HOST"
 
@@ -96,6 +98,7 @@ class GitEnvironment:
             "LC_ALL": "C",  # English messages, which failures.classify reads
             "GIT_LITERAL_PATHSPECS": "1",  # a manifest named ":(glob)*" is a file name, not magic
             "GIT_SSH_COMMAND": self._ssh_command(settings),
+            **owner_environment(),  # so that git and its helpers die with imagebot (children.py)
         }
         config = [
             ("gc.autoDetach", "false"),  # no background gc outliving the workspace lock
@@ -115,6 +118,8 @@ class GitEnvironment:
             self.variables[_USER_ENV] = username
             self.variables[TOKEN_ENV] = self.token
         self.variables.update(_config_variables(config))
+        self.signing_key = settings.signing_key  # as configured, for messages
+        self.signing_format = settings.signing_format or "openpgp"
         self.signing_options = self._signing_options(settings)
 
     def _ssh_command(self, settings: GitSettings) -> str:
@@ -136,7 +141,7 @@ class GitEnvironment:
         """``-c`` values for the commit command; signing off unless configured here."""
         if not settings.signing_key:
             return ["commit.gpgsign=false"]
-        kind = settings.signing_format or "openpgp"
+        kind = self.signing_format
         if kind not in SIGNING_FORMATS:
             raise ConfigError(
                 f"git.signingFormat: {kind!r} is not one of {', '.join(SIGNING_FORMATS)}"
@@ -144,6 +149,9 @@ class GitEnvironment:
         key = settings.signing_key
         if kind == "ssh" and Path(key).expanduser().is_file():
             key = str(self._private_copy(key, "git.signingKey"))
+        elif kind == "ssh" and not key.startswith(_LITERAL_SSH_KEYS):
+            # Not a key written out (``ssh-ed25519 AAAA...``), so a file: say so before any work.
+            raise ConfigError(f"git.signingKey: the SSH key file {key!r} does not exist")
         return [f"gpg.format={kind}", f"user.signingkey={key}", "commit.gpgsign=true"]
 
     def _private_copy(self, name: str, setting: str) -> Path:

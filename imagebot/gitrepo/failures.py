@@ -16,9 +16,14 @@ from git.exc import GitCommandError
 from imagebot.errors import ConfigError, GitAuthError, GitError, ImagebotError, PushRejected
 from imagebot.redact import Redactor
 
-__all__ = ["LOST_RACE", "Redactor", "classify", "lost_race"]
+__all__ = ["LOST_RACE", "Redactor", "classify", "lost_race", "signing_failed"]
 
 _HINT_LINE = re.compile(r"^(?:fatal|error|ERROR|remote|ssh|[\w.-]+@[\w.-]+):|denied|failed", re.I)
+
+# git's words for a lock file that exists: a live git holds it, or a killed one left it. In
+# imagebot's own cache clone such files are removed before any git runs (checkout._reusable),
+# so this is met in a user's work tree, which imagebot never cleans: the user decides.
+_LOCKED = re.compile(r"Unable to create '([^']+\.lock)': File exists")
 
 # (what git or ssh prints, what it means to the user); the first match wins.
 _AUTH = (
@@ -70,10 +75,34 @@ def lost_race(text: str) -> bool:
     return any(needle in text for needle in LOST_RACE)
 
 
+# What ``git commit`` prints when the signing key or its program is missing: gpg/gpgsm with no
+# such secret key, ssh-keygen with no such key file, or the program itself not installed.
+# Retrying cannot help, so the workspace turns these into a ConfigError naming git.signingKey.
+_SIGNING = (
+    "failed to sign the data",
+    "couldn't load public key",
+    "cannot run gpg",
+    "cannot run gpgsm",
+    "cannot run ssh-keygen",
+    "signing failed",
+)
+
+
+def signing_failed(text: str) -> bool:
+    lowered = text.lower()
+    return any(needle in lowered for needle in _SIGNING)
+
+
 def classify(error: GitCommandError, *, action: str, redact: Redactor) -> ImagebotError:
     """The imagebot error for a failed git command; the caller raises it ``from error``."""
     output = _text(error.stderr) + "\n" + _text(error.stdout)
     detail = redact(_gist(output) or f"git exited with status {error.status}")
+    held = _LOCKED.search(output)
+    if held:
+        return GitError(
+            f"{action} failed: {held.group(1)} exists: another git process is using this "
+            "repository, or one was killed; if no git runs there, remove that file and run again"
+        )
     if action.startswith("push") and lost_race(output):
         return PushRejected(f"{action} was rejected, the branch moved on: {detail}")
     for needle, meaning in _AUTH:

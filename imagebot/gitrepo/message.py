@@ -8,8 +8,6 @@ only receives the resulting strings.
 
 from __future__ import annotations
 
-import hashlib
-import re
 from collections.abc import Mapping, Sequence
 
 from imagebot.config import GitSettings
@@ -17,10 +15,14 @@ from imagebot.errors import ConfigError
 from imagebot.gitrepo import template as tpl
 from imagebot.model import Change, TargetKind
 from imagebot.redact import redact
+from imagebot.refnames import check_branch, sanitize_branch
 
 SKIP_CI = "[ci skip]"
+# A message lists at most this many changes (or, from a template, this many lines) and then says
+# how many more there were: a 1,000-image run stays a commit a person can read.
+MAX_BODY_CHANGES = 100
+MAX_MESSAGE_LINES = 200
 _SKIP_MARKERS = ("[ci skip]", "[skip ci]")
-MAX_BRANCH_LENGTH = 200
 
 CHANGE_FIELDS = frozenset(
     {
@@ -55,11 +57,24 @@ def is_template(text: str) -> bool:
 
 
 def check_git_templates(git: GitSettings) -> None:
-    """Refuse a message or push-branch template that could never render, before any work."""
+    """Refuse a branch name git would refuse, or a message or push-branch template that could
+    never render, before any work (``--push-branch ../../x`` is a config error, exit 2)."""
+    check_git_names(git)
     if git.message_template:
         check_template(git.message_template)
     if git.push_branch and is_template(git.push_branch):
         check_template(git.push_branch, what="push branch template")
+
+
+def check_git_names(git: GitSettings) -> None:
+    """``ConfigError`` for a ``git.branch`` or plain ``git.pushBranch`` that is no branch name.
+
+    A templated push branch is checked once rendered (``render_branch``).
+    """
+    if git.branch is not None:
+        check_branch(git.branch, setting="git.branch")
+    if git.push_branch is not None and not is_template(git.push_branch):
+        check_branch(git.push_branch, setting="git.pushBranch")
 
 
 def render_message(changes: Sequence[Change], *, template: str | None, skip_ci: bool) -> str:
@@ -76,6 +91,9 @@ def render_message(changes: Sequence[Change], *, template: str | None, skip_ci: 
     lines = [line.rstrip() for line in text.strip().splitlines()]
     if not lines or not lines[0]:
         raise ConfigError("commit message template: it produced an empty subject line")
+    if len(lines) > MAX_MESSAGE_LINES:
+        more = len(lines) - MAX_MESSAGE_LINES
+        lines = [*lines[:MAX_MESSAGE_LINES], f"... and {more} more lines"]
     if skip_ci and not any(marker in text for marker in _SKIP_MARKERS):
         lines[0] = f"{lines[0]} {SKIP_CI}"
     return redact("\n".join(lines) + "\n")  # a commit is public for good: no secret in it
@@ -84,32 +102,17 @@ def render_message(changes: Sequence[Change], *, template: str | None, skip_ci: 
 def render_branch(template: str, changes: Sequence[Change]) -> str:
     """A push-branch name from ``template``, made a valid Git branch name.
 
-    Characters Git forbids become ``-``; names past ``MAX_BRANCH_LENGTH`` are cut and end in a
-    hash of the full name, so different change sets still get different branches.
+    The rendered text is sanitised (``refnames.sanitize_branch``: forbidden characters become
+    ``-``, long names end in a hash); a text with no branch left in it (empty, ``HEAD``) is
+    refused with a ``ConfigError``.
     """
     text = _render(template, changes, skip_ci=False, what="push branch template")
     name = sanitize_branch(text)
     if not name:
-        raise ConfigError(f"push branch template: {template!r} gave no usable branch name")
-    return name
-
-
-def sanitize_branch(text: str) -> str:
-    """Turn ``text`` into a name ``git check-ref-format --branch`` accepts, or ``""``."""
-    name = re.sub(r"[\x00-\x20\x7f~^:?*\[\\]+|@\{", "-", text)
-    components = []
-    for raw in name.split("/"):
-        part = re.sub(r"\.{2,}", ".", raw).lstrip(".")
-        while part.endswith((".", ".lock")):
-            part = part.removesuffix(".lock").rstrip(".")
-        if part:
-            components.append(part)
-    name = "/".join(components).lstrip("-/.")
-    if len(name) > MAX_BRANCH_LENGTH:
-        digest = hashlib.sha256(name.encode()).hexdigest()[:10]
-        head = name[: MAX_BRANCH_LENGTH - 11].rstrip("./-")
-        name = f"{head}-{digest}"
-    return "" if name == "@" else name
+        raise ConfigError(
+            f"push branch template: {template!r} gave {text!r}, which holds no usable branch name"
+        )
+    return check_branch(name, setting="push branch template")
 
 
 def default_subject(changes: Sequence[Change]) -> str:
@@ -142,11 +145,14 @@ def version(change: Change) -> str:
 
 
 def _body(changes: Sequence[Change]) -> str:
+    """One line per change, the first ``MAX_BODY_CHANGES`` of them, then how many more."""
     lines = []
-    for change in changes:
+    for change in changes[:MAX_BODY_CHANGES]:
         why = change.target.policy.text if change.target.policy else change.reason
         suffix = f"  ({why})" if why else ""
         lines.append(f"{change.target.location}  {change.old} -> {change.new}{suffix}")
+    if len(changes) > MAX_BODY_CHANGES:
+        lines.append(f"... and {len(changes) - MAX_BODY_CHANGES} more changes")
     return "\n".join(lines)
 
 

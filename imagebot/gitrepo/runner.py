@@ -8,6 +8,8 @@ in ``workspace.py``.
 
 from __future__ import annotations
 
+import contextlib
+import tempfile
 from collections.abc import Mapping, Sequence
 
 from git import Repo
@@ -27,14 +29,30 @@ class GitRunner:
         self.label = label
         self.redact = redact
 
-    def run(self, action: str, *args: str, env: Mapping[str, str] | None = None) -> str:
-        """Git's output, stripped; a failure raises the classified error for ``action``."""
-        try:
-            out: str = self.repo.git.execute(
-                ["git", *args], env=env, kill_after_timeout=NETWORK_TIMEOUT
-            )
-        except GitCommandError as error:
-            raise self._error(error, f"{action} in {self.label}") from error
+    def run(
+        self,
+        action: str,
+        *args: str,
+        env: Mapping[str, str] | None = None,
+        stdin: bytes | None = None,
+    ) -> str:
+        """Git's output, stripped; a failure raises the classified error for ``action``.
+
+        ``stdin`` is git's standard input, from a temporary file: data of any size, such as a
+        commit message, never goes on the command line (whose length the kernel limits).
+        """
+        with contextlib.ExitStack() as stack:
+            source = None
+            if stdin is not None:
+                source = stack.enter_context(tempfile.TemporaryFile())
+                source.write(stdin)
+                source.seek(0)
+            try:
+                out: str = self.repo.git.execute(
+                    ["git", *args], env=env, kill_after_timeout=NETWORK_TIMEOUT, istream=source
+                )
+            except GitCommandError as error:
+                raise self._error(error, f"{action} in {self.label}") from error
         return out.strip()
 
     def status(self, action: str, *args: str, answers: Sequence[int] = (0, 1)) -> int:

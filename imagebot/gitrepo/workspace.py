@@ -21,6 +21,7 @@ from imagebot.gitrepo import address
 from imagebot.gitrepo.clone import clone_unless_cached
 from imagebot.gitrepo.credentials import GitEnvironment, RemoteUrl, split_password
 from imagebot.gitrepo.lock import FileLock
+from imagebot.gitrepo.message import check_git_names
 from imagebot.model import CommitSha
 
 if TYPE_CHECKING:
@@ -72,6 +73,7 @@ class Workspace:
         it, and before GitPython is loaded: the CLI loads the rest of imagebot there, so that the
         clone and the imports proceed together. It runs at once when there is nothing to clone.
         """
+        check_git_names(settings)
         where = address.parse_repo(settings.repo)
         if isinstance(where, address.WorkTree):
             env = GitEnvironment(settings, None)
@@ -127,10 +129,26 @@ class Workspace:
             return None
         self._git.run("stage changes", "add", "--all", "--", *paths)
         signing = [word for option in self._env.signing_options for word in ("-c", option)]
-        args = ["commit", "--no-verify", "--cleanup=whitespace", "-m", message, "--", *paths]
+        # The message goes through stdin (-F -): a 1,000-change message exceeds the kernel's
+        # limit on command lines, and every later run would fail the same way.
+        args = ["commit", "--no-verify", "--cleanup=whitespace", "-F", "-", "--", *paths]
         try:
-            self._git.run("commit", *signing, *args, env=self._author_environment())
-        except ImagebotError:
+            self._git.run(
+                "commit",
+                *signing,
+                *args,
+                env=self._author_environment(),
+                stdin=message.encode("utf-8"),
+            )
+        except ImagebotError as error:
+            from imagebot.gitrepo.failures import signing_failed  # GitPython is loaded by now
+
+            if self._env.signing_key and signing_failed(str(error)):
+                raise ConfigError(
+                    f"git.signingKey: signing the commit with the {self._env.signing_format} "
+                    f"key {self._env.signing_key!r} failed; check that the key exists, its "
+                    f"program is installed and it needs no passphrase prompt. {error}"
+                ) from error
             # git refuses a commit without changes: asked only then, it costs no git run.
             if self._nothing_staged(paths):
                 return None
