@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 
 from imagebot.errors import PolicyError
-from imagebot.policy.regex import compile_regex
+from imagebot.policy.regex import Regex, compile_regex
 
 _NAME = re.compile(r"[A-Za-z0-9_]+", re.ASCII)
 Piece = str | int  # literal text, or the number of the group to insert
@@ -24,7 +24,7 @@ class TagFilter:
 
     pattern: str
     extract: str | None
-    regex: re.Pattern[str]
+    regex: Regex  # RE2: linear time, whatever the pattern
     pieces: tuple[Piece, ...] | None
 
     def value(self, tag: str) -> str | None:
@@ -43,7 +43,7 @@ def parse_filter(pattern: str, extract: str | None) -> TagFilter:
     return TagFilter(pattern, extract or None, regex, pieces)
 
 
-def _template(template: str, regex: re.Pattern[str], pattern: str) -> tuple[Piece, ...]:
+def _template(template: str, regex: Regex, pattern: str) -> tuple[Piece, ...]:
     """Split the template into literal text and group numbers, following Go's Regexp.Expand:
     ``$name`` takes the longest run of letters, digits and ``_`` (``$1x`` is the group "1x"),
     and a ``$`` that starts no valid reference is literal text."""
@@ -86,7 +86,7 @@ def _reference(template: str, dollar: int) -> tuple[str | None, int]:
     return m.group(), m.end()
 
 
-def _group_number(name: str, at: int, template: str, regex: re.Pattern[str], pattern: str) -> int:
+def _group_number(name: str, at: int, template: str, regex: Regex, pattern: str) -> int:
     # Go reads an all-digit name without a leading zero as a group number; "01" is a name.
     if name.isdigit() and (name == "0" or name[0] != "0"):
         if int(name) <= regex.groups:
