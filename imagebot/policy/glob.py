@@ -14,7 +14,7 @@ import string
 from collections.abc import Callable
 
 from imagebot.errors import PolicyError
-from imagebot.policy.regex import compile_re2
+from imagebot.policy.regex import re2_tester
 from imagebot.policy.timed import TimeOrdered
 
 _PUNCTUATION = frozenset(string.punctuation)
@@ -33,7 +33,7 @@ def compile_glob(pattern: str) -> Callable[[str], object]:
     if regex is None:
         return lambda tag: True if tag == pattern else None
     try:
-        return compile_re2(regex).fullmatch
+        return re2_tester(regex, whole=True)
     except PolicyError as refused:  # RE2's own bounds (a pattern too large to compile)
         raise PolicyError(f"invalid glob {pattern!r}: {refused}") from None
 
