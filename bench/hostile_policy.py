@@ -28,7 +28,7 @@ PATTERNS = {
     "regex:^(.*a){20}$": "repeated group",
     "glob:" + "*a" * 40 + "*b": "40 stars",
     "glob:" + "*?" * 60: "60 star-questions",
-    "glob:" + "*[ab]" * 30 + "-": "30 star-classes",
+    "glob:" + "*[ab]" * 30 + "*-": "30 star-classes",
 }
 
 

@@ -179,6 +179,19 @@ def test_property_globs_match_as_fnmatch_does(glob: str, tag: str) -> None:
     assert (compile_glob(glob)(tag) is not None) == fnmatch.fnmatchcase(tag, glob)
 
 
+@settings(max_examples=400, deadline=None)
+@given(
+    glob=st.lists(
+        st.sampled_from(["a", "ab", "b", "-", "*", "**", "aa"]), min_size=1, max_size=9
+    ).map("".join),
+    tag=st.text(alphabet="ab-", max_size=14),
+)
+def test_property_star_only_globs_match_as_fnmatch_does(glob: str, tag: str) -> None:
+    """Globs of text and ``*`` take the piece-finding path, the rest RE2: both agree with
+    fnmatch."""
+    assert (compile_glob(glob)(tag) is not None) == fnmatch.fnmatchcase(tag, glob)
+
+
 @settings(max_examples=200, deadline=None)
 @given(
     times=st.dictionaries(st.integers(0, 40), st.integers(0, 20), max_size=15),

@@ -3,9 +3,10 @@ fnmatch-style matching with ``*``, ``?``, ``[...]`` (``[!...]`` negates) and ``\
 the newest creation time wins (ordering in ``timed``).
 
 A malformed glob (an unclosed ``[``, a reversed range, a trailing ``\\``) is a PolicyError with
-its position, never a pattern that silently matches nothing. A glob runs as an RE2 regex, so
-matching is linear: many ``*`` against a long tag cannot backtrack. A glob without wildcards
-compares strings and needs no RE2 at all.
+its position, never a pattern that silently matches nothing. Matching never backtracks: a glob
+of text and ``*`` only (``develop-v*``, the common kind) is matched by finding its pieces in
+order, each at its first place (enough for ``*``); one with ``?`` or ``[...]`` runs as an RE2
+regex. Either way many ``*`` against a long tag cost no more than a pass per piece.
 """
 
 from __future__ import annotations
@@ -32,10 +33,39 @@ def compile_glob(pattern: str) -> Callable[[str], object]:
     regex = glob_to_regex(pattern)
     if regex is None:
         return lambda tag: True if tag == pattern else None
+    if not any(c in pattern for c in "?[\\"):
+        return _StarGlob(pattern.split("*"))
     try:
         return re2_tester(regex, whole=True)
     except PolicyError as refused:  # RE2's own bounds (a pattern too large to compile)
         raise PolicyError(f"invalid glob {pattern!r}: {refused}") from None
+
+
+class _StarGlob:
+    """A glob of literal pieces between ``*``: the first piece must start the tag, the last
+    must end it, and the ones between are found left to right, each at its first place after
+    the previous one. Taking the first place is never wrong for ``*`` (a later one leaves less
+    room for the rest), so there is no backtracking: at most one ``find`` per piece."""
+
+    __slots__ = ("first", "last", "middle")
+
+    def __init__(self, pieces: list[str]) -> None:
+        self.first, self.last = pieces[0], pieces[-1]
+        self.middle = tuple(piece for piece in pieces[1:-1] if piece)
+
+    def __call__(self, tag: str) -> bool | None:
+        first, last = self.first, self.last
+        if len(tag) < len(first) + len(last):
+            return None
+        if not tag.startswith(first) or not tag.endswith(last):
+            return None
+        at, end = len(first), len(tag) - len(last)
+        for piece in self.middle:
+            found = tag.find(piece, at, end)
+            if found < 0:
+                return None
+            at = found + len(piece)
+        return True
 
 
 def glob_to_regex(pattern: str) -> str | None:
