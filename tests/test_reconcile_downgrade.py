@@ -21,12 +21,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from imagebot.config import RegistryHost, RegistrySettings
+from imagebot.controller.status import judge
 from imagebot.errors import RegistryError, RegistryNotFound
 from imagebot.model import (
     Automation,
     Location,
     PolicySpec,
     ProblemCode,
+    RunResult,
     TagInfo,
     Target,
     TargetKind,
@@ -493,3 +495,29 @@ def test_run_reports_a_malformed_manifest_and_updates_with_the_rest(
     assert code == 3, result
     assert [c["tag"] for c in result["changes"]] == ["dev-5"]
     assert [p["code"] for p in result["problems"]] == ["registry-malformed"]
+
+
+@pytest.mark.parametrize(
+    ("scan", "outcome", "reason"),
+    [
+        pytest.param(
+            RepoScan(timed(dev_1=1), failed={"dev-9": RegistryNotFound("gone")}),
+            "stalled",
+            "CurrentTagMissing",
+            id="deleted",
+        ),
+        pytest.param(
+            RepoScan(timed(dev_1=1), failed={"dev-9": RegistryError("answered 502")}),
+            "transient",
+            "RegistryUnavailable",
+            id="passing",
+        ),
+    ],
+)
+def test_the_operator_stalls_on_a_missing_current_tag_and_retries_a_passing_failure(
+    scan: RepoScan, outcome: str, reason: str
+) -> None:
+    plan = plan_for([target(f"{APP}:dev-9", "glob:dev-*")], scan)
+    judged = judge(RunResult(problems=tuple(plan.problems)))
+    assert (judged.outcome, judged.reason) == (outcome, reason)
+    assert judged.retry is (outcome == "transient")  # a stall is polled on the timer instead
