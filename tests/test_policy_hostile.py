@@ -154,6 +154,7 @@ def small_regexes(draw: st.DrawFn) -> str:
     return draw(st.sampled_from(["", "^"])) + body + draw(st.sampled_from(["", "$"]))
 
 
+@pytest.mark.timeout(120)
 @settings(max_examples=400, deadline=None)
 @given(pattern=small_regexes(), text=st.text(alphabet="ab1-x", max_size=12))
 def test_property_re2_finds_what_pythons_re_finds(pattern: str, text: str) -> None:
@@ -169,6 +170,7 @@ def test_property_re2_finds_what_pythons_re_finds(pattern: str, text: str) -> No
 _GLOB_PIECES = st.sampled_from(["a", "b", "-", "*", "?", "[ab]", "[!a]", "[a-c]", "**"])
 
 
+@pytest.mark.timeout(120)
 @settings(max_examples=400, deadline=None)
 @given(
     glob=st.lists(_GLOB_PIECES, min_size=1, max_size=8).map("".join),
@@ -179,6 +181,7 @@ def test_property_globs_match_as_fnmatch_does(glob: str, tag: str) -> None:
     assert (compile_glob(glob)(tag) is not None) == fnmatch.fnmatchcase(tag, glob)
 
 
+@pytest.mark.timeout(120)
 @settings(max_examples=400, deadline=None)
 @given(
     glob=st.lists(
@@ -192,6 +195,7 @@ def test_property_star_only_globs_match_as_fnmatch_does(glob: str, tag: str) -> 
     assert (compile_glob(glob)(tag) is not None) == fnmatch.fnmatchcase(tag, glob)
 
 
+@pytest.mark.timeout(120)
 @settings(max_examples=200, deadline=None)
 @given(
     times=st.dictionaries(st.integers(0, 40), st.integers(0, 20), max_size=15),

@@ -257,6 +257,7 @@ def test_an_extracting_filter_compares_the_current_tag_extracted_too() -> None:
     assert select_tag(policy, listed, current="main-ccc-120").chosen == listed[1]
 
 
+@pytest.mark.timeout(120)
 @settings(max_examples=150, deadline=None)
 @given(
     hours=st.dictionaries(st.integers(0, 30), st.integers(0, 50), min_size=0, max_size=12),
