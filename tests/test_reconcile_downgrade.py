@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
+import responses
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -40,10 +42,12 @@ from imagebot.refs import parse_reference
 from imagebot.registry import MetadataCache, RegistryClient, RepoQuery, RepoScan
 from imagebot.registry.credentials import CredentialStore, DockerConfig
 from imagebot.registry.metadata import malformed
+from tests.registry_fakes import DOCKER_MANIFEST, digest_of, image
 from tests.rig import ImagePusher, RegistryServer
 from tests.rig.git import run_git
 from tests.rig.proxy import Exchange, Proxy, start_proxy
 from tests.run_support import imagebot, workload
+from tests.support import FakeClock
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 HOUR = timedelta(hours=1)
@@ -522,3 +526,43 @@ def test_the_operator_stalls_on_a_missing_current_tag_and_retries_a_passing_fail
     judged = judge(RunResult(problems=tuple(plan.problems)))
     assert (judged.outcome, judged.reason) == (outcome, reason)
     assert judged.retry is (outcome == "transient")  # a stall is polled on the timer instead
+
+
+HUB_TAGS = "https://hub.docker.com/v2/namespaces/library/repositories/nginx/tags"
+HUB_REGISTRY = "https://registry-1.docker.io/v2/library/nginx"
+
+
+@responses.activate
+def test_a_deployed_tag_past_the_hubs_first_page_is_looked_up_once() -> None:
+    """The Hub list is newest first and stops at the first page with a wanted tag, so the
+    deployed tag is often unread: its time comes from one manifest fetch, then the cache."""
+    responses.get(
+        f"{HUB_TAGS}?page_size=100&ordering=last_updated",
+        json={
+            "next": f"{HUB_TAGS}?page=2&page_size=100&ordering=last_updated",
+            "results": [{"name": "1.27.1", "tag_last_pushed": "2024-06-02T10:00:00Z"}],
+        },
+    )
+    manifest, config = image("2024-01-01T00:00:00Z")
+    fetched = responses.get(
+        f"{HUB_REGISTRY}/manifests/1.20.0", body=manifest, content_type=DOCKER_MANIFEST
+    )
+    responses.get(f"{HUB_REGISTRY}/blobs/{digest_of(config)}", body=config)
+    cache = MetadataCache(None)
+    query = RepoQuery(
+        parse_reference("nginx:1.20.0"), True, lambda t: t.startswith("1."), current=("1.20.0",)
+    )
+    for _ in range(2):
+        clock = FakeClock()
+        client = RegistryClient(
+            RegistrySettings(docker_config="/nonexistent/config.json"),
+            session=requests.Session(),
+            cache=cache,
+            sleep=clock.sleep,
+            clock=clock,
+            workers=1,
+        )
+        scan = client.scan([query])["docker.io/library/nginx"]
+        assert [t.tag for t in scan.tags] == ["1.27.1"]
+        assert scan.unlisted["1.20.0"].created == datetime(2024, 1, 1, tzinfo=UTC)
+    assert fetched.call_count == 1

@@ -198,6 +198,10 @@ class RegistryClient:
             for t in found
         )
         unlisted, failed = self._unlisted_current(endpoint, entry, {t.name for t in found})
+        # The Hub list stops early (newest first), so a deployed tag is often on a page not
+        # read: its record is kept so the next cycle need not fetch its manifest again.
+        if unlisted and unlisted != self.cache.tags(endpoint.name):
+            self.cache.put_tags(endpoint.name, unlisted)
         return RepoScan(
             tags,
             warnings=(warning,) if warning else (),
