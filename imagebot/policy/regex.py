@@ -88,12 +88,15 @@ def re2_tester(pattern: str, *, whole: bool = False) -> Callable[[str], object]:
     import re2
 
     public = compile_re2(pattern)
-    program = getattr(getattr(re2, "_re2", None), "RE2", None)
-    if program is None or not hasattr(program, "Match"):
-        return public.fullmatch if whole else public.search
+    fallback = public.fullmatch if whole else public.search
+    program: Any = getattr(getattr(re2, "_re2", None), "RE2", None)
+    if program is None or not all(hasattr(program, n) for n in ("Match", "Anchor", "ok")):
+        return fallback
     options = _options(re2)
     options.never_capture = True
     compiled = program(pattern.encode("utf-8", "surrogatepass"), options)
+    if not compiled.ok():
+        return fallback
     anchor = program.Anchor.ANCHOR_BOTH if whole else program.Anchor.UNANCHORED
     match = compiled.Match
 
