@@ -220,6 +220,13 @@ class ProblemCode(StrEnum):
 
     INVALID_POLICY = "invalid-policy"  # a policy string the parser refused
     REGISTRY_REFUSED = "registry-refused"  # 401/403/404: credentials or names to fix
+    # The deployed tag is gone from the registry (404) or has no creation time, so a time-ordered
+    # policy cannot tell a newer image from an older one: not changed until the tag is pushed
+    # again or Git names another one. A passing failure to fetch it is REGISTRY_UNAVAILABLE.
+    CURRENT_TAG_MISSING = "current-tag-missing"
+    # The registry answered for a tag, but not with a usable manifest or config (bad JSON, wrong
+    # shape, bytes that do not match their digest): it lasts until the registry's content changes.
+    REGISTRY_MALFORMED = "registry-malformed"
     MANIFEST = "manifest"  # trouble in the files: bad reference, unreadable YAML, Helm template
     REGISTRY_UNAVAILABLE = "registry-unavailable"  # network, 5xx, 429: passes by itself
     NO_DIGEST = "no-digest"  # a pinned reference whose new digest could not be had
@@ -243,7 +250,13 @@ class ProblemCode(StrEnum):
 
 _SEVERITIES = {ProblemCode.MANIFEST_WARNING: Severity.WARNING, ProblemCode.LOCKED: Severity.INFO}
 _USER_FIXABLE = frozenset(
-    {ProblemCode.INVALID_POLICY, ProblemCode.REGISTRY_REFUSED, ProblemCode.MANIFEST}
+    {
+        ProblemCode.INVALID_POLICY,
+        ProblemCode.REGISTRY_REFUSED,
+        ProblemCode.CURRENT_TAG_MISSING,
+        ProblemCode.REGISTRY_MALFORMED,
+        ProblemCode.MANIFEST,
+    }
 )
 
 

@@ -9,10 +9,11 @@ the empty string, as in Go. This module filters and extracts; it does not order 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from imagebot.errors import PolicyError
-from imagebot.policy.regex import compile_regex
+from imagebot.policy.regex import Regex, compile_regex, re2_tester
 
 _NAME = re.compile(r"[A-Za-z0-9_]+", re.ASCII)
 Piece = str | int  # literal text, or the number of the group to insert
@@ -24,15 +25,16 @@ class TagFilter:
 
     pattern: str
     extract: str | None
-    regex: re.Pattern[str]
+    regex: Regex  # RE2: linear time, whatever the pattern
     pieces: tuple[Piece, ...] | None
+    found: Callable[[str], object]  # the same regex as a yes/no test, for filters without groups
 
     def value(self, tag: str) -> str | None:
+        if self.pieces is None:
+            return tag if self.found(tag) is not None else None
         m = self.regex.search(tag)
         if m is None:
             return None
-        if self.pieces is None:
-            return tag
         return "".join(p if isinstance(p, str) else (m.group(p) or "") for p in self.pieces)
 
 
@@ -40,10 +42,11 @@ def parse_filter(pattern: str, extract: str | None) -> TagFilter:
     """Compile the pattern and the template; PolicyError names what is wrong and where."""
     regex = compile_regex(pattern, "filter")
     pieces = _template(extract, regex, pattern) if extract else None
-    return TagFilter(pattern, extract or None, regex, pieces)
+    found = regex.search if pieces else re2_tester(pattern)
+    return TagFilter(pattern, extract or None, regex, pieces, found)
 
 
-def _template(template: str, regex: re.Pattern[str], pattern: str) -> tuple[Piece, ...]:
+def _template(template: str, regex: Regex, pattern: str) -> tuple[Piece, ...]:
     """Split the template into literal text and group numbers, following Go's Regexp.Expand:
     ``$name`` takes the longest run of letters, digits and ``_`` (``$1x`` is the group "1x"),
     and a ``$`` that starts no valid reference is literal text."""
@@ -86,7 +89,7 @@ def _reference(template: str, dollar: int) -> tuple[str | None, int]:
     return m.group(), m.end()
 
 
-def _group_number(name: str, at: int, template: str, regex: re.Pattern[str], pattern: str) -> int:
+def _group_number(name: str, at: int, template: str, regex: Regex, pattern: str) -> int:
     # Go reads an all-digit name without a leading zero as a group number; "01" is a name.
     if name.isdigit() and (name == "0" or name[0] != "0"):
         if int(name) <= regex.groups:

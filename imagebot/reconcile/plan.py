@@ -5,6 +5,12 @@ says what to ask each repository. ``select`` turns targets + registry answers in
 per target; ``digests_wanted`` names the chosen tags whose digest a pinned reference still lacks;
 ``finalize`` turns decisions + those digests into changes and problems. Fetching the answers is
 the caller's (``run.py``); nothing here touches files, Git or the network.
+
+Never downgrade: a time-ordered policy (glob, regex) compares candidates with the deployed tag's
+creation time. When the registry's list lacks the deployed tag (deleted, a partial answer),
+that time comes from the cache or one manifest fetch (``RepoScan.unlisted``); when it cannot be
+known, the target is not changed and says so. A candidate whose time could not be fetched for
+a passing reason leaves the target unchanged this cycle too (it may be the newest).
 """
 
 from __future__ import annotations
@@ -12,8 +18,15 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
-from imagebot.errors import ImagebotError, PolicyError, RegistryError
+from imagebot.errors import (
+    ImagebotError,
+    PolicyError,
+    RegistryAuthError,
+    RegistryError,
+    RegistryNotFound,
+)
 from imagebot.model import Change, Digest, Problem, ProblemCode, TagInfo, Target
 from imagebot.policy import Policy, parse_policy, select_tag
 from imagebot.refs import ImageRef
@@ -134,6 +147,7 @@ def registry_queries(automated: Sequence[Automated]) -> list[RepoQuery]:
                 image=items[0].target.image,
                 needs_created=any(p.needs_created for p in policies),
                 wants=_any_of(policies),
+                current=tuple(sorted({i.target.image.tag for i in items if i.target.image.tag})),
             )
         )
     return queries
@@ -148,8 +162,10 @@ def _any_of(policies: Sequence[Policy]) -> Callable[[str], bool]:
 def select(
     automated: Sequence[Automated], scans: Mapping[str, RepoScan], *, allow_downgrade: bool
 ) -> list[Selected]:
-    """One decision per automated target, in order, from the registry answers alone."""
+    """One decision per automated target, in order, from the registry answers alone; a target
+    may be preceded by the problems it went ahead despite (tags it could not consider)."""
     decisions: list[Selected] = []
+    listed: dict[str, frozenset[str]] = {}
     for item in automated:
         target = item.target
         scan = scans.get(target.image.name)
@@ -160,18 +176,117 @@ def select(
                 problem_at(target, f"{target.image.name}: {reason}; not updated", code)
             )
             continue
+        current_created: datetime | None = None
+        if item.policy.needs_created:
+            names = listed.get(target.image.name)
+            if names is None:
+                names = listed[target.image.name] = frozenset(t.tag for t in scan.tags)
+            check = _time_check(item, scan, names, allow_downgrade)
+            decisions.extend(check.notes)
+            if check.blocked is not None:
+                decisions.append(check.blocked)
+                continue
+            current_created = check.current_created
         try:
-            decisions.append(_select_one(item, scan.tags, allow_downgrade))
+            decisions.append(_select_one(item, scan.tags, allow_downgrade, current_created))
         except ImagebotError as error:
             decisions.append(problem_at(target, str(error)))
     return decisions
 
 
-def _select_one(item: Automated, tags: Sequence[TagInfo], allow_downgrade: bool) -> Selected:
+@dataclass(frozen=True, slots=True)
+class _TimeCheck:
+    """What creation times allow for one target: ``blocked`` keeps it as it is; ``notes`` are
+    reported while it goes ahead; ``current_created`` is the time of a deployed tag the list
+    lacks."""
+
+    blocked: Problem | None = None
+    notes: tuple[Problem, ...] = ()
+    current_created: datetime | None = None
+
+
+def _time_check(
+    item: Automated, scan: RepoScan, listed: frozenset[str], allow_downgrade: bool
+) -> _TimeCheck:
+    """Creation times a time-ordered policy needs but did not get. A passing failure for a tag
+    it could choose blocks the target (that tag may be the newest; exit 1 says run again); a
+    malformed or refused answer is reported and the tag left out (it would block forever); a
+    404 for a listed tag is a tag deleted since the listing, left out silently. Unless
+    downgrades are allowed, the deployed tag's time must be known, listed or not."""
+    target, policy, name = item.target, item.policy, item.target.image.name
+    failed = [
+        (tag, error)
+        for tag, error in scan.failed.items()
+        if tag in listed and not isinstance(error, RegistryNotFound) and policy.matches(tag)
+    ]
+    passing = [(tag, error) for tag, error in failed if not error.permanent]
+    if passing:
+        tag, error = passing[0]
+        return _TimeCheck(
+            problem_at(
+                target,
+                f"{name}: no creation time for {len(passing)} tag(s) the policy "
+                f"{policy.text!r} could choose (first: {tag}: {error}); not updated",
+                ProblemCode.REGISTRY_UNAVAILABLE,
+            )
+        )
+    notes = tuple(
+        problem_at(
+            target,
+            f"{name}: {len(failed)} tag(s) left out for want of a creation time (first: "
+            f"{tag}: {error})",
+            fetch_code(error),
+        )
+        for tag, error in failed[:1]
+    )
+    current = target.image.tag
+    if allow_downgrade or not current:
+        return _TimeCheck(notes=notes)
+    lookup = scan.failed.get(current)
+    if current in listed and lookup is None:
+        return _TimeCheck(notes=notes)  # select_tag finds its time among the candidates
+    found = scan.unlisted.get(current)
+    if found is not None and found.created is not None:
+        return _TimeCheck(notes=notes, current_created=found.created)
+    if lookup is not None:
+        why, code = str(lookup), fetch_code(lookup)
+        if isinstance(lookup, RegistryNotFound):
+            code = ProblemCode.CURRENT_TAG_MISSING
+    else:
+        why = "its image has no creation time" if found else "it could not be looked up"
+        code = ProblemCode.CURRENT_TAG_MISSING
+    where = "has no known creation time" if current in listed else "is not in the registry's list"
+    message = f"current tag {current} {where}; not changed ({name}: {why})"
+    return _TimeCheck(problem_at(target, message, code), notes)
+
+
+def fetch_code(error: RegistryError) -> ProblemCode:
+    """The kind of problem a failed manifest or config fetch is, by the error's traits: refused
+    (401/403, a 404 named in the message), malformed (any other ``permanent`` answer) or
+    passing (5xx, timeout, reset: run again)."""
+    if isinstance(error, (RegistryAuthError, RegistryNotFound)):
+        return ProblemCode.REGISTRY_REFUSED
+    if error.permanent:
+        return ProblemCode.REGISTRY_MALFORMED
+    return ProblemCode.REGISTRY_UNAVAILABLE
+
+
+def _select_one(
+    item: Automated,
+    tags: Sequence[TagInfo],
+    allow_downgrade: bool,
+    current_created: datetime | None = None,
+) -> Selected:
     target, image = item.target, item.target.image
     if item.policy.needs_current and not image.tag:
         return problem_at(target, f"policy {item.policy.text!r} needs a current tag; there is none")
-    decision = select_tag(item.policy, tags, current=image.tag, allow_downgrade=allow_downgrade)
+    decision = select_tag(
+        item.policy,
+        tags,
+        current=image.tag,
+        current_created=current_created,
+        allow_downgrade=allow_downgrade,
+    )
     chosen = decision.chosen
     if chosen is None:
         return Kept(target)

@@ -161,7 +161,12 @@ def _reconcile_in(
     outcome = committed.prepared.value
     plan = outcome.plan
     stale = tuple(sorted(n for n, s in planner.scans.items() if s.stale))
-    failed = tuple(sorted(n for n, s in planner.scans.items() if s.problem and not s.permanent))
+    failed = tuple(
+        sorted(
+            {n for n, s in planner.scans.items() if s.problem and not s.permanent}
+            | planner.unavailable - set(stale)
+        )
+    )
     # Only a cycle that finished its work may be skipped next time: not one that met a passing
     # failure or a dry run, and not one whose commit is still to be pushed.
     must_push = settings.push and workspace.has_remote
@@ -219,6 +224,9 @@ class _Planner:
         self.progress = progress
         self.scans: dict[str, RepoScan] = {}
         self.digests: dict[DigestKey, Digest | RegistryError] = {}
+        # Repositories where a passing failure (a manifest's 5xx, a timeout) kept a target as
+        # it was: the run must say "try again later" (exit 1), not "done".
+        self.unavailable: set[str] = set()
 
     def plan(self) -> _Planned:
         """The plan for the files as they are now, and the texts it was made from."""
@@ -236,6 +244,10 @@ class _Planner:
             if (image.name, tag) not in self.digests:
                 self.digests[image.name, tag] = self._digest(image, tag)
         plan = finalize(decisions, self.digests)
+        names = {str(item.target.image): item.target.image.name for item in screened.automated}
+        self.unavailable = {
+            names[p.image] for p in plan.problems if p.code.transient and p.image in names
+        }
         plan.problems[:0] = [*tree.problems, *screened.problems]
         plan.skipped[:0] = [*tree.skipped, *screened.skipped]
         return _Planned(plan, tree.texts)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeGuard
@@ -43,24 +43,33 @@ Progress = Callable[[int, int], None]
 class RepoQuery:
     """What one policy needs from a repository. ``needs_created``: the policy orders by creation
     time (newest wins); creation times are then resolved for the tags ``wants`` accepts (all tags
-    when None)."""
+    when None). ``current``: the tags deployed now, which the listing keeps past ``max_tags``
+    and whose creation times are resolved too, listed or not: a time-ordered policy compares
+    against them so it never downgrades."""
 
     image: ImageRef
     needs_created: bool = False
     wants: Callable[[str], bool] | None = None
+    current: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
 class RepoScan:
     """One repository's answer this cycle. ``TagInfo.digest`` is set only when it was seen this
     cycle; a tag known from the cache has none, so a caller pinning it calls ``digest()``.
-    ``stale``: the host rate-limited us; ``tags`` are then last cycle's, if any."""
+    ``stale``: the host rate-limited us; ``tags`` are then last cycle's, if any. ``unlisted``:
+    current tags the listing lacks, with the creation time the cache or one manifest fetch
+    gave (they are not candidates: the tag may be gone). ``failed``: tags whose creation time
+    could not be fetched, and why (the error's type and ``permanent`` tell a 404, a refusal or
+    a malformed answer from a passing fault)."""
 
     tags: tuple[TagInfo, ...] = ()
     stale: bool = False
     problem: str | None = None
     warnings: tuple[str, ...] = ()
     permanent: bool = False
+    unlisted: Mapping[str, TagInfo] = field(default_factory=dict)
+    failed: Mapping[str, RegistryError] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -68,9 +77,12 @@ class _Merged:
     image: ImageRef
     needs_created: bool = False
     wants: list[Callable[[str], bool] | None] = field(default_factory=list)
+    current: set[str] = field(default_factory=set)
 
     def wanted(self, tag: str) -> bool:
-        return self.needs_created and any(w is None or w(tag) for w in self.wants)
+        if not self.needs_created:
+            return False
+        return tag in self.current or any(w is None or w(tag) for w in self.wants)
 
 
 class RegistryClient:
@@ -122,6 +134,7 @@ class RegistryClient:
         merged: dict[str, _Merged] = {}
         for query in requests:
             entry = merged.setdefault(query.image.name, _Merged(query.image))
+            entry.current.update(query.current)
             if query.needs_created:
                 entry.needs_created = True
                 entry.wants.append(query.wants)
@@ -168,7 +181,9 @@ class RegistryClient:
             only_time_ordered = entry.needs_created and None not in entry.wants
             return only_time_ordered and any(entry.wanted(t.name) for t in found)
 
-        found, warning = list_hub_tags(self._transport, endpoint, self.settings, enough)
+        found, warning = list_hub_tags(
+            self._transport, endpoint, self.settings, enough, keep=entry.current
+        )
         with self._lock:
             for hub_tag in found:
                 self._hub_platforms[(endpoint.name, hub_tag.name)] = tuple(hub_tag.platforms)
@@ -182,12 +197,46 @@ class RegistryClient:
             TagInfo(t.name, t.pushed, Digest(t.digest) if verified(t.digest) else None)
             for t in found
         )
-        return RepoScan(tags, warnings=(warning,) if warning else ())
+        unlisted, failed = self._unlisted_current(endpoint, entry, {t.name for t in found})
+        # The Hub list stops early (newest first), so a deployed tag is often on a page not
+        # read: its record is kept so the next cycle need not fetch its manifest again.
+        if unlisted and unlisted != self.cache.tags(endpoint.name):
+            self.cache.put_tags(endpoint.name, unlisted)
+        return RepoScan(
+            tags,
+            warnings=(warning,) if warning else (),
+            unlisted={tag: TagInfo(tag, record.created) for tag, record in unlisted.items()},
+            failed=failed,
+        )
+
+    def _unlisted_current(
+        self, endpoint: Endpoint, entry: _Merged, listed: set[str]
+    ) -> tuple[dict[str, TagRecord], dict[str, RegistryError]]:
+        """Records of current tags the listing lacks, from the cache or one manifest fetch
+        each, for time-ordered policies (Flux v1 downgraded when the deployed tag was deleted
+        or cut off the list), and why a fetch failed."""
+        unlisted: dict[str, TagRecord] = {}
+        failed: dict[str, RegistryError] = {}
+        if not entry.needs_created:
+            return unlisted, failed
+        known = self.cache.tags(endpoint.name)
+        for tag in sorted(entry.current - listed):
+            record = known.get(tag)
+            if record is None or record.platform != self.settings.platform:
+                try:
+                    record = self._resolver.resolve_tag(endpoint, tag)
+                except RateLimited:
+                    raise
+                except RegistryError as error:
+                    failed[tag] = error
+                    continue
+            unlisted[tag] = record
+        return unlisted, failed
 
     def _scan_registry(
         self, endpoint: Endpoint, entry: _Merged, pool: ThreadPoolExecutor, counter: _Counter
     ) -> RepoScan:
-        listing = list_tags(self._transport, endpoint, self.settings)
+        listing = list_tags(self._transport, endpoint, self.settings, keep=entry.current)
         known = self.cache.tags(endpoint.name)
         platform = self.settings.platform
         fresh: dict[str, TagRecord] = {}
@@ -199,6 +248,7 @@ class RegistryClient:
         counter.add(len(missing))
         jobs = {tag: pool.submit(self._resolve_counted, endpoint, tag, counter) for tag in missing}
         failures: list[str] = []
+        failed: dict[str, RegistryError] = {}
         for tag, job in jobs.items():
             try:
                 fresh[tag] = job.result()
@@ -206,11 +256,15 @@ class RegistryClient:
                 raise
             except RegistryError as error:
                 failures.append(f"{tag}: {error}")
+                failed[tag] = error
+        unlisted, unlisted_failed = self._unlisted_current(endpoint, entry, set(listing.tags))
+        failed.update(unlisted_failed)
         records = {
             tag: fresh.get(tag) or known[tag]
             for tag in listing.tags
             if tag in fresh or tag in known
         }
+        records.update(unlisted)  # a later cycle still knows a vanished current tag's time
         if records != known:
             self.cache.put_tags(endpoint.name, records)
         tags = tuple(
@@ -229,7 +283,12 @@ class RegistryClient:
             )
         for warning in warnings:
             log.warning("%s", warning)
-        return RepoScan(tags, warnings=tuple(warnings))
+        return RepoScan(
+            tags,
+            warnings=tuple(warnings),
+            unlisted={tag: TagInfo(tag, record.created) for tag, record in unlisted.items()},
+            failed=failed,
+        )
 
     def _resolve_counted(self, endpoint: Endpoint, tag: str, counter: _Counter) -> TagRecord:
         try:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from urllib.parse import urljoin
@@ -45,8 +45,14 @@ def _truncated(what: str, count: int, bound: str) -> str:
     )
 
 
-def list_tags(transport: Transport, endpoint: Endpoint, settings: RegistrySettings) -> Listing:
-    """Every tag of the repository, following ``Link`` pages within the bounds."""
+def list_tags(
+    transport: Transport,
+    endpoint: Endpoint,
+    settings: RegistrySettings,
+    keep: Collection[str] = (),
+) -> Listing:
+    """Every tag of the repository, following ``Link`` pages within the bounds; tags in
+    ``keep`` (the deployed ones) stay even past ``max_tags``."""
     what = f"the tags of {endpoint.name}"
     url: str | None = endpoint.url(f"tags/list?n={PAGE_SIZE}")
     listing, seen, pages = Listing(), set[str](), 0
@@ -68,11 +74,17 @@ def list_tags(transport: Transport, endpoint: Endpoint, settings: RegistrySettin
                 seen.add(tag)
                 listing.tags.append(tag)
         if len(listing.tags) >= settings.max_tags:
-            del listing.tags[settings.max_tags :]
+            listing.tags = _capped(listing.tags, settings.max_tags, keep)
             listing.warning = _truncated(what, settings.max_tags, "max_tags")
             break
         url = next_link(reply.headers.get("link"), reply.url)
     return listing
+
+
+def _capped(tags: list[str], cap: int, keep: Collection[str]) -> list[str]:
+    """The first ``cap`` tags, plus any tag in ``keep`` past them: ``max_tags`` must never cut
+    off a deployed tag, or a time-ordered policy would lose what it compares against."""
+    return tags[:cap] + [tag for tag in tags[cap:] if tag in keep]
 
 
 def _page_tags(body: bytes, what: str) -> list[str]:
@@ -119,6 +131,7 @@ def list_hub_tags(
     endpoint: Endpoint,
     settings: RegistrySettings,
     enough: Callable[[Sequence[HubTag]], bool] = lambda _: False,
+    keep: Collection[str] = (),
 ) -> tuple[list[HubTag], str | None]:
     """Tags from ``hub.docker.com``, newest update first; stops early once ``enough`` says so."""
     what = f"the tags of {endpoint.name} (Docker Hub API)"
@@ -147,7 +160,10 @@ def list_hub_tags(
             raise RegistryError(f"{what}: the Hub's answer has no 'results' list")
         found.extend(t for t in map(_hub_tag, results) if t is not None)
         if len(found) >= settings.max_tags:
-            return found[: settings.max_tags], _truncated(what, settings.max_tags, "max_tags")
+            kept = found[: settings.max_tags] + [
+                t for t in found[settings.max_tags :] if t.name in keep
+            ]
+            return kept, _truncated(what, settings.max_tags, "max_tags")
         if enough(found):
             break
         nxt = data.get("next")

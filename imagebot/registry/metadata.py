@@ -5,6 +5,10 @@ children, config platform, creation time) comes from the ``MetadataCache`` when 
 config blob is downloaded at most once per digest, across cycles and processes. Every body is
 checked against the digest it claims, and a manifest's digest is always the sha256 of its
 bytes. Listing tags and choosing which tags to resolve is the client's job.
+
+An answer that arrived but cannot be used (not JSON, the wrong shape, bytes that do not match
+their digest) raises a ``RegistryError`` marked ``permanent``: asking again gets the same bytes,
+so it is a problem for that image, not a passing fault to retry.
 """
 
 from __future__ import annotations
@@ -28,6 +32,12 @@ from imagebot.registry.manifests import (
     select_platform,
 )
 from imagebot.registry.transport import Transport
+
+
+def malformed(error: RegistryError) -> RegistryError:
+    """``error``, marked as an unusable answer: retrying cannot help until the content changes."""
+    error.permanent = True
+    return error
 
 
 def _sha256(body: bytes) -> str:
@@ -79,11 +89,17 @@ class Resolver:
         by_digest = reference if ":" in reference else None  # a tag never holds a colon
         for named in (claimed, by_digest, expect):
             if named and not _matches(named, reply.body):
-                raise RegistryError(
-                    f"{what}: the content does not match its digest ({named} was named, the "
-                    f"bytes received are {digest}); refused"
+                raise malformed(
+                    RegistryError(
+                        f"{what}: the content does not match its digest ({named} was named, "
+                        f"the bytes received are {digest}); refused"
+                    )
                 )
-        return digest, parse_manifest(reply.body, reply.headers.get("content-type", ""), what)
+        try:
+            parsed = parse_manifest(reply.body, reply.headers.get("content-type", ""), what)
+        except RegistryError as error:
+            raise malformed(error) from error.__cause__
+        return digest, parsed
 
     def resolve_tag(self, endpoint: Endpoint, tag: str) -> TagRecord:
         """The tag's digest now and the creation time of its image for our platform."""
@@ -105,7 +121,9 @@ class Resolver:
             return known.created
         _, child_manifest = self.manifest(endpoint, child, ACCEPT_IMAGE)
         if not isinstance(child_manifest, ImageManifest):
-            raise RegistryError(f"{endpoint.name}@{child}: an index inside an index; unsupported")
+            raise malformed(
+                RegistryError(f"{endpoint.name}@{child}: an index inside an index; unsupported")
+            )
         return self.image_facts(endpoint, child, child_manifest).created
 
     def image_facts(self, endpoint: Endpoint, digest: str, manifest: ImageManifest) -> DigestFacts:
@@ -128,8 +146,13 @@ class Resolver:
                 max_bytes=MAX_CONFIG_BYTES,
             )
             if config.startswith("sha256:") and _sha256(reply.body) != config:
-                raise RegistryError(f"{what}: the content does not match its digest; refused")
-            parsed = parse_config(reply.body, what)
+                raise malformed(
+                    RegistryError(f"{what}: the content does not match its digest; refused")
+                )
+            try:
+                parsed = parse_config(reply.body, what)
+            except RegistryError as error:
+                raise malformed(error) from error.__cause__
             facts = DigestFacts(created=parsed.created, platform=parsed.platform)
             self.cache.put_facts(config, facts)
             self.cache.put_facts(digest, facts)
