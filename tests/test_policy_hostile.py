@@ -22,7 +22,7 @@ from imagebot.errors import PolicyError
 from imagebot.model import TagInfo
 from imagebot.policy import parse_policy, select_tag
 from imagebot.policy.glob import compile_glob
-from imagebot.policy.regex import _GoRegex, compile_regex
+from imagebot.policy.regex import _GoRegex, compile_regex, re2_tester
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 EVIL = "a" * 5000 + "-"
@@ -165,6 +165,24 @@ def test_property_re2_finds_what_pythons_re_finds(pattern: str, text: str) -> No
     assert (found is None) == (reference is None)
     if found is not None and reference is not None:
         assert found.group(0) == reference.group(0)
+
+
+@pytest.mark.timeout(120)
+@settings(max_examples=200, deadline=None)
+@given(pattern=small_regexes(), text=st.text(alphabet="ab1-x", max_size=12), whole=st.booleans())
+def test_property_the_fast_tester_and_its_fallback_agree(
+    pattern: str, text: str, whole: bool
+) -> None:
+    """``re2_tester`` calls RE2's compiled program directly where the build exposes it; on a
+    build that does not, the public API answers. Both must give the same yes/no."""
+    import re2
+
+    fast = re2_tester(pattern, whole=whole)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(re2, "_re2", None)
+        fallback = re2_tester(pattern, whole=whole)
+    assert fast is not fallback
+    assert bool(fast(text)) == bool(fallback(text))
 
 
 _GLOB_PIECES = st.sampled_from(["a", "b", "-", "*", "?", "[ab]", "[!a]", "[a-c]", "**"])
