@@ -20,10 +20,24 @@ from imagebot.errors import ImagebotError, UsageError
 from imagebot.redact import redact
 
 EXIT_OK = 0
-EXIT_NOTHING = 1  # no tag qualifies / nothing matched / lint findings
-EXIT_TRANSIENT = 1  # registry, network or push retries exhausted
-EXIT_USAGE = 2  # invalid input, policy or configuration
+EXIT_TRANSIENT = 1  # registry, network or push retries exhausted: run again later
+EXIT_USAGE = 2  # invalid input, policy or configuration, or any other permanent error
 EXIT_PROBLEMS = 3  # --strict and problems were reported
+EXIT_FINDINGS = 4  # ``lint`` found issues
+EXIT_NO_MATCH = 5  # nothing matched: no automated image under --path, no target, no tag
+# ``imagebot policy select`` keeps its own documented contract: 0 chosen, 1 none, 2 invalid.
+EXIT_NONE_CHOSEN = 1
+
+EXIT_CODES_HELP = """\b
+Exit codes:
+  0  done (with or without changes)
+  1  a transient failure (network, registry, push): run again later
+  2  usage, configuration or another permanent error: fix it first
+  3  --strict, and problems were reported
+  4  lint found issues
+  5  nothing matched (--path holds no automated image, no target, no tag)
+  policy select: 0 chosen, 1 none qualifies, 2 invalid"""
+"""The table for ``imagebot --help`` (click keeps a ``\\b`` paragraph as written)."""
 
 # ``--path`` filters in every command, whether ``--repo`` is a local tree or a URL to clone.
 PATHS = click.option(
@@ -85,7 +99,28 @@ def local_tree(ctx: click.Context, repo: str, paths: Sequence[str]) -> tuple[Pat
                 f"--repo {path!r}\n"
             )
             return _directory(Path(path), "--path"), ()
-    return _directory(root, "--repo"), tuple(relative)
+    tree = _directory(root, "--repo")
+    check_paths(tree, relative, "--path")
+    return tree, tuple(relative)
+
+
+def check_paths(root: Path, paths: Sequence[str], flag: str) -> None:
+    """``UsageError`` naming ``flag`` for a path below ``root`` that does not exist: a typo must
+    not read as "nothing to do" (exit 0). Run after the clone for a URL repository."""
+    for path in paths:
+        candidate = root / path
+        try:
+            found = candidate.exists()
+        except (OSError, ValueError) as error:  # ValueError: a NUL byte
+            raise UsageError(f"{flag} {path!r}: cannot be looked at: {error}") from None
+        if not found:
+            raise UsageError(f"{flag} {path!r}: no such file or directory in the repository")
+
+
+def nothing_matched(paths: Sequence[str]) -> NoReturn:
+    """Exit ``EXIT_NO_MATCH`` saying that ``paths`` hold no automated image."""
+    where = ", ".join(repr(p) for p in paths)
+    fail(f"--path {where}: no automated image there; nothing to do", EXIT_NO_MATCH)
 
 
 def _directory(path: Path, flag: str) -> Path:

@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from imagebot.cli.common import EXIT_NOTHING, EXIT_TRANSIENT, EXIT_USAGE, fail, reported_errors
+from imagebot.cli.common import EXIT_NO_MATCH, EXIT_TRANSIENT, EXIT_USAGE, fail, reported_errors
 from imagebot.cli.progress import Progress, default_cache_dir
 from imagebot.config import RegistryHost, RegistrySettings
 from imagebot.redact import redact
@@ -106,7 +106,7 @@ def tags(
                 verdict = f"{chosen} ({reason})" if chosen else f"no tag qualifies ({reason})"
                 click.echo(f"{policy_text}: {verdict}")
         if policy is not None and chosen is None:
-            raise SystemExit(EXIT_NOTHING)
+            raise SystemExit(EXIT_NO_MATCH)
 
 
 def _settings(

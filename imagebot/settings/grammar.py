@@ -16,7 +16,14 @@ from typing import Any, TypeVar
 from imagebot.config import RateLimit, RegistryHost, Settings
 from imagebot.errors import ConfigError
 from imagebot.settings.fields import FIELDS, HOST_FIELDS, Field, Kind, Source
-from imagebot.settings.values import CONVERTERS, ITEMS, Bad, string_of, type_name
+from imagebot.settings.values import (
+    CONVERTERS,
+    ITEMS,
+    Bad,
+    registry_host,
+    string_of,
+    type_name,
+)
 
 Locate = Callable[[Any, Any, str], str]
 """(mapping, key in it, dotted key) -> where to point an error: ``file:line: key``, ``spec.key``."""
@@ -159,7 +166,11 @@ class _Reader:
         if self.source.file:
             for host, entry in self.mapping(value, parent, name, key).items():
                 where = f"{key}.{host}"
-                entries.append((str(host), self.mapping(entry, value, host, where), where))
+                try:
+                    checked = registry_host(host)
+                except Bad as bad:
+                    raise self.fail(value, host, where, str(bad)) from None
+                entries.append((checked, self.mapping(entry, value, host, where), where))
         elif isinstance(value, list):
             for index, entry in enumerate(value):
                 where = f"{key}[{index}]"
@@ -177,6 +188,10 @@ class _Reader:
                 raise self.fail(
                     parent, name, f"{where}.host", "is required, e.g. ghcr.io or registry:5000"
                 )
+            try:
+                registry_host(built.host)
+            except Bad as bad:
+                raise self.fail(parent, name, f"{where}.host", str(bad)) from None
             found.append(built)
         return tuple(found)
 
