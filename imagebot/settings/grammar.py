@@ -156,6 +156,8 @@ class _Reader:
             name = string_of(kind, value)
             if name not in self.env:
                 raise Bad(f"environment variable {name} is unset")
+            if not self.env[name]:  # an empty secret is a missing one, not a login as ""
+                raise Bad(f"environment variable {name} is empty")
             return self.env[name]
         return CONVERTERS[kind](entry, value)
 
