@@ -206,3 +206,31 @@ def test_workflow_commands_check_the_path_after_the_clone(
     proc = imagebot(*args, "--repo", remote, "--dry-run", tmp_path=tmp_path, check=False)
     assert proc.returncode == code, proc.stdout + proc.stderr
     assert message in proc.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        pytest.param(["--interval-tick", "nan"], id="tick-nan"),
+        pytest.param(["--interval-tick", "inf"], id="tick-inf"),
+        pytest.param(["--interval-tick", "0"], id="tick-zero-busy-loop"),
+        pytest.param(["--interval-tick", "-1"], id="tick-negative"),
+        pytest.param(["--interval-tick", "9" * 400], id="tick-huge"),
+        pytest.param(["--webhook-port", "70000"], id="port-above-65535"),
+        pytest.param(["--webhook-port", "-1"], id="port-negative"),
+        pytest.param(["--metrics-port", "0"], id="metrics-port-zero"),
+    ],
+)
+def test_controller_flags_out_of_range_are_usage_errors_before_anything_starts(
+    args: list[str],
+) -> None:
+    result = CliRunner().invoke(cli, ["controller", *args])
+    assert result.exit_code == EXIT_USAGE, result.output
+    assert "Invalid value for '--" in result.output
+
+
+def test_controller_tick_takes_seconds_or_a_duration() -> None:
+    from imagebot.cli.common import seconds_between
+
+    parse = seconds_between(0.1, 3600.0)
+    assert [parse(None, None, t) for t in ("10", "500ms", "1m")] == [10.0, 0.5, 60.0]  # type: ignore[arg-type]

@@ -9,7 +9,7 @@ reads ``--repo``/``--path`` the one way every command that reads a local tree do
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import NoReturn
@@ -49,6 +49,30 @@ PATHS = click.option(
 LOCAL_REPO = click.option(
     "--repo", default=".", show_default=True, help="The repository: a local directory."
 )
+
+
+def seconds_between(
+    low: float, high: float
+) -> Callable[[click.Context, click.Parameter, str | None], float | None]:
+    """A click callback reading a flag as a duration (``10``, ``500ms``, ``1m``) of ``low`` to
+    ``high`` seconds: NaN, infinities, negatives and 400-digit numbers are usage errors, not a
+    busy loop or an OverflowError later."""
+
+    def parse(_ctx: click.Context, _param: click.Parameter, text: str | None) -> float | None:
+        from imagebot.durations import parse_duration
+        from imagebot.errors import ConfigError
+
+        if text is None:
+            return None
+        try:
+            seconds = parse_duration(text)
+        except ConfigError as error:
+            raise click.BadParameter(str(error)) from None
+        if not low <= seconds <= high:
+            raise click.BadParameter(f"{text!r}: give {low:g}s to {high:g}s")
+        return seconds
+
+    return parse
 
 
 def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
