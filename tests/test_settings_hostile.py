@@ -447,3 +447,22 @@ def test_any_value_of_any_spec_key_is_read_as_written_or_a_config_error(
     if value is None or value == "" or entry.target is None or entry.kind not in ROUND_TRIP:
         return
     assert _attribute(read.settings, entry) == _expected(entry, value)
+
+
+# ---- flags: the same rules as the keys they stand for ------------------------------------------
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize("platform", ["bad platform", "linux", "linux/amd64/v8/x", "/"])
+def test_a_platform_flag_is_held_to_the_platform_keys_rules(platform: str) -> None:
+    result = CliRunner().invoke(cli, ["tags", "ghcr.io/a/b", "--platform", platform])
+    assert result.exit_code == 2, result.output
+    assert "--platform: " in result.stderr and "OS/ARCH" in result.stderr
+
+
+def test_read_flag_names_the_flag_and_returns_the_checked_value() -> None:
+    from imagebot.settings import read_flag
+
+    assert read_flag("registries.platform", "linux/arm64/v8", "--platform") == "linux/arm64/v8"
+    with pytest.raises(ConfigError, match=r"^--timeout: must be at most 3600"):
+        read_flag("registries.timeoutSeconds", HUGE, "--timeout")

@@ -112,13 +112,14 @@ def tags(
 def _settings(
     registry: str, config_file: Path | None, platform: str | None, insecure: bool
 ) -> RegistrySettings:
-    from imagebot.settings import load_settings
+    from imagebot.settings import load_settings, read_flag
 
     settings = RegistrySettings()
     if config_file is not None:
         settings = load_settings(config_file).registries
     if platform:
-        settings = replace(settings, platform=platform)
+        checked = str(read_flag("registries.platform", platform, "--platform"))
+        settings = replace(settings, platform=checked)
     if insecure:
         settings = replace(settings, hosts=(*settings.hosts, RegistryHost(registry, insecure=True)))
     return settings

@@ -198,6 +198,17 @@ class _Reader:
         return tuple(found)
 
 
+def read_flag(key: str, value: object, flag: str) -> object:
+    """A command-line flag's ``value`` checked by the rules of the settings ``key`` it stands
+    for (``--platform`` is ``registries.platform``): one set of rules for files, the spec and
+    flags. ``ConfigError`` names the flag."""
+    entry = next(f for f in (*FIELDS, *HOST_FIELDS) if f.key == key)
+    try:
+        return CONVERTERS[entry.kind](entry, value)
+    except Bad as bad:
+        raise ConfigError(f"{flag}: {bad}") from None
+
+
 def _allows(entry: Layout | Field, source: Source) -> bool:
     """True when ``source`` may set ``entry`` or some key below it."""
     if isinstance(entry, Field):
