@@ -40,16 +40,20 @@ _OWNER = "run"  # the one owner of the poll loop's registry clients
 
 
 def parse_interval(_ctx: click.Context, _param: click.Parameter, text: str | None) -> float | None:
-    """``--interval``: a duration as Flux writes it (``90s``, ``5m``, ``1h30m``) or seconds."""
+    """``--interval``: a duration as Flux writes it (``90s``, ``5m``, ``1h30m``) or seconds,
+    held to the rules of an ImageAutomation's ``spec.interval`` (1s to a year)."""
+    from imagebot.settings import read_flag
+
     if text is None:
         return None
     try:
         seconds = parse_duration(text)
+        if seconds <= 0:
+            raise ConfigError(f"{text!r} is no time at all; give e.g. 30s or 5m")
+        checked = read_flag("interval", text, "--interval")
     except ConfigError as error:
-        raise click.BadParameter(str(error)) from None
-    if seconds <= 0:
-        raise click.BadParameter(f"{text!r} is no time at all; give e.g. 30s or 5m")
-    return seconds
+        raise click.BadParameter(str(error).removeprefix("--interval: ")) from None
+    return checked if isinstance(checked, float) else seconds
 
 
 @click.command()
