@@ -210,3 +210,29 @@ def test_interval_flag_takes_what_the_spec_takes() -> None:
 
     read = [parse_interval(None, None, t) for t in ("1s", "90", "1h30m", "8784h")]  # type: ignore[arg-type]
     assert read == [1.0, 90.0, 5400.0, 366 * 86400.0]
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.rig
+def test_a_git_host_that_refuses_connections_is_retried_with_growing_waits(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("GIT_TERMINAL_PROMPT", "0")
+    clock = Clock(limit=3)
+    gone = options(repo="http://127.0.0.1:1/gone.git")  # port 1: connection refused
+    with pytest.raises(Stop):  # a passing fault never ends the loop by itself
+        poll(gone, sleep=clock.sleep, clock=clock, jitter=lambda: 0.0)
+    assert clock.sleeps == [60.0, 120.0, 240.0]
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.rig
+def test_a_repository_that_does_not_exist_ends_the_interval_loop_with_exit_2(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    clock = Clock(limit=3)
+    missing = (tmp_path / "missing.git").as_uri()
+    assert poll(options(repo=missing), sleep=clock.sleep, clock=clock) == EXIT_USAGE
+    assert clock.sleeps == []
