@@ -427,8 +427,8 @@ def valid(entry: Field) -> st.SearchStrategy[Any]:
 
 
 FILE_FIELDS = [f for f in (*FIELDS, *HOST_FIELDS) if any(s.file for s in f.sources)]
-FILE_FIELDS = [f for f in FILE_FIELDS if f.key != "host" and f.kind is not Kind.HOSTS]
-RESOURCE_FIELDS = [f for f in FIELDS if Source.RESOURCE in f.sources and f.kind is not Kind.HOSTS]
+FILE_FIELDS = [f for f in FILE_FIELDS if f.key != "host"]  # a host is its mapping's key there
+RESOURCE_FIELDS = [f for f in FIELDS if Source.RESOURCE in f.sources]  # hosts: any value too
 ROUND_TRIP = {Kind.STRING, Kind.BOOL, Kind.INT, Kind.NUMBER, Kind.CHOICE, Kind.STRINGS,
               Kind.PLATFORM, Kind.PLATFORMS, Kind.DIRECTORY, Kind.ENV}  # fmt: skip
 
