@@ -137,10 +137,10 @@ def test_set_image_rejects_bad_input_with_exit_2(
     assert message in result.stderr
 
 
-def test_set_image_exits_1_when_nothing_matches_and_writes_nothing(tree: Path) -> None:
+def test_set_image_exits_5_when_nothing_matches_and_writes_nothing(tree: Path) -> None:
     before = (tree / "cache.yaml").read_bytes()
     result = CliRunner().invoke(cli, ["set-image", "redis-sentinel:7.2", "--path", str(tree)])
-    assert result.exit_code == 1
+    assert result.exit_code == 5
     assert "no image of docker.io/library/redis-sentinel" in result.stderr
     assert (tree / "cache.yaml").read_bytes() == before
 
@@ -181,7 +181,7 @@ def test_set_image_releases_the_free_workloads_and_reports_the_locked_ones(tree:
     assert "redis:7.2}" in (tree / "cache.yaml").read_text()
     (tree / "cache.yaml").unlink()
     again = CliRunner().invoke(cli, ["set-image", "redis:7.3", "--path", str(tree), "--dry-run"])
-    assert again.exit_code == 1  # the only target left is locked
+    assert again.exit_code == 5  # the only target left is locked
     assert again.stdout == ""
 
 

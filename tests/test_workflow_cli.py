@@ -95,13 +95,13 @@ def repo(tmp_path: Path) -> Path:
         ),
         pytest.param(
             ["release", "--image", "example.org/pay:2.0.0"],
-            1,
+            5,
             "deployment/default/pay is locked: audit; unlock it to release",
             id="locked-workload-refused-without-force",
         ),
         pytest.param(
             ["release", "--image", "example.org/nothing:1"],
-            1,
+            5,
             "",
             id="release-of-an-unknown-image-matches-nothing",
         ),
@@ -170,7 +170,7 @@ def test_policy_on_a_workload_that_is_not_automated_says_so(repo: Path) -> None:
 def test_lint_reports_each_finding_as_file_line_message() -> None:
     result = CliRunner().invoke(cli, ["lint", "--repo", str(ROOT / "fixtures/lint/findings")])
 
-    assert result.exit_code == 1
+    assert result.exit_code == 4
     lines = result.stdout.splitlines()
     expected = [
         (
@@ -262,7 +262,7 @@ def test_lint_path_names_the_tree_as_list_does_or_a_directory_inside_the_repo(
     monkeypatch.chdir(tmp_path)  # the tree to check is elsewhere: it becomes the root
     alone = CliRunner().invoke(cli, ["lint", "--path", str(findings)])
     inside = CliRunner().invoke(cli, ["lint", "--repo", str(ROOT), "--path", str(findings)])
-    assert alone.exit_code == inside.exit_code == 1
+    assert alone.exit_code == inside.exit_code == 4
     first = alone.output.splitlines()[0]
     assert inside.output.splitlines()[0] == f"fixtures/lint/findings/{first}"
     monkeypatch.chdir(findings.parent)

@@ -12,6 +12,7 @@ import sys
 import click
 
 from imagebot import __version__
+from imagebot.cli.common import EXIT_CODES_HELP
 from imagebot.cli.lazy import LazyGroup
 
 # name -> ("module:attribute", short help); the module is imported only when the command runs
@@ -45,6 +46,7 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     cls=LazyGroup,
     lazy=LAZY_COMMANDS,
     context_settings={"help_option_names": ["-h", "--help"]},
+    epilog=EXIT_CODES_HELP,
 )
 @click.version_option(__version__, "-V", "--version", prog_name="imagebot")
 def cli() -> None:

@@ -9,7 +9,7 @@ reads ``--repo``/``--path`` the one way every command that reads a local tree do
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import NoReturn
@@ -20,10 +20,24 @@ from imagebot.errors import ImagebotError, UsageError
 from imagebot.redact import redact
 
 EXIT_OK = 0
-EXIT_NOTHING = 1  # no tag qualifies / nothing matched / lint findings
-EXIT_TRANSIENT = 1  # registry, network or push retries exhausted
-EXIT_USAGE = 2  # invalid input, policy or configuration
+EXIT_TRANSIENT = 1  # registry, network or push retries exhausted: run again later
+EXIT_USAGE = 2  # invalid input, policy or configuration, or any other permanent error
 EXIT_PROBLEMS = 3  # --strict and problems were reported
+EXIT_FINDINGS = 4  # ``lint`` found issues
+EXIT_NO_MATCH = 5  # nothing matched: no automated image under --path, no target, no tag
+# ``imagebot policy select`` keeps its own documented contract: 0 chosen, 1 none, 2 invalid.
+EXIT_NONE_CHOSEN = 1
+
+EXIT_CODES_HELP = """\b
+Exit codes:
+  0  done (with or without changes)
+  1  a transient failure (network, registry, push): run again later
+  2  usage, configuration or another permanent error: fix it first
+  3  --strict, and problems were reported
+  4  lint found issues
+  5  nothing matched (--path holds no automated image, no target, no tag)
+  policy select: 0 chosen, 1 none qualifies, 2 invalid"""
+"""The table for ``imagebot --help`` (click keeps a ``\\b`` paragraph as written)."""
 
 # ``--path`` filters in every command, whether ``--repo`` is a local tree or a URL to clone.
 PATHS = click.option(
@@ -35,6 +49,30 @@ PATHS = click.option(
 LOCAL_REPO = click.option(
     "--repo", default=".", show_default=True, help="The repository: a local directory."
 )
+
+
+def seconds_between(
+    low: float, high: float
+) -> Callable[[click.Context, click.Parameter, str | None], float | None]:
+    """A click callback reading a flag as a duration (``10``, ``500ms``, ``1m``) of ``low`` to
+    ``high`` seconds: NaN, infinities, negatives and 400-digit numbers are usage errors, not a
+    busy loop or an OverflowError later."""
+
+    def parse(_ctx: click.Context, _param: click.Parameter, text: str | None) -> float | None:
+        from imagebot.durations import parse_duration
+        from imagebot.errors import ConfigError
+
+        if text is None:
+            return None
+        try:
+            seconds = parse_duration(text)
+        except ConfigError as error:
+            raise click.BadParameter(str(error)) from None
+        if not low <= seconds <= high:
+            raise click.BadParameter(f"{text!r}: give {low:g}s to {high:g}s")
+        return seconds
+
+    return parse
 
 
 def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
@@ -85,7 +123,28 @@ def local_tree(ctx: click.Context, repo: str, paths: Sequence[str]) -> tuple[Pat
                 f"--repo {path!r}\n"
             )
             return _directory(Path(path), "--path"), ()
-    return _directory(root, "--repo"), tuple(relative)
+    tree = _directory(root, "--repo")
+    check_paths(tree, relative, "--path")
+    return tree, tuple(relative)
+
+
+def check_paths(root: Path, paths: Sequence[str], flag: str) -> None:
+    """``UsageError`` naming ``flag`` for a path below ``root`` that does not exist: a typo must
+    not read as "nothing to do" (exit 0). Run after the clone for a URL repository."""
+    for path in paths:
+        candidate = root / path
+        try:
+            found = candidate.exists()
+        except (OSError, ValueError) as error:  # ValueError: a NUL byte
+            raise UsageError(f"{flag} {path!r}: cannot be looked at: {error}") from None
+        if not found:
+            raise UsageError(f"{flag} {path!r}: no such file or directory in the repository")
+
+
+def nothing_matched(paths: Sequence[str]) -> NoReturn:
+    """Exit ``EXIT_NO_MATCH`` saying that ``paths`` hold no automated image."""
+    where = ", ".join(repr(p) for p in paths)
+    fail(f"--path {where}: no automated image there; nothing to do", EXIT_NO_MATCH)
 
 
 def _directory(path: Path, flag: str) -> Path:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import click
 
+from imagebot.cli.common import seconds_between
+
 
 @click.command("controller")
 @click.option(
@@ -19,23 +21,23 @@ import click
 )
 @click.option(
     "--webhook-port",
-    type=int,
+    type=click.IntRange(1, 65535),
     default=9292,
     show_default=True,
     help="Port of the webhook receiver, /metrics and the probes.",
 )
 @click.option(
     "--metrics-port",
-    type=int,
+    type=click.IntRange(1, 65535),
     default=None,
     help="Alias of --webhook-port: both are served by one listener.",
 )
 @click.option(
     "--interval-tick",
-    type=float,
-    default=10.0,
+    callback=seconds_between(0.1, 3600.0),
+    default="10",
     show_default=True,
-    help="How often (seconds) to check which automations are due.",
+    help="How often to check which automations are due (seconds, or e.g. 500ms; 0.1 to 3600).",
 )
 @click.option("--standalone", is_flag=True, help="Run without peering (a single replica).")
 @click.option(

@@ -3,8 +3,9 @@
 ``list`` shows what automation would act on; ``set-image`` is the ``release`` use case written in
 place, like ``fluxctl release --update-image``: it writes the files (or prints the diff) and never
 commits. ``--repo`` names the tree (default ``.``), ``--path`` keeps subfolders of it; the
-``file`` of every row is relative to ``--repo``. Exit codes: 0 done, 1 nothing matched (or
-nothing could be written), 2 bad input. Only parsing and rendering live here.
+``file`` of every row is relative to ``--repo``. Exit codes: 0 done, 5 nothing matched (or
+nothing could be written), 2 bad input (a ``--path`` that does not exist too). Only parsing and
+rendering live here.
 """
 
 from __future__ import annotations
@@ -15,13 +16,14 @@ from typing import Any
 import click
 
 from imagebot.cli.common import (
-    EXIT_NOTHING,
+    EXIT_NO_MATCH,
     EXIT_OK,
     EXIT_USAGE,
     LOCAL_REPO,
     PATHS,
     fail,
     local_tree,
+    nothing_matched,
     reported_errors,
 )
 from imagebot.model import Problem, Target
@@ -92,6 +94,7 @@ def list_targets(
         root, relative = local_tree(ctx, repo, paths)
         scan = scan_tree(root, relative)
     targets = [t for t in scan.targets if show_all or t.automated]
+    empty = bool(relative) and not targets
     if output == "json":
         sys.stdout.write(
             dumps(
@@ -102,6 +105,8 @@ def list_targets(
                 }
             )
         )
+        if empty:
+            nothing_matched(relative)
         raise SystemExit(EXIT_OK)
     rows = (
         (
@@ -117,6 +122,8 @@ def list_targets(
     sys.stdout.write(table(rows, ("WHERE", "WORKLOAD", "CONTAINER", "IMAGE", "POLICY", "STATE")))
     _print_problems("skipped", scan.skipped)
     _print_problems("problems", scan.problems)
+    if empty:
+        nothing_matched(relative)
     raise SystemExit(EXIT_OK)
 
 
@@ -157,7 +164,7 @@ def set_image(
     if not released.found:
         where = " ".join(relative) if relative else str(root)
         sys.stderr.write(f"imagebot: no image of {image.name} under {where}\n")
-        raise SystemExit(EXIT_NOTHING)
+        raise SystemExit(EXIT_NO_MATCH)
     if dry_run:
         sys.stdout.writelines(
             unified_diff(file, old, new) for file, (old, new) in released.texts.items()
@@ -170,4 +177,4 @@ def set_image(
                 f"{target.location}: {target.workload}{container}: "
                 f"{target.current_value} -> {updated_value(update)}\n"
             )
-    raise SystemExit(EXIT_OK if released.done else EXIT_NOTHING)
+    raise SystemExit(EXIT_OK if released.done else EXIT_NO_MATCH)

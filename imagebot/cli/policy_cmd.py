@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 import click
 
-from imagebot.cli.common import EXIT_NOTHING, reported_errors
+from imagebot.cli.common import EXIT_NONE_CHOSEN, reported_errors
 from imagebot.cli.lazy import LazyGroup
 from imagebot.errors import UsageError
 from imagebot.model import TagInfo
@@ -81,7 +81,7 @@ def select(
             click.echo(decision.chosen.tag)
     if decision.chosen is None:
         click.echo(f"imagebot: no tag chosen: {decision.reason}", err=True)
-        raise SystemExit(EXIT_NOTHING)
+        raise SystemExit(EXIT_NONE_CHOSEN)
 
 
 def explanation(decision: Decision) -> str:

@@ -1,41 +1,59 @@
 """``imagebot run``: one reconcile (or a poll loop) from the command line.
 
 Builds settings from flags and ``imagebot.yaml``, calls the shared reconcile and renders its
-result. Exit codes: 0 success (changes or not), 1 transient failure, 2 configuration or usage
-error, 3 with ``--strict`` when problems were reported.
+result. Exit codes: 0 success (changes or not), 1 transient failure, 2 configuration, usage or
+another permanent error (which also ends an ``--interval`` loop), 3 with ``--strict`` when
+problems were reported, 5 when ``--path`` holds no automated image.
 """
 
 from __future__ import annotations
 
+import random
 import sys
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from imagebot.cli.common import EXIT_OK, EXIT_PROBLEMS, EXIT_TRANSIENT, PATHS, exit_code_for
+from imagebot.cli.common import (
+    EXIT_NO_MATCH,
+    EXIT_OK,
+    EXIT_PROBLEMS,
+    EXIT_TRANSIENT,
+    EXIT_USAGE,
+    PATHS,
+    exit_code_for,
+)
 from imagebot.durations import parse_duration
 from imagebot.errors import ConfigError
 from imagebot.redact import redact
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
+    from imagebot.model import RunResult
     from imagebot.reconcile.registries import RegistryClients
 
 _OWNER = "run"  # the one owner of the poll loop's registry clients
 
 
 def parse_interval(_ctx: click.Context, _param: click.Parameter, text: str | None) -> float | None:
-    """``--interval``: a duration as Flux writes it (``90s``, ``5m``, ``1h30m``) or seconds."""
+    """``--interval``: a duration as Flux writes it (``90s``, ``5m``, ``1h30m``) or seconds,
+    held to the rules of an ImageAutomation's ``spec.interval`` (1s to a year)."""
+    from imagebot.settings import read_flag
+
     if text is None:
         return None
     try:
         seconds = parse_duration(text)
+        if seconds <= 0:
+            raise ConfigError(f"{text!r} is no time at all; give e.g. 30s or 5m")
+        checked = read_flag("interval", text, "--interval")
     except ConfigError as error:
-        raise click.BadParameter(str(error)) from None
-    if seconds <= 0:
-        raise click.BadParameter(f"{text!r} is no time at all; give e.g. 30s or 5m")
-    return seconds
+        raise click.BadParameter(str(error).removeprefix("--interval: ")) from None
+    return checked if isinstance(checked, float) else seconds
 
 
 @click.command()
@@ -65,34 +83,91 @@ def run(**options: Any) -> None:
     raise SystemExit(poll(options))
 
 
+# A cycle that failed as a whole for a passing reason waits the interval doubled per failure in
+# a row, up to this (or the interval, if longer); a cycle that gets through resets it.
+MAX_BACKOFF_SECONDS = 600.0
+# Up to this fraction of each backoff is taken off at random, so that many loops that failed
+# together (one Git host down) do not come back together.
+BACKOFF_JITTER = 0.2
+
+
+@dataclass(frozen=True, slots=True)
+class Cycle:
+    """One cycle's exit code, and whether it failed as a whole (no result at all)."""
+
+    code: int
+    failed: bool = False
+
+
+CycleFn = Callable[[Mapping[str, Any], "RegistryClients[str]"], Cycle]
+
+
+def backoff(interval: float, failures: int, jitter: float) -> float:
+    """Seconds to wait after ``failures`` (>= 1) whole-cycle transient failures in a row:
+    ``interval * 2**(failures-1)``, capped at ``max(interval, MAX_BACKOFF_SECONDS)``, less up
+    to ``BACKOFF_JITTER`` of it by ``jitter`` (0 <= jitter < 1)."""
+    cap = max(interval, MAX_BACKOFF_SECONDS)
+    delay = min(cap, interval * 2.0 ** min(failures - 1, 64))
+    return delay * (1.0 - BACKOFF_JITTER * jitter)
+
+
 def poll(
     options: Mapping[str, Any],
     *,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
+    jitter: Callable[[], float] = random.random,
+    cycle: CycleFn | None = None,
 ) -> int:
     """One cycle, or with ``--interval`` one per interval until stopped; returns the last
     cycle's exit code. The registry clients live as long as the loop, so bearer tokens and
-    hosts a 429 shut (Retry-After) carry over from one cycle to the next."""
+    hosts a 429 shut (Retry-After) carry over from one cycle to the next.
+
+    A permanent error (configuration, credentials refused, no such repository or branch, not a
+    Git repository) ends the loop with ``EXIT_USAGE``: repeating it cannot help. A cycle that
+    failed as a whole for a passing reason backs off (``backoff``); a registry that fails for
+    some images only is those images' problem, and the loop keeps its pace.
+    """
     from imagebot.reconcile.registries import RegistryClients
 
+    run_cycle = cycle or _cycle
     interval: float | None = options["interval"]
     clients: RegistryClients[str] = RegistryClients()
+    failures = 0
     try:
         while True:
             started = clock()
-            code = _cycle(options, clients)
+            outcome = run_cycle(options, clients)
             if interval is None:
-                return code
-            sleep(max(0.0, interval - (clock() - started)))
+                return outcome.code
+            if outcome.code == EXIT_USAGE:
+                sys.stderr.write(
+                    "imagebot: error: stopping the --interval loop: this error does not pass "
+                    "by itself; fix it and start again\n"
+                )
+                return EXIT_USAGE
+            failures = failures + 1 if outcome.failed else 0
+            if failures:
+                wait = backoff(interval, failures, jitter())
+                sys.stderr.write(f"imagebot: next attempt in {wait:.0f}s\n")
+            else:
+                wait = max(0.0, interval - (clock() - started))
+            sleep(wait)
     finally:
         clients.close()
 
 
-def _cycle(options: Mapping[str, Any], clients: RegistryClients[str]) -> int:
+def _cycle(options: Mapping[str, Any], clients: RegistryClients[str]) -> Cycle:
     from imagebot.cli.settings_options import settings_and_loader
+    from imagebot.config import Settings
     from imagebot.errors import ImagebotError
     from imagebot.gitrepo import Workspace, check_git_templates
+
+    final: list[Settings] = []
+
+    def configure(root: Path) -> Settings:
+        final.append(loader(root))
+        return final[-1]
 
     try:
         settings, loader = settings_and_loader(options)
@@ -109,12 +184,12 @@ def _cycle(options: Mapping[str, Any], clients: RegistryClients[str]) -> int:
                     open_workspace=lambda _git: workspace,
                     make_registry=lambda settings: clients.lease(_OWNER, settings),
                 )
-                result = reconcile(settings, configure=loader, edges=edges)
+                result = reconcile(settings, configure=configure, edges=edges)
             finally:
                 progress.close()
     except ImagebotError as error:
         sys.stderr.write(f"imagebot: error: {redact(str(error))}\n")
-        return exit_code_for(error)
+        return Cycle(exit_code_for(error), failed=not error.permanent)
     from imagebot.cli.render import dumps, result_to_json, result_to_text
 
     if options["output"] == "json":
@@ -127,10 +202,28 @@ def _cycle(options: Mapping[str, Any], clients: RegistryClients[str]) -> int:
             f"imagebot: registry unavailable for {names}; those images were left alone, "
             "run again later\n"
         )
-        return EXIT_TRANSIENT
+        return Cycle(EXIT_TRANSIENT)
     if options["strict"] and result.problems:
-        return EXIT_PROBLEMS
-    return EXIT_OK
+        return Cycle(EXIT_PROBLEMS)
+    paths = final[-1].paths if final else ()
+    if paths and _nothing_found(result):
+        where = ", ".join(repr(p) for p in paths)
+        sys.stderr.write(f"imagebot: --path {where}: no automated image there; nothing to do\n")
+        return Cycle(EXIT_NO_MATCH)
+    return Cycle(EXIT_OK)
+
+
+def _nothing_found(result: RunResult) -> bool:
+    """True when the run met no automated image at all: none kept, changed, skipped or in
+    trouble (every automated target ends in one of those)."""
+    return not (
+        result.changes
+        or result.problems
+        or result.skipped
+        or result.chosen
+        or result.failed_repositories
+        or result.stale_registries
+    )
 
 
 def _load_reconcile() -> None:

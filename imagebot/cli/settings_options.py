@@ -12,6 +12,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from imagebot.cli.common import check_paths
 from imagebot.cli.progress import default_cache_dir
 from imagebot.config import GitSettings, Settings
 
@@ -49,13 +50,24 @@ def settings_and_loader(options: Mapping[str, Any]) -> tuple[Settings, Loader]:
 
     ``--config`` is read here, once, before cloning: it may hold the Git credentials and author.
     Without it the loader reads ``imagebot.yaml`` from the checked-out tree. Raises
-    ``ConfigError`` for a missing, unreadable or invalid file.
+    ``ConfigError`` for a missing, unreadable or invalid file. The loader raises ``UsageError``
+    for a ``--path`` (or ``paths`` entry) the checked-out tree does not have.
     """
     from imagebot.settings import load_settings, settings_loader
 
     settings, apply = command_line_settings(options)
     path = options.get("config_file")
-    if not path:
-        return settings, settings_loader(None, settings, apply)
-    configured = apply(load_settings(path, settings))
-    return configured, lambda _root: configured
+    loader: Loader
+    if path:
+        configured = apply(load_settings(path, settings))
+        settings, loader = configured, lambda _root: configured
+    else:
+        loader = settings_loader(None, settings, apply)
+    flag = "--path" if options.get("paths") else "paths"
+
+    def load(root: Path) -> Settings:
+        final = loader(root)
+        check_paths(root, final.paths, flag)  # after the clone: only now is there a tree
+        return final
+
+    return settings, load

@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from imagebot.cli.common import EXIT_NOTHING, EXIT_TRANSIENT, EXIT_USAGE, fail, reported_errors
+from imagebot.cli.common import EXIT_NO_MATCH, EXIT_TRANSIENT, EXIT_USAGE, fail, reported_errors
 from imagebot.cli.progress import Progress, default_cache_dir
 from imagebot.config import RegistryHost, RegistrySettings
 from imagebot.redact import redact
@@ -106,19 +106,20 @@ def tags(
                 verdict = f"{chosen} ({reason})" if chosen else f"no tag qualifies ({reason})"
                 click.echo(f"{policy_text}: {verdict}")
         if policy is not None and chosen is None:
-            raise SystemExit(EXIT_NOTHING)
+            raise SystemExit(EXIT_NO_MATCH)
 
 
 def _settings(
     registry: str, config_file: Path | None, platform: str | None, insecure: bool
 ) -> RegistrySettings:
-    from imagebot.settings import load_settings
+    from imagebot.settings import load_settings, read_flag
 
     settings = RegistrySettings()
     if config_file is not None:
         settings = load_settings(config_file).registries
     if platform:
-        settings = replace(settings, platform=platform)
+        checked = str(read_flag("registries.platform", platform, "--platform"))
+        settings = replace(settings, platform=checked)
     if insecure:
         settings = replace(settings, hosts=(*settings.hosts, RegistryHost(registry, insecure=True)))
     return settings

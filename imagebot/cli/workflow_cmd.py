@@ -15,12 +15,14 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from imagebot.cli.common import (
-    EXIT_NOTHING,
+    EXIT_FINDINGS,
+    EXIT_NO_MATCH,
     EXIT_OK,
     LOCAL_REPO,
     PATHS,
     fail,
     local_tree,
+    nothing_matched,
     reported_errors,
 )
 from imagebot.errors import UsageError
@@ -153,7 +155,7 @@ def _container_policy(text: str) -> tuple[str, str]:
 def release(**options: Any) -> None:
     """Write IMAGE:TAG into every target of IMAGE (or the named workloads'), commit and push.
 
-    Locked workloads are refused unless --force. Exit 1 when nothing was released.
+    Locked workloads are refused unless --force. Exit 5 when nothing was released.
     """
     from imagebot.model import WorkloadId
     from imagebot.reconcile.workflow import Release
@@ -184,7 +186,7 @@ def release(**options: Any) -> None:
 @PATHS
 @click.pass_context
 def lint(ctx: click.Context, repo: str, paths: tuple[str, ...], files: tuple[str, ...]) -> None:
-    """Check automation annotations and policies; print file:line: message, exit 1 if any.
+    """Check automation annotations and policies; print file:line: message, exit 4 if any.
 
     FILES (as pre-commit passes them) only decide whether to run: the whole tree is checked,
     since duplicates and Flux image policies are only visible across files.
@@ -198,7 +200,17 @@ def lint(ctx: click.Context, repo: str, paths: tuple[str, ...], files: tuple[str
         click.echo(str(finding))
     if findings:
         sys.stderr.write(f"imagebot lint: {len(findings)} finding(s)\n")
-        raise SystemExit(EXIT_NOTHING)
+        raise SystemExit(EXIT_FINDINGS)
+    if relative and not _automated_under(base, relative):
+        nothing_matched(relative)
+
+
+def _automated_under(base: Path, relative: Sequence[str]) -> bool:
+    """True when ``relative`` (below ``base``) holds an automated image: a clean lint of a
+    folder with nothing automated is more likely a wrong ``--path`` than a clean tree."""
+    from imagebot.manifest import scan_tree
+
+    return bool(scan_tree(base, relative, only_automated=True).targets)
 
 
 # ---- shared --------------------------------------------------------------------------------------
@@ -245,7 +257,7 @@ def _commit(options: dict[str, Any], compute: Callable[[Path, Settings], Edit]) 
         settings, loader = settings_and_loader(options)
         result = edit_repository(settings, compute, configure=loader)
     _render(result, dry_run=options["dry_run"])
-    raise SystemExit(EXIT_OK if result.edit.matched else EXIT_NOTHING)
+    raise SystemExit(EXIT_OK if result.edit.matched else EXIT_NO_MATCH)
 
 
 def _render(result: EditResult, *, dry_run: bool) -> None:

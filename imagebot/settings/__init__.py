@@ -16,7 +16,7 @@ from imagebot.settings.files import (
     repository_settings,
     settings_loader,
 )
-from imagebot.settings.grammar import Reading, read_settings
+from imagebot.settings.grammar import Reading, read_flag, read_settings
 
 __all__ = [
     "FIELDS",
@@ -28,6 +28,7 @@ __all__ = [
     "Source",
     "load_settings",
     "parse_settings",
+    "read_flag",
     "read_settings",
     "repository_settings",
     "settings_loader",

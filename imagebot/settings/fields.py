@@ -120,8 +120,10 @@ FIELDS: tuple[Field, ...] = (
     Field(
         "registries.requiredPlatforms", Kind.PLATFORMS, "registries.required_platforms", EVERYWHERE
     ),
-    Field("registries.maxTagPages", I, "registries.max_tag_pages", TRUSTED, minimum=1),
-    Field("registries.maxTags", I, "registries.max_tags", TRUSTED, minimum=1),
+    Field(
+        "registries.maxTagPages", I, "registries.max_tag_pages", TRUSTED, minimum=1, maximum=10_000
+    ),
+    Field("registries.maxTags", I, "registries.max_tags", TRUSTED, minimum=1, maximum=1_000_000),
     Field(
         "registries.timeoutSeconds",
         N,
@@ -161,6 +163,7 @@ HOST_FIELDS: tuple[Field, ...] = (
         TRUSTED,
         minimum=0,
         above=True,
+        maximum=10_000,
     ),
 )
 """The keys of one registry host's entry (``registries.hosts.<host>`` or ``hosts[]``)."""

@@ -20,6 +20,25 @@ from imagebot.settings.grammar import Locate, read_settings
 
 REPOSITORY_FILE = "imagebot.yaml"
 MAX_FILE_BYTES = 1 << 20  # far above any real settings file; /dev/zero must not fill memory
+# Settings nest 6 levels deep at most; flow brackets nested deeper are refused before the
+# (recursive) composer sees them, so ``[[[[...`` costs a linear scan, not seconds and a crash.
+MAX_FLOW_DEPTH = 64
+
+
+def flow_depth(text: str, limit: int = MAX_FLOW_DEPTH) -> int:
+    """How deep ``[`` and ``{`` nest in ``text``, counted up to ``limit + 1``. Quotes and
+    comments are not told apart: a settings file never holds 64 unclosed brackets."""
+    depth = deepest = 0
+    for char in text:
+        if char in "[{":
+            depth += 1
+            if depth > deepest:
+                deepest = depth
+                if deepest > limit:
+                    break
+        elif char in "]}" and depth:
+            depth -= 1
+    return deepest
 
 
 def file_locator(origin: str) -> Locate:
@@ -50,6 +69,8 @@ def parse_settings(
     from ruamel.yaml import YAML
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
+    if flow_depth(text) > MAX_FLOW_DEPTH:
+        raise ConfigError(f"{origin}: nested deeper than {MAX_FLOW_DEPTH} levels; not settings")
     try:
         data = YAML(typ="rt").load(text)
     except MarkedYAMLError as error:
@@ -58,6 +79,12 @@ def parse_settings(
         where = f"{origin}:{mark.line + 1}" if mark is not None else origin
         raise ConfigError(f"{where}: not valid YAML: {error.problem or error.context}") from None
     except YAMLError as error:
+        raise ConfigError(f"{origin}: not valid YAML ({type(error).__name__})") from None
+    except RecursionError:  # block nesting ("- - - ...") the bracket count does not see
+        raise ConfigError(f"{origin}: nested too deeply; not a settings file") from None
+    except (AttributeError, TypeError, ValueError, KeyError) as error:
+        # ruamel fails this way on input it does not foresee (a merge key that refers to its
+        # own mapping): still bad input, never a crash.
         raise ConfigError(f"{origin}: not valid YAML ({type(error).__name__})") from None
     return read_settings(data, source, file_locator(origin), base=base, env=env).settings
 

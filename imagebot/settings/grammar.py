@@ -16,7 +16,14 @@ from typing import Any, TypeVar
 from imagebot.config import RateLimit, RegistryHost, Settings
 from imagebot.errors import ConfigError
 from imagebot.settings.fields import FIELDS, HOST_FIELDS, Field, Kind, Source
-from imagebot.settings.values import CONVERTERS, ITEMS, Bad, string_of, type_name
+from imagebot.settings.values import (
+    CONVERTERS,
+    ITEMS,
+    Bad,
+    registry_host,
+    string_of,
+    type_name,
+)
 
 Locate = Callable[[Any, Any, str], str]
 """(mapping, key in it, dotted key) -> where to point an error: ``file:line: key``, ``spec.key``."""
@@ -149,6 +156,8 @@ class _Reader:
             name = string_of(kind, value)
             if name not in self.env:
                 raise Bad(f"environment variable {name} is unset")
+            if not self.env[name]:  # an empty secret is a missing one, not a login as ""
+                raise Bad(f"environment variable {name} is empty")
             return self.env[name]
         return CONVERTERS[kind](entry, value)
 
@@ -159,7 +168,11 @@ class _Reader:
         if self.source.file:
             for host, entry in self.mapping(value, parent, name, key).items():
                 where = f"{key}.{host}"
-                entries.append((str(host), self.mapping(entry, value, host, where), where))
+                try:
+                    checked = registry_host(host)
+                except Bad as bad:
+                    raise self.fail(value, host, where, str(bad)) from None
+                entries.append((checked, self.mapping(entry, value, host, where), where))
         elif isinstance(value, list):
             for index, entry in enumerate(value):
                 where = f"{key}[{index}]"
@@ -177,8 +190,23 @@ class _Reader:
                 raise self.fail(
                     parent, name, f"{where}.host", "is required, e.g. ghcr.io or registry:5000"
                 )
+            try:
+                registry_host(built.host)
+            except Bad as bad:
+                raise self.fail(parent, name, f"{where}.host", str(bad)) from None
             found.append(built)
         return tuple(found)
+
+
+def read_flag(key: str, value: object, flag: str) -> object:
+    """A command-line flag's ``value`` checked by the rules of the settings ``key`` it stands
+    for (``--platform`` is ``registries.platform``): one set of rules for files, the spec and
+    flags. ``ConfigError`` names the flag."""
+    entry = next(f for f in (*FIELDS, *HOST_FIELDS) if f.key == key)
+    try:
+        return CONVERTERS[entry.kind](entry, value)
+    except Bad as bad:
+        raise ConfigError(f"{flag}: {bad}") from None
 
 
 def _allows(entry: Layout | Field, source: Source) -> bool:

@@ -9,7 +9,9 @@ touches the outside world.
 from __future__ import annotations
 
 import math
+import os
 import re
+import stat
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
@@ -18,6 +20,7 @@ from imagebot.errors import ConfigError
 from imagebot.settings.fields import PLATFORM_PATTERN, Field, Kind
 
 _PLATFORM = re.compile(PLATFORM_PATTERN)
+MAX_SECRET_FILE_BYTES = 64 * 1024  # a password or token file; /dev/zero must not fill memory
 
 
 class Bad(Exception):
@@ -25,14 +28,23 @@ class Bad(Exception):
 
 
 def string_of(kind: Kind, value: object) -> str:
+    """``value`` as a non-empty string; no NUL, which no path, name or Git argument may hold."""
     if not isinstance(value, str) or not value:
-        raise Bad(f"expected {kind.value}, got {value!r}")
+        raise Bad(f"expected {kind.value}, got {_shown(value)}")
+    if "\0" in value:
+        raise Bad(f"expected {kind.value}, got a string with a NUL character")
     return value
+
+
+def _shown(value: object) -> str:
+    """``value`` for an error: short, whatever its size (an int of 400 digits, a long text)."""
+    text = repr(value) if not isinstance(value, int) or abs(value) < 10**30 else "a huge number"
+    return text if len(text) <= 60 else f"{text[:57]}..."
 
 
 def _boolean(_entry: Field, value: object) -> bool:
     if not isinstance(value, bool):
-        raise Bad(f"expected true or false, got {value!r}")
+        raise Bad(f"expected true or false, got {_shown(value)}")
     return value
 
 
@@ -55,22 +67,53 @@ def _choice(entry: Field, value: object) -> str:
 
 
 def _file(_entry: Field, value: object) -> str:
+    """The text of a small regular file (a password, a token): a FIFO, a device or a directory
+    is refused before it is opened, so ``/dev/zero`` neither hangs nor fills memory."""
     path = string_of(Kind.FILE, value)
     try:
-        return Path(path).expanduser().read_text(encoding="utf-8").strip()
+        found = _expanded(path)
+        if not stat.S_ISREG(found.stat().st_mode):
+            raise Bad(f"cannot read {path}: not a regular file")
+        with found.open("rb") as handle:
+            raw = handle.read(MAX_SECRET_FILE_BYTES + 1)
     except OSError as error:
-        raise Bad(f"cannot read {path}: {error.strerror}") from None
+        raise Bad(f"cannot read {path}: {error.strerror or error}") from None
+    if len(raw) > MAX_SECRET_FILE_BYTES:
+        raise Bad(f"cannot read {path}: larger than {MAX_SECRET_FILE_BYTES} bytes")
+    try:
+        text = raw.decode("utf-8").strip()
     except UnicodeDecodeError:
         raise Bad(f"cannot read {path}: not UTF-8 text") from None
+    if not text:
+        raise Bad(f"{path} is empty")
+    return text
 
 
 def _directory(_entry: Field, value: object) -> str:
-    """A directory path; one that does not exist yet is made when first used."""
+    """A directory path; one that does not exist yet is made when first used, so the nearest
+    part that exists must be a directory imagebot may write in."""
     path = string_of(Kind.DIRECTORY, value)
-    found = Path(path).expanduser()
-    if found.exists() and not found.is_dir():
-        raise Bad(f"{path} is not a directory")
+    found = _expanded(path)
+    try:
+        if found.exists():
+            if not found.is_dir():
+                raise Bad(f"{path} is not a directory")
+            return path
+        parent = next(p for p in found.absolute().parents if p.exists())
+        if not parent.is_dir():
+            raise Bad(f"{path} cannot be made: {parent} is not a directory")
+        if not os.access(parent, os.W_OK | os.X_OK):
+            raise Bad(f"{path} cannot be made: {parent} is not writable")
+    except OSError as error:
+        raise Bad(f"{path}: {error.strerror or error}") from None
     return path
+
+
+def _expanded(path: str) -> Path:
+    try:
+        return Path(path).expanduser()
+    except RuntimeError:  # ~user of a user that does not exist, or no HOME
+        raise Bad(f"{path}: cannot expand ~ here") from None
 
 
 def _duration(entry: Field, value: object) -> float:
@@ -83,6 +126,25 @@ def _duration(entry: Field, value: object) -> float:
     return seconds
 
 
+def registry_host(value: object) -> str:
+    """A registry host as image references spell it (``ghcr.io``, ``registry:5000``, ``[::1]``):
+    a key no reference can name would be a setting that never applies, silently."""
+    from imagebot.errors import ReferenceError_
+    from imagebot.refs import parse_reference
+
+    host = string_of(Kind.STRING, value)
+    head, _, port = host.rpartition(":")
+    bad = "/" in host or (bool(head) and port.isdigit() and not 0 < int(port) <= 65535)
+    if not bad:
+        try:
+            parse_reference(f"{host}/probe")
+        except ReferenceError_:
+            bad = True
+    if bad:
+        raise Bad(f"{host!r} is not a registry host such as ghcr.io or registry:5000")
+    return host
+
+
 def _secret(_entry: Field, value: object) -> str:
     name = value.get("name") if isinstance(value, Mapping) else None
     if not isinstance(name, str) or not name:
@@ -93,14 +155,16 @@ def _secret(_entry: Field, value: object) -> str:
 def _number(entry: Field, value: object) -> int | float:
     whole = entry.kind is Kind.INT
     if isinstance(value, bool) or not isinstance(value, int if whole else int | float):
-        raise Bad(f"expected {entry.kind.value}, got {value!r}")
-    if not math.isfinite(value):
+        raise Bad(f"expected {entry.kind.value}, got {_shown(value)}")
+    # Python compares an int of any size with a float bound exactly, without float(value):
+    # a 400-digit YAML integer is out of range, not an OverflowError.
+    if isinstance(value, float) and not math.isfinite(value):
         raise Bad(f"{value!r} is not a finite number")
     low, high = entry.minimum, entry.maximum
     if low is not None and (value <= low if entry.above else value < low):
-        raise Bad(f"must be {'above' if entry.above else 'at least'} {low:g}, got {value!r}")
+        raise Bad(f"must be {'above' if entry.above else 'at least'} {low:g}, got {_shown(value)}")
     if high is not None and value > high:
-        raise Bad(f"must be at most {high:g}, got {value!r}")
+        raise Bad(f"must be at most {high:g}, got {_shown(value)}")
     return value if whole else float(value)
 
 
