@@ -7,6 +7,7 @@ every 5 s forever. The clock and sleep are injected: nothing here really waits.
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -106,6 +107,17 @@ def test_a_permanent_error_ends_the_loop_with_exit_2_and_never_sleeps(
 
 
 @pytest.mark.timeout(30)
+def test_an_error_in_the_checked_out_tree_keeps_the_loop_waiting_for_a_fix(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A bad ``imagebot.yaml`` in the repository is fixed by a commit, not by a restart."""
+    clock = Clock(limit=3)
+    assert run_loop(clock, Cycle(EXIT_USAGE, in_tree=True)) is None
+    assert clock.sleeps == [60.0] * 3
+    assert "waiting for a commit that fixes this" in capsys.readouterr().err
+
+
+@pytest.mark.timeout(30)
 def test_transient_failures_back_off_exponentially_up_to_the_cap() -> None:
     clock = Clock(limit=8)
     assert run_loop(clock, Cycle(EXIT_TRANSIENT, failed=True)) is None
@@ -179,6 +191,29 @@ def test_a_bad_config_file_ends_the_interval_loop_with_exit_2(tmp_path: Path) ->
     except Stop:
         code = None
     assert (code, clock.sleeps) == (EXIT_USAGE, [])
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.rig
+def test_a_bad_imagebot_yaml_in_the_repository_keeps_the_interval_loop_polling(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "imagebot.yaml").write_text("allowDowngrade: maybe\n")
+    git = ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    subprocess.run([*git, "init", "-q", "-b", "main"], check=True)
+    subprocess.run([*git, "add", "."], check=True)
+    subprocess.run([*git, "commit", "-qm", "bad settings"], check=True)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    clock = Clock(limit=2)
+    try:
+        code = poll(options(repo=str(repo)), sleep=clock.sleep, clock=clock)
+    except Stop:
+        code = None
+    err = capsys.readouterr().err
+    assert (code, clock.sleeps) == (None, [60.0, 60.0]), err
+    assert err.count("imagebot.yaml") >= 2 and "waiting for a commit that fixes this" in err
 
 
 @pytest.mark.timeout(60)

@@ -93,10 +93,12 @@ BACKOFF_JITTER = 0.2
 
 @dataclass(frozen=True, slots=True)
 class Cycle:
-    """One cycle's exit code, and whether it failed as a whole (no result at all)."""
+    """One cycle's exit code, whether it failed as a whole (no result at all), and whether the
+    error came from the checked-out tree (its ``imagebot.yaml``, a ``paths`` entry it lacks)."""
 
     code: int
     failed: bool = False
+    in_tree: bool = False
 
 
 CycleFn = Callable[[Mapping[str, Any], "RegistryClients[str]"], Cycle]
@@ -124,7 +126,9 @@ def poll(
     hosts a 429 shut (Retry-After) carry over from one cycle to the next.
 
     A permanent error (configuration, credentials refused, no such repository or branch, not a
-    Git repository) ends the loop with ``EXIT_USAGE``: repeating it cannot help. A cycle that
+    Git repository) ends the loop with ``EXIT_USAGE``: repeating it cannot help. An error in the
+    checked-out tree (a bad ``imagebot.yaml``) does not: a commit fixes it, so the loop keeps
+    its pace and says so. A cycle that
     failed as a whole for a passing reason backs off (``backoff``); a registry that fails for
     some images only is those images' problem, and the loop keeps its pace.
     """
@@ -140,7 +144,13 @@ def poll(
             outcome = run_cycle(options, clients)
             if interval is None:
                 return outcome.code
-            if outcome.code == EXIT_USAGE:
+            if outcome.code == EXIT_USAGE and outcome.in_tree:
+                # Its fix arrives through Git, as for the operator's stalled automations.
+                sys.stderr.write(
+                    f"imagebot: waiting for a commit that fixes this; next check in "
+                    f"{interval:.0f}s\n"
+                )
+            elif outcome.code == EXIT_USAGE:
                 sys.stderr.write(
                     "imagebot: error: stopping the --interval loop: this error does not pass "
                     "by itself; fix it and start again\n"
@@ -164,9 +174,14 @@ def _cycle(options: Mapping[str, Any], clients: RegistryClients[str]) -> Cycle:
     from imagebot.gitrepo import Workspace, check_git_templates
 
     final: list[Settings] = []
+    in_tree: list[bool] = []
 
     def configure(root: Path) -> Settings:
-        final.append(loader(root))
+        try:
+            final.append(loader(root))
+        except ImagebotError:
+            in_tree.append(True)
+            raise
         return final[-1]
 
     try:
@@ -189,7 +204,7 @@ def _cycle(options: Mapping[str, Any], clients: RegistryClients[str]) -> Cycle:
                 progress.close()
     except ImagebotError as error:
         sys.stderr.write(f"imagebot: error: {redact(str(error))}\n")
-        return Cycle(exit_code_for(error), failed=not error.permanent)
+        return Cycle(exit_code_for(error), failed=not error.permanent, in_tree=bool(in_tree))
     from imagebot.cli.render import dumps, result_to_json, result_to_text
 
     if options["output"] == "json":
