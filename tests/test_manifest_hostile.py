@@ -366,3 +366,57 @@ def test_run_updates_the_good_file_beside_hostile_ones(
         run_git("--git-dir", str(remote), "show", "main:apps/deep.yaml").encode()
         == files["apps/deep.yaml"]
     )
+
+
+# -- anything goes ------------------------------------------------------------------------------
+
+FRAGMENTS = st.one_of(
+    st.integers(1, MAX_DEPTH + 20).map(lambda n: "deep: " + flow_nest(n) + "\n"),
+    st.integers(1, MAX_DEPTH + 20).map(lambda n: block_nest(n, compact=n % 2 == 0)),
+    st.builds(laughs, st.integers(1, 12), st.integers(1, 12)),
+    st.integers(1, 70).map(merge_bomb),
+    st.sampled_from([str(c.values[0]) for c in CYCLES]),
+    st.sampled_from(
+        [
+            "a: &x {k: 1}\nb: *x\n",
+            "c: &y [1, 2]\nd: [*y, *y]\n",
+            "e: &z {k: v}\nf:\n  <<: [*z]\n  g: h\n",
+            "note: '[[[{{{'\n",
+            "note: |\n  ]]]}}} ' \"\n",
+            "# [[[ &a *a <<\n",
+            "t:\tv\n",
+        ]
+    ),
+)
+
+
+@settings(max_examples=examples(120), deadline=None)
+@given(
+    fragments=st.lists(FRAGMENTS, max_size=3),
+    newline=st.sampled_from(["\n", "\r\n"]),
+    bom=st.booleans(),
+    second=st.booleans(),
+)
+@pytest.mark.timeout(600)
+def test_any_mix_is_read_refused_or_skipped_and_rewrites_stay_exact(
+    fragments: list[str], newline: str, bom: bool, second: bool
+) -> None:
+    """Whatever is mixed in (deep, cyclic, bombs, anchors, noise, TABs, CRLF, a BOM, a second
+    document): the scan returns, a hostile file is one refusal, and a rewrite is either refused
+    or changes the image and nothing else."""
+    # Later fragments may reuse an earlier one's anchor names: YAML lets the later one win.
+    text = workload(extra="".join(fragments))
+    if second:
+        text += "---\n" + workload("other")
+    text = ("\ufeff" if bom else "") + text.replace("\n", newline)
+    targets, problems = scan_text(text, "mix.yaml")
+    refused = [p for p in problems if p.message.startswith("refused:")]
+    assert not refused or (targets == [] and len(problems) == 1)
+    if not targets:
+        return
+    try:
+        new = rewrite_text(text, "mix.yaml", [Update(t, "1.1.0") for t in targets])
+    except RewriteError:
+        return
+    newer = IMAGE.replace("1.0.0", "1.1.0")
+    assert new.replace(newer, IMAGE) == text and new.count(newer) == len(targets)
