@@ -124,7 +124,7 @@ def compose_documents(body: str) -> list[Node]:
         documents = _compose_fallback(body, deep, first)
     except (ValueError, TypeError) as error:  # libyaml reports some encoding faults this way
         raise ComposeError(f"not readable as YAML: {error}", None) from error
-    if "*" in body:  # no alias, no cycle and no bomb
+    if "*" in body:  # without an alias there is no cycle and no bomb
         for root in documents:
             _refuse(unsafe_graph(root))
     return documents
