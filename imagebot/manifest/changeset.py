@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import difflib
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from imagebot.errors import ManifestError
@@ -73,18 +73,61 @@ def _not_rewritten(file: str, message: str) -> Problem:
 
 def unified_diff(file: str, old: str, new: str) -> str:
     """A ``git diff``-like unified diff of one file; line endings are kept as they are."""
-    lines = difflib.unified_diff(
-        _lines(old),
-        _lines(new),
-        fromfile=f"a/{file}",
-        tofile=f"b/{file}",
-    )
+    old_lines, new_lines = _lines(old), _lines(new)
+    if len(old_lines) == len(new_lines):
+        lines: Iterable[str] = _diff_in_place(file, old_lines, new_lines)
+    else:
+        lines = difflib.unified_diff(old_lines, new_lines, fromfile=f"a/{file}", tofile=f"b/{file}")
     out: list[str] = []
     for line in lines:
         out.append(line)
         if not line.endswith(("\n", "\r")):
             out.append("\n\\ No newline at end of file\n")
     return "".join(out)
+
+
+def _diff_in_place(file: str, old: list[str], new: list[str]) -> Iterator[str]:
+    """The diff of two texts with as many lines, line ``i`` paired with line ``i``: what every
+    image rewrite is (a splice never adds a line). difflib's matcher costs the square of the
+    number of changed lines, a minute for 4,000 workloads in one file; this is one pass.
+    Hunks are grouped as difflib groups them: 3 lines of context, joined across 6 or fewer."""
+    changed = [index for index, (a, b) in enumerate(zip(old, new, strict=True)) if a != b]
+    if not changed:
+        return
+    yield f"--- a/{file}\n"
+    yield f"+++ b/{file}\n"
+    groups: list[list[int]] = [[changed[0]]]
+    for index in changed[1:]:
+        if index - groups[-1][-1] - 1 > 2 * _CONTEXT:
+            groups.append([index])
+        else:
+            groups[-1].append(index)
+    for group in groups:
+        start = max(group[0] - _CONTEXT, 0)
+        stop = min(group[-1] + 1 + _CONTEXT, len(old))
+        span = _range(start, stop)
+        yield f"@@ -{span} +{span} @@\n"
+        index = start
+        while index < stop:
+            if old[index] == new[index]:
+                yield " " + old[index]
+                index += 1
+                continue
+            end = index
+            while end < stop and old[end] != new[end]:
+                end += 1
+            yield from ("-" + line for line in old[index:end])
+            yield from ("+" + line for line in new[index:end])
+            index = end
+
+
+_CONTEXT = 3
+
+
+def _range(start: int, stop: int) -> str:
+    """A hunk's line range as ``diff -u`` writes it (``5`` for one line, ``5,7`` for more)."""
+    length = stop - start
+    return str(start + 1) if length == 1 else f"{start + 1},{length}"
 
 
 def _lines(text: str) -> list[str]:

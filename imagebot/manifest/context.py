@@ -57,10 +57,19 @@ class DocumentContext:
 
     def location(self, node: Node) -> Location:
         start = nodes.content_start(self.source, node)
-        line_start = max(self.source.rfind("\n", 0, start), self.source.rfind("\r", 0, start))
         mark = node.start_mark
+        line_start = self._break_before(start, int(mark.index) - int(mark.column))
         extra = self.source.count("\n", int(mark.index), start)
         return Location(self.file, int(mark.line) + 1 + extra, start - line_start, self.document)
+
+    def _break_before(self, index: int, line_begins: int) -> int:
+        """The last LF or CR before ``index``, searched from where libyaml says the line begins:
+        a search from the top of the file cost the file's length per target (quadratic)."""
+        source, low = self.source, max(line_begins - 1, 0)
+        found = max(source.rfind("\n", low, index), source.rfind("\r", low, index))
+        if found < 0 and low > 0:  # a line broken by NEL or LS, which libyaml counts, this not
+            found = max(source.rfind("\n", 0, index), source.rfind("\r", 0, index))
+        return found
 
     def line(self, node: Node) -> int:
         return self.location(node).line

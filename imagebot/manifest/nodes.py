@@ -30,26 +30,31 @@ def is_merge_key(key: Node) -> bool:
 
 def items(node: Node) -> list[tuple[Node, Node]]:
     """A mapping's effective pairs: its own first, then those merged in by ``<<`` that it does
-    not override (earlier merge sources win, as YAML's merge key specifies)."""
+    not override (earlier merge sources win, as YAML's merge key specifies, and a source's own
+    merges come before the next source). Each merged mapping is read once, however often it is
+    merged (a merge bomb costs its written size) and a mapping merging itself adds nothing."""
     if not isinstance(node, MappingNode):
         return []
     if not any(is_merge_key(key) for key, _ in node.value):
         return list(node.value)
-    own = [(k, v) for k, v in node.value if not is_merge_key(k)]
-    seen = {_key_text(k) for k, _ in own}
     merged: list[tuple[Node, Node]] = []
-    for key, value in node.value:
-        if not is_merge_key(key):
+    seen: set[object] = set()
+    done: set[int] = set()
+    pending: list[Node] = [node]
+    while pending:  # depth first, in order: what the recursive definition reads first wins
+        mapping = pending.pop()
+        if id(mapping) in done or not isinstance(mapping, MappingNode):
             continue
-        sources = value.value if isinstance(value, SequenceNode) else [value]
-        for source in sources:
-            if source is node:  # a mapping merging itself: ignore rather than recurse forever
-                continue
-            for k, v in items(source):
-                if _key_text(k) not in seen:
-                    seen.add(_key_text(k))
-                    merged.append((k, v))
-    return own + merged
+        done.add(id(mapping))
+        sources: list[Node] = []
+        for key, value in mapping.value:
+            if is_merge_key(key):
+                sources.extend(value.value if isinstance(value, SequenceNode) else [value])
+            elif _key_text(key) not in seen:
+                seen.add(_key_text(key))
+                merged.append((key, value))
+        pending.extend(reversed(sources))
+    return merged
 
 
 def _key_text(key: Node) -> object:
@@ -133,27 +138,35 @@ def count_uses(root: Node, wanted: list[Node]) -> dict[int, int]:
         for child in children:
             parents.setdefault(id(child), []).append(node)
     memo: dict[int, int] = {id(root): 1}
-    active: set[int] = set()
+    for node in wanted:
+        _count_paths(node, parents, memo)
+    return {id(node): memo[id(node)] for node in wanted}
 
-    def paths(node: Node) -> int:
+
+def _count_paths(start: Node, parents: dict[int, list[Node]], memo: dict[int, int]) -> None:
+    """Fill ``memo`` with the number of paths from the root to ``start`` (-1 on a cycle),
+    without recursion: an alias chain may be as long as the file."""
+    active: set[int] = set()
+    stack: list[tuple[Node, bool]] = [(start, False)]
+    while stack:
+        node, ready = stack.pop()
         key = id(node)
         if key in memo:
-            return memo[key]
-        if key in active:
-            return -1
+            continue
+        above = parents.get(key, [])
+        if ready:
+            active.discard(key)
+            counts = [memo[id(parent)] for parent in above]
+            memo[key] = -1 if any(count < 0 for count in counts) else sum(counts)
+            continue
         active.add(key)
-        total = 0
-        for parent in parents.get(key, []):
-            count = paths(parent)
-            if count < 0:
-                total = -1
+        stack.append((node, True))
+        for parent in above:
+            if id(parent) in active:
+                memo[key] = -1  # a cycle: used without bound
                 break
-            total += count
-        active.discard(key)
-        memo[key] = total
-        return total
-
-    return {id(node): paths(node) for node in wanted}
+            if id(parent) not in memo:
+                stack.append((parent, False))
 
 
 def duplicate_key(root: Node) -> ScalarNode | None:

@@ -13,7 +13,14 @@ from dataclasses import dataclass
 
 from imagebot.errors import ReferenceError_, RewriteError
 from imagebot.manifest import nodes
-from imagebot.manifest.compose import ComposeError, Node, ScalarNode, compose_documents, split_bom
+from imagebot.manifest.compose import (
+    ComposeError,
+    Node,
+    ScalarNode,
+    compose_documents,
+    held_gc,
+    split_bom,
+)
 from imagebot.manifest.splice import Splice, apply_splices, splice_scalar
 from imagebot.manifest.verify import first_difference
 from imagebot.model import Target, TargetKind
@@ -43,6 +50,11 @@ def rewrite_text(text: str, file: str, updates: Sequence[Update]) -> str:
     """``text`` with every update applied, or RewriteError naming file:line and why."""
     if not updates:
         return text
+    with held_gc():
+        return _rewrite_text(text, file, updates)
+
+
+def _rewrite_text(text: str, file: str, updates: Sequence[Update]) -> str:
     prefix, body = split_bom(text)
     try:
         roots = compose_documents(body)

@@ -2,8 +2,8 @@
 
 Composes each document once and runs the finders over it (containers, HelmRelease values,
 Kustomize images, Flux image objects, setter markers) and describes its workloads. Text that is
-not YAML is one skip, never fatal; a document with a repeated key yields no targets, since
-appliers disagree about which copy wins.
+not YAML is one skip, never fatal; hostile YAML (too deep, cyclic, an alias bomb) one problem;
+a document with a repeated key yields no targets, since appliers disagree about which copy wins.
 """
 
 from __future__ import annotations
@@ -18,7 +18,9 @@ from imagebot.manifest.compose import (
     MappingNode,
     Node,
     ScalarNode,
+    UnsafeYamlError,
     compose_documents,
+    held_gc,
     iter_nodes,
     split_bom,
 )
@@ -59,9 +61,19 @@ def scan_file(text: str, file: str, *, with_workloads: bool = False) -> FileScan
     ``with_workloads`` also describes the file's workloads from the same composed documents,
     so a command that needs both never composes a file twice.
     """
+    with held_gc():
+        return _scan_file(text, file, with_workloads=with_workloads)
+
+
+def _scan_file(text: str, file: str, *, with_workloads: bool) -> FileScan:
     _, body = split_bom(text)
     try:
         roots = compose_documents(body)
+    except UnsafeYamlError as error:
+        # Valid YAML, maybe, but hostile: the whole file is one problem, good documents and all
+        # (which document a bomb or cycle belongs to is no reason to trust its neighbours).
+        reason = f"{error}; no image in this file will be updated"
+        return FileScan(file, problems=(Problem(reason, file, error.line),))
     except ComposeError as error:
         return FileScan(file, skipped=Problem(skip_reason(body, error), file, error.line))
     template_line = _template_line(roots) if "{{" in body else None
