@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from imagebot.manifest import Update, nodes, rewrite_text, scan_text, unified_diff
 from imagebot.manifest.changeset import _lines
-from imagebot.manifest.compose import compose_documents
+from imagebot.manifest.compose import compose_documents, held_gc
 from imagebot.manifest.context import DocumentContext
 from tests.lane_support import examples
 
@@ -147,6 +147,19 @@ def test_the_collector_stays_off_when_it_was_off() -> None:
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+@pytest.mark.timeout(60)
+def test_overlapping_holds_restore_the_collector_only_when_the_last_ends() -> None:
+    """The operator reads files in several threads: the first hold to end must not turn the
+    collector back on under another, and the last one out restores it."""
+    first, second = held_gc(), held_gc()
+    first.__enter__()
+    second.__enter__()
+    first.__exit__(None, None, None)
+    assert not gc.isenabled()
+    second.__exit__(None, None, None)
+    assert gc.isenabled()
 
 
 @pytest.mark.timeout(120)
