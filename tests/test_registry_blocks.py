@@ -10,7 +10,7 @@ import logging
 import os
 import stat
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
@@ -18,6 +18,7 @@ import requests
 import responses
 
 from imagebot.config import RegistrySettings
+from imagebot.reconcile.registries import RegistryClients
 from imagebot.registry import MetadataCache, RegistryClient
 from imagebot.registry.blocks import FILE_NAME, MAX_BLOCK_SECONDS, MAX_HOSTS, BlockStore
 from tests.run_support import imagebot
@@ -144,7 +145,8 @@ def test_a_corrupt_or_hostile_file_is_ignored_with_a_warning_and_then_replaced(
     assert "ignoring" in caplog.text and FILE_NAME in caplog.text
 
     store.block("reg.example", 30)
-    assert store.load() == {"reg.example": 30.0}
+    assert store.load() == {}, "its own blocks are its owner's to keep"
+    assert BlockStore(tmp_path, Wall()).load() == {"reg.example": 30.0}, "the next process"
 
 
 @pytest.mark.parametrize("kind", ["symlink-to-dev-zero", "fifo", "directory"])
@@ -172,7 +174,7 @@ def test_the_file_keeps_the_latest_hosts_within_its_bound(tmp_path: Path) -> Non
     store = BlockStore(tmp_path, Wall())
     for number in range(MAX_HOSTS + 20):
         store.block(f"host{number}.example", 100.0 + number)
-    kept = store.load()
+    kept = BlockStore(tmp_path, Wall()).load()
     assert len(kept) == MAX_HOSTS
     assert f"host{MAX_HOSTS + 19}.example" in kept and "host0.example" not in kept
 
@@ -210,3 +212,27 @@ def test_a_second_imagebot_process_leaves_a_rate_limited_host_alone(
         assert proc.returncode == 1 and "retry after" in proc.stderr
     saved = tmp_path / "cache" / "imagebot" / "registry" / FILE_NAME
     assert stat.S_IMODE(saved.stat().st_mode) == 0o600
+
+
+@responses.activate
+def test_a_client_replaced_after_a_settings_change_keeps_the_hosts_shut() -> None:
+    # What reset the blocks within a process: a new client for new settings started empty.
+    responses.get(tags_url("team/app"), status=429, headers={"Retry-After": "120"})
+    clock = FakeClock()
+
+    def build(settings: RegistrySettings) -> RegistryClient:
+        session = requests.Session()
+        return RegistryClient(
+            settings, session=session, cache=MetadataCache(None), sleep=clock.sleep, clock=clock
+        )
+
+    clients: RegistryClients[str] = RegistryClients(build)
+    before = RegistrySettings(docker_config="/nonexistent/config.json", max_retries=0)
+    clients.lease("loop", before).scan([query("team/app")])
+    clock.now += 60
+    after = replace(before, max_tags=500)
+    scan = clients.lease("loop", after).scan([query("team/app")])[f"{HOST}/team/app"]
+    clients.close()
+
+    assert len(responses.calls) == 1
+    assert scan.stale and "retry after" in (scan.problem or "")

@@ -49,8 +49,9 @@ class Connection:
 
 
 class RawServer:
-    """A loopback HTTP/1.1 server whose every answer is written by hand, one thread per
-    connection; ``route`` maps a path prefix to its handler."""
+    """A loopback HTTP/1.1 server whose every answer is written by hand, one request per
+    connection (complete answers say ``Connection: close``); ``routes`` maps a path prefix to
+    its handler."""
 
     def __init__(self, routes: dict[str, Handler]) -> None:
         self.routes = routes
@@ -129,13 +130,16 @@ def trickled_chunks(conn: Connection) -> None:
 
 
 def redirect_to_slow(conn: Connection) -> None:
-    conn.send(b"HTTP/1.1 307 Temporary Redirect\r\nLocation: /slow\r\nContent-Length: 0\r\n\r\n")
+    conn.send(
+        b"HTTP/1.1 307 Temporary Redirect\r\nLocation: /slow\r\nContent-Length: 0\r\n"
+        b"Connection: close\r\n\r\n"
+    )
 
 
 def challenge(conn: Connection) -> None:
     realm = f'Bearer realm="http://127.0.0.1:{conn.port}/token",service="raw"'
     conn.send(
-        b"HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n"
+        b"HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\nConnection: close\r\n"
         + f"WWW-Authenticate: {realm}\r\n\r\n".encode()
     )
 

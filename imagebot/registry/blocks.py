@@ -34,10 +34,21 @@ class BlockStore:
         self.path = Path(directory) / FILE_NAME if directory is not None else None
         self._wall = wall
         self._warned = False
+        self._mine: dict[str, float] = {}  # what this store wrote: its owner knows it already
 
     def load(self) -> dict[str, float]:
-        """host -> seconds it stays blocked from now; empty (one warning) when the file is
-        unusable."""
+        """host -> seconds it stays blocked from now, as other processes (or earlier runs) wrote
+        it; empty (one warning) when the file is unusable. Blocks this store wrote itself are
+        left out: its owner keeps them in memory, on the clock it was given."""
+        now = self._wall()
+        return {
+            host: until - now
+            for host, until in self._load(now).items()
+            if until > self._mine.get(host, 0.0)
+        }
+
+    def _load(self, now: float) -> dict[str, float]:
+        """host -> blocked-until for the hosts still blocked at ``now``, capped at a day."""
         if self.path is None:
             return {}
         try:
@@ -47,9 +58,8 @@ class BlockStore:
         except (OSError, ValueError, RecursionError, OverflowError) as error:
             self._warn(str(error))
             return {}
-        now = self._wall()
         return {
-            host: min(until - now, MAX_BLOCK_SECONDS) for host, until in data.items() if until > now
+            host: min(until, now + MAX_BLOCK_SECONDS) for host, until in data.items() if until > now
         }
 
     def block(self, host: str, seconds: float) -> None:
@@ -58,9 +68,10 @@ class BlockStore:
         if self.path is None:
             return
         now = self._wall()
-        blocks = {name: now + left for name, left in self.load().items()}
+        blocks = self._load(now)
         until = now + min(max(0.0, seconds), MAX_BLOCK_SECONDS)
         blocks[host] = max(blocks.get(host, 0.0), until)
+        self._mine[host] = blocks[host]
         newest = sorted(blocks.items(), key=lambda item: item[1], reverse=True)[:MAX_HOSTS]
         try:
             self._write(self.path, dict(newest))

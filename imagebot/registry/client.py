@@ -119,6 +119,10 @@ class RegistryClient:
     def rate_limits(self) -> dict[str, RateLimitInfo]:
         return dict(self._transport.rate_limits)
 
+    def adopt_blocks(self, other: RegistryClient) -> None:
+        """Carry over the hosts a 429 shut from the client this one replaces."""
+        self._transport.adopt_blocks(other._transport)
+
     def close(self) -> None:
         if self._own_session:
             self._session.close()

@@ -17,14 +17,10 @@ from __future__ import annotations
 
 import http.client
 import logging
-import math
 import random
 import threading
 from collections.abc import Callable, Mapping
 from contextlib import ExitStack
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from urllib.parse import urljoin, urlsplit
 
 import requests
@@ -38,18 +34,28 @@ from imagebot.errors import (
     RegistryError,
     RegistryNotFound,
 )
-from imagebot.registry.answers import load_json
 from imagebot.registry.auth import AuthFlow, TokenRequest, basic_header
-from imagebot.registry.blocks import MAX_BLOCK_SECONDS, BlockStore
+from imagebot.registry.blocks import BlockStore
 from imagebot.registry.deadline import Deadline, current, deadline
 from imagebot.registry.endpoints import rate_limit_for
 from imagebot.registry.limits import HostLimiter, RateLimitInfo, RequestStats, parse_rate_limit
+from imagebot.registry.replies import (
+    Reply,
+    error_detail,
+    failure_reason,
+    host_of,
+    late,
+    read_bounded,
+    retry_after_seconds,
+    safe_url,
+)
+
+__all__ = ["Reply", "Transport", "retry_after_seconds"]
 
 log = logging.getLogger(__name__)
 
 MAX_REDIRECTS = 5
 MAX_TOKEN_BYTES = 1 << 20
-DEFAULT_RETRY_AFTER_SECONDS = 60.0
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 # A request that cannot even be sent as the answer asks (a Location or realm that is no URL).
 _UNUSABLE = (
@@ -75,58 +81,6 @@ class _DeadlinePassed(Exception):
     def __init__(self, seconds: float) -> None:
         super().__init__(f"{seconds:g} s")
         self.seconds = seconds
-
-
-@dataclass(frozen=True, slots=True)
-class Reply:
-    status: int
-    headers: Mapping[str, str] = field(repr=False)
-    body: bytes = field(repr=False)
-    url: str
-
-
-def _host(url: str) -> str:
-    return urlsplit(url).netloc.lower()
-
-
-def _safe_url(url: str) -> str:
-    """The URL without its query: presigned storage URLs carry signatures there."""
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}{parts.path}"
-
-
-def retry_after_seconds(value: str | None, now: datetime | None = None) -> float:
-    """``Retry-After`` as seconds or an HTTP date; a missing or odd value means a minute, and
-    no value means more than a day (``MAX_BLOCK_SECONDS``)."""
-    if not value:
-        return DEFAULT_RETRY_AFTER_SECONDS
-    try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            when = parsedate_to_datetime(value)
-            if when.tzinfo is None:
-                when = when.replace(tzinfo=UTC)  # "-0000" means UTC too
-            seconds = (when - (now or datetime.now(UTC))).total_seconds()
-        except (TypeError, ValueError, OverflowError, IndexError):
-            return DEFAULT_RETRY_AFTER_SECONDS
-    if math.isnan(seconds):
-        return DEFAULT_RETRY_AFTER_SECONDS
-    return min(MAX_BLOCK_SECONDS, max(0.0, seconds))
-
-
-def error_detail(reply: Reply) -> str:
-    """A short, safe description of an error body: the registry's error codes, or its kind."""
-    content_type = reply.headers.get("content-type", "")
-    text = reply.body[:4096].decode("utf-8", "replace")
-    if "html" in content_type or text.lstrip().lower().startswith(("<!doctype", "<html")):
-        return "an HTML page instead of a registry answer (a proxy or login page?)"
-    try:
-        errors = load_json(reply.body[:4096], "an error answer").get("errors")  # type: ignore[attr-defined]
-        first = errors[0]
-        return f"{str(first.get('code', '?'))[:40]}: {str(first.get('message', ''))[:160]}"
-    except (RegistryAnswerError, AttributeError, IndexError, TypeError, KeyError):
-        return "no registry error details"
 
 
 class Transport:
@@ -177,6 +131,16 @@ class Transport:
                 if known is None or known[0] < now + seconds:
                     self._blocked[host] = (now + seconds, message)
 
+    def adopt_blocks(self, other: Transport) -> None:
+        """Keep the hosts ``other`` (a replaced transport in this process) was asked to leave
+        alone: a settings change must not reopen a rate-limited host."""
+        with other._lock:
+            theirs = dict(other._blocked)
+        with self._lock:
+            for host, entry in theirs.items():
+                if host not in self._blocked or self._blocked[host][0] < entry[0]:
+                    self._blocked[host] = entry
+
     def blocked(self, host: str) -> str | None:
         with self._lock:
             entry = self._blocked.get(host)
@@ -195,7 +159,7 @@ class Transport:
         authenticate: bool = True,
     ) -> Reply:
         """Send one logical request; raise a classified ``RegistryError`` unless it is a 2xx."""
-        host = _host(url)
+        host = host_of(url)
         authorised_once = False
         failures = 0
         while True:
@@ -208,23 +172,21 @@ class Transport:
                 if header:
                     sent["Authorization"] = header
             try:
-                reply = self._send(kind, method, url, sent, max_bytes)
-            except _DeadlinePassed as passed:
-                raise _late(host, what, passed) from None
+                reply = self._attempt(what, kind, method, url, sent, max_bytes)
             except _NO_ANSWER as error:
                 failures += 1
                 if failures > self._settings.max_retries:
                     raise RegistryError(
                         f"{host} did not answer for {what} after {failures} attempts "
-                        f"({_reason(error)}); is the registry reachable?"
+                        f"({failure_reason(error)}); is the registry reachable?"
                     ) from error
                 self._backoff(failures)
                 continue
-            if reply.status == 401 and _host(reply.url) != host:
+            if reply.status == 401 and host_of(reply.url) != host:
                 # Credentials belong to the host they are configured for; a challenge from the
                 # host a redirect led to is answered with nothing, so it is an auth failure.
                 raise RegistryAuthError(
-                    f"{host} redirected {what} to {_host(reply.url)}, which asks for "
+                    f"{host} redirected {what} to {host_of(reply.url)}, which asks for "
                     f"credentials; imagebot sends {host}'s credentials only to {host} and "
                     f"its token server, so configure the registry to serve without that redirect"
                 )
@@ -240,6 +202,17 @@ class Transport:
             if 200 <= reply.status < 300:
                 return reply
             raise self._classify(reply, host, what)
+
+    def _attempt(  # noqa: PLR0917 - private, one caller
+        self, what: str, kind: str, method: str, url: str, sent: dict[str, str], max_bytes: int
+    ) -> Reply:
+        """``_send``, with its failures that are final named after what was asked."""
+        try:
+            return self._send(kind, method, url, sent, max_bytes)
+        except _DeadlinePassed as passed:
+            raise late(host_of(url), what, passed.seconds) from None
+        except RegistryAnswerError as error:
+            raise RegistryAnswerError(f"{what}: {error}") from error
 
     def _backoff(self, failures: int) -> None:
         self._sleep(min(30.0, 0.5 * 2 ** (failures - 1)) * (0.5 + self._jitter()))
@@ -273,8 +246,8 @@ class Transport:
                     raise _DeadlinePassed(bound.seconds) from error
                 if isinstance(error, _UNUSABLE):
                     raise RegistryAnswerError(
-                        f"{_host(url)}: the request cannot be made as the answers ask "
-                        f"({_reason(error)}); refused"
+                        f"{host_of(url)}: the request cannot be made as the answers ask "
+                        f"({failure_reason(error)}); refused"
                     ) from error
                 raise
 
@@ -289,10 +262,10 @@ class Transport:
         params: Mapping[str, str] | None,
         stack: ExitStack,
     ) -> Reply:
-        origin = _host(url)
+        origin = host_of(url)
         bound: Deadline | None = None
         for _ in range(MAX_REDIRECTS + 1):
-            host = _host(url)
+            host = host_of(url)
             blocked = self.blocked(host)
             if blocked:
                 raise RateLimited(blocked)
@@ -306,7 +279,7 @@ class Transport:
                     raise
                 try:
                     self.stats.record(kind, host, response.status_code)
-                    log.debug("%s %s -> %d", method, _safe_url(url), response.status_code)
+                    log.debug("%s %s -> %d", method, safe_url(url), response.status_code)
                     quota = parse_rate_limit(response.headers)
                     if quota is not None:
                         with self._lock:
@@ -321,7 +294,7 @@ class Transport:
                         if response.status_code == 303:
                             method, form = "GET", None
                         continue
-                    body = b"" if method == "HEAD" else _read_bounded(response, max_bytes, host)
+                    body = b"" if method == "HEAD" else read_bounded(response, max_bytes, host)
                     if bound.passed():  # a session without DeadlineAdapter cannot be cut off
                         raise _DeadlinePassed(bound.seconds)
                     return Reply(response.status_code, response.headers, body, url)
@@ -356,7 +329,7 @@ class Transport:
     def _redirect(url: str, target: str, origin: str, headers: dict[str, str]) -> str:
         if urlsplit(url).scheme == "https" and urlsplit(target).scheme != "https":
             raise RegistryError(f"{origin} redirected from HTTPS to plain HTTP; refused")
-        if _host(target) != origin:
+        if host_of(target) != origin:
             # Blob storage (S3, a CDN) must never see the registry's credentials.
             headers.pop("Authorization", None)
         return target
@@ -365,7 +338,7 @@ class Transport:
         headers = {"Accept": "application/json"}
         if request.basic:
             headers["Authorization"] = basic_header(*request.basic)
-        host = _host(request.url)
+        host = host_of(request.url)
         try:
             reply = self._send(
                 "token",
@@ -377,9 +350,11 @@ class Transport:
                 params=request.params,
             )
         except _DeadlinePassed as passed:
-            raise _late(host, "a token", passed) from None
+            raise late(host, "a token", passed.seconds) from None
         except _NO_ANSWER as error:
-            raise RegistryError(f"token server {host} did not answer ({_reason(error)})") from error
+            raise RegistryError(
+                f"token server {host} did not answer ({failure_reason(error)})"
+            ) from error
         if reply.status in (401, 403):
             raise RegistryAuthError(
                 f"token server {host} refused the credentials ({reply.status}); "
@@ -417,39 +392,10 @@ class Transport:
         return RegistryError(f"{host} answered {reply.status} for {what} ({detail})")
 
 
-def _late(host: str, what: str, passed: _DeadlinePassed) -> RegistryError:
-    return RegistryError(
-        f"{host} did not finish sending {what} within {passed.seconds:g} s (timeoutSeconds "
-        f"bounds each whole request, body included); left alone this time, run again later"
-    )
-
-
-def _reason(error: BaseException) -> str:
-    """The exception's kind and first words: enough to tell a reset from a refusal."""
-    text = str(error).splitlines()[0][:160] if str(error) else ""
-    return f"{type(error).__name__}: {text}" if text else type(error).__name__
-
-
 def _refuse_form_redirect(origin: str, target: str) -> None:
     """A form carries a refresh token: it may be sent again only to the host it was meant for."""
-    if _host(target) != origin:
+    if host_of(target) != origin:
         raise RegistryAuthError(
-            f"token server {origin} redirected a token request to {_host(target)}; refused, "
+            f"token server {origin} redirected a token request to {host_of(target)}; refused, "
             f"the identity token is sent only to {origin}"
         )
-
-
-def _read_bounded(response: requests.Response, max_bytes: int, host: str) -> bytes:
-    declared = response.headers.get("content-length", "")
-    if declared.isascii() and declared.isdigit() and int(declared[:20]) > max_bytes:
-        raise RegistryAnswerError(
-            f"{host} announced {declared[:20]} bytes, over the {max_bytes} byte bound"
-        )
-    chunks: list[bytes] = []
-    size = 0
-    for chunk in response.iter_content(64 * 1024):
-        size += len(chunk)
-        if size > max_bytes:
-            raise RegistryAnswerError(f"{host} sent more than {max_bytes} bytes; refused")
-        chunks.append(chunk)
-    return b"".join(chunks)
