@@ -74,10 +74,12 @@ class Deadline:
 
 def _shut(connection: HTTPConnection) -> None:
     sock = getattr(connection, "sock", None)
-    if sock is None:
-        return
+    if not isinstance(sock, socket.socket):
+        return  # not connected yet (the connect timeout bounds that), or a proxy tunnel's wrapper
     with suppress(OSError):  # already closed by its owner
-        sock.shutdown(socket.SHUT_RDWR)  # wakes a blocked recv in another thread; close does not
+        # Wakes a blocked recv in another thread (close does not). Called on the plain socket
+        # level so an SSLSocket's TLS state is left to the thread using it.
+        socket.socket.shutdown(sock, socket.SHUT_RDWR)
 
 
 class _Watchdog:
