@@ -6,6 +6,7 @@ that image only, while the repository next to it is listed as usual."""
 
 from __future__ import annotations
 
+import json
 import socket
 import struct
 import threading
@@ -19,6 +20,7 @@ from imagebot.config import RegistrySettings
 from imagebot.errors import RegistryError
 from imagebot.refs import parse_reference
 from imagebot.registry import MetadataCache, RegistryClient, RepoQuery
+from tests.run_support import imagebot, workload
 
 pytestmark = [pytest.mark.rig, pytest.mark.timeout(60)]
 
@@ -262,3 +264,56 @@ def test_a_deadline_error_is_a_registry_error_the_reconcile_treats_as_transient(
     finally:
         client.close()
     assert type(caught.value) is RegistryError and not caught.value.permanent
+
+
+def newer_tags(conn: Connection) -> None:
+    body = b'{"name": "team/good", "tags": ["1.0", "1.1"]}'
+    conn.send(
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n"
+        + f"Content-Length: {len(body)}\r\n\r\n".encode()
+        + body
+    )
+
+
+def deep_tags(conn: Connection) -> None:
+    body = b"[" * 100_000 + b"]" * 100_000
+    conn.send(
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n"
+        + f"Content-Length: {len(body)}\r\n\r\n".encode()
+        + body
+    )
+
+
+@pytest.mark.parametrize(
+    ("handler", "strict", "code", "reason"),
+    [
+        pytest.param(deep_tags, True, 3, "nested too deeply", id="malformed-strict"),
+        pytest.param(deep_tags, False, 0, "nested too deeply", id="malformed"),
+        pytest.param(reset_mid_body, False, 1, "did not answer", id="reset"),
+    ],
+)
+def test_run_tells_a_malformed_answer_from_a_passing_fault_and_updates_the_rest(
+    raw_server: Callable[[dict[str, Handler]], RawServer],
+    bare_remote: Callable[..., Path],
+    tmp_path: Path,
+    handler: Handler,
+    strict: bool,
+    code: int,
+    reason: str,
+) -> None:
+    server = raw_server({"/v2/team/bad/": handler, "/v2/team/good/": newer_tags})
+    files = {
+        f"{name}.yaml": workload(name, f"{server.host}/team/{name}:1.0", "semver:^1.0").encode()
+        for name in ("bad", "good")
+    }
+    remote = bare_remote(files)
+    flags = ["--strict"] if strict else []
+    proc = imagebot(
+        "run", "--repo", remote.as_uri(), "--output", "json", *flags, tmp_path=tmp_path, check=False
+    )
+    assert proc.returncode == code, proc.stderr
+    result = json.loads(proc.stdout)
+    assert [c["new"].rsplit(":", 1)[-1] for c in result["changes"]] == ["1.1"]
+    [problem] = [p for p in result["problems"] if p["file"] == "bad.yaml"]
+    assert reason in problem["message"] and server.host in problem["message"]
+    assert "Traceback" not in proc.stderr
