@@ -354,3 +354,22 @@ def test_any_link_header_or_challenge_is_read_or_refused(header: str) -> None:
 def test_the_error_classes_tell_transient_from_malformed() -> None:
     assert issubclass(RegistryAnswerError, RegistryError)
     assert RegistryAnswerError("x").permanent and not RegistryError("x").permanent
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param(b"[" * DEEP, id="deep"),
+        pytest.param(b'{"errors": [' * 1000, id="deep-errors"),
+        pytest.param(b'{"errors": "x"}', id="errors-string"),
+        pytest.param(b'{"errors": [5]}', id="error-number"),
+        pytest.param(b"\xff" * 5000, id="binary"),
+    ],
+)
+def test_a_hostile_error_body_is_described_without_being_trusted(body: bytes) -> None:
+    with responses.RequestsMock() as mock:
+        mock.get(tags_url("team/bad"), status=404, body=body, content_type="application/json")
+        scan = client_for(FakeClock(), max_retries=0).scan([query("team/bad")])
+    problem = scan[f"{HOST}/team/bad"].problem or ""
+    assert "not found" in problem and "no registry error details" in problem

@@ -68,11 +68,14 @@ def error_detail(reply: Reply) -> str:
     if "html" in content_type or text.lstrip().lower().startswith(("<!doctype", "<html")):
         return "an HTML page instead of a registry answer (a proxy or login page?)"
     try:
-        errors = load_json(reply.body[:4096], "an error answer").get("errors")  # type: ignore[attr-defined]
-        first = errors[0]
-        return f"{str(first.get('code', '?'))[:40]}: {str(first.get('message', ''))[:160]}"
-    except (RegistryAnswerError, AttributeError, IndexError, TypeError, KeyError):
+        data = load_json(reply.body[:4096], "an error answer")
+    except RegistryAnswerError:
         return "no registry error details"
+    errors = data.get("errors") if isinstance(data, dict) else None
+    first = errors[0] if isinstance(errors, list) and errors else None
+    if not isinstance(first, dict):
+        return "no registry error details"
+    return f"{str(first.get('code', '?'))[:40]}: {str(first.get('message', ''))[:160]}"
 
 
 def read_bounded(response: requests.Response, max_bytes: int, host: str) -> bytes:
