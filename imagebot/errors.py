@@ -15,6 +15,7 @@ retry behaviour, using ``permanent`` to tell user-fixable problems from passing 
     ├── RegistryError           talking to a registry failed               (transient)
     │   ├── RegistryAuthError   401/403, bad credentials                   (permanent)
     │   ├── RegistryNotFound    repository or tag unknown                  (permanent)
+    │   ├── RegistryAnswerError malformed, huge, deep or truncated answer  (permanent)
     │   └── RateLimited         429; carries ``retry_after`` seconds       (transient)
     ├── GitError                clone/fetch/commit failed                  (transient)
     │   ├── GitAuthError        credentials or host key refused            (permanent)
@@ -81,6 +82,14 @@ class RegistryAuthError(RegistryError):
 
 class RegistryNotFound(RegistryError):
     """The repository, tag or manifest does not exist in the registry."""
+
+    permanent = True
+
+
+class RegistryAnswerError(RegistryError):
+    """The registry answered, but not with something imagebot can use: not JSON, nested too
+    deeply, over a size bound, the wrong shape or types, a digest that does not match. Asking
+    again gets the same answer, so it is the image's problem (not a reason to run again)."""
 
     permanent = True
 

@@ -8,6 +8,7 @@ tag or digest and nothing else. Pure code: no network.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from dataclasses import dataclass
 
@@ -24,8 +25,9 @@ _DIGEST = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a
 _PATH_COMPONENT = re.compile(r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*")
 _DOMAIN_COMPONENT = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
 _HOST = re.compile(
-    rf"(?:{_DOMAIN_COMPONENT}(?:\.{_DOMAIN_COMPONENT})*|\[[0-9A-Fa-f:.]+\])(?::[0-9]+)?"
+    rf"(?:{_DOMAIN_COMPONENT}(?:\.{_DOMAIN_COMPONENT})*|\[[0-9A-Fa-f:.]+\])(?::([0-9]+))?"
 )
+MAX_PORT = 65535
 MAX_NAME_LENGTH = 255
 
 
@@ -114,8 +116,8 @@ def parse_reference(text: str) -> ImageRef:
             f"invalid image reference {text!r}: name longer than {MAX_NAME_LENGTH} characters"
         )
     registry, path = _split_domain(name)
-    if registry is not None and not _HOST.fullmatch(registry):
-        raise ReferenceError_(f"invalid image reference {text!r}: {registry!r} is not a valid host")
+    if registry is not None:
+        _check_host(text, registry)
     components = path.split("/")
     for index, component in enumerate(components):
         if not component:
@@ -134,6 +136,28 @@ def parse_reference(text: str) -> ImageRef:
     if host == DOCKER_HUB and "/" not in path:
         path = f"library/{path}"
     return ImageRef(registry=host, repository=path, tag=tag, digest=digest, written_name=name)
+
+
+def _check_host(text: str, registry: str) -> None:
+    """The grammar allows any digits after the colon; a port outside 1-65535 names no server
+    (and used to crash the HTTP layer far from the file that held it)."""
+    host = _HOST.fullmatch(registry)
+    if host is None:
+        raise ReferenceError_(f"invalid image reference {text!r}: {registry!r} is not a valid host")
+    if registry.startswith("["):
+        address = registry[1 : registry.index("]")]
+        try:
+            ipaddress.IPv6Address(address)
+        except ValueError:
+            raise ReferenceError_(
+                f"invalid image reference {text!r}: [{address[:60]}] is not an IPv6 address"
+            ) from None
+    port = host.group(1)
+    if port is not None and not (len(port) <= 5 and 1 <= int(port) <= MAX_PORT):
+        raise ReferenceError_(
+            f"invalid image reference {text!r}: port {port[:20]} of {registry[:80]!r} is not "
+            f"between 1 and {MAX_PORT}"
+        )
 
 
 def _split_domain(name: str) -> tuple[str | None, str]:

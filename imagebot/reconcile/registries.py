@@ -1,7 +1,9 @@
 """Registry clients that live as long as the process, for both shells.
 
 A ``RegistryClient`` keeps bearer tokens and the hosts a 429 shut (Retry-After); a client per
-cycle forgets both, and the next cycle asks a rate-limited host again. ``RegistryClients`` keeps
+cycle forgets both, and the next cycle asks a rate-limited host again. A client replaced after a
+settings change hands its shut hosts to its successor (and the registry cache dir keeps them for
+the next process). ``RegistryClients`` keeps
 one client per owner (an automation for the operator, the poll loop for ``imagebot run``) and
 lends each cycle a ``CycleRegistry`` view whose ``stats`` count that cycle's requests only. A
 client is replaced (the old one closed) when its owner's registry settings change. It reads no
@@ -92,6 +94,9 @@ class RegistryClients(Generic[Owner]):
             fresh = _Kept(fingerprint, self._build(settings))
             self._kept[owner] = fresh
         if kept is not None:
+            # New settings (a rotated Secret, an edited config) are no reason to ask a host
+            # that is still inside its Retry-After.
+            fresh.client.adopt_blocks(kept.client)
             kept.client.close()
         return CycleRegistry(fresh.client)
 

@@ -10,18 +10,21 @@ is injected (``fetch``), so this piece is tested on its own.
 from __future__ import annotations
 
 import base64
-import json
 import re
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from imagebot.errors import RegistryAuthError
+from imagebot.errors import RegistryAnswerError, RegistryAuthError
 from imagebot.redact import remember
+from imagebot.registry.answers import load_object
 from imagebot.registry.credentials import Credentials, CredentialStore
 
 DEFAULT_TOKEN_SECONDS = 60  # the distribution token spec's default when expires_in is absent
 EXPIRY_MARGIN_SECONDS = 5  # renew a little early: the clock of the registry may be ahead
+MAX_TOKEN_SECONDS = 24 * 3600  # a longer claimed lifetime only means fetching again sooner
+MAX_TOKEN_CHARS = 64 * 1024
+_TOKEN_CHARS = re.compile(r"[\x21-\x7e]+")  # visible ASCII: it goes into a header as it is
 _PARAM = re.compile(r'\s*([A-Za-z_][A-Za-z0-9_-]*)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]*))\s*,?')
 
 
@@ -87,19 +90,26 @@ class Token:
 
 
 def parse_token(body: bytes, now: float) -> Token:
-    """Read ``{"token"|"access_token": ..., "expires_in": ...}``; expiry on the injected clock."""
-    try:
-        data = json.loads(body)
-    except ValueError:
-        raise RegistryAuthError("the token server answered something that is not JSON") from None
-    value = data.get("token") or data.get("access_token") if isinstance(data, dict) else None
+    """Read ``{"token"|"access_token": ..., "expires_in": ...}``; expiry on the injected clock.
+
+    A malformed answer is a ``RegistryAnswerError``: the token server answered, wrongly, and
+    asking again gets the same. The token must be visible ASCII, as a header value needs.
+    """
+    data = load_object(body, "the token server's answer")
+    value = data.get("token") or data.get("access_token")
     if not isinstance(value, str) or not value:
-        raise RegistryAuthError("the token server's answer holds no token")
+        raise RegistryAnswerError("the token server's answer holds no token")
+    if len(value) > MAX_TOKEN_CHARS or not _TOKEN_CHARS.fullmatch(value):
+        raise RegistryAnswerError(
+            "the token server's token is not a header value (too long, spaces or control "
+            "characters); refused"
+        )
     remember(value)  # a token is a credential too: it must never reach output
     seconds = data.get("expires_in", DEFAULT_TOKEN_SECONDS)
-    if not isinstance(seconds, int | float) or seconds <= 0:
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not seconds > 0:
         seconds = DEFAULT_TOKEN_SECONDS
-    return Token(value, now + max(1.0, float(seconds) - EXPIRY_MARGIN_SECONDS))
+    lifetime = float(min(seconds, MAX_TOKEN_SECONDS))  # min first: a huge int overflows float
+    return Token(value, now + max(1.0, lifetime - EXPIRY_MARGIN_SECONDS))
 
 
 def basic_header(user: str, password: str) -> str:

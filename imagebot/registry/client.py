@@ -18,15 +18,16 @@ from typing import Any, TypeGuard
 from urllib.parse import urlsplit
 
 import requests
-from requests.adapters import HTTPAdapter
 
 from imagebot.config import RegistrySettings
 from imagebot.errors import RateLimited, RegistryAuthError, RegistryError, RegistryNotFound
 from imagebot.model import Digest, TagInfo
 from imagebot.refs import ImageRef
 from imagebot.registry.auth import AuthFlow
+from imagebot.registry.blocks import BlockStore
 from imagebot.registry.cache import MetadataCache, TagRecord
 from imagebot.registry.credentials import CredentialStore
+from imagebot.registry.deadline import DeadlineAdapter
 from imagebot.registry.endpoints import Endpoint, rate_limit_for, resolve
 from imagebot.registry.limits import RateLimitInfo, RequestStats
 from imagebot.registry.listing import HubTag, list_hub_tags, list_tags
@@ -96,19 +97,27 @@ class RegistryClient:
         cache: MetadataCache | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
+        wall: Callable[[], float] = time.time,
         credentials: CredentialStore | None = None,
         workers: int = 16,
     ) -> None:
         self.settings = settings
         self._own_session = session is None
         if session is None:
+            # Its connections obey each request's whole deadline (an injected session's cannot
+            # be cut off mid-read; its answers are refused once late).
             session = _Session()
-            session.mount("https://", HTTPAdapter(pool_maxsize=workers))
-            session.mount("http://", HTTPAdapter(pool_maxsize=workers))
+            session.mount("https://", DeadlineAdapter(pool_maxsize=workers))
+            session.mount("http://", DeadlineAdapter(pool_maxsize=workers))
         self._session = session
         self.cache = cache if cache is not None else MetadataCache(settings.cache_dir)
         auth = AuthFlow(credentials or CredentialStore(settings), clock)
-        self._transport = Transport(settings, session, auth, clock=clock, sleep=sleep)
+        # Hosts a 429 shut are remembered next to the metadata cache, for the next process.
+        home = self.cache.directory.parent if self.cache.directory is not None else None
+        blocks = BlockStore(home, wall) if home is not None else None
+        self._transport = Transport(
+            settings, session, auth, clock=clock, sleep=sleep, blocks=blocks
+        )
         self._resolver = Resolver(self._transport, self.cache, settings.platform)
         self._workers = max(1, workers)
         self._hub_platforms: dict[tuple[str, str], tuple[str, ...]] = {}
@@ -121,6 +130,10 @@ class RegistryClient:
     @property
     def rate_limits(self) -> dict[str, RateLimitInfo]:
         return dict(self._transport.rate_limits)
+
+    def adopt_blocks(self, other: RegistryClient) -> None:
+        """Carry over the hosts a 429 shut from the client this one replaces."""
+        self._transport.adopt_blocks(other._transport)
 
     def close(self) -> None:
         if self._own_session:

@@ -7,29 +7,60 @@ and is ordered newest first, so the caller may stop paging once it has what it n
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 from imagebot.config import RegistrySettings
-from imagebot.errors import RegistryError
+from imagebot.errors import RegistryAnswerError
 from imagebot.refs import is_valid_tag
+from imagebot.registry.answers import load_object
 from imagebot.registry.endpoints import Endpoint, hub_tags_url
 from imagebot.registry.manifests import parse_time, platform_name
 from imagebot.registry.transport import Transport
 
 MAX_PAGE_BYTES = 16 << 20
 PAGE_SIZE = 1000
-_NEXT = re.compile(r'<([^>]+)>\s*;[^,]*\brel="?next"?', re.IGNORECASE)
+MAX_LINK_CHARS = 8192
+_LINK = re.compile(r"\s*<([^<>]*)>(.*)", re.DOTALL)
+_REL = re.compile(r';\s*rel\s*=\s*(?:"([^"]*)"|([^\s;]*))', re.IGNORECASE)
 
 
-def next_link(header: str | None, current_url: str) -> str | None:
-    """The ``rel="next"`` target of a ``Link`` header, resolved against the current URL."""
-    match = _NEXT.search(header or "")
-    return urljoin(current_url, match.group(1)) if match else None
+def next_link(header: str | None, current_url: str, what: str = "the tag list") -> str | None:
+    """The ``rel="next"`` target of a ``Link`` header, resolved against the current URL.
+
+    The header is the registry's to write: a long one is refused rather than scanned (it is
+    joined from every ``Link`` line), each link is read in linear time, and a target on another
+    scheme or host is refused, so a page cannot send imagebot to ask some other server.
+    """
+    if not header:
+        return None
+    if len(header) > MAX_LINK_CHARS:
+        raise RegistryAnswerError(f"{what}: a Link header of {len(header)} characters; refused")
+    for part in header.split(","):
+        link = _LINK.match(part)
+        rel = _REL.search(link.group(2)) if link else None
+        if (
+            link is None
+            or rel is None
+            or "next" not in (rel.group(1) or rel.group(2)).lower().split()
+        ):
+            continue
+        try:
+            target: str = urljoin(current_url, link.group(1).strip())
+            here, there = urlsplit(current_url), urlsplit(target)
+            same = (here.scheme, here.netloc) == (there.scheme, there.netloc)
+        except ValueError:
+            same = False
+        if not same:
+            raise RegistryAnswerError(
+                f"{what}: the Link header's next page {link.group(1)[:100]!r} is not on "
+                f"{urlsplit(current_url).netloc}; refused"
+            )
+        return target
+    return None
 
 
 @dataclass(slots=True)
@@ -77,7 +108,7 @@ def list_tags(
             listing.tags = _capped(listing.tags, settings.max_tags, keep)
             listing.warning = _truncated(what, settings.max_tags, "max_tags")
             break
-        url = next_link(reply.headers.get("link"), reply.url)
+        url = next_link(reply.headers.get("link"), reply.url, what)
     return listing
 
 
@@ -88,15 +119,14 @@ def _capped(tags: list[str], cap: int, keep: Collection[str]) -> list[str]:
 
 
 def _page_tags(body: bytes, what: str) -> list[str]:
-    try:
-        data = json.loads(body)
-    except ValueError:
-        raise RegistryError(f"{what}: the registry answered something that is not JSON") from None
-    tags = data.get("tags") if isinstance(data, dict) else None
-    if tags is None and isinstance(data, dict) and "name" in data:
+    """A page's valid tags; entries that are not tag strings are skipped (a registry may hold
+    names another client's grammar allowed), an answer without a tag list is refused."""
+    data = load_object(body, what)
+    tags = data.get("tags")
+    if tags is None and isinstance(data.get("name"), str):
         return []  # a repository without tags answers "tags": null
     if not isinstance(tags, list):
-        raise RegistryError(f"{what}: the answer has no 'tags' list")
+        raise RegistryAnswerError(f"{what}: the answer has no 'tags' list")
     return [t for t in tags if isinstance(t, str) and is_valid_tag(t)]
 
 
@@ -151,13 +181,10 @@ def list_hub_tags(
             authenticate=False,
         )
         pages += 1
-        try:
-            data = json.loads(reply.body)
-        except ValueError:
-            raise RegistryError(f"{what}: the Hub answered something that is not JSON") from None
-        results = data.get("results") if isinstance(data, dict) else None
+        data = load_object(reply.body, what)
+        results = data.get("results")
         if not isinstance(results, list):
-            raise RegistryError(f"{what}: the Hub's answer has no 'results' list")
+            raise RegistryAnswerError(f"{what}: the Hub's answer has no 'results' list")
         found.extend(t for t in map(_hub_tag, results) if t is not None)
         if len(found) >= settings.max_tags:
             kept = found[: settings.max_tags] + [

@@ -2,17 +2,19 @@
 
 Parses the JSON a registry returned into small values: an index's platforms and children, an
 image manifest's config digest, a config's creation time (the ``org.opencontainers.image.created``
-label first, then ``created``). Validates shapes so a malformed answer becomes a clear
-``RegistryError``. No HTTP here.
+label first, then ``created``). Validates shapes and digests so a malformed answer becomes a
+clear ``RegistryAnswerError`` (a digest from an answer ends up in a URL: it must be one). No HTTP
+here.
 """
 
 from __future__ import annotations
 
-import json
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from imagebot.errors import RegistryError
+from imagebot.errors import RegistryAnswerError
+from imagebot.registry.answers import load_object
 
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
@@ -25,6 +27,9 @@ ACCEPT_IMAGE = ", ".join((OCI_MANIFEST, DOCKER_MANIFEST))
 
 MAX_MANIFEST_BYTES = 4 << 20  # the OCI distribution spec's suggested manifest bound
 MAX_CONFIG_BYTES = 8 << 20
+
+# The OCI image spec's digest grammar: what a manifest may name (and imagebot puts in a URL path).
+_DIGEST = re.compile(r"[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]{1,256}")
 
 CREATED_LABELS = ("org.opencontainers.image.created", "org.label-schema.build-date")
 
@@ -45,16 +50,6 @@ class ImageManifest:
     config_digest: str
 
 
-def _object(body: bytes, what: str) -> dict[str, object]:
-    try:
-        data = json.loads(body)
-    except ValueError:
-        raise RegistryError(f"{what}: the registry answered something that is not JSON") from None
-    if not isinstance(data, dict):
-        raise RegistryError(f"{what}: expected a JSON object, got {type(data).__name__}")
-    return data
-
-
 def platform_name(platform: object) -> str | None:
     if not isinstance(platform, dict):
         return None
@@ -71,27 +66,35 @@ def platform_name(platform: object) -> str | None:
 
 def parse_manifest(body: bytes, content_type: str, what: str) -> Index | ImageManifest:
     """An index or an image manifest, decided by media type (header, then body)."""
-    data = _object(body, what)
+    data = load_object(body, what)
     media_type = content_type.split(";", maxsplit=1)[0].strip() or str(data.get("mediaType", ""))
     if media_type not in INDEX_TYPES | MANIFEST_TYPES:
         media_type = str(data.get("mediaType", ""))
     manifests = data.get("manifests")
     if media_type in INDEX_TYPES or (not media_type and isinstance(manifests, list)):
         if not isinstance(manifests, list):
-            raise RegistryError(f"{what}: an index without a 'manifests' list")
+            raise RegistryAnswerError(f"{what}: an index without a 'manifests' list")
         children: dict[str, str] = {}
         for entry in manifests:
             name = platform_name(entry.get("platform")) if isinstance(entry, dict) else None
             digest = entry.get("digest") if isinstance(entry, dict) else None
             if name and isinstance(digest, str):
-                children.setdefault(name, digest)
+                children.setdefault(name, _digest(digest, what))
         return Index(children)
     config = data.get("config")
     digest = config.get("digest") if isinstance(config, dict) else None
     if not isinstance(digest, str):
-        kind = media_type or "unknown media type"
-        raise RegistryError(f"{what}: not an image manifest or index ({kind}); no config digest")
-    return ImageManifest(digest)
+        kind = (media_type or "unknown media type")[:100]
+        raise RegistryAnswerError(
+            f"{what}: not an image manifest or index ({kind!r}); no config digest"
+        )
+    return ImageManifest(_digest(digest, what))
+
+
+def _digest(value: str, what: str) -> str:
+    if _DIGEST.fullmatch(value) is None:
+        raise RegistryAnswerError(f"{what}: {value[:80]!r} is not a digest (ALGORITHM:HEX)")
+    return value
 
 
 def matches_platform(candidate: str, wanted: str) -> bool:
@@ -134,7 +137,7 @@ class ConfigFacts:
 
 
 def parse_config(body: bytes, what: str) -> ConfigFacts:
-    data = _object(body, what)
+    data = load_object(body, what)
     config = data.get("config")
     labels = config.get("Labels") if isinstance(config, dict) else None
     created: datetime | None = None
