@@ -17,7 +17,7 @@ import hashlib
 import threading
 from datetime import datetime
 
-from imagebot.errors import RegistryError
+from imagebot.errors import RegistryAnswerError, RegistryError
 from imagebot.registry.cache import DigestFacts, MetadataCache, TagRecord
 from imagebot.registry.endpoints import Endpoint
 from imagebot.registry.manifests import (
@@ -34,10 +34,9 @@ from imagebot.registry.manifests import (
 from imagebot.registry.transport import Transport
 
 
-def malformed(error: RegistryError) -> RegistryError:
-    """``error``, marked as an unusable answer: retrying cannot help until the content changes."""
-    error.permanent = True
-    return error
+def malformed(error: RegistryError) -> RegistryAnswerError:
+    """``error`` as an unusable answer: retrying cannot help until the content changes."""
+    return error if isinstance(error, RegistryAnswerError) else RegistryAnswerError(str(error))
 
 
 def _sha256(body: bytes) -> str:
@@ -89,11 +88,9 @@ class Resolver:
         by_digest = reference if ":" in reference else None  # a tag never holds a colon
         for named in (claimed, by_digest, expect):
             if named and not _matches(named, reply.body):
-                raise malformed(
-                    RegistryError(
-                        f"{what}: the content does not match its digest ({named} was named, "
-                        f"the bytes received are {digest}); refused"
-                    )
+                raise RegistryAnswerError(
+                    f"{what}: the content does not match its digest ({named} was named, "
+                    f"the bytes received are {digest}); refused"
                 )
         try:
             parsed = parse_manifest(reply.body, reply.headers.get("content-type", ""), what)
@@ -121,8 +118,8 @@ class Resolver:
             return known.created
         _, child_manifest = self.manifest(endpoint, child, ACCEPT_IMAGE)
         if not isinstance(child_manifest, ImageManifest):
-            raise malformed(
-                RegistryError(f"{endpoint.name}@{child}: an index inside an index; unsupported")
+            raise RegistryAnswerError(
+                f"{endpoint.name}@{child}: an index inside an index; unsupported"
             )
         return self.image_facts(endpoint, child, child_manifest).created
 
@@ -146,9 +143,7 @@ class Resolver:
                 max_bytes=MAX_CONFIG_BYTES,
             )
             if config.startswith("sha256:") and _sha256(reply.body) != config:
-                raise malformed(
-                    RegistryError(f"{what}: the content does not match its digest; refused")
-                )
+                raise RegistryAnswerError(f"{what}: the content does not match its digest; refused")
             try:
                 parsed = parse_config(reply.body, what)
             except RegistryError as error:
