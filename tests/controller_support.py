@@ -15,13 +15,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import requests
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from imagebot.config import Settings
 from imagebot.controller.handlers import Controller
-from imagebot.controller.kube import Cluster, api_client
+from imagebot.controller.kube import Cluster
 from imagebot.controller.metrics import Metrics
 from imagebot.controller.web import RUNNER_OPTIONS
 from imagebot.model import (
@@ -100,7 +99,7 @@ def api_with_automation(namespace: str, name: str, images: list[str]) -> Iterato
         "spec": {"git": {"url": "file:///r.git"}},
         "status": {"images": images},
     }
-    requests.post(
+    running.session.post(
         f"{running.url}/apis/imagebot.io/v1alpha1/namespaces/{namespace}/imageautomations",
         json=automation,
         timeout=5,
@@ -112,7 +111,7 @@ def api_with_automation(namespace: str, name: str, images: list[str]) -> Iterato
 def seeded_api() -> Iterator[RunningApi]:
     """An emulated API server with the seed's Deployment and a dockerconfigjson Secret."""
     running = RunningApi().start()
-    requests.post(
+    running.session.post(
         f"{running.url}/apis/apps/v1/namespaces/my-demo/deployments",
         json={
             "apiVersion": "apps/v1",
@@ -132,7 +131,7 @@ def seeded_api() -> Iterator[RunningApi]:
             ).decode()
         },
     }
-    requests.post(f"{running.url}/api/v1/namespaces/my-demo/secrets", json=secret, timeout=5)
+    running.session.post(f"{running.url}/api/v1/namespaces/my-demo/secrets", json=secret, timeout=5)
     yield running
     running.stop()
 
@@ -168,7 +167,7 @@ def controller(
     metrics: Metrics | None = None,
 ) -> Controller:
     return Controller(
-        cluster=Cluster(api_client(api.url)),
+        cluster=Cluster(api.client()),
         metrics=metrics or Metrics(),
         emit=recorder.emit,
         run_reconcile=recorder.reconcile,

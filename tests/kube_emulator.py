@@ -7,20 +7,32 @@ subclass uses only kmock's public names. kmock 0.8 gives objects no ``uid``/``re
 500 and leaves ``kind`` out of lists. ``KubeEmulator`` fixes those; ``RunningApi`` serves it from a
 thread of its own so that synchronous tests, ``KopfRunner``'s thread and the kubernetes client can
 all talk to it.
+
+Like a real API server it answers 401 to any request without a bearer token it accepts: tests
+log in the way users do, through a kubeconfig (``RunningApi.kubeconfig``) that carries the token,
+and ``rotate`` replaces the token as a kubelet rotates a bound service-account token.
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
+import json
+import secrets
+import tempfile
 import threading
 import uuid
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import aiohttp.web
 import attrs
 import kmock
+import requests
+
+from imagebot.controller.kube import api_client
+from imagebot.controller.login import Login
 
 RESOURCES: dict[str, kmock.ResourceInfo] = {
     "imagebot.io/v1alpha1/imageautomations": kmock.ResourceInfo(
@@ -43,6 +55,8 @@ class KubeEmulator(kmock.KubernetesEmulator):
     """The kmock emulator plus object identity, versions and generateName."""
 
     _versions: Any = attrs.field(factory=lambda: itertools.count(1), init=False)
+    tokens: set[str] = attrs.field(factory=set)  # the bearer tokens accepted now
+    refused: list[str] = attrs.field(factory=list)  # "METHOD path" of every 401 answered
 
     async def _handle(self, request: kmock.Request) -> Any:
         data = request.data if isinstance(request.data, dict) else None
@@ -67,6 +81,12 @@ class KubeEmulator(kmock.KubernetesEmulator):
         return await super()._handle(request)
 
     async def __call__(self, raw_request: aiohttp.web.BaseRequest) -> aiohttp.web.StreamResponse:
+        scheme, _, token = raw_request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or token.strip() not in self.tokens:
+            self.refused.append(f"{raw_request.method} {raw_request.path}")
+            status = {"kind": "Status", "apiVersion": "v1", "status": "Failure"}
+            body = {**status, "message": "Unauthorized", "reason": "Unauthorized", "code": 401}
+            return aiohttp.web.json_response(body, status=401)
         # kmock 0.8 fails to parse this URL (500 for ever); list the namespaces objects live in.
         if raw_request.method == "GET" and raw_request.path.rstrip("/") == "/api/v1/namespaces":
             if raw_request.query.get("watch") == "true":
@@ -95,7 +115,8 @@ async def _silent_stream(raw_request: aiohttp.web.BaseRequest) -> aiohttp.web.St
 
 
 class RunningApi:
-    """A ``KubeEmulator`` served on 127.0.0.1 from a background thread's event loop."""
+    """A ``KubeEmulator`` served on 127.0.0.1 from a background thread's event loop, with the
+    kubeconfig a user would be given for it (``kubeconfig``, bearer token in ``token_file``)."""
 
     def __init__(self) -> None:
         self.loop = asyncio.new_event_loop()
@@ -104,17 +125,62 @@ class RunningApi:
         self.url = ""
         self.emulator: KubeEmulator | None = None
         self._thread = threading.Thread(target=self._serve, name="kube-emulator", daemon=True)
+        self._home = tempfile.TemporaryDirectory(prefix="kube-emulator-")
+        self.kubeconfig = Path(self._home.name) / "kubeconfig"
+        self.token_file = Path(self._home.name) / "token"
+        self.token = ""
+        self.session = requests.Session()  # kubectl's stand-in: carries the current token
 
     def start(self) -> RunningApi:
         self._thread.start()
         if not self._started.wait(10):
             raise RuntimeError("the Kubernetes emulator did not start")
+        self.rotate()
+        self.write_kubeconfig(self.kubeconfig)
         return self
 
     def stop(self) -> None:
         if self._stop is not None:
             self.loop.call_soon_threadsafe(self._stop.set)
         self._thread.join(10)
+        self.session.close()
+        self._home.cleanup()
+
+    def rotate(self) -> str:
+        """A new token in ``token_file``; from now on only it is accepted. Returns it."""
+        assert self.emulator is not None
+        self.token = f"kube-{secrets.token_hex(16)}"
+        staged = self.token_file.with_suffix(".new")
+        staged.write_text(self.token, encoding="utf-8")
+        staged.replace(self.token_file)  # atomic, as the kubelet swaps its projected volume
+        asyncio.run_coroutine_threadsafe(self._accept_only(self.token), self.loop).result(10)
+        self.session.headers["Authorization"] = f"Bearer {self.token}"
+        return self.token
+
+    async def _accept_only(self, token: str) -> None:
+        assert self.emulator is not None
+        self.emulator.tokens.clear()
+        self.emulator.tokens.add(token)
+
+    def write_kubeconfig(
+        self, path: Path, *, token_file: bool = False, context: str = "emu"
+    ) -> Path:
+        """A kubeconfig for this server, the token inline or by ``tokenFile`` (follows rotation)."""
+        user = {"tokenFile": str(self.token_file)} if token_file else {"token": self.token}
+        document = {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [{"name": "emulator", "cluster": {"server": self.url}}],
+            "users": [{"name": "tester", "user": user}],
+            "contexts": [{"name": context, "context": {"cluster": "emulator", "user": "tester"}}],
+            "current-context": context,
+        }
+        path.write_text(json.dumps(document, indent=2), encoding="utf-8")  # JSON is YAML
+        return path
+
+    def client(self) -> Any:
+        """imagebot's own ApiClient, logged in through the kubeconfig as the operator does."""
+        return api_client(Login(kubeconfig=str(self.kubeconfig)))
 
     def _serve(self) -> None:
         asyncio.set_event_loop(self.loop)
