@@ -3,7 +3,8 @@
 kmock's emulator is meant to be subclassed for special behaviour (its docstring says so); this
 subclass uses only kmock's public names. kmock 0.8 gives objects no ``uid``/``resourceVersion``/
 ``creationTimestamp`` (kopf then re-runs handlers on stale events), ignores
-``metadata.generateName`` (kopf's second event gets 409), answers ``GET /api/v1/namespaces`` with
+``metadata.generateName`` (kopf's second event gets 409), leaves out ``metadata.namespace``
+when the body does not give it, answers ``GET /api/v1/namespaces`` with
 500 and leaves ``kind`` out of lists. ``KubeEmulator`` fixes those; ``RunningApi`` serves it from a
 thread of its own so that synchronous tests, ``KopfRunner``'s thread and the kubernetes client can
 all talk to it.
@@ -44,6 +45,10 @@ RESOURCES: dict[str, kmock.ResourceInfo] = {
     "v1/events": kmock.ResourceInfo(kind="Event", namespaced=True, verbs={"create", "list"}),
     "v1/secrets": kmock.ResourceInfo(kind="Secret", namespaced=True, verbs={"get", "create"}),
     "v1/namespaces": kmock.ResourceInfo(kind="Namespace", namespaced=False, verbs={"get", "list"}),
+    # What kopf's peering needs when the operator runs with --peering (deploy/ha/).
+    "kopf.dev/v1/kopfpeerings": kmock.ResourceInfo(
+        kind="KopfPeering", namespaced=True, verbs={"get", "list", "watch", "patch", "create"}
+    ),
     "apps/v1/deployments": kmock.ResourceInfo(
         kind="Deployment", namespaced=True, verbs={"get", "list", "create"}
     ),
@@ -65,6 +70,8 @@ class KubeEmulator(kmock.KubernetesEmulator):
             if request.action == kmock.action.CREATE:
                 if not metadata.get("name") and metadata.get("generateName"):
                     metadata["name"] = metadata["generateName"] + uuid.uuid4().hex[:5]
+                if request.namespace:  # as the API server does: the URL's namespace
+                    metadata.setdefault("namespace", request.namespace)
                 metadata.setdefault("uid", str(uuid.uuid4()))
                 metadata.setdefault(
                     "creationTimestamp", datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -175,6 +182,7 @@ class RunningApi:
             "contexts": [{"name": context, "context": {"cluster": "emulator", "user": "tester"}}],
             "current-context": context,
         }
+        path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(document, indent=2), encoding="utf-8")  # JSON is YAML
         return path
 

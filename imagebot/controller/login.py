@@ -103,7 +103,8 @@ def configuration(login: Login) -> Any:
             )
     except Exception as error:  # a malformed kubeconfig fails in any way at all
         where = "the in-cluster service account" if login.in_cluster else "the kubeconfig"
-        raise ConfigError(f"no usable Kubernetes credentials from {where}: {error}") from error
+        reason = " ".join(str(error).split()) or type(error).__name__  # one line, always
+        raise ConfigError(f"no usable Kubernetes credentials from {where}: {reason}") from error
     remember(_bearer(loaded)[1])
     return loaded
 
