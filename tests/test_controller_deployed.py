@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -19,9 +17,13 @@ from typing import Any
 
 import pytest
 import requests
-import yaml
 
-from tests.controller_support import REGCRED_PASSWORD, push_seed_images, seed_manifest
+from tests.controller_support import (
+    REGCRED_PASSWORD,
+    deployment_args,
+    push_seed_images,
+    seed_manifest,
+)
 from tests.kube_emulator import RunningApi
 from tests.leaks import assert_no_leaks
 from tests.rig.bare import run_git
@@ -31,30 +33,6 @@ from tests.rig.registry import RegistryServer
 
 pytestmark = [pytest.mark.slow, pytest.mark.rig]
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def rendered_deploy() -> list[dict[str, Any]]:
-    """``kubectl kustomize deploy/``, or its Python build where kubectl is missing."""
-    kubectl = shutil.which("kubectl")
-    if kubectl is None:
-        from tests.test_controller_deploy import build
-
-        return build()
-    rendered = subprocess.run(
-        [kubectl, "kustomize", str(ROOT / "deploy")], check=True, capture_output=True, text=True
-    ).stdout
-    return [document for document in yaml.safe_load_all(rendered) if document]
-
-
-def deployment_args(port: int) -> list[str]:
-    """The controller container's args from deploy/, ``--webhook-port`` swapped for ``port``."""
-    (deployment,) = [o for o in rendered_deploy() if o["kind"] == "Deployment"]
-    (container,) = [
-        c for c in deployment["spec"]["template"]["spec"]["containers"] if c["name"] == "imagebot"
-    ]
-    args = [str(arg) for arg in container["args"]]
-    args[args.index("--webhook-port") + 1] = str(port)
-    return args
 
 
 def wait_for(what: str, probe: Callable[[], Any], log: Path, timeout: float = 30.0) -> Any:
