@@ -17,14 +17,14 @@ from imagebot.config import cache_home
 from imagebot.controller.handlers import Controller, build_registry
 from imagebot.controller.kube import Cluster, api_client
 from imagebot.controller.login import Login, connection_info
-
-__all__ = ["Login", "OperatorOptions", "build_operator", "run_operator"]
 from imagebot.controller.logs import configure_logging
 from imagebot.controller.metrics import Metrics
 from imagebot.controller.web import RUNNER_OPTIONS, make_app
 from imagebot.controller.webhooks import Sender
 from imagebot.errors import ConfigError
 from imagebot.redact import install_log_redaction
+
+__all__ = ["Login", "OperatorOptions", "build_operator", "run_operator"]
 
 # Names of environment variables, not secrets: one token for every sender, or one per sender.
 TOKEN_ENV = "IMAGEBOT_WEBHOOK_TOKEN"  # noqa: S105
