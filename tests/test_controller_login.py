@@ -9,14 +9,17 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import requests
+from kopf.testing import KopfRunner
 
 from imagebot.controller.kube import Cluster, api_client
 from imagebot.controller.login import Login, configuration, connection_info, refreshing
+from imagebot.controller.operator import OperatorOptions, build_operator, operator_settings
 from imagebot.errors import ConfigError, KubernetesError
 from tests.kube_emulator import RunningApi
 from tests.rig.procs import free_port
@@ -158,3 +161,52 @@ def test_in_cluster_without_a_mounted_token_is_a_config_error(tmp_path: Path) ->
     login = Login(environ=environ, service_account=tmp_path / "nothing")
     with pytest.raises(ConfigError, match="from the in-cluster service account"):
         configuration(login)
+
+
+@pytest.mark.slow
+@pytest.mark.rig
+def test_in_cluster_the_operator_logs_in_over_tls_and_follows_a_rotated_token(
+    api: RunningApi, tmp_path: Path
+) -> None:
+    mounted = tmp_path / "serviceaccount"  # what the kubelet mounts; never the real path
+    port = api.tls_front(mounted / "ca.crt")
+    (mounted / "token").write_text(api.token)
+    (mounted / "namespace").write_text("my-demo")
+    environ = {"KUBERNETES_SERVICE_HOST": "127.0.0.1", "KUBERNETES_SERVICE_PORT": str(port)}
+    login = Login(environ=environ, service_account=mounted)
+    assert Cluster(api_client(login)).automations() == []  # imagebot's client: TLS, CA, token
+    options = OperatorOptions(
+        namespaces=("my-demo",),
+        webhook_host="127.0.0.1",
+        webhook_port=free_port(),
+        standalone=True,
+        tick_seconds=0.5,
+        cache_dir=tmp_path / "cache",
+        login=login,
+    )
+    registry, _ = build_operator(options)
+    args = ["run", "--standalone", "--namespace", "my-demo"]
+    broken = {"apiVersion": "imagebot.io/v1alpha1", "kind": "ImageAutomation", "spec": {}}
+    with KopfRunner(args, registry=registry, settings=operator_settings(options), timeout=30):
+        api.session.post(api.url + AUTOMATIONS, json={**broken, "metadata": {"name": "before"}})
+        stalled_before = wait_stalled(api, "before")
+        api.rotate()
+        (mounted / "token").write_text(api.token)  # the kubelet's rotation
+        api.session.post(api.url + AUTOMATIONS, json={**broken, "metadata": {"name": "after"}})
+        stalled_after = wait_stalled(api, "after")
+    assert "spec.git.url is required" in stalled_before
+    assert "spec.git.url is required" in stalled_after
+    assert api.emulator is not None and api.emulator.refused, "the old token was never refused"
+
+
+def wait_stalled(api: RunningApi, name: str, timeout: float = 20.0) -> str:
+    """The Stalled condition's message once the operator has written it."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = api.session.get(f"{api.url}{AUTOMATIONS}/{name}", timeout=5).json()
+        for condition in found.get("status", {}).get("conditions", []):
+            if condition["type"] == "Stalled" and condition["status"] == "True":
+                message: str = condition["message"]
+                return message
+        time.sleep(0.05)
+    raise AssertionError(f"{name} never stalled")
