@@ -166,6 +166,7 @@ def test_the_deployment_args_and_a_kubeconfig_take_the_seed_scenario_to_a_pushed
     text = log.read_text()
     assert f"{namespace}/after-rotation: cycle ok" in text
     assert "Traceback" not in text
+    assert f"credentials from kubeconfig {kubeconfig}, watching {namespace}" in text
     assert_no_leaks(
         [first_token, api.token, REGCRED_PASSWORD],
         texts={"operator log": text, "events": json.dumps(kubectl.events(namespace))},
