@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import base64
 import json
+import shutil
+import subprocess
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import yaml
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
@@ -71,6 +74,31 @@ PUSHED = RunResult(
     observed="f1ngerpr1nt",
     duration_seconds=0.4,
 )
+
+
+def rendered_deploy() -> list[dict[str, Any]]:
+    """``kubectl kustomize deploy/``, or its Python build (tests/test_controller_deploy.py) where
+    kubectl is missing: what an installer applies."""
+    kubectl = shutil.which("kubectl")
+    if kubectl is None:
+        from tests.test_controller_deploy import build
+
+        return build()
+    rendered = subprocess.run(
+        [kubectl, "kustomize", str(ROOT / "deploy")], check=True, capture_output=True, text=True
+    ).stdout
+    return [document for document in yaml.safe_load_all(rendered) if document]
+
+
+def deployment_args(port: int) -> list[str]:
+    """The controller container's args from deploy/, ``--webhook-port`` swapped for ``port``
+    (the one change allowed: tests run side by side)."""
+    (deployment,) = [o for o in rendered_deploy() if o["kind"] == "Deployment"]
+    containers = deployment["spec"]["template"]["spec"]["containers"]
+    (container,) = [c for c in containers if c["name"] == "imagebot"]
+    args = [str(arg) for arg in container["args"]]
+    args[args.index("--webhook-port") + 1] = str(port)
+    return args
 
 
 def seed_manifest(host: str, repo: str) -> bytes:

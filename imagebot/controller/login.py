@@ -43,6 +43,13 @@ class Login:
         explicit = self.kubeconfig is not None or self.context is not None
         return not explicit and bool(self.environ.get("KUBERNETES_SERVICE_HOST"))
 
+    def describe(self) -> str:
+        """Where the credentials come from, for the start-up log line (no secret in it)."""
+        if self.in_cluster:
+            return f"in-cluster service account ({self.service_account})"
+        names = os.pathsep.join(str(path) for path in self.kubeconfig_paths())
+        return f"kubeconfig {names}" + (f", context {self.context}" if self.context else "")
+
     def kubeconfig_paths(self) -> list[Path]:
         """The kubeconfig files in merge order (``KUBECONFIG`` may list several)."""
         listed = self.kubeconfig or self.environ.get("KUBECONFIG") or "~/.kube/config"
@@ -103,7 +110,8 @@ def configuration(login: Login) -> Any:
             )
     except Exception as error:  # a malformed kubeconfig fails in any way at all
         where = "the in-cluster service account" if login.in_cluster else "the kubeconfig"
-        raise ConfigError(f"no usable Kubernetes credentials from {where}: {error}") from error
+        reason = " ".join(str(error).split()) or type(error).__name__  # one line, always
+        raise ConfigError(f"no usable Kubernetes credentials from {where}: {reason}") from error
     remember(_bearer(loaded)[1])
     return loaded
 

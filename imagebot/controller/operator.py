@@ -1,30 +1,37 @@
 """Assemble and run the operator: kopf registry, handlers, web server, peering and sharding.
 
-``build_operator`` wires a ``Controller`` into a fresh kopf registry together with the web
-server (webhooks, metrics, probes) as startup/cleanup activities, so ``imagebot controller`` and
-``kopf.testing.KopfRunner`` run exactly the same thing. ``run_operator`` is the blocking entry.
+``build_operator`` wires a ``Controller`` into a fresh kopf registry together with the login
+handler (a fresh registry has none of kopf's own: ``controller/login.py`` reads the kubeconfig or
+the service account for kopf and for imagebot's client alike) and the web server (webhooks,
+metrics, probes) as startup/cleanup activities, so ``imagebot controller`` and
+``kopf.testing.KopfRunner`` run exactly the same thing. ``run_operator`` is the blocking entry:
+it sets up the log (``controller/logs.py``) and says where it logged in.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from imagebot import __version__
 from imagebot.config import cache_home
 from imagebot.controller.handlers import Controller, build_registry
 from imagebot.controller.kube import Cluster, api_client
 from imagebot.controller.login import Login, connection_info
-
-__all__ = ["Login", "OperatorOptions", "build_operator", "run_operator"]
 from imagebot.controller.logs import configure_logging
 from imagebot.controller.metrics import Metrics
 from imagebot.controller.web import RUNNER_OPTIONS, make_app
 from imagebot.controller.webhooks import Sender
 from imagebot.errors import ConfigError
 from imagebot.redact import install_log_redaction
+
+__all__ = ["Login", "OperatorOptions", "build_operator", "run_operator"]
+
+log = logging.getLogger(__name__)
 
 # Names of environment variables, not secrets: one token for every sender, or one per sender.
 TOKEN_ENV = "IMAGEBOT_WEBHOOK_TOKEN"  # noqa: S105
@@ -138,7 +145,14 @@ def run_operator(options: OperatorOptions) -> None:
 
     install_log_redaction()
     configure_logging(options.log_format, options.log_level)
-    registry, _ = build_operator(options)
+    registry, controller = build_operator(options)
+    log.info(
+        "imagebot %s: API server %s, credentials from %s, watching %s",
+        __version__,
+        controller.cluster.core.api_client.configuration.host,
+        options.login.describe(),
+        ", ".join(options.namespaces) or "every namespace",
+    )
     asyncio.run(
         kopf.operator(
             registry=registry,
