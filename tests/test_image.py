@@ -32,7 +32,6 @@ from tests.rig import ImagePusher, RegistryServer
 from tests.rig.git import run_git
 from tests.rig.githttp import GitHttpServer
 from tests.rig.procs import free_port
-from tests.rig.tlsfront import TlsFront, make_certificates
 from tests.run_support import T0, mirror_config, push_seed_images
 
 pytestmark = [pytest.mark.slow, pytest.mark.rig]
@@ -103,42 +102,37 @@ def test_seed_scenario_in_the_image_pushes_the_one_line_commit(
 
 
 @pytest.fixture
-def tls_api() -> Iterator[tuple[RunningApi, TlsFront]]:
-    """The test API server behind a TLS front, as a pod reaches the cluster's API server."""
-    api = RunningApi().start()
-    host, _, port = api.url.removeprefix("http://").partition(":")
-    front = TlsFront((host, int(port)), make_certificates()).start()
-    yield api, front
-    front.stop()
-    api.stop()
+def api() -> Iterator[RunningApi]:
+    running = RunningApi().start()
+    yield running
+    running.stop()
 
 
-def service_account(where: Path, token: str, ca_pem: bytes) -> Path:
-    """The files the kubelet mounts at the service-account path, readable by the image's user."""
-    where.mkdir()
-    (where / "token").write_text(token)
-    (where / "ca.crt").write_bytes(ca_pem)
+def service_account(api: RunningApi, where: Path) -> tuple[Path, int]:
+    """The files the kubelet mounts at the service-account path (token, CA, namespace), readable
+    by the image's user, and the port of a TLS front on ``api`` that the CA vouches for."""
+    port = api.tls_front(where / "ca.crt")
+    (where / "token").write_text(api.token)
     (where / "namespace").write_text(NS)
     for path in (where, *where.iterdir()):
         path.chmod(0o755 if path.is_dir() else 0o644)
-    return where
+    return where, port
 
 
 def test_controller_in_the_image_logs_in_as_its_service_account(
     image: str,
-    tls_api: tuple[RunningApi, TlsFront],
+    api: RunningApi,
     registry: RegistryServer,
     pusher: ImagePusher,
     unique_repo: str,
     http_git_server: GitHttpServer,
     tmp_path: Path,
 ) -> None:
-    api, front = tls_api
     push_operator_seed(pusher, unique_repo)
     url = http_git_server.make_repo(
         f"{unique_repo}.git", {"deployment.yaml": seed_manifest(registry.host, unique_repo)}
     )
-    account = service_account(tmp_path / "serviceaccount", api.token, front.certificates.ca_pem)
+    account, port = service_account(api, tmp_path / "serviceaccount")
     automations = f"{api.url}/apis/imagebot.io/v1alpha1/namespaces/{NS}/imageautomations"
     api.session.post(
         automations,
@@ -157,7 +151,8 @@ def test_controller_in_the_image_logs_in_as_its_service_account(
         [*DEPLOYMENT_ARGS, str(free_port())],
         tmp=writable_volume(tmp_path / "tmp"),
         mounts={account: SERVICE_ACCOUNT},
-        env={"KUBERNETES_SERVICE_HOST": "127.0.0.1", "KUBERNETES_SERVICE_PORT": str(front.port)},
+        # The one way to the API server: TLS, trusting the mounted CA, with the mounted token.
+        env={"KUBERNETES_SERVICE_HOST": "127.0.0.1", "KUBERNETES_SERVICE_PORT": str(port)},
     )
     try:
         ready = _wait_for_ready(api, f"{automations}/seed", container)
@@ -168,7 +163,6 @@ def test_controller_in_the_image_logs_in_as_its_service_account(
 
     commit = run_git("ls-remote", url, "refs/heads/main").split()[0]
     assert ready["status"]["lastPushedCommit"] == commit
-    assert front.connections > 0  # it came through TLS, trusting the mounted CA
     assert api.token not in logs
 
 
