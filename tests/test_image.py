@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
+from tests.controller_support import deployment_args, seed_manifest
 from tests.controller_support import push_seed_images as push_operator_seed
-from tests.controller_support import seed_manifest
 from tests.image_support import (
     SERVICE_ACCOUNT,
     UID,
@@ -38,9 +38,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.rig]
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "fixtures" / "manifests" / "seed-example" / "original" / "deployment.yaml"
-NS = "imagebot-system"
-# deploy/deployment.yaml's args as issue 14 decided them; only the webhook port is swapped.
-DEPLOYMENT_ARGS = ["controller", "--namespace", NS, "--standalone", "--webhook-port"]
+NS = "imagebot-system"  # deploy/'s namespace, where the Deployment's --namespace points
 
 
 @pytest.fixture(scope="module")
@@ -133,6 +131,13 @@ def test_controller_in_the_image_logs_in_as_its_service_account(
         f"{unique_repo}.git", {"deployment.yaml": seed_manifest(registry.host, unique_repo)}
     )
     account, port = service_account(api, tmp_path / "serviceaccount")
+    args = deployment_args(free_port())  # the container args deploy/ renders
+    assert args[args.index("--namespace") + 1] == NS
+    if "--peering" in args:  # the HA layout: the peering object deploy/ installs with it
+        peering = {"apiVersion": "kopf.dev/v1", "kind": "KopfPeering"}
+        peering["metadata"] = {"name": args[args.index("--peering") + 1]}  # type: ignore[assignment]
+        peerings = f"{api.url}/apis/kopf.dev/v1/namespaces/{NS}/kopfpeerings"
+        api.session.post(peerings, json=peering, timeout=5).raise_for_status()
     automations = f"{api.url}/apis/imagebot.io/v1alpha1/namespaces/{NS}/imageautomations"
     api.session.post(
         automations,
@@ -148,7 +153,7 @@ def test_controller_in_the_image_logs_in_as_its_service_account(
     started = time.monotonic()
     container = Container(
         image,
-        [*DEPLOYMENT_ARGS, str(free_port())],
+        args,
         tmp=writable_volume(tmp_path / "tmp"),
         mounts={account: SERVICE_ACCOUNT},
         # The one way to the API server: TLS, trusting the mounted CA, with the mounted token.
