@@ -122,6 +122,18 @@ class Container:
         )
         return proc.stdout.strip() == "true"
 
+    def host_uids(self) -> set[str]:
+        """The host UIDs of every process in the container (``podman top``; the image has no
+        ``ps``, so only host-side descriptors work)."""
+        proc = subprocess.run(
+            ["podman", "top", self.name, "huser"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=True,
+        )
+        return set(proc.stdout.split()[1:])
+
     def logs(self) -> str:
         proc = subprocess.run(
             ["podman", "logs", self.name], capture_output=True, text=True, timeout=30, check=False

@@ -162,6 +162,7 @@ def test_controller_in_the_image_logs_in_as_its_service_account(
     try:
         ready = _wait_for_ready(api, f"{automations}/seed", container)
         print(f"controller in the image: Ready after {time.monotonic() - started:.1f} s")
+        uids = container.host_uids()
         logs = container.logs()
     finally:
         container.remove()
@@ -169,6 +170,7 @@ def test_controller_in_the_image_logs_in_as_its_service_account(
     commit = run_git("ls-remote", url, "refs/heads/main").split()[0]
     assert ready["status"]["lastPushedCommit"] == commit
     assert api.token not in logs
+    assert uids == {str(UID)}  # no process in the container runs as root
 
 
 def _wait_for_ready(api: RunningApi, path: str, container: Container) -> dict[str, Any]:
