@@ -16,7 +16,7 @@ from imagebot.settings.fields import FIELDS, HOST_FIELDS, PLATFORM_PATTERN, Fiel
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA = json.loads((ROOT / "imagebot" / "schema" / "imagebot.schema.json").read_text())
-CRD = yaml.safe_load((ROOT / "deploy" / "crd.yaml").read_text())
+CRD = yaml.safe_load((ROOT / "deploy" / "base" / "crd.yaml").read_text())
 CRD_SPEC = CRD["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]
 
 JSON_TYPES = {
