@@ -10,18 +10,20 @@ from __future__ import annotations
 
 import base64
 import json
+import shutil
+import subprocess
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import requests
+import yaml
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from imagebot.config import Settings
 from imagebot.controller.handlers import Controller
-from imagebot.controller.kube import Cluster, api_client
+from imagebot.controller.kube import Cluster
 from imagebot.controller.metrics import Metrics
 from imagebot.controller.web import RUNNER_OPTIONS
 from imagebot.model import (
@@ -74,6 +76,31 @@ PUSHED = RunResult(
 )
 
 
+def rendered_deploy() -> list[dict[str, Any]]:
+    """``kubectl kustomize deploy/``, or its Python build (tests/test_controller_deploy.py) where
+    kubectl is missing: what an installer applies."""
+    kubectl = shutil.which("kubectl")
+    if kubectl is None:
+        from tests.test_controller_deploy import build
+
+        return build()
+    rendered = subprocess.run(
+        [kubectl, "kustomize", str(ROOT / "deploy")], check=True, capture_output=True, text=True
+    ).stdout
+    return [document for document in yaml.safe_load_all(rendered) if document]
+
+
+def deployment_args(port: int) -> list[str]:
+    """The controller container's args from deploy/, ``--webhook-port`` swapped for ``port``
+    (the one change allowed: tests run side by side)."""
+    (deployment,) = [o for o in rendered_deploy() if o["kind"] == "Deployment"]
+    containers = deployment["spec"]["template"]["spec"]["containers"]
+    (container,) = [c for c in containers if c["name"] == "imagebot"]
+    args = [str(arg) for arg in container["args"]]
+    args[args.index("--webhook-port") + 1] = str(port)
+    return args
+
+
 def seed_manifest(host: str, repo: str) -> bytes:
     """The seed deployment, its broken flask reference repaired, both images under ``host/repo``."""
     text = SEED.read_bytes()
@@ -100,7 +127,7 @@ def api_with_automation(namespace: str, name: str, images: list[str]) -> Iterato
         "spec": {"git": {"url": "file:///r.git"}},
         "status": {"images": images},
     }
-    requests.post(
+    running.session.post(
         f"{running.url}/apis/imagebot.io/v1alpha1/namespaces/{namespace}/imageautomations",
         json=automation,
         timeout=5,
@@ -112,7 +139,7 @@ def api_with_automation(namespace: str, name: str, images: list[str]) -> Iterato
 def seeded_api() -> Iterator[RunningApi]:
     """An emulated API server with the seed's Deployment and a dockerconfigjson Secret."""
     running = RunningApi().start()
-    requests.post(
+    running.session.post(
         f"{running.url}/apis/apps/v1/namespaces/my-demo/deployments",
         json={
             "apiVersion": "apps/v1",
@@ -132,7 +159,7 @@ def seeded_api() -> Iterator[RunningApi]:
             ).decode()
         },
     }
-    requests.post(f"{running.url}/api/v1/namespaces/my-demo/secrets", json=secret, timeout=5)
+    running.session.post(f"{running.url}/api/v1/namespaces/my-demo/secrets", json=secret, timeout=5)
     yield running
     running.stop()
 
@@ -168,7 +195,7 @@ def controller(
     metrics: Metrics | None = None,
 ) -> Controller:
     return Controller(
-        cluster=Cluster(api_client(api.url)),
+        cluster=Cluster(api.client()),
         metrics=metrics or Metrics(),
         emit=recorder.emit,
         run_reconcile=recorder.reconcile,

@@ -22,7 +22,7 @@ import pytest
 import requests
 
 from imagebot.controller.handlers import Controller
-from imagebot.controller.kube import Cluster, api_client
+from imagebot.controller.kube import Cluster
 from imagebot.controller.metrics import Metrics
 from imagebot.controller.registries import build_client, operator_registries
 from tests.controller_support import NOW, body, push_seed_images, seed_manifest, seeded_api
@@ -136,7 +136,7 @@ async def test_an_unchanged_timer_cycle_is_skipped_and_a_new_tag_ends_the_skippi
     clock, metrics = Clock(), Metrics()
     events: list[tuple[str, str]] = []
     ctl = Controller(  # with the real reconcile
-        cluster=Cluster(api_client(api.url)),
+        cluster=Cluster(api.client()),
         metrics=metrics,
         emit=lambda obj, type_, reason, message: events.append((obj["kind"], message)),
         clock=clock,
@@ -214,7 +214,7 @@ async def test_a_429_keeps_the_host_shut_for_the_backoff_cycles_until_retry_afte
     remote = bare_remote({"deployment.yaml": seed_manifest(proxy.host, unique_repo)})
     clock, metrics = Clock(), Metrics()
     ctl = Controller(
-        cluster=Cluster(api_client(api.url)),
+        cluster=Cluster(api.client()),
         metrics=metrics,
         emit=lambda obj, type_, reason, message: None,
         clock=clock,

@@ -20,6 +20,7 @@ from kopf.testing import KopfRunner
 
 from imagebot.config import Settings
 from imagebot.controller.handlers import Controller
+from imagebot.controller.login import Login
 from imagebot.controller.operator import OperatorOptions, build_operator, operator_settings
 from imagebot.controller.webhooks import Sender
 from imagebot.model import RunResult
@@ -49,25 +50,25 @@ def wait_for(what: str, probe: Callable[[], Any], timeout: float = 20.0) -> Any:
 
 
 class Cluster:
-    """Plain HTTP access to the emulated API server, as kubectl would do it."""
+    """Plain HTTP access to the emulated API server, as kubectl would do it (with its token)."""
 
-    def __init__(self, url: str) -> None:
-        self.url = url
+    def __init__(self, api: RunningApi) -> None:
+        self.api, self.url, self.http = api, api.url, api.session
 
     def create(self, path: str, body: dict[str, Any]) -> None:
-        requests.post(self.url + path, json=body, timeout=5).raise_for_status()
+        self.http.post(self.url + path, json=body, timeout=5).raise_for_status()
 
     def automation(self, name: str) -> dict[str, Any]:
-        response = requests.get(f"{self.url}{AUTOMATIONS}/{name}", timeout=5)
+        response = self.http.get(f"{self.url}{AUTOMATIONS}/{name}", timeout=5)
         response.raise_for_status()
         found: dict[str, Any] = response.json()
         return found
 
     def exists(self, name: str) -> bool:
-        return requests.get(f"{self.url}{AUTOMATIONS}/{name}", timeout=5).status_code != 404
+        return self.http.get(f"{self.url}{AUTOMATIONS}/{name}", timeout=5).status_code != 404
 
     def events(self) -> list[dict[str, Any]]:
-        response = requests.get(f"{self.url}/api/v1/namespaces/{NS}/events", timeout=5)
+        response = self.http.get(f"{self.url}/api/v1/namespaces/{NS}/events", timeout=5)
         items: list[dict[str, Any]] = response.json().get("items", [])
         return items
 
@@ -101,7 +102,7 @@ def automation(name: str, remote: Path, registry: RegistryServer, **spec: Any) -
 @pytest.fixture
 def cluster() -> Iterator[Cluster]:
     api = RunningApi().start()
-    yield Cluster(api.url)
+    yield Cluster(api)
     api.stop()
 
 
@@ -119,7 +120,7 @@ class Operator:
             namespaces=(NS,),
             webhook_host="127.0.0.1",
             standalone=True,
-            api_server=self.cluster.url,
+            login=Login(kubeconfig=str(self.cluster.api.kubeconfig)),
             tick_seconds=0.5,
             cache_dir=self.cache,
             **options,
@@ -318,10 +319,10 @@ def test_a_bad_policy_in_the_repository_stalls_readably_and_keeps_the_other_comm
     "stop",
     [
         pytest.param(
-            lambda c: requests.delete(f"{c.url}{AUTOMATIONS}/ticking", timeout=5), id="delete"
+            lambda c: c.http.delete(f"{c.url}{AUTOMATIONS}/ticking", timeout=5), id="delete"
         ),
         pytest.param(
-            lambda c: requests.patch(
+            lambda c: c.http.patch(
                 f"{c.url}{AUTOMATIONS}/ticking",
                 json={"spec": {"suspend": True}},
                 headers={"Content-Type": "application/merge-patch+json"},
@@ -357,7 +358,7 @@ def test_deleting_or_suspending_an_automation_stops_its_cycles(
 
 def _stopped(cluster: Cluster) -> bool:
     # One GET, not exists() then condition(): a deleted object may vanish between two reads.
-    response = requests.get(f"{cluster.url}{AUTOMATIONS}/ticking", timeout=5)
+    response = cluster.http.get(f"{cluster.url}{AUTOMATIONS}/ticking", timeout=5)
     if response.status_code == 404:
         return True
     response.raise_for_status()

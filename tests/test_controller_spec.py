@@ -10,10 +10,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import requests
 
 from imagebot.config import GitSettings, RateLimit, Settings
-from imagebot.controller.kube import Cluster, api_client
+from imagebot.controller.kube import Cluster
 from imagebot.controller.registries import build_client
 from imagebot.controller.secrets import KubernetesSecretReader, cycle_settings
 from imagebot.controller.spec import parse_spec
@@ -131,7 +130,9 @@ def docker_secret(running: RunningApi, name: str, auths: dict[str, Any]) -> None
         "metadata": {"name": name, "namespace": "ns"},
         "data": {".dockerconfigjson": data},
     }
-    answer = requests.post(f"{running.url}/api/v1/namespaces/ns/secrets", json=secret, timeout=5)
+    answer = running.session.post(
+        f"{running.url}/api/v1/namespaces/ns/secrets", json=secret, timeout=5
+    )
     answer.raise_for_status()
 
 
@@ -157,7 +158,7 @@ def test_registry_logins_from_secrets_reach_the_registry_without_a_file(
     docker_secret(api, "wrong", {basic_auth_registry.host: {"auth": "d3Jvbmc6d3Jvbmc="}})
     docker_secret(api, "right", {basic_auth_registry.host: {"auth": login}})
     parsed = parse_spec(spec(registries={"secretRefs": [{"name": "wrong"}, {"name": "right"}]}))
-    reader = KubernetesSecretReader(Cluster(api_client(api.url)).core)
+    reader = KubernetesSecretReader(Cluster(api.client()).core)
 
     with cycle_settings(parsed, "ns", reader) as settings:
         registries = settings.registries
@@ -178,7 +179,7 @@ def test_an_identity_token_secret_becomes_a_refresh_token_login(api: RunningApi)
 
     docker_secret(api, "azure", {"corp.example": {"username": "<token>", "identitytoken": "rt"}})
     parsed = parse_spec(spec(registries={"secretRefs": [{"name": "azure"}]}))
-    reader = KubernetesSecretReader(Cluster(api_client(api.url)).core)
+    reader = KubernetesSecretReader(Cluster(api.client()).core)
     with cycle_settings(parsed, "ns", reader) as settings:
         found = CredentialStore(settings.registries, DockerConfig({})).for_host("corp.example")
     assert found is not None and (found.identity_token, found.password) == ("rt", None)

@@ -14,12 +14,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import requests
 from aiohttp.test_utils import TestClient
 from prometheus_client import generate_latest
 
 from imagebot.controller.crd import REQUESTED_AT
-from imagebot.controller.kube import Cluster, api_client
+from imagebot.controller.kube import Cluster
 from imagebot.controller.metrics import Metrics
 from imagebot.controller.web import make_app
 from imagebot.controller.webhooks import Pushed, Sender, WebhookRefused, authenticate, parse_pushes
@@ -184,7 +183,9 @@ def api() -> Iterator[RunningApi]:
 
 def annotations(api: RunningApi) -> dict[str, str]:
     url = f"{api.url}/apis/imagebot.io/v1alpha1/namespaces/my-demo/imageautomations/seed"
-    found: dict[str, str] = requests.get(url, timeout=5).json()["metadata"].get("annotations", {})
+    found: dict[str, str] = (
+        api.session.get(url, timeout=5).json()["metadata"].get("annotations", {})
+    )
     return found
 
 
@@ -205,7 +206,7 @@ async def test_distribution_notifications_trigger_the_automations_using_the_repo
     api: RunningApi, repository: str, status: int, triggered: bool, outcome: str
 ) -> None:
     metrics = Metrics()
-    app = make_app(Cluster(api_client(api.url)), metrics, {Sender.DISTRIBUTION: SECRET})
+    app = make_app(Cluster(api.client()), metrics, {Sender.DISTRIBUTION: SECRET})
     before = annotations(api).get(REQUESTED_AT)
     payload = {
         "events": [
@@ -261,7 +262,7 @@ async def test_single_image_senders_refuse_and_count_what_they_cannot_act_on(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     metrics = Metrics()
-    app = make_app(Cluster(api_client(api.url)), metrics, {Sender.DOCKERHUB: SECRET})
+    app = make_app(Cluster(api.client()), metrics, {Sender.DOCKERHUB: SECRET})
     before = annotations(api).get(REQUESTED_AT)
     async with TestClient(await served(app)) as client:
         answer = await client.post(path, json=payload)
@@ -281,7 +282,7 @@ async def test_single_image_senders_refuse_and_count_what_they_cannot_act_on(
 @pytest.mark.asyncio
 @pytest.mark.rig
 async def test_an_unknown_repository_is_named_in_the_answer(api: RunningApi) -> None:
-    app = make_app(Cluster(api_client(api.url)), Metrics(), {Sender.DOCKERHUB: SECRET})
+    app = make_app(Cluster(api.client()), Metrics(), {Sender.DOCKERHUB: SECRET})
     async with TestClient(await served(app)) as client:
         answer = await client.post(f"/hooks/dockerhub/{SECRET}", json=DOCKERHUB)
         assert "docker.io/demo/flaskapp" in (await answer.json())["error"]

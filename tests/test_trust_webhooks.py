@@ -14,11 +14,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import requests
 from aiohttp.test_utils import TestClient
 
 from imagebot.controller.crd import REQUESTED_AT
-from imagebot.controller.kube import Cluster, api_client
+from imagebot.controller.kube import Cluster
 from imagebot.controller.metrics import Metrics
 from imagebot.controller.web import make_app
 from imagebot.controller.webhooks import Sender
@@ -36,7 +35,7 @@ def api() -> Iterator[RunningApi]:
 
 
 def metadata(api: RunningApi) -> dict[str, Any]:
-    found: dict[str, Any] = requests.get(f"{api.url}{AUTOMATION}/app", timeout=5).json()
+    found: dict[str, Any] = api.session.get(f"{api.url}{AUTOMATION}/app", timeout=5).json()
     return found
 
 
@@ -110,7 +109,7 @@ def delivery(
 async def test_an_authenticated_payload_naming_unused_images_changes_nothing(
     api: RunningApi, sender: Sender, payload: dict[str, Any]
 ) -> None:
-    app = make_app(Cluster(api_client(api.url)), Metrics(), {sender: SECRET})
+    app = make_app(Cluster(api.client()), Metrics(), {sender: SECRET})
     before = metadata(api)
     path, body, headers = delivery(sender, payload, SECRET)
     async with TestClient(await served(app)) as client:
@@ -145,7 +144,7 @@ async def test_a_payload_naming_the_used_image_is_refused_without_the_secret(
             },
         },
     }
-    app = make_app(Cluster(api_client(api.url)), Metrics(), {sender: SECRET})
+    app = make_app(Cluster(api.client()), Metrics(), {sender: SECRET})
     before = metadata(api)["metadata"].get("annotations", {}).get(REQUESTED_AT)
     path, body, headers = delivery(sender, payloads[sender], "guessed-secret")
     async with TestClient(await served(app)) as client:

@@ -54,6 +54,29 @@ from imagebot.cli.common import seconds_between
     show_default=True,
     help="Peering priority: the highest-priority replica works.",
 )
+@click.option(
+    "--kubeconfig",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Log in with this kubeconfig (default: in-cluster service account, else $KUBECONFIG "
+    "or ~/.kube/config).",
+)
+@click.option("--context", default=None, help="Use this kubeconfig context (implies kubeconfig).")
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Log lines for people (text) or for a log pipeline (json, one object a line).",
+)
+@click.option(
+    "--log-level",
+    type=click.Choice(["debug", "info", "warning", "error"], case_sensitive=False),
+    default="info",
+    show_default=True,
+    help="Least severe level logged.",
+)
+@click.option("--verbose", "-v", is_flag=True, help="Same as --log-level debug.")
 def controller(  # noqa: PLR0917 - click passes every option as a parameter
     namespaces: tuple[str, ...],
     all_namespaces: bool,
@@ -64,12 +87,18 @@ def controller(  # noqa: PLR0917 - click passes every option as a parameter
     standalone: bool,
     peering_name: str,
     priority: int,
+    kubeconfig: str | None,
+    context: str | None,
+    log_format: str,
+    log_level: str,
+    verbose: bool,
 ) -> None:
     """Run the operator: reconcile every ImageAutomation on its interval and on registry webhooks.
 
     Webhook secrets come from IMAGEBOT_WEBHOOK_TOKEN (or IMAGEBOT_WEBHOOK_TOKEN_<SENDER>).
+    Credentials missing or unusable: one line on stderr and exit 2.
     """
-    from imagebot.cli.common import fail
+    from imagebot.cli.common import fail, reported_errors
 
     if all_namespaces and namespaces:
         fail("--all-namespaces and --namespace exclude each other")
@@ -77,21 +106,25 @@ def controller(  # noqa: PLR0917 - click passes every option as a parameter
         fail("metrics, probes and webhooks share one port: give --webhook-port only")
 
     from imagebot.controller.operator import (
+        Login,
         OperatorOptions,
         parse_selector,
         run_operator,
         secrets_from_env,
     )
 
-    run_operator(
-        OperatorOptions(
-            namespaces=tuple(namespaces),
-            labels=parse_selector(selector),
-            webhook_port=webhook_port,
-            tick_seconds=interval_tick,
-            standalone=standalone,
-            peering_name=peering_name,
-            priority=priority,
-            webhook_secrets=secrets_from_env(),
-        )
+    options = OperatorOptions(
+        namespaces=tuple(namespaces),
+        labels=parse_selector(selector),
+        webhook_port=webhook_port,
+        tick_seconds=interval_tick,
+        standalone=standalone,
+        peering_name=peering_name,
+        priority=priority,
+        webhook_secrets=secrets_from_env(),
+        login=Login(kubeconfig=kubeconfig, context=context),
+        log_format=log_format,
+        log_level="debug" if verbose else log_level.lower(),
     )
+    with reported_errors():
+        run_operator(options)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, cast
 
 from imagebot.config import RegistrySettings, Settings
 from imagebot.controller.kube import Cluster
+from imagebot.controller.logs import log_cycle
 from imagebot.controller.metrics import Metrics
 from imagebot.controller.registries import AutomationKey, operator_registries
 from imagebot.controller.secrets import KubernetesSecretReader, SecretReader, cycle_settings
@@ -105,10 +107,11 @@ class Controller:
         key = (namespace, name)
         if not force and not retry and _stalled(status, generation):
             return  # no hot retry: a stalled automation waits for its spec to change
+        started = time.monotonic()
         try:
             spec = parse_spec(body.get("spec") or {})
         except ImagebotError as error:
-            self._fail(body, patch, error, Stamp(self.clock(), status, generation), retry)
+            self._fail(body, patch, error, Stamp(self.clock(), status, generation), retry, started)
         if spec.suspend:
             patch.status["conditions"] = _suspended(Stamp(self.clock(), status, generation))
             return
@@ -117,19 +120,30 @@ class Controller:
             if not force and not retry and not self._due(key, spec, status, generation):
                 return
             self._last_run[key] = self.clock()
+            started = time.monotonic()
             since = None if force or retry else _fingerprint(status, generation)
             try:
                 result = await asyncio.to_thread(self._run, spec, key, since)
             except ImagebotError as error:
-                self._fail(body, patch, error, Stamp(self.clock(), status, generation), retry)
+                stamp = Stamp(self.clock(), status, generation)
+                self._fail(body, patch, error, stamp, retry, started)
         stamp = Stamp(self.clock(), status, generation)
         if result.unchanged:
             patch.status.update(status_for_unchanged(result, stamp))
             self.metrics.observe_result(namespace, name, result, stamp.now.timestamp(), "skipped")
+            log_cycle(f"{namespace}/{name}", "unchanged", None, time.monotonic() - started)
             return
         outcome = judge(result)
         patch.status.update(status_for_result(result, stamp))
         self.metrics.observe_result(namespace, name, result, stamp.now.timestamp(), outcome.outcome)
+        commit = result.commit if result.pushed else None
+        log_cycle(
+            f"{namespace}/{name}",
+            outcome.outcome,
+            commit,
+            time.monotonic() - started,
+            outcome.message,
+        )
         for note in events_for_result(result, namespace=namespace, previous=status):
             await self._post(body, note)
         if outcome.retry:
@@ -204,8 +218,14 @@ class Controller:
             last = datetime.fromisoformat(status["lastRunTime"])
         return last is None or (self.clock() - last).total_seconds() >= spec.interval_seconds
 
-    def _fail(
-        self, body: Mapping[str, Any], patch: Any, error: ImagebotError, stamp: Stamp, retry: int
+    def _fail(  # noqa: PLR0917 - the cycle's state, passed on
+        self,
+        body: Mapping[str, Any],
+        patch: Any,
+        error: ImagebotError,
+        stamp: Stamp,
+        retry: int,
+        started: float,
     ) -> NoReturn:
         import kopf
 
@@ -216,6 +236,8 @@ class Controller:
         reason = "Stalled" if error.permanent else "Retrying"
         message = redact(str(error))  # events and kopf's log must not carry a credential
         self.emit(body, "Warning", reason, message)
+        outcome = "stalled" if error.permanent else "transient"
+        log_cycle(f"{namespace}/{meta['name']}", outcome, None, time.monotonic() - started, message)
         if error.permanent:
             raise kopf.PermanentError(message) from error
         raise kopf.TemporaryError(message, delay=retry_delay(error, retry)) from error

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from imagebot.controller.crd import GROUP, PLURAL, REQUESTED_AT, VERSION
+from imagebot.controller.login import Login, refreshing
 from imagebot.controller.status import WORKLOAD_APIS
 from imagebot.errors import KubernetesError
 from imagebot.model import WorkloadId
@@ -57,19 +58,11 @@ class AutomationEntry:
     images: frozenset[str]
 
 
-def api_client(server: str | None = None) -> Any:
-    """An ApiClient for ``server`` (tests), else in-cluster credentials, else the kubeconfig."""
-    from kubernetes import client, config
+def api_client(login: Login) -> Any:
+    """An ApiClient logged in as ``login`` says, following rotated tokens (``refreshing``)."""
+    from kubernetes import client
 
-    if server is not None:
-        configuration = client.Configuration()
-        configuration.host = server
-        return client.ApiClient(configuration)
-    try:
-        config.load_incluster_config()  # type: ignore[no-untyped-call]
-    except config.ConfigException:
-        config.load_kube_config()  # type: ignore[no-untyped-call]
-    return client.ApiClient()
+    return client.ApiClient(refreshing(login))
 
 
 class Cluster:

@@ -1,24 +1,37 @@
 """Assemble and run the operator: kopf registry, handlers, web server, peering and sharding.
 
-``build_operator`` wires a ``Controller`` into a fresh kopf registry together with the web
-server (webhooks, metrics, probes) as startup/cleanup activities, so ``imagebot controller`` and
-``kopf.testing.KopfRunner`` run exactly the same thing. ``run_operator`` is the blocking entry.
+``build_operator`` wires a ``Controller`` into a fresh kopf registry together with the login
+handler (a fresh registry has none of kopf's own: ``controller/login.py`` reads the kubeconfig or
+the service account for kopf and for imagebot's client alike) and the web server (webhooks,
+metrics, probes) as startup/cleanup activities, so ``imagebot controller`` and
+``kopf.testing.KopfRunner`` run exactly the same thing. ``run_operator`` is the blocking entry:
+it sets up the log (``controller/logs.py``) and says where it logged in.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from imagebot import __version__
 from imagebot.config import cache_home
 from imagebot.controller.handlers import Controller, build_registry
 from imagebot.controller.kube import Cluster, api_client
+from imagebot.controller.login import Login, connection_info
+from imagebot.controller.logs import configure_logging
 from imagebot.controller.metrics import Metrics
 from imagebot.controller.web import RUNNER_OPTIONS, make_app
 from imagebot.controller.webhooks import Sender
+from imagebot.errors import ConfigError
+from imagebot.redact import install_log_redaction
+
+__all__ = ["Login", "OperatorOptions", "build_operator", "run_operator"]
+
+log = logging.getLogger(__name__)
 
 # Names of environment variables, not secrets: one token for every sender, or one per sender.
 TOKEN_ENV = "IMAGEBOT_WEBHOOK_TOKEN"  # noqa: S105
@@ -37,7 +50,9 @@ class OperatorOptions:
     standalone: bool = False
     peering_name: str = "imagebot"
     priority: int = 0
-    api_server: str | None = None  # tests point this at a mock API server
+    login: Login = field(default_factory=Login)  # kubeconfig or in-cluster service account
+    log_format: str = "text"
+    log_level: str = "INFO"
     webhook_secrets: Mapping[Sender, str] = field(default_factory=dict)
     cache_dir: Path | None = None  # registry metadata between cycles; default under XDG_CACHE_HOME
 
@@ -68,7 +83,7 @@ def build_operator(options: OperatorOptions) -> tuple[Any, Controller]:
     import kopf
     from aiohttp import web
 
-    cluster = Cluster(api_client(options.api_server), options.namespaces)
+    cluster = Cluster(api_client(options.login), options.namespaces)
     controller = Controller(
         cluster=cluster,
         metrics=Metrics(),
@@ -92,12 +107,15 @@ def build_operator(options: OperatorOptions) -> tuple[Any, Controller]:
         for runner in runners:
             await runner.cleanup()
 
-    if options.api_server is not None:
-        server = options.api_server
+    login = options.login
 
-        @kopf.on.login(registry=registry)
-        def login(**_: Any) -> kopf.ConnectionInfo:
-            return kopf.ConnectionInfo(server=server, insecure=True)
+    @kopf.on.login(registry=registry)
+    def log_in(**_: Any) -> kopf.ConnectionInfo:
+        # Read afresh on every call: kopf calls again after a 401, e.g. once a token rotated.
+        try:
+            return connection_info(login)  # type: ignore[no-any-return]
+        except ConfigError as error:
+            raise kopf.LoginError(str(error)) from error
 
     return registry, controller
 
@@ -116,18 +134,31 @@ def operator_settings(options: OperatorOptions) -> Any:
 
 
 def run_operator(options: OperatorOptions) -> None:
-    """Run until SIGTERM/SIGINT (kopf handles the signals)."""
+    """Run until SIGTERM/SIGINT (kopf handles the signals).
+
+    Credentials are read once before kopf starts, so that a missing or broken kubeconfig is one
+    ConfigError (exit 2) rather than kopf retrying a login that cannot succeed.
+    """
     import asyncio
 
     import kopf
 
-    registry, _ = build_operator(options)
+    install_log_redaction()
+    configure_logging(options.log_format, options.log_level)
+    registry, controller = build_operator(options)
+    log.info(
+        "imagebot %s: API server %s, credentials from %s, watching %s",
+        __version__,
+        controller.cluster.core.api_client.configuration.host,
+        options.login.describe(),
+        ", ".join(options.namespaces) or "every namespace",
+    )
     asyncio.run(
         kopf.operator(
             registry=registry,
             settings=operator_settings(options),
             standalone=options.standalone,
-            peering_name=options.peering_name,
+            peering_name=None if options.standalone else options.peering_name,
             priority=options.priority,
             clusterwide=not options.namespaces,
             namespaces=options.namespaces,
