@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -22,6 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.scratch import isolated_env  # noqa: E402
 from imagebot.manifest import scan_text  # noqa: E402
 from tests.rig import ImagePusher, running_registry  # noqa: E402
 from tests.rig.git import make_bare_repo, run_git  # noqa: E402
@@ -62,16 +62,10 @@ def cases(image: str) -> dict[str, str]:
 
 
 def main() -> int:
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("GIT_")},
-        "PYTHONPATH": str(ROOT),
-        "GIT_TERMINAL_PROMPT": "0",
-    }
     rows: list[tuple[str, int, float, float, bool, str]] = []
     with tempfile.TemporaryDirectory(prefix="imagebot-bench-hostile-") as scratch:
         work = Path(scratch)
-        env["XDG_CACHE_HOME"] = str(work / "cache")
-        env["HOME"] = str(work / "home")
+        env = isolated_env(work)
         with running_registry(work / "registry") as (server, _):
             with ImagePusher(server) as pusher:
                 pusher.push_tags(REPOSITORY, {"1.0.0": T0, "1.1.0": T0 + dt.timedelta(hours=1)})

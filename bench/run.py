@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -27,6 +26,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.scratch import isolated_env  # noqa: E402
 from tests.rig import LoggedRequest, RegistryServer, running_registry  # noqa: E402
 from tests.rig.git import make_bare_repo, run_git  # noqa: E402
 
@@ -182,12 +182,7 @@ def main() -> int:
             used |= {repo_name((n * 7 + 3) % options.repos) for n in range(3, options.manifests, 4)}
             print(f"{len(files)} manifests, {len(used)} repositories, {len(expected)} updates due")
 
-            env = {
-                **{k: v for k, v in os.environ.items() if not k.startswith("GIT_")},
-                "XDG_CACHE_HOME": str(work / "cache"),
-                "HOME": str(work / "home"),
-                "GIT_TERMINAL_PROMPT": "0",
-            }
+            env = isolated_env(work)
             imagebot = str(Path(sys.executable).parent / "imagebot")
             args = [imagebot, "run", "--repo", remote.as_uri(), "--branch", "main",
                     "--output", "json"]  # fmt: skip

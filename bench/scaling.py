@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import os
 import resource
 import shutil
 import subprocess
@@ -27,6 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.scratch import isolated_env  # noqa: E402
 from tests.rig import ImagePusher, running_registry  # noqa: E402
 from tests.rig.git import make_bare_repo  # noqa: E402
 
@@ -65,16 +65,10 @@ def main() -> int:
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 2000, 4000])
     parser.add_argument("--repeat", type=int, default=3)
     options = parser.parse_args()
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("GIT_")},
-        "PYTHONPATH": str(ROOT),
-        "GIT_TERMINAL_PROMPT": "0",
-    }
     cli = [sys.executable, "-m", "imagebot"]
     with tempfile.TemporaryDirectory(prefix="imagebot-bench-scaling-") as scratch:
         work = Path(scratch)
-        env["XDG_CACHE_HOME"] = str(work / "cache")
-        env["HOME"] = str(work / "home")
+        env = isolated_env(work)
         with running_registry(work / "registry") as (server, _):
             with ImagePusher(server) as pusher:
                 pusher.push_tags(REPOSITORY, {"1.0.0": T0, "1.1.0": T0 + dt.timedelta(hours=1)})

@@ -1,9 +1,12 @@
-"""Durations as Flux users write them: Go's ``time.ParseDuration`` grammar, or plain seconds.
+"""Durations as Flux users write them: Go's ``time.ParseDuration`` grammar.
 
-``parse_duration`` is the one parser behind ``imagebot run --interval`` and an ImageAutomation's
-``spec.interval``. It reads text (``90s``, ``5m``, ``1h30m``, ``500ms``, ``1.5h``, ``90``) and
-numbers (YAML's ``interval: 90``) into seconds. It sets no minimum: each caller checks its own;
-the maximum (``MAX_SECONDS``) keeps every duration one that ``time.sleep`` and clocks can take.
+``parse_interval`` reads an interval (``imagebot run --interval``, an ImageAutomation's
+``spec.interval``) in exactly the grammar of ``INTERVAL_PATTERN``, which the CRD carries as its
+``pattern``: the API server, the docs and this parser admit the same text (``90s``, ``5m``,
+``1h30m``, ``500ms``, ``1.5h``) and nothing else, never bare seconds (``90`` would be a Go error
+and a Flux error). ``parse_duration`` is laxer, for flags such as ``--interval-tick 10``: any Go
+unit, or plain seconds. Neither sets a minimum: each caller checks its own; the maximum
+(``MAX_SECONDS``) keeps every duration one that ``time.sleep`` and clocks can take.
 """
 
 from __future__ import annotations
@@ -31,6 +34,12 @@ _PART = re.compile(rf"({_NUMBER})({_UNIT})")
 _GO_DURATION = re.compile(rf"(?:{_NUMBER}(?:{_UNIT}))+")
 _SECONDS = re.compile(_NUMBER)
 _MAX_TEXT = 64  # "1h30m15s500ms" is 13; a longer duration is a mistake or an attack
+
+INTERVAL_PATTERN = r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$"
+"""An interval, as Flux's CRDs spell it: one or more number-unit pairs. Both a Python and an
+ECMA-262 regular expression (the API server's dialect), so the CRD can carry it verbatim."""
+INTERVAL_MAX_LENGTH = _MAX_TEXT
+_INTERVAL = re.compile(INTERVAL_PATTERN)
 
 MAX_SECONDS = 366 * 86400.0
 """A year: nothing in imagebot waits longer, and a longer wait overflows ``time.sleep``."""
@@ -61,6 +70,31 @@ def parse_duration(value: object) -> float:
         raise ConfigError(f"{value!r} is not a duration; write e.g. 90s, 5m, 1h30m or 500ms")
     total = sum(float(number) * _UNITS[unit] for number, unit in _PART.findall(text))
     return _bounded(total, value)
+
+
+def parse_interval(value: object) -> float:
+    """Seconds in an interval written as ``INTERVAL_PATTERN`` says; a ``ConfigError`` otherwise.
+
+    Text only, as the CRD's ``type: string`` is: a YAML number (``interval: 90``) is refused
+    with the fix, not read as seconds, so a file the API server would reject is never accepted
+    here. No surrounding space either: the CRD's pattern would refuse it.
+    """
+    if not isinstance(value, str):
+        raise ConfigError(f"{value!r} is not a duration; {_fix(value)}")
+    if len(value) > INTERVAL_MAX_LENGTH:
+        raise ConfigError(f"{value[:INTERVAL_MAX_LENGTH]!r}...: too long for a duration")
+    if not _INTERVAL.fullmatch(value):
+        raise ConfigError(f"{value!r} is not a duration; write e.g. 90s, 5m or 1h30m")
+    total = sum(float(number) * _UNITS[unit] for number, unit in _PART.findall(value))
+    return _bounded(total, value)
+
+
+def _fix(value: object) -> str:
+    """How to write a YAML number as an interval: ``90`` -> ``"90s"``. (No float() here: a
+    400-digit int would overflow it; NaN and infinities fail the comparison.)"""
+    if isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value <= MAX_SECONDS:
+        return f'write "{value:g}s" (a Go duration, a string)'
+    return "write e.g. 90s, 5m or 1h30m"
 
 
 def _bounded(seconds: float, value: object) -> float:

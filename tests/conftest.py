@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import pytest
 
@@ -37,6 +37,9 @@ from tests.rig.procs import RigError
 from tests.rig.proxy import Proxy
 from tests.rig.registry import Auth, RegistryServer, start_registry
 from tests.run_support import T0
+
+if TYPE_CHECKING:
+    from imagebot.gitrepo import Workspace
 
 T = TypeVar("T")
 _repo_counter = itertools.count(1)
@@ -197,6 +200,26 @@ def isolated_git(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
     monkeypatch.delenv("IMAGEBOT_GIT_TOKEN", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
+
+
+@pytest.fixture
+def open_workspace(tmp_path: Path) -> Iterator[Callable[..., Workspace]]:
+    """Factory: open a ``Workspace`` on a cache in tmp_path; all are closed after the test."""
+    from imagebot.config import GitSettings
+    from imagebot.gitrepo import Workspace
+
+    opened: list[Workspace] = []
+
+    def open_(repo: Path | str, **options: object) -> Workspace:
+        url = repo.as_uri() if isinstance(repo, Path) else repo
+        settings = GitSettings(repo=url, **options)  # type: ignore[arg-type]
+        workspace = Workspace.open(settings, cache_root=tmp_path / "cache")
+        opened.append(workspace)
+        return workspace
+
+    yield open_
+    for workspace in opened:
+        workspace.close()
 
 
 @pytest.fixture

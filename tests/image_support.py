@@ -22,7 +22,7 @@ from typing import Any
 from tests.rig import procs
 
 ROOT = Path(__file__).resolve().parent.parent
-UID = 10001  # the one UID: deploy/Dockerfile, deploy/deployment.yaml, here
+UID = 10001  # the one UID: deploy/Dockerfile, deploy/base/deployment.yaml, here
 SERVICE_ACCOUNT = "/var/run/secrets/kubernetes.io/serviceaccount"
 
 

@@ -14,6 +14,8 @@ from typing import Any
 import kopf
 import pytest
 
+from imagebot.controller.handlers import build_registry
+from imagebot.controller.metrics import Metrics
 from imagebot.errors import ConfigError, PolicyError, RateLimited, RegistryError
 from imagebot.model import Problem, WorkloadId
 from tests.controller_support import (
@@ -213,3 +215,64 @@ def test_workloads_that_can_take_events_are_found_in_their_namespace(
 
     found = event_workload(workload, "here")
     assert (found and (found.namespace, found.kind, found.name)) == expected
+
+
+def _series(metrics: Metrics, namespace: str, name: str) -> set[str]:
+    """The names of every sample that carries this automation's labels."""
+    return {
+        sample.name
+        for family in metrics.registry.collect()
+        for sample in family.samples
+        if (sample.labels.get("namespace"), sample.labels.get("name")) == (namespace, name)
+    }
+
+
+def _event_handler(registry: Any) -> Any:
+    (handler,) = [h for h in registry._watching.get_all_handlers() if h.id == "forget-on-delete"]
+    return handler
+
+
+@pytest.mark.asyncio
+@pytest.mark.rig
+async def test_a_deleted_automation_leaves_no_metrics_and_the_others_keep_theirs(
+    api: RunningApi,
+) -> None:
+    metrics = Metrics()
+    ctl = controller(api, Recorder(PUSHED), metrics=metrics)
+    other = body()
+    other["metadata"] = {**other["metadata"], "name": "other"}
+    await ctl.cycle(body=body(), patch=kopf.Patch())
+    await ctl.cycle(body=other, patch=kopf.Patch())
+    failing = controller(api, Recorder(PolicyError("no tag matches")), metrics=metrics)
+    with pytest.raises(kopf.PermanentError):
+        await failing.cycle(body=body(), patch=kopf.Patch())
+    assert {"imagebot_cycles_total", "imagebot_problems"} <= _series(metrics, "my-demo", "seed")
+
+    await _event_handler(build_registry(ctl)).fn(type="DELETED", body=body())
+
+    assert _series(metrics, "my-demo", "seed") == set()
+    assert "imagebot_cycles_total" in _series(metrics, "my-demo", "other")
+
+
+@pytest.mark.asyncio
+@pytest.mark.rig
+async def test_an_automation_that_leaves_the_selector_is_forgotten_with_its_metrics(
+    api: RunningApi,
+) -> None:
+    metrics = Metrics()
+    ctl = controller(api, Recorder(PUSHED), metrics=metrics)
+    selected = body()
+    selected["metadata"] = {**selected["metadata"], "labels": {"shard": "2"}}
+    await ctl.cycle(body=selected, patch=kopf.Patch())
+    handler = _event_handler(build_registry(ctl, labels={"shard": "2"}))
+    # kopf shows this handler every automation: filtered by the selector, it would never see
+    # the edit that takes one out of it.
+    assert handler.labels is None
+
+    await handler.fn(type="MODIFIED", body=selected)
+    assert "imagebot_cycles_total" in _series(metrics, "my-demo", "seed")
+
+    moved = {**selected, "metadata": {**selected["metadata"], "labels": {"shard": "3"}}}
+    await handler.fn(type="MODIFIED", body=moved)
+    assert _series(metrics, "my-demo", "seed") == set()
+    assert ("my-demo", "seed") not in ctl.remembered()

@@ -1,19 +1,20 @@
-"""One duration grammar for ``imagebot run --interval`` and an ImageAutomation's ``spec.interval``.
-
-Go's ``time.ParseDuration`` syntax as Flux users write it, plus plain seconds; each caller keeps
+"""Durations: the interval grammar (``imagebot run --interval``, an ImageAutomation's
+``spec.interval``) is Go's ``time.ParseDuration`` syntax as Flux's CRDs admit it, never bare
+seconds; other duration flags (``--interval-tick 10``) also take plain seconds. Each caller keeps
 its own lower bound (the controller refuses less than a second, the CLI refuses nothing at all).
 """
 
 from __future__ import annotations
 
 import math
+import re
 
 import pytest
 from click.testing import CliRunner
 
 from imagebot.cli.run_cmd import run
 from imagebot.controller.spec import parse_spec
-from imagebot.durations import parse_duration
+from imagebot.durations import parse_duration, parse_interval
 from imagebot.errors import ConfigError
 
 
@@ -72,7 +73,7 @@ def test_anything_else_is_refused_with_an_example_of_a_duration(value: object) -
     [
         pytest.param("1h30m", 5400.0, id="go-duration"),
         pytest.param("1.5s", 1.5, id="fraction-over-the-minimum"),
-        pytest.param(90, 90.0, id="plain-seconds"),
+        pytest.param("90s", 90.0, id="seconds"),
         pytest.param("1000ms", 1.0, id="exactly-the-minimum"),
     ],
 )
@@ -95,3 +96,22 @@ def test_run_refuses_a_bad_interval_naming_the_option(interval: str, message: st
 
     assert result.exit_code == 2
     assert "--interval" in result.output and message in result.output
+
+
+@pytest.mark.parametrize(
+    ("interval", "message"),
+    [
+        pytest.param(90, '90 is not a duration; write "90s"', id="yaml-integer"),
+        pytest.param(1.5, '1.5 is not a duration; write "1.5s"', id="yaml-float"),
+        pytest.param("90", "'90' is not a duration; write e.g. 90s", id="bare-seconds-text"),
+        pytest.param(" 5m", "' 5m' is not a duration", id="space-the-crd-refuses"),
+        pytest.param(".5h", "'.5h' is not a duration", id="fraction-without-integer"),
+        pytest.param("250us", "'250us' is not a duration", id="unit-flux-does-not-take"),
+        pytest.param(True, "True is not a duration; write e.g. 90s", id="yaml-boolean"),
+    ],
+)
+def test_an_interval_is_a_go_duration_never_bare_seconds(interval: object, message: str) -> None:
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        parse_interval(interval)
+    with pytest.raises(ConfigError, match=re.escape(f"spec.interval: {message}")):
+        parse_spec({"git": {"url": "file:///r.git"}, "interval": interval})

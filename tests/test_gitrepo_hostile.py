@@ -12,7 +12,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -40,23 +40,6 @@ MANIFEST = b"image: flask:develop-v1.8.0\n"
 @pytest.fixture
 def remote(bare_remote: Callable[..., Path]) -> Path:
     return bare_remote({"deploy/app.yaml": MANIFEST, "README.md": b"demo\n"})
-
-
-@pytest.fixture
-def open_workspace(tmp_path: Path) -> Iterator[Callable[..., Workspace]]:
-    """Factory: open a workspace on a cache in tmp_path; all are closed after the test."""
-    opened: list[Workspace] = []
-
-    def open_(repo: Path | str, **options: object) -> Workspace:
-        url = repo.as_uri() if isinstance(repo, Path) else repo
-        settings = GitSettings(repo=url, **options)  # type: ignore[arg-type]
-        workspace = Workspace.open(settings, cache_root=tmp_path / "cache")
-        opened.append(workspace)
-        return workspace
-
-    yield open_
-    for workspace in opened:
-        workspace.close()
 
 
 def remote_message(remote: Path) -> str:

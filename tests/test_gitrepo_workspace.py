@@ -6,12 +6,11 @@ Every test talks to real bare repositories over file:// with the real git binary
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from imagebot.config import GitSettings
 from imagebot.errors import ConfigError, PushRejected
 from imagebot.gitrepo import Workspace
 from tests.rig.bare import IDENTITY
@@ -27,23 +26,6 @@ pytestmark = pytest.mark.usefixtures("isolated_git")
 @pytest.fixture
 def remote(bare_remote: Callable[..., Path]) -> Path:
     return bare_remote({"deploy/app.yaml": MANIFEST, "README.md": b"demo\n"})
-
-
-@pytest.fixture
-def open_workspace(tmp_path: Path) -> Iterator[Callable[..., Workspace]]:
-    """Factory: open a workspace on a cache in tmp_path; all are closed after the test."""
-    opened: list[Workspace] = []
-
-    def open_(repo: Path | str, **options: object) -> Workspace:
-        url = repo.as_uri() if isinstance(repo, Path) else repo
-        settings = GitSettings(repo=url, **options)  # type: ignore[arg-type]
-        workspace = Workspace.open(settings, cache_root=tmp_path / "cache")
-        opened.append(workspace)
-        return workspace
-
-    yield open_
-    for workspace in opened:
-        workspace.close()
 
 
 def commit_elsewhere(

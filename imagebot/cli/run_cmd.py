@@ -40,8 +40,8 @@ _OWNER = "run"  # the one owner of the poll loop's registry clients
 
 
 def parse_interval(_ctx: click.Context, _param: click.Parameter, text: str | None) -> float | None:
-    """``--interval``: a duration as Flux writes it (``90s``, ``5m``, ``1h30m``) or seconds,
-    held to the rules of an ImageAutomation's ``spec.interval`` (1s to a year)."""
+    """``--interval``: a duration as Flux writes it (``90s``, ``5m``, ``1h30m``), held to the
+    rules of an ImageAutomation's ``spec.interval`` (its grammar, 1s to a year)."""
     from imagebot.settings import read_flag
 
     if text is None:

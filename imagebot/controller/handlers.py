@@ -154,10 +154,24 @@ class Controller:
             raise kopf.TemporaryError(outcome.message, delay=delay)
 
     def forget(self, namespace: str, name: str) -> None:
-        """Drop what is remembered about a deleted automation (kopf stops its timer itself)."""
+        """Drop what is remembered about an automation this replica no longer handles (deleted,
+        or out of its ``--selector``), its metrics included; kopf stops its timer itself."""
         self._locks.pop((namespace, name), None)
         self._last_run.pop((namespace, name), None)
         self.registries.forget((namespace, name))
+        self.metrics.forget(namespace, name)
+
+    def notice(
+        self, *, type: str | None, body: Mapping[str, Any], labels: Mapping[str, str] | None = None
+    ) -> None:
+        """Any watch event of any automation: forget it once it is deleted or no longer carries
+        every label of ``labels`` (this replica's ``--selector``). The label filter cannot sit
+        on this handler: kopf would then never show it the edit that moved the automation out."""
+        meta = body.get("metadata") or {}
+        carried = meta.get("labels") or {}
+        left = any(carried.get(key) != value for key, value in (labels or {}).items())
+        if type == "DELETED" or left:
+            self.forget(meta.get("namespace", ""), meta.get("name", ""))
 
     def remembered(self) -> set[AutomationKey]:
         """The automations this controller keeps state for, as (namespace, name)."""
@@ -295,9 +309,8 @@ def build_registry(
         await controller.cycle(force=False, **kwargs)
 
     async def on_event(*, type: str | None, body: Mapping[str, Any], **_: Any) -> None:
-        if type == "DELETED":  # no finalizer: deleting never waits for the operator
-            meta = body.get("metadata", {})
-            controller.forget(meta.get("namespace", ""), meta.get("name", ""))
+        # No finalizer: deleting never waits for the operator.
+        controller.notice(type=type, body=body, labels=selector)
 
     kopf.on.create(*resource, registry=registry, id="cycle-on-create", labels=selector)(on_change)
     kopf.on.resume(*resource, registry=registry, id="cycle-on-resume", labels=selector)(on_change)
@@ -311,7 +324,8 @@ def build_registry(
         id="cycle-on-request",
         labels=selector,
     )(on_change)
-    kopf.on.event(*resource, registry=registry, id="forget-on-delete", labels=selector)(on_event)
+    # Every automation, not only the selected ones: it must see one leave the selector.
+    kopf.on.event(*resource, registry=registry, id="forget-on-delete")(on_event)
     # The first tick waits one period so that it does not race the creation/resume handler.
     kopf.timer(
         *resource,

@@ -2,7 +2,7 @@
 
 kopf watches ImageAutomations and posts events; everything else the controller asks of the API
 server (a workload to attach an event to, the automations a pushed repository concerns, the
-annotation that asks for a cycle now) goes through here, with the RBAC listed in deploy/rbac.yaml.
+annotation that asks for a cycle now) goes through here, with the RBAC in deploy/base/rbac.yaml.
 ``kube_call`` is the one place the client's exceptions become imagebot's ``KubernetesError``.
 """
 

@@ -19,6 +19,8 @@ if TYPE_CHECKING:
 
 _AUTOMATION = ("namespace", "name")
 _HOST = ("host",)
+OUTCOMES = ("ok", "skipped", "transient", "stalled")
+"""Every value of ``imagebot_cycles_total``'s outcome label."""
 
 
 class Metrics:
@@ -69,6 +71,22 @@ class Metrics:
             "unknown_repository, bad_payload, ignored).",
             ("sender", "outcome"),
         )
+
+    def forget(self, namespace: str, name: str) -> None:
+        """Drop every series of one automation (deleted, or no longer this replica's): a series
+        left behind would be scraped forever, and a gauge such as ``imagebot_problems`` would
+        keep alerting on an automation that is gone."""
+        labels = (namespace, name)
+        for metric in (
+            self.cycle_seconds,
+            self.commits_pushed,
+            self.push_retries,
+            self.problems,
+            self.last_success,
+        ):
+            metric.remove(*labels)
+        for outcome in OUTCOMES:
+            self.cycles.remove(*labels, outcome)
 
     def _counter(self, name: str, doc: str, labels: Sequence[str] = _AUTOMATION) -> Counter:
         """A counter in this registry; labels default to the automation's."""

@@ -137,8 +137,9 @@ class _Reader:
         return f"unknown key (known keys: {known})"
 
     def convert(self, entry: Field, value: object, parent: Any, name: Any, key: str) -> object:
-        """``value`` checked and converted for ``entry``; None when it is absent or empty."""
-        if value is None or value == "":
+        """``value`` checked and converted for ``entry``; None when it is absent or empty (an
+        empty duration is an error: the CRD's pattern refuses it, and so must the reader)."""
+        if value is None or (value == "" and entry.kind is not Kind.DURATION):
             return None
         if entry.kind is Kind.HOSTS:
             return self.hosts(value, parent, name, key)

@@ -15,7 +15,7 @@ import stat
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from imagebot.durations import parse_duration
+from imagebot.durations import parse_interval
 from imagebot.errors import ConfigError
 from imagebot.settings.fields import PLATFORM_PATTERN, Field, Kind
 
@@ -118,7 +118,7 @@ def _expanded(path: str) -> Path:
 
 def _duration(entry: Field, value: object) -> float:
     try:
-        seconds = parse_duration(value)
+        seconds = parse_interval(value)
     except ConfigError as error:
         raise Bad(str(error)) from None
     if entry.minimum is not None and seconds < entry.minimum:
