@@ -167,8 +167,13 @@ def test_controller_in_the_image_logs_in_as_its_service_account(
     finally:
         container.remove()
 
-    commit = run_git("ls-remote", url, "refs/heads/main").split()[0]
-    assert ready["status"]["lastPushedCommit"] == commit
+    clone = tmp_path / "check"
+    run_git("clone", "--quiet", url, str(clone))
+    assert (
+        ready["status"]["lastPushedCommit"]
+        == run_git("-C", str(clone), "rev-parse", "HEAD").strip()
+    )
+    assert f"/{unique_repo}/flaskapp:develop-v1.9.0" in (clone / "deployment.yaml").read_text()
     assert api.token not in logs
     assert uids == {str(UID)}  # no process in the container runs as root
 
