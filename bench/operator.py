@@ -28,7 +28,12 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.controller_support import deployment_args, push_seed_images, seed_manifest  # noqa: E402
+from tests.controller_support import (  # noqa: E402
+    apply_deploy_namespaces,
+    deployment_args,
+    push_seed_images,
+    seed_manifest,
+)
 from tests.kube_emulator import RunningApi  # noqa: E402
 from tests.rig.bare import make_bare_repo  # noqa: E402
 from tests.rig.images import ImagePusher  # noqa: E402
@@ -74,6 +79,7 @@ def main() -> None:
     args = deployment_args(port)
     namespace = args[args.index("--namespace") + 1]
     http = api.session
+    apply_deploy_namespaces(api)
     if "--peering" in args:
         peering = {"apiVersion": "kopf.dev/v1", "kind": "KopfPeering"}
         peering["metadata"] = {"name": args[args.index("--peering") + 1]}  # type: ignore[assignment]

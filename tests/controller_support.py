@@ -90,6 +90,14 @@ def rendered_deploy() -> list[dict[str, Any]]:
     return [document for document in yaml.safe_load_all(rendered) if document]
 
 
+def apply_deploy_namespaces(api: RunningApi) -> None:
+    """Create the Namespaces deploy/ installs, as ``kubectl apply -k deploy/`` does before the
+    operator starts: kopf watches nothing in a namespace the API server does not list."""
+    for found in rendered_deploy():
+        if found["kind"] == "Namespace":
+            api.create_namespace(found["metadata"]["name"])
+
+
 def deployment_args(port: int) -> list[str]:
     """The controller container's args from deploy/, ``--webhook-port`` swapped for ``port``
     (the one change allowed: tests run side by side)."""

@@ -65,6 +65,7 @@ class KubeEmulator(kmock.KubernetesEmulator):
     _versions: Any = attrs.field(factory=lambda: itertools.count(1), init=False)
     tokens: set[str] = attrs.field(factory=set)  # the bearer tokens accepted now
     refused: list[str] = attrs.field(factory=list)  # "METHOD path" of every 401 answered
+    namespaces: set[str] = attrs.field(factory=set)  # created as Namespace objects
 
     async def _handle(self, request: kmock.Request) -> Any:
         data = request.data if isinstance(request.data, dict) else None
@@ -97,11 +98,17 @@ class KubeEmulator(kmock.KubernetesEmulator):
             status = {"kind": "Status", "apiVersion": "v1", "status": "Failure"}
             body = {**status, "message": "Unauthorized", "reason": "Unauthorized", "code": 401}
             return aiohttp.web.json_response(body, status=401)
-        # kmock 0.8 fails to parse this URL (500 for ever); list the namespaces objects live in.
+        # kmock 0.8 fails to parse this URL (500 for ever): Namespaces are kept here. A list
+        # holds those created and those objects live in; kopf waits for a watched namespace
+        # to be listed before it watches anything in it, as in a real cluster.
+        if raw_request.path.rstrip("/") == "/api/v1/namespaces" and raw_request.method == "POST":
+            created = await raw_request.json()
+            self.namespaces.add(created["metadata"]["name"])
+            return aiohttp.web.json_response(created, status=201)
         if raw_request.method == "GET" and raw_request.path.rstrip("/") == "/api/v1/namespaces":
             if raw_request.query.get("watch") == "true":
                 return await _silent_stream(raw_request)
-            names = sorted({ns for _, ns, _ in self.objects if ns})
+            names = sorted({ns for _, ns, _ in self.objects if ns} | self.namespaces)
             items = [{"metadata": {"name": name}} for name in names]
             body = {"kind": "NamespaceList", "apiVersion": "v1", "metadata": {}, "items": items}
             return aiohttp.web.json_response(body)
@@ -156,6 +163,12 @@ class RunningApi:
         self._thread.join(10)
         self.session.close()
         self._home.cleanup()
+
+    def create_namespace(self, name: str) -> None:
+        """Create a Namespace, as ``kubectl create namespace`` does: an operator that watches
+        ``name`` waits until the API server lists it."""
+        body = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
+        self.session.post(f"{self.url}/api/v1/namespaces", json=body, timeout=5).raise_for_status()
 
     def rotate(self) -> str:
         """A new token in ``token_file``; from now on only it is accepted. Returns it."""

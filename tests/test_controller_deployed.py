@@ -20,6 +20,7 @@ import requests
 
 from tests.controller_support import (
     REGCRED_PASSWORD,
+    apply_deploy_namespaces,
     deployment_args,
     push_seed_images,
     seed_manifest,
@@ -94,6 +95,7 @@ def test_the_deployment_args_and_a_kubeconfig_take_the_seed_scenario_to_a_pushed
     args = deployment_args(port)
     namespace = args[args.index("--namespace") + 1]
     kubectl = Kubectl(api, namespace)
+    apply_deploy_namespaces(api)
     workload = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "fluxdemo"}}
     kubectl.create("/apis/apps/v1/namespaces/my-demo/deployments", workload)
     if "--peering" in args:  # the HA layout: the peering object deploy/ installs with it

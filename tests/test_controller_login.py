@@ -31,6 +31,7 @@ AUTOMATIONS = "/apis/imagebot.io/v1alpha1/namespaces/my-demo/imageautomations"
 @pytest.fixture
 def api() -> Iterator[RunningApi]:
     running = RunningApi().start()
+    running.create_namespace("my-demo")
     yield running
     running.stop()
 

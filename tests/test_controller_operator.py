@@ -102,6 +102,7 @@ def automation(name: str, remote: Path, registry: RegistryServer, **spec: Any) -
 @pytest.fixture
 def cluster() -> Iterator[Cluster]:
     api = RunningApi().start()
+    api.create_namespace(NS)
     yield Cluster(api)
     api.stop()
 
