@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.controller_support import deployment_args, seed_manifest
+from tests.controller_support import apply_deploy_namespaces, deployment_args, seed_manifest
 from tests.controller_support import push_seed_images as push_operator_seed
 from tests.image_support import (
     SERVICE_ACCOUNT,
@@ -131,6 +131,7 @@ def test_controller_in_the_image_logs_in_as_its_service_account(
         f"{unique_repo}.git", {"deployment.yaml": seed_manifest(registry.host, unique_repo)}
     )
     account, port = service_account(api, tmp_path / "serviceaccount")
+    apply_deploy_namespaces(api)
     args = deployment_args(free_port())  # the container args deploy/ renders
     assert args[args.index("--namespace") + 1] == NS
     if "--peering" in args:  # the HA layout: the peering object deploy/ installs with it
@@ -139,17 +140,6 @@ def test_controller_in_the_image_logs_in_as_its_service_account(
         peerings = f"{api.url}/apis/kopf.dev/v1/namespaces/{NS}/kopfpeerings"
         api.session.post(peerings, json=peering, timeout=5).raise_for_status()
     automations = f"{api.url}/apis/imagebot.io/v1alpha1/namespaces/{NS}/imageautomations"
-    api.session.post(
-        automations,
-        json={
-            "apiVersion": "imagebot.io/v1alpha1",
-            "kind": "ImageAutomation",
-            "metadata": {"name": "seed", "namespace": NS},
-            "spec": {"interval": "1h", "git": {"url": url, "branch": "main"}},
-        },
-        timeout=5,
-    ).raise_for_status()
-
     started = time.monotonic()
     container = Container(
         image,
@@ -159,7 +149,17 @@ def test_controller_in_the_image_logs_in_as_its_service_account(
         # The one way to the API server: TLS, trusting the mounted CA, with the mounted token.
         env={"KUBERNETES_SERVICE_HOST": "127.0.0.1", "KUBERNETES_SERVICE_PORT": str(port)},
     )
-    try:
+    try:  # applied while the operator starts: its first list or its watch must find it
+        api.session.post(
+            automations,
+            json={
+                "apiVersion": "imagebot.io/v1alpha1",
+                "kind": "ImageAutomation",
+                "metadata": {"name": "seed", "namespace": NS},
+                "spec": {"interval": "1h", "git": {"url": url, "branch": "main"}},
+            },
+            timeout=5,
+        ).raise_for_status()
         ready = _wait_for_ready(api, f"{automations}/seed", container)
         print(f"controller in the image: Ready after {time.monotonic() - started:.1f} s")
         uids = container.host_uids()
