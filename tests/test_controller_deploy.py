@@ -363,7 +363,13 @@ def test_the_example_automation_is_a_valid_spec_where_the_operator_looks() -> No
 
 def test_dockerfile_is_multi_stage_pinned_and_non_root() -> None:
     lines = (DEPLOY / "Dockerfile").read_text().splitlines()
-    bases = [line.split()[1] for line in lines if line.startswith("FROM ")]
-    assert len(bases) >= 2
-    assert all(":" in base and "latest" not in base for base in bases)
-    assert any(line.startswith("USER ") and not line.startswith("USER root") for line in lines)
+    args = dict(ln.removeprefix("ARG ").split("=", 1) for ln in lines if ln.startswith("ARG "))
+    assert ":" in args["BASE"] and "latest" not in args["BASE"]  # the default base is pinned
+    stages: list[str] = []
+    for line in (ln.split() for ln in lines if ln.startswith("FROM ")):
+        source = line[1].replace("${PACKAGES}", args["PACKAGES"])
+        assert source == "${BASE}" or source in stages, line  # the base, or an earlier stage
+        stages += line[3:4]
+    assert len(stages) >= 2
+    assert "USER 10001:10001" in lines  # the Deployment's runAsUser and runAsGroup
+    assert 'ENTRYPOINT ["imagebot"]' in lines
