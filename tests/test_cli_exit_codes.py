@@ -219,6 +219,10 @@ def test_workflow_commands_check_the_path_after_the_clone(
         pytest.param(["--webhook-port", "70000"], id="port-above-65535"),
         pytest.param(["--webhook-port", "-1"], id="port-negative"),
         pytest.param(["--metrics-port", "0"], id="metrics-port-zero"),
+        pytest.param(["--priority", "-1"], id="priority-negative"),
+        pytest.param(["--priority", str(2**31)], id="priority-past-int32"),
+        pytest.param(["--peering-lifetime", "1s"], id="lifetime-shorter-than-a-refresh"),
+        pytest.param(["--peering-lifetime", "nan"], id="lifetime-nan"),
     ],
 )
 def test_controller_flags_out_of_range_are_usage_errors_before_anything_starts(
@@ -234,3 +238,12 @@ def test_controller_tick_takes_seconds_or_a_duration() -> None:
 
     parse = seconds_between(0.1, 3600.0)
     assert [parse(None, None, t) for t in ("10", "500ms", "1m")] == [10.0, 0.5, 60.0]  # type: ignore[arg-type]
+
+
+def test_replicas_started_alike_draw_different_peering_priorities() -> None:
+    """kopf pauses every operator sharing the top priority; deploy/ha/ starts two alike."""
+    from imagebot.cli.controller_cmd import MAX_PRIORITY, replica_priority
+
+    drawn = {replica_priority() for _ in range(1000)}
+    assert len(drawn) >= 999  # a tie has odds of ~1e-9 a pair
+    assert all(1 <= p < MAX_PRIORITY for p in drawn)  # an explicit top priority outranks them

@@ -36,6 +36,8 @@ HA_ARGS = [
     NAMESPACE,
     "--peering",
     "imagebot",
+    "--peering-lifetime",
+    "20s",
     "--webhook-port",
     "9292",
 ]

@@ -15,12 +15,12 @@ from pathlib import Path
 
 import pytest
 import requests
-from kopf.testing import KopfRunner
 
 from imagebot.controller.kube import Cluster, api_client
 from imagebot.controller.login import Login, configuration, connection_info, refreshing
 from imagebot.controller.operator import OperatorOptions, build_operator, operator_settings
 from imagebot.errors import ConfigError, KubernetesError
+from tests.controller_support import KopfRun
 from tests.kube_emulator import RunningApi
 from tests.rig.procs import free_port
 
@@ -188,7 +188,7 @@ def test_in_cluster_the_operator_logs_in_over_tls_and_follows_a_rotated_token(
     registry, _ = build_operator(options)
     args = ["run", "--standalone", "--namespace", "my-demo"]
     broken = {"apiVersion": "imagebot.io/v1alpha1", "kind": "ImageAutomation", "spec": {}}
-    with KopfRunner(args, registry=registry, settings=operator_settings(options), timeout=30):
+    with KopfRun(args, registry=registry, settings=operator_settings(options), timeout=30):
         api.session.post(api.url + AUTOMATIONS, json={**broken, "metadata": {"name": "before"}})
         stalled_before = wait_stalled(api, "before")
         api.rotate()

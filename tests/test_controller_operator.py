@@ -25,7 +25,7 @@ from imagebot.controller.operator import OperatorOptions, build_operator, operat
 from imagebot.controller.webhooks import Sender
 from imagebot.model import RunResult
 from imagebot.reconcile import Edges
-from tests.controller_support import NEW, push_seed_images, seed_manifest
+from tests.controller_support import NEW, KopfRun, push_seed_images, seed_manifest
 from tests.kube_emulator import RunningApi
 from tests.leaks import assert_no_leaks, git_dirs_under
 from tests.rig.bare import run_git
@@ -136,7 +136,7 @@ class Operator:
 
         controller.run_reconcile = counted
         args = ["run", "--standalone", "--namespace", NS]
-        return KopfRunner(args, registry=registry, settings=operator_settings(opts), timeout=30)
+        return KopfRun(args, registry=registry, settings=operator_settings(opts), timeout=30)
 
 
 @pytest.fixture

@@ -10,6 +10,21 @@ import click
 
 from imagebot.cli.common import seconds_between
 
+MAX_PRIORITY = 2**31 - 1
+
+
+def replica_priority() -> int:
+    """A priority no other replica is likely to have (odds of a tie: one in a billion).
+
+    kopf pauses every operator when two of the same priority share a peering object, so replicas
+    of one Deployment, all started with the same args, would all wait for ever. A random priority
+    makes the highest one work and the rest stand by; a developer's operator with
+    ``--priority 2147483647`` still outranks them all.
+    """
+    import secrets
+
+    return 1 + secrets.randbelow(MAX_PRIORITY - 1)
+
 
 @click.command("controller")
 @click.option(
@@ -49,10 +64,18 @@ from imagebot.cli.common import seconds_between
 )
 @click.option(
     "--priority",
-    type=int,
-    default=0,
+    type=click.IntRange(0, MAX_PRIORITY),
+    default=None,
+    help="Peering priority: the live replica with the highest works, the others wait (default: "
+    "random per process, so that replicas of one Deployment never tie; a tie pauses them all).",
+)
+@click.option(
+    "--peering-lifetime",
+    callback=seconds_between(10.0, 3600.0),
+    default="60s",
     show_default=True,
-    help="Peering priority: the highest-priority replica works.",
+    help="How long a replica that stopped answering still counts as alive: the longest hand-over "
+    "after a crash (10s to 1h).",
 )
 @click.option(
     "--kubeconfig",
@@ -86,7 +109,8 @@ def controller(  # noqa: PLR0917 - click passes every option as a parameter
     interval_tick: float,
     standalone: bool,
     peering_name: str,
-    priority: int,
+    priority: int | None,
+    peering_lifetime: float,
     kubeconfig: str | None,
     context: str | None,
     log_format: str,
@@ -120,7 +144,8 @@ def controller(  # noqa: PLR0917 - click passes every option as a parameter
         tick_seconds=interval_tick,
         standalone=standalone,
         peering_name=peering_name,
-        priority=priority,
+        priority=replica_priority() if priority is None else priority,
+        peering_lifetime=round(peering_lifetime),
         webhook_secrets=secrets_from_env(),
         login=Login(kubeconfig=kubeconfig, context=context),
         log_format=log_format,

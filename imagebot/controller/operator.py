@@ -50,6 +50,7 @@ class OperatorOptions:
     standalone: bool = False
     peering_name: str = "imagebot"
     priority: int = 0
+    peering_lifetime: int = 60  # seconds a silent replica still counts as alive
     login: Login = field(default_factory=Login)  # kubeconfig or in-cluster service account
     log_format: str = "text"
     log_level: str = "INFO"
@@ -128,6 +129,7 @@ def operator_settings(options: OperatorOptions) -> Any:
     settings.posting.level = 20  # logging.INFO: handler logs stay logs, events come from kopf.event
     settings.peering.name = options.peering_name
     settings.peering.priority = options.priority
+    settings.peering.lifetime = options.peering_lifetime
     settings.peering.standalone = options.standalone
     settings.peering.mandatory = not options.standalone
     return settings
@@ -147,11 +149,14 @@ def run_operator(options: OperatorOptions) -> None:
     configure_logging(options.log_format, options.log_level)
     registry, controller = build_operator(options)
     log.info(
-        "imagebot %s: API server %s, credentials from %s, watching %s",
+        "imagebot %s: API server %s, credentials from %s, watching %s, %s",
         __version__,
         controller.cluster.core.api_client.configuration.host,
         options.login.describe(),
         ", ".join(options.namespaces) or "every namespace",
+        "standalone"
+        if options.standalone
+        else f"peering {options.peering_name!r} with priority {options.priority}",
     )
     asyncio.run(
         kopf.operator(
