@@ -143,6 +143,21 @@ def seed_manifest(host: str, repo: str) -> bytes:
     return text.replace(b"image: nginx:", f"image: {host}/{repo}/nginx:".encode())
 
 
+def seed_automation(name: str, remote: Path, registry_host: str) -> dict[str, Any]:
+    """The ImageAutomation a user writes for the seed scenario: hourly (anything sooner came from
+    a trigger), its Git remote a bare repo on disk, the rig registry over plain HTTP."""
+    return {
+        "apiVersion": "imagebot.io/v1alpha1",
+        "kind": "ImageAutomation",
+        "metadata": {"name": name},
+        "spec": {
+            "interval": "1h",
+            "git": {"url": f"file://{remote}", "branch": "main"},
+            "registries": {"hosts": [{"host": registry_host, "insecure": True}]},
+        },
+    }
+
+
 def push_seed_images(pusher: ImagePusher, repo: str, *, released: bool = True) -> None:
     """The seed's images under ``repo``: nginx 1.16-perl and flask develop-v1.8.0 (OLD), and
     with ``released`` the develop-v1.9.0 (NEW) that the seed scenario is about."""

@@ -23,6 +23,7 @@ from tests.controller_support import (
     apply_deploy_namespaces,
     deployment_args,
     push_seed_images,
+    seed_automation,
     seed_manifest,
 )
 from tests.kube_emulator import RunningApi
@@ -123,16 +124,7 @@ def test_the_deployment_args_and_a_kubeconfig_take_the_seed_scenario_to_a_pushed
         ready = f"http://127.0.0.1:{port}/readyz"
         wait_for("/readyz", lambda: _answers(ready), log)
         startup = time.monotonic() - started
-        automation = {
-            "apiVersion": "imagebot.io/v1alpha1",
-            "kind": "ImageAutomation",
-            "metadata": {"name": "seed"},
-            "spec": {
-                "interval": "1h",
-                "git": {"url": f"file://{remote}", "branch": "main"},
-                "registries": {"hosts": [{"host": registry.host, "insecure": True}]},
-            },
-        }
+        automation = seed_automation("seed", remote, registry.host)
         kubectl.create(kubectl.automations.removeprefix(api.url), automation)
         pushed = wait_for(
             "a pushed commit in status",

@@ -26,6 +26,7 @@ from tests.controller_support import (
     deployment_args,
     push_seed_images,
     rendered_deploy,
+    seed_automation,
     seed_manifest,
 )
 from tests.kube_emulator import RunningApi
@@ -113,16 +114,7 @@ def test_one_replica_works_and_a_killed_one_hands_over(
     first = start_replica("first", api, kubeconfig, tmp_path)
     replicas = [first]
     try:
-        automation = {
-            "apiVersion": "imagebot.io/v1alpha1",
-            "kind": "ImageAutomation",
-            "metadata": {"name": "seed"},
-            "spec": {
-                "interval": "1h",
-                "git": {"url": f"file://{remote}", "branch": "main"},
-                "registries": {"hosts": [{"host": registry.host, "insecure": True}]},
-            },
-        }
+        automation = seed_automation("seed", remote, registry.host)
         kubectl.create(kubectl.automations.removeprefix(api.url), automation)
         wait_for("the first commit", lambda: _status(kubectl).get("lastPushedCommit"), first.log)
 
