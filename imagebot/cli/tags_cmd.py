@@ -66,15 +66,18 @@ def tags(
             decision = select_tag(policy, scan.tags, current=ref.tag, allow_downgrade=True)
             picked, reason = decision.chosen, decision.reason
         chosen = picked.tag if picked else None
-        # A digest seen in this scan is current; one the cache stood in for is asked for again.
-        digests = (
-            {picked.tag: client.digest(ref, picked.tag)} if picked and not picked.digest else {}
-        )
+        # A digest seen in this scan is current; one the cache stood in for is the digest the
+        # tag named when its creation time was read (shown, as that time is: the run that
+        # pins asks the registry again). Only a tag with neither costs a HEAD.
+        digests = {**scan.cached_digests, **{t.tag: t.digest for t in scan.tags if t.digest}}
+        if picked and picked.tag not in digests:
+            digests[picked.tag] = client.digest(ref, picked.tag)
         rows = [
             {
                 "tag": info.tag,
                 "created": rfc3339(info.created) if info.created else None,
-                "digest": digests.get(info.tag, info.digest),
+                "digest": digests.get(info.tag),
+                "cached": info.tag in scan.cached_digests,
                 "current": info.tag == ref.tag,
                 "chosen": info.tag == chosen,
             }
