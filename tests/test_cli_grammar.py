@@ -159,14 +159,14 @@ def test_w_names_the_workload_as_the_argument_does(
     command: list[str], args: list[str], tmp_path: Path
 ) -> None:
     repo = init_repo(tmp_path / "work", {"apps/web.yaml": WEB.replace(b"'true'", b"'false'")})
-    flags = [*args, "--repo", str(repo), "--dry-run", "--output", "json"]
+    flags = [*args, "--repo", str(repo), "--path", "apps", "--dry-run", "--output", "json"]
 
     by_argument = invoke(*command, "deployment/web", *flags)
     by_option = invoke(*command, "-w", "deployment/web", *flags)
     both = invoke(*command, "deployment/web", "--workload", "deployment/web", *flags)
 
     assert by_argument[0] == EXIT_OK, by_argument[2]
-    assert json.loads(by_argument[1])["files"] == ["apps/web.yaml"]
+    assert json.loads(by_argument[1])["files"] == ["apps/web.yaml"]  # relative to --repo
     assert by_option == by_argument == both
 
 
