@@ -1,0 +1,415 @@
+"""Every example in the docs runs as written.
+
+Each fenced block of README.md, docs/*.md, deploy/README.md and CONTRIBUTING.md that runs
+``imagebot``, and each ``yaml`` block, carries a marker saying what it should do
+(``<!-- example: exit=0 timeout=30 needs=registry -->``, see docs/testing.md); an unmarked one
+fails here, naming FILE:LINE. Commands run as a reader would run them: the installed
+``imagebot`` console script, from a directory holding ``./gitops`` (a clone of a repository
+whose images are in the rig registry), ``<placeholders>`` replaced by the rig's values. A
+configuration example is written where it belongs and tried with ``imagebot run --dry-run``.
+Commands that never exit (``run --interval``, ``controller``) run until their first cycle or
+readiness, then get SIGTERM and must exit cleanly.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import selectors
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+import yaml
+
+from tests.doc_examples import (
+    PLACEHOLDERS,
+    ROOT,
+    Command,
+    Example,
+    MarkerError,
+    examples,
+    invoked,
+    parse_marker,
+    placeholders,
+    runs_imagebot,
+)
+from tests.rig.bare import make_bare_repo, run_git
+from tests.rig.images import ImagePusher
+from tests.rig.registry import RegistryServer
+
+EXAMPLES = examples()
+IMAGEBOT = ROOT / ".venv" / "bin" / "imagebot"
+SEED = ROOT / "fixtures" / "manifests" / "seed-example" / "original" / "deployment.yaml"
+T0 = datetime(2024, 5, 1, tzinfo=UTC)
+DIGEST = "sha256:" + hashlib.sha256(b"an image in imagebot's docs").hexdigest()
+MAX_SKIPS = 3  # skips must stay rare: each one is an example nobody checks
+
+# Two workloads named web, so that a bare ``deployment/web`` is ambiguous (docs/flux-v1.md).
+WEB = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  namespace: prod
+spec:
+  template:
+    spec:
+      containers:
+      - name: app
+        image: ghcr.io/acme/app:2.0
+      - name: proxy
+        image: nginx:1.25.3
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  namespace: staging
+spec:
+  template:
+    spec:
+      containers:
+      - name: app
+        image: ghcr.io/acme/app:2.0
+"""
+
+
+@dataclass
+class DocRig:
+    """The registry holding the example repository's images, and that repository's files."""
+
+    registry: RegistryServer
+    files: dict[str, bytes] = field(default_factory=dict)
+
+
+@pytest.fixture(scope="module")
+def doc_rig(registry: RegistryServer) -> Iterator[DocRig]:
+    """The seed scenario in the rig registry (flask develop-v1.9.0 released, every image on
+    linux/amd64 and linux/arm64) and ./gitops's files: the seed Deployment under clusters/prod,
+    its images in the registry, and two web Deployments under apps."""
+    with ImagePusher(registry) as pusher:
+        pusher.push_index("demo/flaskapp", "develop-v1.8.0", created=T0)
+        pusher.push_index("demo/flaskapp", "develop-v1.9.0", created=T0 + timedelta(days=1))
+        pusher.push_index("demo/nginx", "1.16-perl", created=T0 - timedelta(days=900))
+    seed = SEED.read_bytes().replace(
+        b"docker.io//flaskapp", f"{registry.host}/demo/flaskapp".encode()
+    )
+    seed = seed.replace(b"image: nginx:", f"image: {registry.host}/demo/nginx:".encode())
+    yield DocRig(
+        registry,
+        {"clusters/prod/fluxdemo.yaml": seed, "apps/web.yaml": WEB.encode()},
+    )
+
+
+@pytest.fixture(scope="module")
+def doc_kube() -> Iterator[Any]:
+    """kmock's Kubernetes API for the examples that need a cluster (``needs=kube``)."""
+    from tests.kube_emulator import RunningApi
+
+    api = RunningApi().start()
+    yield api
+    api.stop()
+
+
+def _params() -> list[Any]:
+    params = []
+    for example in EXAMPLES:
+        runs = example.marker is not None and not (example.marker.skip or example.marker.synopsis)
+        params.append(pytest.param(example, id=example.id, marks=[pytest.mark.rig] if runs else []))
+    return params
+
+
+def test_every_example_is_marked() -> None:
+    """New examples cannot slip in untested: each one says what it should do."""
+    wrong = [
+        f"unmarked example in {e.id}" + (f": {e.marker_error}" if e.marker_error else "")
+        for e in EXAMPLES
+        if e.marker is None
+    ]
+    assert not wrong, "\n".join(wrong)
+
+
+def test_skips_are_rare_and_say_why() -> None:
+    skips = [(e.id, e.marker.skip) for e in EXAMPLES if e.marker and e.marker.skip]
+    assert len(skips) <= MAX_SKIPS, f"too many skipped examples: {skips}"
+
+
+@pytest.mark.parametrize(
+    ("marker", "error"),
+    [
+        pytest.param("skip", "a skip needs a reason", id="skip-without-reason"),
+        pytest.param("exit=0", "needs exit= and timeout=", id="no-timeout"),
+        pytest.param("exit=0 timeout=5 needs=cloud", "needs= knows", id="unknown-need"),
+        pytest.param("exit=zero timeout=5", "whole numbers", id="bad-exit"),
+        pytest.param("exit=0 timeout=5 colour=red", "unknown marker word", id="unknown-word"),
+    ],
+)
+def test_a_marker_off_the_grammar_is_refused(marker: str, error: str) -> None:
+    with pytest.raises(MarkerError, match=error):
+        parse_marker(marker)
+
+
+def test_a_marker_reads_codes_per_command() -> None:
+    marker = parse_marker('exit=0,5 timeout=20 needs=registry,git env=A,B run="imagebot list"')
+    assert (marker.exit_for(0, 2), marker.exit_for(1, 2)) == (0, 5)
+    assert marker.needs == {"registry", "git"} and marker.env == ("A", "B")
+    assert marker.run == "imagebot list" and marker.timeout == 20.0
+
+
+@pytest.mark.parametrize(
+    ("line", "programs"),
+    [
+        pytest.param("imagebot list --repo .", ["imagebot"], id="plain"),
+        pytest.param("printf 'a|b' | imagebot policy select x", ["printf", "imagebot"], id="pipe"),
+        pytest.param("X=1 imagebot run  # a comment | not a pipe", ["imagebot"], id="assign"),
+        pytest.param("scripts/bootstrap && . .venv/bin/activate", ["scripts/bootstrap", "."]),
+    ],
+)
+def test_the_programs_of_a_command_line(line: str, programs: list[str]) -> None:
+    assert invoked(line) == programs
+
+
+@pytest.mark.parametrize("example", _params())
+def test_example_runs_as_written(
+    example: Example, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    if example.marker is None:
+        detail = f": {example.marker_error}" if example.marker_error else ""
+        pytest.fail(f"unmarked example in {example.id}{detail}", pytrace=False)
+    marker = example.marker
+    if marker.skip:
+        pytest.skip(f"{example.id}: {marker.skip}")
+    if marker.synopsis:
+        check_synopsis(example)
+        return
+    values = rig_values(example, request)
+    runner = Runner(example, tmp_path, values, request)
+    if example.kind == "config":
+        runner.try_config()
+    else:
+        commands = example.commands()
+        for index, command in enumerate(commands):
+            runner.run(command, marker.exit_for(index, len(commands)))
+
+
+def rig_values(example: Example, request: pytest.FixtureRequest) -> dict[str, str]:
+    """What each placeholder of the example stands for, starting only the servers it needs."""
+    assert example.marker is not None
+    needs = set(example.marker.needs)
+    used = placeholders(example.text) | placeholders(example.marker.run or "")
+    unknown = used - set(PLACEHOLDERS)
+    assert not unknown, (
+        f"{example.id}: unknown placeholder(s) {sorted(unknown)}: see docs/testing.md"
+    )
+    for name in used:
+        need = PLACEHOLDERS[name]
+        assert need is None or need in needs, f"{example.id}: <{name}> needs needs={need}"
+    values = {"digest": DIGEST, "owner": "imagebot-gitops"}
+    rig: DocRig = request.getfixturevalue("doc_rig")
+    values["registry"] = rig.registry.host
+    if "git" in needs:
+        server = request.getfixturevalue("http_git_server")
+        name = f"docs/{example.file.replace('/', '-')}-{example.line}-{time.monotonic_ns()}.git"
+        values["repo-url"] = server.make_repo(name, rig.files)
+    return values
+
+
+def substitute(text: str, values: dict[str, str]) -> str:
+    for name, value in values.items():
+        text = text.replace(f"<{name}>", value)
+    return text
+
+
+class Runner:
+    """Runs one example's commands from a work directory holding ``./gitops``."""
+
+    def __init__(
+        self,
+        example: Example,
+        tmp_path: Path,
+        values: dict[str, str],
+        request: pytest.FixtureRequest,
+    ) -> None:
+        assert IMAGEBOT.is_file(), f"no console script at {IMAGEBOT}: is imagebot installed?"
+        assert example.marker is not None
+        self.example, self.marker, self.values = example, example.marker, values
+        self.work = tmp_path / "work"
+        self.work.mkdir()
+        rig: DocRig = request.getfixturevalue("doc_rig")
+        remote = make_bare_repo(tmp_path / "gitops.git", rig.files)
+        run_git("clone", "-q", remote.as_uri(), str(self.work / "gitops"))
+        home = tmp_path / "home"
+        home.mkdir()
+        self.env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("KUBERNETES_", "IMAGEBOT_", "GIT_", "DOCKER_"))
+        }
+        self.env.update(
+            HOME=str(home),
+            XDG_CACHE_HOME=str(tmp_path / "cache"),
+            PATH=f"{IMAGEBOT.parent}{os.pathsep}{os.environ['PATH']}",
+            PYTHONPATH=str(ROOT),
+            PYTHONUNBUFFERED="1",
+            GIT_CONFIG_GLOBAL=os.devnull,
+            GIT_CONFIG_NOSYSTEM="1",
+            GIT_TERMINAL_PROMPT="0",
+        )
+        for name in self.marker.env:  # secrets the example names, set as a reader would
+            self.env[name] = f"doc-example-{name.lower()}"
+        if "kube" in self.marker.needs:
+            api = request.getfixturevalue("doc_kube")
+            self.env["KUBECONFIG"] = str(api.write_kubeconfig(tmp_path / "kubeconfig"))
+
+    def try_config(self) -> None:
+        """Write the configuration where it belongs and run what tries it."""
+        config = self.marker.config
+        text = substitute(self.example.text, self.values)
+        if config == "repository":
+            (self.work / "gitops" / "imagebot.yaml").write_text(text)
+            default = "imagebot run --repo ./gitops --dry-run"
+        elif config == "trusted":
+            (self.work / "imagebot-trusted.yaml").write_text(text)
+            default = "imagebot run --repo ./gitops --config imagebot-trusted.yaml --dry-run"
+        elif config == "pre-commit":
+            self.try_hooks(text)
+            return
+        else:
+            pytest.fail(
+                f"{self.example.id}: a yaml example needs config=repository, trusted or "
+                "pre-commit (or skip reason=...)",
+                pytrace=False,
+            )
+        self.run(Command(substitute(self.marker.run or default, self.values)), self.marker.exit[0])
+
+    def try_hooks(self, text: str) -> None:
+        """Each hook the example names exists in .pre-commit-hooks.yaml; its entry runs in the
+        repository as pre-commit runs it."""
+        hooks = {h["id"]: h for h in yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())}
+        for repo in yaml.safe_load(text):
+            for hook in repo["hooks"]:
+                assert hook["id"] in hooks, f"{self.example.id}: no hook {hook['id']!r}"
+                entry = hooks[hook["id"]]["entry"]
+                self.run(Command(entry), self.marker.exit[0], cwd=self.work / "gitops")
+
+    def run(self, command: Command, expected: int, *, cwd: Path | None = None) -> None:
+        text = substitute(command.text, self.values)
+        where = f"{self.example.id}: {text}"
+        assert runs_imagebot(text), (
+            f"{where}: not an imagebot command; keep set-up steps in a block of their own"
+        )
+        words = text.split()
+        never_ends = "controller" in words or ("run" in words and "--interval" in words)
+        proc = subprocess.Popen(
+            ["bash", "-c", text],
+            cwd=cwd or self.work / self.marker.cwd,
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # so that a timeout stops the whole pipeline
+        )
+        try:
+            if never_ends:
+                output = self.until_started(proc, words, where)
+            else:
+                output = self.finish(proc, where)
+        finally:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+        assert proc.returncode == expected, (
+            f"{where}\nexited {proc.returncode}, the docs say {expected}:\n{output}"
+        )
+        if command.output and self.marker.output:
+            wanted = [substitute(line, self.values).rstrip() for line in command.output]
+            got = [line.rstrip() for line in output.rstrip("\n").split("\n")]
+            assert got == wanted, f"{where}\nprinted:\n{output}\nthe docs show:\n" + "\n".join(
+                wanted
+            )
+        assert "Traceback" not in output, f"{where}\n{output}"
+
+    def finish(self, proc: subprocess.Popen[bytes], where: str) -> str:
+        try:
+            out, _ = proc.communicate(timeout=self.marker.timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            out, _ = proc.communicate()
+            pytest.fail(
+                f"{where}\ntook longer than timeout={self.marker.timeout:g}s:\n{out.decode()}",
+                pytrace=False,
+            )
+        return out.decode()
+
+    def until_started(self, proc: subprocess.Popen[bytes], words: list[str], where: str) -> str:
+        """Read output until the first cycle's result (``run --interval``) or ``/readyz``
+        answers (``controller``), then SIGTERM; the process must exit by itself."""
+        assert proc.stdout is not None
+        deadline = time.monotonic() + self.marker.timeout
+        chunks: list[bytes] = []
+        selector = selectors.DefaultSelector()
+        selector.register(proc.stdout, selectors.EVENT_READ)
+        port = words[words.index("--webhook-port") + 1] if "--webhook-port" in words else "9292"
+        started = False
+        while not started and time.monotonic() < deadline and proc.poll() is None:
+            if selector.select(timeout=0.1):
+                chunk = os.read(proc.stdout.fileno(), 65536)
+                chunks.append(chunk)
+            if "controller" in words:
+                started = _answers(f"http://127.0.0.1:{port}/readyz")
+            else:
+                started = b"\n" in b"".join(chunks)
+        selector.close()
+        if not started:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            chunks.append(proc.stdout.read())
+            pytest.fail(
+                f"{where}\nno first cycle or readiness within timeout={self.marker.timeout:g}s "
+                f"(exit {proc.returncode}):\n{b''.join(chunks).decode()}",
+                pytrace=False,
+            )
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            rest, _ = proc.communicate(timeout=15)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"{where}\ndid not exit within 15 s of SIGTERM", pytrace=False)
+        return (b"".join(chunks) + rest).decode()
+
+
+def _answers(url: str) -> bool:
+    try:
+        return requests.get(url, timeout=1).status_code == 200
+    except requests.RequestException:
+        return False
+
+
+def check_synopsis(example: Example) -> None:
+    """A usage synopsis names the command and only flags it takes (in-process: click's tree)."""
+    import click
+
+    from imagebot.cli import cli
+
+    words = example.text.split()
+    assert words[0] == "imagebot", f"{example.id}: a synopsis starts with imagebot"
+    command: click.Command = cli
+    context = click.Context(cli, info_name="imagebot")
+    for word in words[1:]:
+        if not isinstance(command, click.Group) or word.startswith(("-", "[")) or word.isupper():
+            break
+        found = command.get_command(context, word)
+        assert found is not None, f"{example.id}: no command {word!r}"
+        command = found
+    accepted = {opt for param in command.params for opt in (*param.opts, *param.secondary_opts)}
+    accepted |= {"-h", "--help"}
+    named = {w.strip("[]|.,") for w in words if w.lstrip("[").startswith("-")}
+    named = {w.split("=")[0] for w in named if w not in ("-", "--")}
+    missing = sorted(named - accepted)
+    assert not missing, f"{example.id}: {command.name} takes no {', '.join(missing)}"
