@@ -26,10 +26,11 @@ PLACEHOLDERS: dict[str, str | None] = {
     "repo-url": "git",  # a Git remote over HTTP(S) that imagebot may clone and push to
     "owner": None,  # the GitHub owner of imagebot's repository (pre-commit's repo: URL)
     "digest": None,  # a sha256:... digest
+    "container": None,  # a container's name, in annotation keys (tag.<container>)
 }
 SHELL = frozenset({"", "bash", "sh", "shell", "console"})
 NEEDS = frozenset({"registry", "git", "kube"})
-CONFIGS = frozenset({"repository", "trusted", "pre-commit"})
+CONFIGS = frozenset({"repository", "trusted", "resource", "annotations", "pre-commit"})
 _OPERATORS = frozenset({"|", "||", "&&", ";", "&", "(", ")"})
 
 
@@ -199,7 +200,8 @@ def kind_of(info: str, body: str) -> str | None:
 
 def parse_marker(body: str) -> Marker:
     """The marker's words: ``exit=0`` (or ``exit=0,2`` per command), ``timeout=30``,
-    ``needs=registry,git,kube``, ``config=repository|trusted|pre-commit``, ``run="imagebot ..."``,
+    ``needs=registry,git,kube``, ``config=repository|trusted|resource|annotations|pre-commit``,
+    ``run="imagebot ..."``,
     ``env=NAME,NAME``, ``output=ignore``, ``cwd=gitops``, ``synopsis``, ``skip reason="..."``."""
     try:
         words = shlex.split(body)

@@ -13,13 +13,16 @@ readiness, then get SIGTERM and must exit cleanly.
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import json
 import os
 import selectors
+import shlex
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -109,7 +112,7 @@ def doc_rig(registry: RegistryServer) -> Iterator[DocRig]:
     )
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def doc_kube() -> Iterator[Any]:
     """kmock's Kubernetes API for the examples that need a cluster (``needs=kube``)."""
     from tests.kube_emulator import RunningApi
@@ -212,7 +215,7 @@ def rig_values(example: Example, request: pytest.FixtureRequest) -> dict[str, st
     for name in used:
         need = PLACEHOLDERS[name]
         assert need is None or need in needs, f"{example.id}: <{name}> needs needs={need}"
-    values = {"digest": DIGEST, "owner": "imagebot-gitops"}
+    values = {"digest": DIGEST, "owner": "imagebot-gitops", "container": "flask"}
     rig: DocRig = request.getfixturevalue("doc_rig")
     values["registry"] = rig.registry.host
     if "git" in needs:
@@ -266,8 +269,8 @@ class Runner:
         for name in self.marker.env:  # secrets the example names, set as a reader would
             self.env[name] = f"doc-example-{name.lower()}"
         if "kube" in self.marker.needs:
-            api = request.getfixturevalue("doc_kube")
-            self.env["KUBECONFIG"] = str(api.write_kubeconfig(tmp_path / "kubeconfig"))
+            self.api = request.getfixturevalue("doc_kube")
+            self.env["KUBECONFIG"] = str(self.api.write_kubeconfig(tmp_path / "kubeconfig"))
 
     def try_config(self) -> None:
         """Write the configuration where it belongs and run what tries it."""
@@ -279,16 +282,61 @@ class Runner:
         elif config == "trusted":
             (self.work / "imagebot-trusted.yaml").write_text(text)
             default = "imagebot run --repo ./gitops --config imagebot-trusted.yaml --dry-run"
+        elif config == "annotations":
+            (self.work / "gitops" / "apps" / "example.yaml").write_text(
+                annotated(text, self.values)
+            )
+            default = "imagebot lint --repo ./gitops"
+        elif config == "resource":
+            self.try_resource(text)
+            return
         elif config == "pre-commit":
             self.try_hooks(text)
             return
         else:
             pytest.fail(
-                f"{self.example.id}: a yaml example needs config=repository, trusted or "
-                "pre-commit (or skip reason=...)",
+                f"{self.example.id}: a yaml example needs config= (docs/testing.md) or "
+                'skip reason="..."',
                 pytrace=False,
             )
         self.run(Command(substitute(self.marker.run or default, self.values)), self.marker.exit[0])
+
+    def try_resource(self, text: str) -> None:
+        """Start the operator as deploy/ runs it, apply the ImageAutomation (and dummy Secrets
+        for every Secret it names) and wait for ``Ready=True``; then SIGTERM."""
+        from tests.controller_support import deployment_args
+        from tests.rig.procs import free_port
+
+        assert "kube" in self.marker.needs, f"{self.example.id}: a resource needs needs=kube"
+        body = yaml.safe_load(text)
+        namespace = body["metadata"].get("namespace", "default")
+        args = deployment_args(free_port())
+        watched = args[args.index("--namespace") + 1] if "--namespace" in args else namespace
+        assert namespace == watched, (
+            f"{self.example.id}: in namespace {namespace}, which deploy/'s operator does not watch"
+        )
+        self.api.create_namespace(namespace)
+        for secret in named_secrets(body["spec"], namespace):
+            url = f"{self.api.url}/api/v1/namespaces/{namespace}/secrets"
+            self.api.session.post(url, json=secret, timeout=5).raise_for_status()
+        group = body["apiVersion"]
+        automations = f"{self.api.url}/apis/{group}/namespaces/{namespace}/imageautomations"
+        name = body["metadata"]["name"]
+
+        def apply_and_wait_until_ready() -> None:
+            self.api.session.post(automations, json=body, timeout=5).raise_for_status()
+            deadline = time.monotonic() + self.marker.timeout
+            status: dict[str, Any] = {}
+            while time.monotonic() < deadline:
+                status = self.api.session.get(f"{automations}/{name}", timeout=5).json()
+                conditions = status.get("status", {}).get("conditions", [])
+                if any(c["type"] == "Ready" and c["status"] == "True" for c in conditions):
+                    return
+                time.sleep(0.2)
+            pytest.fail(f"{self.example.id}: never Ready: {status.get('status')}", pytrace=False)
+
+        command = Command(shlex.join(["imagebot", *args]))
+        self.run(command, self.marker.exit[0], started=apply_and_wait_until_ready)
 
     def try_hooks(self, text: str) -> None:
         """Each hook the example names exists in .pre-commit-hooks.yaml; its entry runs in the
@@ -300,7 +348,14 @@ class Runner:
                 entry = hooks[hook["id"]]["entry"]
                 self.run(Command(entry), self.marker.exit[0], cwd=self.work / "gitops")
 
-    def run(self, command: Command, expected: int, *, cwd: Path | None = None) -> None:
+    def run(
+        self,
+        command: Command,
+        expected: int,
+        *,
+        cwd: Path | None = None,
+        started: Callable[[], None] | None = None,
+    ) -> None:
         text = substitute(command.text, self.values)
         where = f"{self.example.id}: {text}"
         assert runs_imagebot(text), (
@@ -318,7 +373,7 @@ class Runner:
         )
         try:
             if never_ends:
-                output = self.until_started(proc, words, where)
+                output = self.until_started(proc, words, where, started)
             else:
                 output = self.finish(proc, where)
         finally:
@@ -348,9 +403,16 @@ class Runner:
             )
         return out.decode()
 
-    def until_started(self, proc: subprocess.Popen[bytes], words: list[str], where: str) -> str:
+    def until_started(
+        self,
+        proc: subprocess.Popen[bytes],
+        words: list[str],
+        where: str,
+        started_hook: Callable[[], None] | None,
+    ) -> str:
         """Read output until the first cycle's result (``run --interval``) or ``/readyz``
-        answers (``controller``), then SIGTERM; the process must exit by itself."""
+        answers (``controller``), run ``started_hook``, then SIGTERM; the process must exit by
+        itself."""
         assert proc.stdout is not None
         deadline = time.monotonic() + self.marker.timeout
         chunks: list[bytes] = []
@@ -376,12 +438,59 @@ class Runner:
                 f"(exit {proc.returncode}):\n{b''.join(chunks).decode()}",
                 pytrace=False,
             )
+        if started_hook is not None:
+            try:
+                started_hook()
+            except BaseException:
+                os.killpg(proc.pid, signal.SIGKILL)
+                print(proc.communicate()[0].decode()[-4000:])  # the operator's log, for the failure
+                raise
         os.killpg(proc.pid, signal.SIGTERM)
         try:
             rest, _ = proc.communicate(timeout=15)
         except subprocess.TimeoutExpired:
             pytest.fail(f"{where}\ndid not exit within 15 s of SIGTERM", pytrace=False)
         return (b"".join(chunks) + rest).decode()
+
+
+def annotated(fragment: str, values: dict[str, str]) -> str:
+    """A Deployment carrying the example's ``metadata`` (its annotations), with one container
+    for each ``tag.<container>`` it names, running the seed's flask image."""
+    metadata = yaml.safe_load(fragment)["metadata"]
+    names = sorted(
+        key.rpartition("/tag.")[2] for key in metadata.get("annotations", {}) if "/tag." in key
+    )
+    lines = ["apiVersion: apps/v1", "kind: Deployment", "metadata:", "  name: example"]
+    lines += fragment.split("\n", 1)[1].rstrip("\n").split("\n")  # indented under metadata
+    lines += ["spec:", "  template:", "    spec:", "      containers:"]
+    image = f"{values['registry']}/demo/flaskapp:develop-v1.8.0"
+    for name in names or ["app"]:
+        lines += [f"      - name: {name}", f"        image: {image}"]
+    return "\n".join(lines) + "\n"
+
+
+def named_secrets(spec: dict[str, Any], namespace: str) -> list[dict[str, Any]]:
+    """The Secrets an ImageAutomation names, with dummy values: a Git token, an SSH key pair's
+    stand-in, a docker config for a host the example's images do not use."""
+    found = []
+    git = spec.get("git", {})
+    for ref in (git.get("secretRef"), git.get("signingKey", {}).get("secretRef")):
+        if ref:
+            data = {"token": base64.b64encode(b"doc-example-token").decode()}
+            found.append({"metadata": {"name": ref["name"], "namespace": namespace}, "data": data})
+    for ref in spec.get("registries", {}).get("secretRefs", []):
+        config = {"auths": {"registry.example": {"auth": base64.b64encode(b"u:p").decode()}}}
+        encoded = base64.b64encode(json.dumps(config).encode()).decode()
+        found.append(
+            {
+                "metadata": {"name": ref["name"], "namespace": namespace},
+                "type": "kubernetes.io/dockerconfigjson",
+                "data": {".dockerconfigjson": encoded},
+            }
+        )
+    for secret in found:
+        secret.update(apiVersion="v1", kind="Secret")
+    return found
 
 
 def _answers(url: str) -> bool:
