@@ -59,10 +59,11 @@ def test_extras_that_name_the_project_name_the_distribution() -> None:
 @pytest.mark.parametrize("name", INSTALL_TEXTS)
 def test_no_pip_command_asks_for_the_old_name(name: str) -> None:
     path = ROOT / name
-    if not path.exists():
-        pytest.skip(f"{name} does not exist on this branch")
     text = path.read_text()
+    if path.suffix == ".md":  # commands are in fenced blocks; prose may name the old project
+        text = "\n".join(re.findall(r"^```[^\n]*\n(.*?)^```", text, re.M | re.S))
     for command in PIP_COMMAND.findall(text):
+        command = re.sub(r"(?:^|\s)#[^\n]*", "", command)  # shell comments
         # `imagebot` as an argument, alone or with extras: the unrelated project on the index.
         wrong = re.findall(r"(?<![\w./-])imagebot(?:\[[^\]]*\])?(?![\w.-])", command)
         assert not wrong, f"{name}: `{command.strip()}` asks pip for {wrong}"
@@ -96,6 +97,12 @@ def test_the_version_has_one_home() -> None:
     assert re.fullmatch(r"\d+\.\d+\.\d+(?:(?:a|b|rc)\d+)?", __version__)
 
 
+def test_the_changelog_has_a_section_for_this_version() -> None:
+    """Keep a Changelog's form: ``## [0.1.0] - 2026-12-04`` for the version being built."""
+    changelog = (ROOT / "CHANGELOG.md").read_text()
+    assert re.search(rf"^## \[{re.escape(__version__)}\] - \d{{4}}-\d\d-\d\d$", changelog, re.M)
+
+
 def test_the_license_file_is_apache_2_and_ships() -> None:
     project = PYPROJECT["project"]
     assert project["license"] == "Apache-2.0"
@@ -115,3 +122,14 @@ def test_the_image_build_copies_what_the_build_needs() -> None:
     for needed in ["pyproject.toml", "README.md", *PYPROJECT["project"]["license-files"]]:
         assert re.search(rf"^COPY [^\n]*\b{re.escape(needed)}\b", dockerfile, re.M), needed
         assert f"!{needed}" in ignore, needed
+
+
+@pytest.mark.parametrize("name", ["CONTRIBUTING.md", "CHANGELOG.md", "README.md"])
+def test_the_paths_and_links_a_guide_names_exist(name: str) -> None:
+    """A module or test a guide sends contributors to must be there (``<kind>`` stands for any)."""
+    text = (ROOT / name).read_text()
+    top = "imagebot|tests|scripts|docs|policies|fixtures|deploy"
+    named = re.findall(rf"`((?:{top})/[^`\s]*)`", text)
+    linked = re.findall(r"\]\(((?!https?:)[^)#\s]+)(?:#[^)]*)?\)", text)
+    missing = [p for p in named + linked if "<" not in p and not (ROOT / p).exists()]
+    assert not missing, f"{name} names paths that do not exist: {missing}"
