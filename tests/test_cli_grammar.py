@@ -10,7 +10,10 @@ commands took no ``-w``, and ``imagebot policy -w ...`` was "No such option".
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -159,14 +162,14 @@ def test_w_names_the_workload_as_the_argument_does(
     command: list[str], args: list[str], tmp_path: Path
 ) -> None:
     repo = init_repo(tmp_path / "work", {"apps/web.yaml": WEB.replace(b"'true'", b"'false'")})
-    flags = [*args, "--repo", str(repo), "--dry-run", "--output", "json"]
+    flags = [*args, "--repo", str(repo), "--path", "apps", "--dry-run", "--output", "json"]
 
     by_argument = invoke(*command, "deployment/web", *flags)
     by_option = invoke(*command, "-w", "deployment/web", *flags)
     both = invoke(*command, "deployment/web", "--workload", "deployment/web", *flags)
 
     assert by_argument[0] == EXIT_OK, by_argument[2]
-    assert json.loads(by_argument[1])["files"] == ["apps/web.yaml"]
+    assert json.loads(by_argument[1])["files"] == ["apps/web.yaml"]  # relative to --repo
     assert by_option == by_argument == both
 
 
@@ -219,3 +222,39 @@ def test_completion_offers_subcommands_and_flags(
     with pytest.raises(SystemExit):
         main([])
     assert "plain,--workload" in capsys.readouterr().out.splitlines()
+
+
+@pytest.mark.rig  # bash and the console script
+@pytest.mark.parametrize(
+    ("words", "offered"),
+    [
+        pytest.param("imagebot se", "set-image", id="command"),
+        pytest.param("imagebot lock --wo", "--workload", id="flag"),
+        pytest.param("imagebot list --output ", "json", id="choice"),
+    ],
+)
+def test_bash_completes_with_the_documented_line(words: str, offered: str) -> None:
+    """The line docs/cli.md gives, run by bash with the installed ``imagebot`` console script."""
+    script = Path(sys.executable).with_name("imagebot")
+    assert script.is_file(), f"no console script beside {sys.executable}"
+    index = len(words.split()) - (0 if words.endswith(" ") else 1)
+    line = (
+        'eval "$(_IMAGEBOT_COMPLETE=bash_source imagebot)"\n'
+        f"COMP_WORDS=({words}''); COMP_CWORD={index}; COMPREPLY=()\n"
+        '_imagebot_completion imagebot; printf "%s\\n" "${COMPREPLY[@]}"\n'
+    )
+    env = {
+        **os.environ,
+        "PATH": f"{script.parent}{os.pathsep}{os.environ.get('PATH', '')}",
+        "PYTHONPATH": str(DOC.parent.parent),
+    }
+    done = subprocess.run(
+        ["bash", "--norc", "-c", line],
+        check=False,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert offered in done.stdout.split()

@@ -157,6 +157,7 @@ def test_tags_prints_its_documented_shape(
     pusher.push_tags(unique_repo, {"v1": dt.datetime(2024, 3, 1, tzinfo=dt.UTC)})
     data = answer("tags", f"{registry.host}/{unique_repo}", "--policy", "glob:v*")
     check("tags", data)
+    assert data["repository"] == data["image"] == f"{registry.host}/{unique_repo}"
     assert data["tags"] == [  # the row's keys, as docs/cli.md lists them
         {
             "tag": "v1",

@@ -87,7 +87,8 @@ def tags(
         ]
         if output == "json":
             answer = {
-                "image": ref.name,
+                "image": ref.name,  # kept as it was; ``repository`` is every other command's name
+                "repository": ref.name,
                 "policy": policy_text,
                 "platform": settings.platform,
                 "chosen": chosen,
