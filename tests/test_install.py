@@ -157,6 +157,10 @@ def user() -> Iterator[User]:
         pytest.skip("installing as another user needs root to switch to it (runuser); CI is root")
     if not shutil.which("runuser"):
         pytest.fail("runuser is missing: install the Debian package util-linux")
+    try:
+        pwd.getpwnam(USER)
+    except KeyError:
+        pytest.fail(f"no user {USER!r} on this machine to install as")
     # Under /tmp itself: pytest's and CI's temporary directories are root's, mode 0700.
     base = Path(tempfile.mkdtemp(prefix="imagebot-install-", dir="/tmp"))
     base.chmod(0o755)
