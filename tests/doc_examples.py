@@ -155,8 +155,8 @@ def _close(found: list[Command], output: list[str]) -> None:
 
 
 def invoked(command: str) -> list[str]:
-    """The programs a command line starts: the first word of each pipeline stage, skipping
-    ``NAME=value`` assignments. Quotes are honoured; a line shlex cannot read starts nothing."""
+    """The programs a command line starts: the first word of each pipeline stage and of each
+    ``$(...)``, skipping ``NAME=value`` assignments. Quotes are honoured; a line shlex cannot read starts nothing."""
     lexer = shlex.shlex(command.replace("\\\n", " "), posix=True, punctuation_chars=True)
     lexer.whitespace_split = True
     lexer.commenters = "#"
@@ -165,6 +165,8 @@ def invoked(command: str) -> list[str]:
     except ValueError:
         return []
     programs: list[str] = []
+    for inner in re.findall(r"\$\(([^()]*)\)", command):  # command substitution: $(imagebot ...)
+        programs += invoked(inner)
     expecting = True
     for word in words:
         if word in _OPERATORS:

@@ -132,6 +132,7 @@ def test_a_marker_reads_codes_per_command() -> None:
         pytest.param("printf 'a|b' | imagebot policy select x", ["printf", "imagebot"], id="pipe"),
         pytest.param("X=1 imagebot run  # a comment | not a pipe", ["imagebot"], id="assign"),
         pytest.param("scripts/bootstrap && . .venv/bin/activate", ["scripts/bootstrap", "."]),
+        pytest.param('eval "$(X=bash imagebot)"', ["imagebot", "eval"], id="substitution"),
     ],
 )
 def test_the_programs_of_a_command_line(line: str, programs: list[str]) -> None:
