@@ -89,3 +89,17 @@ def test_a_dry_run_of_a_url_still_reads_what_the_clone_needs(repo: str) -> None:
 
 def test_a_real_run_reads_every_key(tmp_path: Path) -> None:
     assert unread_keys({"dry_run": False, "repo": str(tmp_path)}) == frozenset()
+
+
+def test_tags_reads_only_the_registry_settings_of_a_config(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``imagebot tags --config`` with the config above: Git's unset token is no error there."""
+    from imagebot.cli.tags_cmd import _settings
+
+    monkeypatch.delenv("GITHUB_TOKEN", raising=False)
+    monkeypatch.setenv("REGISTRY_PASSWORD", "p")
+    config = tmp_path / "trusted.yaml"
+    config.write_text(TRUSTED)
+    settings = _settings("registry.example:5000", config, None, False)
+    assert [host.host for host in settings.hosts] == ["registry.example:5000"]
