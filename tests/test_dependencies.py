@@ -13,6 +13,7 @@ installed metadata (``importlib.metadata.packages_distributions``).
 from __future__ import annotations
 
 import ast
+import gc
 import importlib.metadata
 import re
 import sys
@@ -67,12 +68,26 @@ def extra(name: str) -> set[str]:
     return requirement_names(extras[name])
 
 
+def _parse(path: Path) -> ast.Module:
+    """``ast.parse`` with the garbage collector held off. A collection inside the parse that
+    finalizes a socket some earlier test leaked raises its ResourceWarning (an error in this
+    suite) inside CPython 3.11's AST builder, which then fails the parse with "SystemError: AST
+    constructor recursion depth mismatch"; outside the parse, pytest reports the leak itself."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return ast.parse(path.read_bytes(), str(path))
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def imports(folder: Path) -> Iterator[tuple[str, str]]:
     """(dotted module, ``file:line``) of every absolute import under ``folder``: top-level,
     inside functions, under ``TYPE_CHECKING``, and ``importlib.import_module("literal")``."""
     for path in sorted(folder.rglob("*.py")):
         where = path.relative_to(ROOT)
-        for node in ast.walk(ast.parse(path.read_bytes(), str(path))):
+        for node in ast.walk(_parse(path)):
             if isinstance(node, ast.Import):
                 for alias in node.names:
                     yield alias.name, f"{where}:{node.lineno}"
