@@ -156,7 +156,8 @@ def _close(found: list[Command], output: list[str]) -> None:
 
 def invoked(command: str) -> list[str]:
     """The programs a command line starts: the first word of each pipeline stage and of each
-    ``$(...)``, skipping ``NAME=value`` assignments. Quotes are honoured; a line shlex cannot read starts nothing."""
+    ``$(...)``, skipping ``NAME=value`` assignments. Quotes are honoured; a line shlex cannot
+    read starts nothing."""
     lexer = shlex.shlex(command.replace("\\\n", " "), posix=True, punctuation_chars=True)
     lexer.whitespace_split = True
     lexer.commenters = "#"
