@@ -148,6 +148,35 @@ def test_nothing_matched_keeps_polling_for_a_commit_that_adds_images() -> None:
 
 
 @pytest.mark.timeout(30)
+@pytest.mark.parametrize(
+    "outcome",
+    [Cycle(EXIT_OK), Cycle(EXIT_TRANSIENT, failed=True), Cycle(EXIT_NO_MATCH)],
+    ids=["after-a-good-cycle", "while-backing-off", "after-nothing-matched"],
+)
+def test_sigterm_ends_the_loop_after_its_cycle_with_exit_0(outcome: Cycle) -> None:
+    """Bug: SIGTERM (Kubernetes, systemd, CI stopping the loop) killed ``run --interval`` on the
+    signal (exit -15) without closing its registry clients. Now the cycle under way finishes and
+    the loop exits 0; the stop wakes the sleep (``Event.wait`` in ``run``)."""
+    clock = Clock()
+    seen: list[int] = []
+
+    def cycle(_options: Mapping[str, Any], _clients: object) -> Cycle:
+        seen.append(len(clock.sleeps))
+        return outcome
+
+    code = poll(
+        options(),
+        sleep=clock.sleep,
+        clock=clock,
+        jitter=lambda: 0.0,
+        cycle=cycle,
+        stopped=lambda: len(clock.sleeps) >= 2,  # SIGTERM arrives during the second sleep
+    )
+    assert code == EXIT_OK
+    assert seen == [0, 1] and len(clock.sleeps) == 2
+
+
+@pytest.mark.timeout(30)
 def test_jitter_takes_off_at_most_its_share_of_the_backoff() -> None:
     clock = Clock(limit=2)
     run_loop(clock, Cycle(EXIT_TRANSIENT, failed=True), jitter=0.999)

@@ -9,7 +9,9 @@ problems were reported, 5 when ``--path`` holds no automated image.
 from __future__ import annotations
 
 import random
+import signal
 import sys
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -90,9 +92,20 @@ def run(**options: Any) -> None:
     """Update images in Git from the registries: one commit, pushed.
 
     Finds automated images under --repo, asks each registry once per repository, picks tags by
-    policy, rewrites only the image values, commits and pushes. With --interval it keeps polling.
+    policy, rewrites only the image values, commits and pushes. With --interval it keeps polling
+    until SIGTERM, which lets the cycle under way finish and exits 0.
     """
-    raise SystemExit(poll(options))
+    if options["interval"] is None:
+        raise SystemExit(poll(options))
+    # SIGTERM is how Kubernetes, systemd and CI stop a loop: finish the cycle (a push is never
+    # cut in half) and leave through ``poll``'s cleanup instead of dying on the signal.
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: stop.set())
+
+    def pause(seconds: float) -> None:
+        stop.wait(seconds)  # returns at once on SIGTERM
+
+    raise SystemExit(poll(options, sleep=pause, stopped=stop.is_set))
 
 
 # A cycle that failed as a whole for a passing reason waits the interval doubled per failure in
@@ -132,6 +145,7 @@ def poll(
     clock: Callable[[], float] = time.monotonic,
     jitter: Callable[[], float] = random.random,
     cycle: CycleFn | None = None,
+    stopped: Callable[[], bool] = lambda: False,
 ) -> int:
     """One cycle, or with ``--interval`` one per interval until stopped; returns the last
     cycle's exit code. The registry clients live as long as the loop, so bearer tokens and
@@ -142,7 +156,8 @@ def poll(
     checked-out tree (a bad ``imagebot.yaml``) does not: a commit fixes it, so the loop keeps
     its pace and says so. A cycle that
     failed as a whole for a passing reason backs off (``backoff``); a registry that fails for
-    some images only is those images' problem, and the loop keeps its pace.
+    some images only is those images' problem, and the loop keeps its pace. Once ``stopped()``
+    is true (SIGTERM) the loop ends after its cycle with ``EXIT_OK``.
     """
     from imagebot.reconcile.registries import RegistryClients
 
@@ -156,6 +171,8 @@ def poll(
             outcome = run_cycle(options, clients)
             if interval is None:
                 return outcome.code
+            if stopped():
+                return EXIT_OK
             if outcome.code == EXIT_USAGE and outcome.in_tree:
                 # Its fix arrives through Git, as for the operator's stalled automations.
                 sys.stderr.write(
@@ -175,6 +192,8 @@ def poll(
             else:
                 wait = max(0.0, interval - (clock() - started))
             sleep(wait)
+            if stopped():
+                return EXIT_OK
     finally:
         clients.close()
 

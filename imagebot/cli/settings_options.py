@@ -45,6 +45,23 @@ def command_line_settings(options: Mapping[str, Any]) -> tuple[Settings, Apply]:
     return apply(Settings(git=GitSettings())), apply
 
 
+def unread_keys(options: Mapping[str, Any]) -> frozenset[str]:
+    """The ``--config`` keys this command will not use: a dry run commits nothing (no signing
+    key), and a dry run of a local checkout reaches no remote (no Git token or SSH key). A dry
+    run then needs no push credentials, as users of Flux and Argo CD expect."""
+    from imagebot.errors import ConfigError
+    from imagebot.gitrepo.address import WorkTree, parse_repo
+    from imagebot.settings import GIT_REMOTE_KEYS, SIGNING_KEYS
+
+    if not options.get("dry_run"):
+        return frozenset()
+    try:
+        local = isinstance(parse_repo(options["repo"]), WorkTree)
+    except ConfigError:  # opening the workspace says what is wrong with --repo
+        local = False
+    return SIGNING_KEYS | GIT_REMOTE_KEYS if local else SIGNING_KEYS
+
+
 def settings_and_loader(options: Mapping[str, Any]) -> tuple[Settings, Loader]:
     """The settings to open the repository with, and the loader of the final settings.
 
@@ -59,7 +76,7 @@ def settings_and_loader(options: Mapping[str, Any]) -> tuple[Settings, Loader]:
     path = options.get("config_file")
     loader: Loader
     if path:
-        configured = apply(load_settings(path, settings))
+        configured = apply(load_settings(path, settings, unread=unread_keys(options)))
         settings, loader = configured, lambda _root: configured
     else:
         loader = settings_loader(None, settings, apply)

@@ -112,11 +112,12 @@ def tags(
 def _settings(
     registry: str, config_file: Path | None, platform: str | None, insecure: bool
 ) -> RegistrySettings:
-    from imagebot.settings import load_settings, read_flag
+    from imagebot.settings import GIT_REMOTE_KEYS, SIGNING_KEYS, load_settings, read_flag
 
     settings = RegistrySettings()
     if config_file is not None:
-        settings = load_settings(config_file).registries
+        # Only the registry settings count here: Git's secrets need not exist.
+        settings = load_settings(config_file, unread=GIT_REMOTE_KEYS | SIGNING_KEYS).registries
     if platform:
         checked = str(read_flag("registries.platform", platform, "--platform"))
         settings = replace(settings, platform=checked)

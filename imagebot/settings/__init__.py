@@ -8,7 +8,15 @@ in ``imagebot.config``. Reading Kubernetes Secrets is the controller's job, not 
 
 from __future__ import annotations
 
-from imagebot.settings.fields import FIELDS, HOST_FIELDS, Field, Kind, Source
+from imagebot.settings.fields import (
+    FIELDS,
+    GIT_REMOTE_KEYS,
+    HOST_FIELDS,
+    SIGNING_KEYS,
+    Field,
+    Kind,
+    Source,
+)
 from imagebot.settings.files import (
     REPOSITORY_FILE,
     load_settings,
@@ -20,8 +28,10 @@ from imagebot.settings.grammar import Reading, read_flag, read_settings
 
 __all__ = [
     "FIELDS",
+    "GIT_REMOTE_KEYS",
     "HOST_FIELDS",
     "REPOSITORY_FILE",
+    "SIGNING_KEYS",
     "Field",
     "Kind",
     "Reading",

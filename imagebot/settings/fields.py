@@ -79,6 +79,15 @@ class Field:
         return self.key if source.file else (self.resource_key or self.key)
 
 
+# Keys read only to reach a Git remote, and to sign a commit. A command that does neither (a dry
+# run of a local checkout: no fetch, no push; any dry run: no commit; ``tags``: no Git at all)
+# leaves them unread: their spelling and type are checked, but the secret or key file they name
+# need not exist. A local dry run stopped on ``GITHUB_TOKEN is unset`` before this.
+GIT_REMOTE_KEYS = frozenset(
+    {"git.tokenEnv", "git.tokenFile", "git.sshKeyFile", "git.knownHostsFile"}
+)
+SIGNING_KEYS = frozenset({"git.signingKey"})
+
 PLATFORM_PATTERN = r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)?$"
 """OS/ARCH[/VARIANT], as in the JSON schema and the CRD."""
 

@@ -64,8 +64,10 @@ def parse_settings(
     env: Mapping[str, str] | None = None,
     *,
     source: Source,
+    unread: frozenset[str] = frozenset(),
 ) -> Settings:
-    """Parse ``text`` (the content of the file ``origin``) as ``source`` over ``base``."""
+    """Parse ``text`` (the content of the file ``origin``) as ``source`` over ``base``, leaving
+    the keys in ``unread`` unset (``read_settings``)."""
     from ruamel.yaml import YAML
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
@@ -86,7 +88,8 @@ def parse_settings(
         # ruamel fails this way on input it does not foresee (a merge key that refers to its
         # own mapping): still bad input, never a crash.
         raise ConfigError(f"{origin}: not valid YAML ({type(error).__name__})") from None
-    return read_settings(data, source, file_locator(origin), base=base, env=env).settings
+    reading = read_settings(data, source, file_locator(origin), base=base, env=env, unread=unread)
+    return reading.settings
 
 
 def load_settings(
@@ -95,9 +98,11 @@ def load_settings(
     *,
     origin: str = "",
     source: Source = Source.CONFIG,
+    unread: frozenset[str] = frozenset(),
 ) -> Settings:
     """Read the settings file at ``path`` as ``source`` over ``base`` (errors name ``origin``,
-    default ``path``); ``ConfigError`` when it is missing, unreadable or invalid."""
+    default ``path``), the keys in ``unread`` left unset; ``ConfigError`` when it is missing,
+    unreadable or invalid."""
     file = Path(path)
     name = origin or str(path)
     try:
@@ -115,7 +120,7 @@ def load_settings(
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise ConfigError(f"{name}: not UTF-8 text") from None
-    return parse_settings(text, name, base, source=source)
+    return parse_settings(text, name, base, source=source, unread=unread)
 
 
 def repository_settings(root: Path, base: Settings) -> Settings:

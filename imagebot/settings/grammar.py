@@ -66,9 +66,12 @@ def read_settings(
     *,
     base: Settings | None = None,
     env: Mapping[str, str] | None = None,
+    unread: frozenset[str] = frozenset(),
 ) -> Reading:
-    """``tree`` (None: empty) read as ``source`` over ``base``; ``ConfigError`` if invalid."""
-    reader = _Reader(source, locate, os.environ if env is None else env)
+    """``tree`` (None: empty) read as ``source`` over ``base``; ``ConfigError`` if invalid.
+    Keys in ``unread`` (``fields.GIT_REMOTE_KEYS``...) are checked as strings and left unset:
+    the caller will not use them, so what they name need not exist."""
+    reader = _Reader(source, locate, os.environ if env is None else env, unread)
     values: dict[str, tuple[Field, object]] = {}
     if tree is not None:
         top = reader.mapping(tree, None, None, "")
@@ -89,8 +92,10 @@ def read_settings(
 
 
 class _Reader:
-    def __init__(self, source: Source, locate: Locate, env: Mapping[str, str]) -> None:
-        self.source, self.locate, self.env = source, locate, env
+    def __init__(
+        self, source: Source, locate: Locate, env: Mapping[str, str], unread: frozenset[str]
+    ) -> None:
+        self.source, self.locate, self.env, self.unread = source, locate, env, unread
 
     def fail(self, parent: Any, name: Any, key: str, message: str) -> ConfigError:
         return ConfigError(f"{self.locate(parent, name, key or 'top level')}: {message}")
@@ -144,6 +149,9 @@ class _Reader:
         if entry.kind is Kind.HOSTS:
             return self.hosts(value, parent, name, key)
         try:
+            if key in self.unread:
+                string_of(entry.kind, value)
+                return None
             if entry.kind in ITEMS:
                 if not isinstance(value, list):
                     raise Bad(f"expected {entry.kind.value}, got {type_name(value)}")
