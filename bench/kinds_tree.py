@@ -29,7 +29,7 @@ def _container(name: str, image: str, indent: str) -> str:
     return (
         f"{indent}- name: {name}\n{indent}  image: {image}\n"
         f"{indent}  imagePullPolicy: IfNotPresent\n"
-        f"{indent}  args: [\"--port=8080\", \"--log-level=info\"]\n"
+        f'{indent}  args: ["--port=8080", "--log-level=info"]\n'
         f"{indent}  env:\n{indent}  - name: MODE\n{indent}    value: production\n"
         f"{indent}  ports:\n{indent}  - containerPort: 8080\n{indent}    name: http\n"
         f"{indent}  resources:\n{indent}    requests:\n{indent}      cpu: 100m\n"
@@ -41,7 +41,7 @@ def _pod(rng: random.Random, name: str, indent: str, sidecar: bool) -> str:
     """A pod spec's body (``containers:`` and what surrounds it) at ``indent``."""
     image = f"{REGISTRY}/team/{name}:1.{rng.randint(0, 30)}.{rng.randint(0, 9)}"
     body = f"{indent}serviceAccountName: {name}\n{indent}containers:\n"
-    body += _container(name.split("-")[0], image, indent)
+    body += _container(name.split("-", maxsplit=1)[0], image, indent)
     if sidecar:
         body += _agent(rng, indent)
     return body + f"{indent}restartPolicy: Always\n" if "job" not in name else body

@@ -69,19 +69,21 @@ class _Raw:
     labels: Labels
 
 
+_Entry = tuple[Node, nodes.YamlPath, Labels, bool]  # node, path, labels, under a spec
+
+
 def walk(obj: Node) -> Walk:
     """Every container of ``obj``, in document order, with its annotation name."""
-    if not isinstance(obj, MappingNode) or nodes.get_text(obj, "kind") == "CustomResourceDefinition":
+    kind = nodes.get_text(obj, "kind")
+    if not isinstance(obj, MappingNode) or kind == "CustomResourceDefinition":
         return Walk(())  # a CRD's schema describes containers; it holds none
     api_version = nodes.get_text(obj, "apiVersion") or ""
-    skip_values = nodes.get_text(obj, "kind") == "HelmRelease" and api_version.startswith(
-        HELM_GROUPS
-    )  # Helm values are the Helm finder's
+    # Helm values are the Helm finder's: read here too, a value would be found twice.
+    helm = kind == "HelmRelease" and api_version.startswith(HELM_GROUPS)
     found: list[_Raw] = []
     cut: str | None = None
     visited = 0
-    # (node, path, labels, under a spec); pushed in reverse so entries pop in document order
-    stack: list[tuple[Node, nodes.YamlPath, Labels, bool]] = [(obj, (), (), False)]
+    stack: list[_Entry] = [(obj, (), (), False)]
     while stack:
         node, path, labels, under_spec = stack.pop()
         visited += 1
@@ -91,33 +93,52 @@ def walk(obj: Node) -> Walk:
         if len(path) > MAX_DEPTH:
             cut = cut or f"nested more than {MAX_DEPTH} levels below the object"
             continue
-        children: list[tuple[Node, nodes.YamlPath, Labels, bool]] = []
         if isinstance(node, MappingNode):
-            for key_node, value in nodes.items(node):
-                key = key_node.value if isinstance(key_node, ScalarNode) else None
-                if not isinstance(key, str) or isinstance(value, ScalarNode):
-                    continue
-                if not path and key in ("metadata", "status"):
-                    continue
-                if skip_values and path == ("spec",) and key in ("values", "valuesFrom"):
-                    continue
-                here = (*path, key)
-                if under_spec and _take(key, value, here, node, labels, found):
-                    continue
-                label = labels
-                if isinstance(value, MappingNode) and key not in GENERIC_KEYS:
-                    label = (*labels, (key, False))
-                children.append((value, here, label, under_spec or key == "spec"))
-        elif isinstance(node, SequenceNode):
-            for index, item in enumerate(node.value):
-                if isinstance(item, ScalarNode):
-                    continue
-                name = nodes.get_text(item, "name") or nodes.get_text(item, "groupName")
-                label = (*labels, (name, True) if name else (str(index), False))
-                children.append((item, (*path, index), label, under_spec))
-        stack.extend(reversed(children))
-    knative = api_version.startswith(KNATIVE)
-    return Walk(_named(found, knative), cut)
+            children = _mapping(node, path, labels, under_spec, found, helm=helm)
+        else:
+            children = _sequence(node, path, labels, under_spec)
+        stack.extend(reversed(children))  # so entries pop in document order
+    return Walk(_named(found, knative=api_version.startswith(KNATIVE)), cut)
+
+
+def _mapping(
+    node: MappingNode,
+    path: nodes.YamlPath,
+    labels: Labels,
+    under_spec: bool,
+    found: list[_Raw],
+    *,
+    helm: bool,
+) -> list[_Entry]:
+    """Record the containers this mapping holds; the children still to walk."""
+    children: list[_Entry] = []
+    for key_node, value in nodes.items(node):
+        key = key_node.value if isinstance(key_node, ScalarNode) else None
+        if not isinstance(key, str) or isinstance(value, ScalarNode):
+            continue
+        if (not path and key in ("metadata", "status")) or (
+            helm and path == ("spec",) and key in ("values", "valuesFrom")
+        ):
+            continue
+        here = (*path, key)
+        if under_spec and _take(key, value, here, node, found, labels=labels):
+            continue
+        label = labels
+        if isinstance(value, MappingNode) and key not in GENERIC_KEYS:
+            label = (*labels, (key, False))
+        children.append((value, here, label, under_spec or key == "spec"))
+    return children
+
+
+def _sequence(node: Node, path: nodes.YamlPath, labels: Labels, under_spec: bool) -> list[_Entry]:
+    children: list[_Entry] = []
+    for index, item in enumerate(node.value if isinstance(node, SequenceNode) else ()):
+        if isinstance(item, ScalarNode):
+            continue
+        name = nodes.get_text(item, "name") or nodes.get_text(item, "groupName")
+        label = (*labels, (name, True) if name else (str(index), False))
+        children.append((item, (*path, index), label, under_spec))
+    return children
 
 
 def _take(
@@ -125,8 +146,9 @@ def _take(
     value: Node,
     path: nodes.YamlPath,
     parent: MappingNode,
-    labels: Labels,
     found: list[_Raw],
+    *,
+    labels: Labels,
 ) -> bool:
     """Record the containers ``key`` holds; True when nothing more is to be found below it."""
     if key in LISTS and isinstance(value, SequenceNode):
@@ -149,14 +171,15 @@ def _take(
     return False
 
 
-def _named(found: list[_Raw], knative: bool) -> tuple[Slot, ...]:
+def _named(found: list[_Raw], *, knative: bool) -> tuple[Slot, ...]:
     """Each container's annotation name: its own, unless another container of the object has
     it too; then the nearest group around it (a named list entry, else a key that is not
     generic) qualifies it, and when even that repeats, every group from the object down."""
     if knative and len(found) == 1 and found[0].own is None and found[0].field == "containers":
         found[0].own = "user-container"  # Knative's name for a lone unnamed container
     counts = Counter(raw.own for raw in found if raw.own is not None)
-    near = {id(raw): _qualified(raw, nearest=True) for raw in found if counts[raw.own] > 1}
+    shared = [raw for raw in found if raw.own is not None and counts[raw.own] > 1]
+    near = {id(raw): _qualified(raw, nearest=True) for raw in shared}
     near_counts = Counter(near.values())
     slots = []
     for raw in found:
