@@ -17,6 +17,7 @@ from imagebot.manifest.compose import MappingNode, Node, ScalarNode, SequenceNod
 
 LISTS = ("containers", "initContainers", "ephemeralContainers")  # every entry is a container
 STEP_LISTS = ("steps", "sidecars")  # entries with an ``image`` (Argo Rollouts' steps have none)
+_LIST_ORDER = {field: rank for rank, field in enumerate(LISTS)}
 SINGLE = ("container", "script")  # an Argo Workflows template's one container
 # Keys that say where a pod spec sits, not which one: never part of a qualified name.
 GENERIC_KEYS = frozenset(("spec", "template", "jobTemplate", "taskSpec", "pipelineSpec"))
@@ -112,7 +113,12 @@ def _mapping(
 ) -> list[_Entry]:
     """Record the containers this mapping holds; the children still to walk."""
     children: list[_Entry] = []
-    for key_node, value in nodes.items(node):
+    # A pod spec's lists in the order Kubernetes declares them (containers first), as they
+    # always were read: commands that write a policy per container keep that order.
+    pairs = nodes.items(node)
+    if under_spec:
+        pairs.sort(key=_list_order)
+    for key_node, value in pairs:
         key = key_node.value if isinstance(key_node, ScalarNode) else None
         if not isinstance(key, str) or isinstance(value, ScalarNode):
             continue
@@ -128,6 +134,11 @@ def _mapping(
             label = (*labels, (key, False))
         children.append((value, here, label, under_spec or key == "spec"))
     return children
+
+
+def _list_order(pair: tuple[Node, Node]) -> int:
+    key = pair[0]
+    return _LIST_ORDER.get(key.value, len(LISTS)) if isinstance(key, ScalarNode) else len(LISTS)
 
 
 def _sequence(node: Node, path: nodes.YamlPath, labels: Labels, under_spec: bool) -> list[_Entry]:
