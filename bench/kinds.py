@@ -30,11 +30,12 @@ from bench.scratch import isolated_env  # noqa: E402
 NEW_TAG = "9.9.9"
 
 
-def timed(args: list[str], env: dict[str, str]) -> tuple[float, float, str]:
-    """Wall and CPU seconds (user + system of the child) and its stdout."""
+def timed(args: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float, str]:
+    """Wall and CPU seconds (user + system of the child) and its stdout. ``cwd`` is the scratch
+    folder: ``python -m`` puts its working directory first on the path, ahead of --code."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
-    proc = subprocess.run(args, env=env, capture_output=True, text=True, check=False)
+    proc = subprocess.run(args, env=env, cwd=cwd, capture_output=True, text=True, check=False)
     wall = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
@@ -47,6 +48,14 @@ def left_behind(tree: Path) -> int:
     """Files where a container-style ``image: <shared>:2.x`` value kept its old tag."""
     needle = f"image: {SHARED}:2.".encode()
     return sum(needle in path.read_bytes() for path in tree.rglob("*.yaml"))
+
+
+def _origin(env: dict[str, str], cwd: Path) -> str:
+    """Where the child's imagebot is imported from, so a figure names the code it measured."""
+    code = "import imagebot, pathlib; print(pathlib.Path(imagebot.__file__).parent.parent)"
+    found = subprocess.run([sys.executable, "-c", code], env=env, cwd=cwd, capture_output=True,
+                           text=True, check=True)  # fmt: skip
+    return found.stdout.strip()
 
 
 def main() -> int:
@@ -62,14 +71,14 @@ def main() -> int:
         pristine = work / "pristine"
         made = generate(pristine, options.files)
         holding = left_behind(pristine)
-        print(f"{options.files} files from {options.code}: " + ", ".join(
+        print(f"{options.files} files, imagebot from {_origin(env, work)}: " + ", ".join(
             f"{family} {count}" for family, count in made.items()))  # fmt: skip
         print(f"files holding {SHARED}:2.x in a value: {holding}")
 
         listed = []
         for _ in range(options.repeat):
             wall, cpu, out = timed([*cli, "list", "--repo", str(pristine), "--all",
-                                    "--output", "json"], env)  # fmt: skip
+                                    "--output", "json"], env, work)  # fmt: skip
             listed.append((wall, cpu, len(json.loads(out)["targets"])))
         wall, cpu, targets = min(listed)
         print(f"list --all: {wall:.2f} s wall, {cpu:.2f} s CPU, {targets} targets")
@@ -79,7 +88,7 @@ def main() -> int:
             tree = work / f"tree-{attempt}"
             shutil.copytree(pristine, tree)
             wall, cpu, _ = timed(
-                [*cli, "set-image", f"{SHARED}:{NEW_TAG}", "--repo", str(tree)], env
+                [*cli, "set-image", f"{SHARED}:{NEW_TAG}", "--repo", str(tree)], env, work
             )
             changed = sum(
                 (tree / path.relative_to(pristine)).read_bytes() != path.read_bytes()

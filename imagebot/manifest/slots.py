@@ -74,7 +74,8 @@ _Entry = tuple[Node, nodes.YamlPath, Labels, bool]  # node, path, labels, under 
 
 
 def walk(obj: Node) -> Walk:
-    """Every container of ``obj``, in document order, with its annotation name."""
+    """Every container of ``obj`` with its annotation name, in document order (a pod spec's
+    lists in the order Kubernetes declares them)."""
     kind = nodes.get_text(obj, "kind")
     if not isinstance(obj, MappingNode) or kind == "CustomResourceDefinition":
         return Walk(())  # a CRD's schema describes containers; it holds none
