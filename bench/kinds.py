@@ -44,10 +44,13 @@ def timed(args: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float
     return wall, cpu, proc.stdout
 
 
+def _holds_old(path: Path) -> bool:
+    """Whether a container-style ``image: <shared>:2.x`` value in the file kept its old tag."""
+    return f"image: {SHARED}:2.".encode() in path.read_bytes()
+
+
 def left_behind(tree: Path) -> int:
-    """Files where a container-style ``image: <shared>:2.x`` value kept its old tag."""
-    needle = f"image: {SHARED}:2.".encode()
-    return sum(needle in path.read_bytes() for path in tree.rglob("*.yaml"))
+    return sum(_holds_old(path) for path in tree.rglob("*.yaml"))
 
 
 def _origin(env: dict[str, str], cwd: Path) -> str:
@@ -90,17 +93,20 @@ def main() -> int:
             wall, cpu, _ = timed(
                 [*cli, "set-image", f"{SHARED}:{NEW_TAG}", "--repo", str(tree)], env, work
             )
-            changed = sum(
-                (tree / path.relative_to(pristine)).read_bytes() != path.read_bytes()
+            changed = [
+                tree / path.relative_to(pristine)
                 for path in pristine.rglob("*.yaml")
-            )
-            released.append((wall, cpu, changed, left_behind(tree)))
+                if (tree / path.relative_to(pristine)).read_bytes() != path.read_bytes()
+            ]
+            halfway = sum(_holds_old(path) for path in changed)
+            released.append((wall, cpu, len(changed), left_behind(tree), halfway))
             shutil.rmtree(tree)
-        wall, cpu, changed, stale = min(released)
+        wall, cpu, changed, stale, halfway = min(released)
         print(
             f"set-image: {wall:.2f} s wall, {cpu:.2f} s CPU, "
             f"{options.files / wall:.0f} files/s wall ({options.files / cpu:.0f} per CPU s), "
-            f"{changed} files changed, {stale} still holding the old tag"
+            f"{changed} files changed ({halfway} of them halfway), "
+            f"{stale} still holding the old tag"
         )
     return 0 if stale == 0 else 1
 
