@@ -422,3 +422,34 @@ def _targets(tree: Path) -> list[Target]:
         assert not problems, problems
         found += targets
     return found
+
+
+def test_a_lock_on_a_custom_kind_keeps_set_image_away(tmp_path: Path) -> None:
+    (tmp_path / "task.yaml").write_text(
+        "apiVersion: tekton.dev/v1\nkind: Task\nmetadata:\n  name: t\n  annotations:\n"
+        "    flux.weave.works/locked: 'true'\n    flux.weave.works/locked_msg: freeze\n"
+        "spec:\n  steps:\n  - name: s\n    image: acme/tool:1.0\n"
+    )
+    before = (tmp_path / "task.yaml").read_bytes()
+    result = CliRunner().invoke(cli, ["set-image", "acme/tool:2.0", "--path", str(tmp_path)])
+    assert result.exit_code == 5, result.output
+    assert "Task/default/t" in result.output and "freeze" in result.output
+    assert (tmp_path / "task.yaml").read_bytes() == before
+
+
+def test_a_setter_marker_in_an_argo_template_takes_the_template_name() -> None:
+    text = (
+        "apiVersion: argoproj.io/v1alpha1\nkind: WorkflowTemplate\nmetadata: {name: w}\n"
+        "spec:\n  templates:\n  - name: build\n    container:\n"
+        '      image: acme/b:1.0 # {"$imagepolicy": "ci:b"}\n---\n'
+        "apiVersion: image.toolkit.fluxcd.io/v1beta2\nkind: ImagePolicy\n"
+        "metadata: {name: b, namespace: ci}\nspec:\n  imageRepositoryRef: {name: b}\n"
+        "  policy: {semver: {range: '>=1.0.0'}}\n---\n"
+        "apiVersion: image.toolkit.fluxcd.io/v1beta2\nkind: ImageRepository\n"
+        "metadata: {name: b, namespace: ci}\nspec: {image: acme/b}\n"
+    )
+    targets, problems = scan_text(text, "x.yaml")
+    assert [(t.kind.value, t.container, str(t.workload)) for t in targets] == [
+        ("setter", "build", "WorkflowTemplate/default/w")
+    ]
+    assert not problems
