@@ -61,13 +61,20 @@ class Location:
 
 # The kinds imagebot reads, as Kubernetes spells them, and kubectl's short names for them: input
 # names a kind in any case (`deploy/web`, `Deployment/web`), as fluxctl and kubectl accept.
-_KINDS = (
+KNOWN_KINDS = (
     "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job",
     "CronJob", "Pod", "PodTemplate", "Rollout", "Service", "Configuration", "DeploymentConfig",
     "HelmRelease", "Kustomization",
+    # custom resources whose containers are found by their shape (docs/manifests.md): any other
+    # kind is read too, and named on input as typed (kinds compare in any case)
+    "AnalysisTemplate", "ClusterAnalysisTemplate", "AnalysisRun", "Experiment", "Workflow",
+    "WorkflowTemplate", "ClusterWorkflowTemplate", "CronWorkflow", "Task", "ClusterTask",
+    "Pipeline", "TaskRun", "PipelineRun", "JobSet", "LeaderWorkerSet", "InferenceService",
+    "ServingRuntime", "RayCluster", "RayJob", "RayService", "PyTorchJob", "TFJob", "MPIJob",
+    "XGBoostJob", "PaddleJob", "JAXJob",
 )  # fmt: skip
 KIND_SPELLINGS: Mapping[str, str] = {
-    **{kind.lower(): kind for kind in _KINDS},
+    **{kind.lower(): kind for kind in KNOWN_KINDS},
     "deploy": "Deployment",
     "sts": "StatefulSet",
     "ds": "DaemonSet",
@@ -79,6 +86,15 @@ KIND_SPELLINGS: Mapping[str, str] = {
     "ksvc": "Service",
     "ro": "Rollout",
 }
+GENERATED = "*"  # after a generateName prefix: the object's name is chosen when it is created
+
+
+def generated_name(prefix: str) -> str:
+    """How an object named by ``metadata.generateName`` is named in output and on input:
+    ``pi-*`` for ``generateName: pi-``. No real name has a ``*``, so the two never meet."""
+    return prefix + GENERATED
+
+
 _SYNTAX = "KIND/NAME (deployment/web) with -n NAMESPACE, NAMESPACE:KIND/NAME or KIND/NAMESPACE/NAME"
 
 
@@ -91,6 +107,8 @@ class WorkloadId:
     is named by its directory and lives in no namespace. Output always reads
     ``Kind/namespace/name`` (``default`` standing in for a namespace not written), which is the
     documented ``list --output json`` value; ``parse`` also takes fluxctl's ``ns:kind/name``.
+    An object named by ``generateName`` is ``PREFIX*`` (``Job/ci/pi-*``) both ways; ``?`` stands
+    for a kind or name the object does not write.
     """
 
     kind: str

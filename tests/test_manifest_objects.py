@@ -10,9 +10,9 @@ from click.testing import CliRunner
 from imagebot.cli import cli
 from imagebot.manifest.annotate import SetAnnotation, edit_annotations
 from imagebot.manifest.compose import compose_documents
-from imagebot.manifest.objects import GROUPED_KINDS, POD_SPEC_PATHS, locate_workloads
+from imagebot.manifest.objects import locate_workloads
 from imagebot.manifest.scan import scan_file
-from imagebot.model import WorkloadId
+from imagebot.model import KNOWN_KINDS, WorkloadId
 from tests.workflow_cases import init_repo
 
 DEPLOYMENT_LIST = """\
@@ -56,7 +56,6 @@ def test_lock_finds_a_deployment_that_list_shows_in_a_deployment_list(tmp_path: 
     assert "+      imagebot.io/locked" in locked.stdout
 
 
-def test_every_kind_the_walk_reads_can_be_named_on_input_in_any_case() -> None:
-    kinds = [*POD_SPEC_PATHS, *(kind for _, kind in GROUPED_KINDS), "HelmRelease"]
-    for kind in kinds:
+def test_every_kind_the_docs_list_can_be_named_on_input_in_any_case() -> None:
+    for kind in KNOWN_KINDS:
         assert WorkloadId.parse(f"{kind.lower()}/x").kind == kind

@@ -188,8 +188,8 @@ def test_the_seed_examples_broken_reference_is_a_problem_and_nginx_goes_on() -> 
         pytest.param(
             "apiVersion: example.com/v1\nkind: Deployment\nmetadata: {name: s}\n"
             "spec: {template: {spec: {containers: [{name: a, image: x}]}}}\n",
-            [],
-            id="crd-named-deployment-is-no-workload",
+            ["a"],
+            id="crd-named-deployment-is-read-by-its-shape",  # issue 16: any kind, by shape
         ),
         pytest.param(
             "kind: ConfigMap\nmetadata: {name: c}\ndata:\n  d.yaml: |\n    kind: Pod\n"

@@ -1,10 +1,10 @@
-"""The one walk over a document's objects, what makes an object a workload, where its containers
-live.
+"""The one walk over a document's objects, what makes an object a workload, who it is.
 
 Every reader of objects goes through here: the scanner's finders, the workload descriptions of
 lint and the workflow commands, and the annotation editor. A document is one object, or a list
-of them (``List``, ``DeploymentList``, ...); a workload is an object whose pod spec imagebot
-knows, or a HelmRelease (its annotations automate its values). Reading images is the finders'.
+of them (``List``, ``DeploymentList``, ...); a workload is an object of any kind in which
+``slots`` finds containers, or a HelmRelease (its annotations automate its values). Where the
+containers are is ``slots``'s; reading images is the finders'.
 """
 
 from __future__ import annotations
@@ -14,30 +14,17 @@ from dataclasses import dataclass
 
 from imagebot.manifest import nodes
 from imagebot.manifest.compose import MappingNode, Node, SequenceNode
-from imagebot.model import WorkloadId
+from imagebot.manifest.slots import HELM_GROUPS, LISTS, SINGLE, STEP_LISTS, Walk, walk
+from imagebot.model import WorkloadId, generated_name
 
-_TEMPLATE = ("spec", "template", "spec")
-POD_SPEC_PATHS: dict[str, tuple[str, ...]] = {
-    "Deployment": _TEMPLATE,
-    "StatefulSet": _TEMPLATE,
-    "DaemonSet": _TEMPLATE,
-    "ReplicaSet": _TEMPLATE,
-    "ReplicationController": _TEMPLATE,
-    "Job": _TEMPLATE,
-    "CronJob": ("spec", "jobTemplate", "spec", "template", "spec"),
-    "Pod": ("spec",),
-    "PodTemplate": ("template", "spec"),
-}
-# Kinds whose name other APIs reuse: they count only under these API groups.
-GROUPED_KINDS: dict[tuple[str, str], tuple[str, ...]] = {
-    ("argoproj.io/", "Rollout"): _TEMPLATE,
-    ("serving.knative.dev/", "Service"): _TEMPLATE,
-    ("serving.knative.dev/", "Configuration"): _TEMPLATE,
-    ("apps.openshift.io/", "DeploymentConfig"): _TEMPLATE,
-}
-CORE_GROUPS = ("apps", "batch", "extensions")
-CONTAINER_FIELDS = ("containers", "initContainers", "ephemeralContainers")
-HELM_GROUPS = ("helm.toolkit.fluxcd.io/", "helm.fluxcd.io/")
+# Kubernetes' own API groups ("" is v1) know their kinds: in them only these hold pod specs (a
+# v1 Service written with a pod template is refused by the API server, so not read here), and
+# they are workloads even before a container is written. Every other group is read by shape.
+BUILTIN_GROUPS = ("", "apps", "batch", "extensions")
+BUILTIN_WORKLOADS = frozenset(
+    ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job",
+     "CronJob", "Pod", "PodTemplate")
+)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,18 +34,6 @@ class Object:
     document: int
     path: nodes.YamlPath
     node: MappingNode
-
-
-@dataclass(frozen=True, slots=True)
-class Slot:
-    """One container of a pod spec: ``name`` None when it has none (and is not Knative's lone
-    ``user-container``); ``path`` leads to it from its object."""
-
-    field: str
-    index: int
-    node: Node
-    name: str | None
-    path: nodes.YamlPath
 
 
 def objects_of(document: int, root: Node) -> list[Object]:
@@ -86,57 +61,50 @@ def object_at(document: int, root: Node, path: nodes.YamlPath) -> Node:
     return holders[0] if holders else root
 
 
-def pod_spec_path(api_version: str, kind: str) -> tuple[str, ...] | None:
-    """Where the pod spec of this kind of object is, or None when it has none we know."""
-    for (group, grouped_kind), path in GROUPED_KINDS.items():
-        if kind == grouped_kind and api_version.startswith(group):
-            return path
-    if "/" in api_version and api_version.split("/", 1)[0] not in CORE_GROUPS:
-        return None  # a CRD that happens to be called Deployment is not ours to read
-    return POD_SPEC_PATHS.get(kind)
-
-
 def is_helm_release(obj: Node) -> bool:
     api_version = nodes.get_text(obj, "apiVersion") or ""
     return nodes.get_text(obj, "kind") == "HelmRelease" and api_version.startswith(HELM_GROUPS)
 
 
-def containers_of(obj: Node) -> list[Slot] | None:
-    """The containers of an object's pod spec, or None when it has no pod spec we know."""
+def containers_of(obj: Node) -> Walk:
+    """The containers of an object of any kind, a document with no ``kind`` too; none for the
+    kinds of Kubernetes' own groups that are not workloads (Service, ConfigMap, ...)."""
+    kind = nodes.get_text(obj, "kind")
+    if kind and _builtin_group(obj) and kind not in BUILTIN_WORKLOADS:
+        return Walk(())
+    return walk(obj)
+
+
+def _builtin_group(obj: Node) -> bool:
     api_version = nodes.get_text(obj, "apiVersion") or ""
-    spec_path = pod_spec_path(api_version, nodes.get_text(obj, "kind") or "")
-    pod_spec = nodes.resolve_path(obj, spec_path) if spec_path is not None else None
-    if spec_path is None or pod_spec is None:
-        return None
-    knative = api_version.startswith("serving.knative.dev/")
-    slots: list[Slot] = []
-    for field in CONTAINER_FIELDS:
-        containers = nodes.sequence(nodes.get(pod_spec, field))
-        for index, container in enumerate(containers):
-            name = nodes.get_text(container, "name") or None
-            if name is None and knative and len(containers) == 1:
-                name = "user-container"  # Knative's name for a lone unnamed container
-            slots.append(Slot(field, index, container, name, (*spec_path, field, index)))
-    return slots
+    group = api_version.split("/", 1)[0] if "/" in api_version else ""
+    return group in BUILTIN_GROUPS
 
 
 def object_id(obj: Node) -> WorkloadId:
-    """Who an object is, as written; ``?`` stands in for a kind or name it does not give."""
+    """Who an object is, as written: an object named by ``generateName`` is ``PREFIX*``, and
+    ``?`` stands in for a kind or name it does not give (a document with no ``kind``)."""
     metadata = nodes.get(obj, "metadata")
+    name = nodes.get_text(metadata, "name")
+    prefix = nodes.get_text(metadata, "generateName")
     return WorkloadId(
         nodes.get_text(obj, "kind") or "?",
         nodes.get_text(metadata, "namespace") or None,
-        nodes.get_text(metadata, "name") or "?",
+        name or (generated_name(prefix) if prefix else "?"),
     )
 
 
 def is_workload(obj: Node) -> bool:
-    """An object with a kind, a name and a pod spec imagebot knows, or a HelmRelease."""
-    kind = nodes.get_text(obj, "kind")
-    if not kind or not nodes.get_text(nodes.get(obj, "metadata"), "name"):
+    """An object with a kind, a name (or ``generateName``) and containers (a built-in workload
+    kind even without them), or a HelmRelease."""
+    metadata = nodes.get(obj, "metadata")
+    if not nodes.get_text(obj, "kind"):
         return False
-    api_version = nodes.get_text(obj, "apiVersion") or ""
-    return pod_spec_path(api_version, kind) is not None or is_helm_release(obj)
+    if not (nodes.get_text(metadata, "name") or nodes.get_text(metadata, "generateName")):
+        return False
+    if _builtin_group(obj) and nodes.get_text(obj, "kind") in BUILTIN_WORKLOADS:
+        return True
+    return is_helm_release(obj) or bool(containers_of(obj).slots)
 
 
 def locate_workloads(documents: Sequence[Node]) -> list[tuple[WorkloadId, Object]]:
@@ -149,6 +117,8 @@ def container_on_path(root: Node, path: nodes.YamlPath) -> str | None:
     kind (a setter marker may sit in a custom resource's containers too)."""
     container = None
     for index, step in enumerate(path[:-2]):
-        if step in CONTAINER_FIELDS and isinstance(path[index + 1], int):
+        if step in (*LISTS, *STEP_LISTS) and isinstance(path[index + 1], int):
             container = nodes.get_text(nodes.resolve_path(root, path[: index + 2]), "name")
+        elif step in SINGLE:
+            container = nodes.get_text(nodes.resolve_path(root, path[: index + 1]), "name")
     return container

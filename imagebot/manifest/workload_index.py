@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from imagebot.errors import UsageError
 from imagebot.manifest import nodes
 from imagebot.manifest.compose import MappingNode, Node, ScalarNode
-from imagebot.manifest.objects import Object, containers_of
+from imagebot.manifest.objects import Object, containers_of, is_helm_release
 from imagebot.model import Automation, WorkloadId
 
 
@@ -74,9 +74,12 @@ def _annotations(node: Node | None) -> Iterator[Annotation]:
 
 
 def _containers(node: Node) -> tuple[str, ...] | None:
-    """The names of the containers; an unnamed one cannot be named in an annotation key."""
-    slots = containers_of(node)
-    return None if slots is None else tuple(s.name for s in slots if s.name is not None)
+    """The names annotations give the containers (qualified where an own name repeats); an
+    unnamed one cannot be named in an annotation key. None for a HelmRelease's values."""
+    slots = containers_of(node).slots
+    if not slots and is_helm_release(node):
+        return None
+    return tuple(s.name for s in slots if s.name is not None)
 
 
 def resolve(wanted: WorkloadId, workloads: Sequence[Workload]) -> Workload:
