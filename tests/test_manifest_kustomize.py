@@ -358,7 +358,7 @@ def test_a_directory_and_a_flux_kustomization_of_one_spelling_are_ambiguous(
     (tmp_path / "flux-system" / "apps" / "kustomization.yaml").write_text(NAMED)
     (tmp_path / "flux.yaml").write_text(
         "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\n"
-        "metadata: {name: apps, namespace: flux-system}\nspec: {images: []}\n"
+        "metadata: {name: apps, namespace: flux-system}\nspec: {images: [{name: a, newTag: b}]}\n"
     )
     workloads = scan_tree(tmp_path, (), with_workloads=True).workloads
     with pytest.raises(UsageError, match="ambiguous"):
@@ -386,3 +386,18 @@ def test_lint_reports_annotations_of_a_kustomization_that_name_no_entry(tmp_path
     found = [p.message for p in lint_tree(tmp_path)]
     assert any("alias.legacy of Kustomization/app names 'docker.io/legacy/ap'" in m for m in found)
     assert any("imagebot.io/tag.app of Kustomization/app is ambiguous" in m for m in found)
+
+
+def test_flux_kustomizations_without_images_or_annotations_are_no_workloads(
+    tmp_path: Path,
+) -> None:
+    # The same Flux Kustomization in each cluster's directory is Flux's usual layout, not a
+    # workload defined twice.
+    for cluster in ("prod", "staging"):
+        (tmp_path / cluster).mkdir()
+        (tmp_path / cluster / "apps.yaml").write_text(
+            "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\n"
+            "metadata: {name: apps, namespace: flux-system}\nspec: {path: ./apps}\n"
+        )
+    assert scan_tree(tmp_path, (), with_workloads=True).workloads == ()
+    assert lint_tree(tmp_path) == []

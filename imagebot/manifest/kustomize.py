@@ -18,7 +18,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from imagebot.manifest import nodes
-from imagebot.manifest.annotations import ALIAS, DEFAULT_POLICY, TAG, WorkloadAnnotations
+from imagebot.manifest.annotations import (
+    ALIAS,
+    DEFAULT_POLICY,
+    TAG,
+    WorkloadAnnotations,
+    setting_of,
+)
 from imagebot.manifest.compose import NULL_TAG, STR_TAG, Node, ScalarNode
 from imagebot.manifest.context import DocumentContext, is_placeholder
 from imagebot.manifest.objects import Object, object_id
@@ -69,7 +75,8 @@ def workload_id(obj: Node, file: str) -> WorkloadId | None:
 
 def describe_kustomization(ctx: DocumentContext, obj: Object) -> Workload | None:
     """A Kustomization as a workload: its images entries are its containers, named as the
-    annotations name them."""
+    annotations name them. One with neither entries nor automation annotations is none (most
+    Flux Kustomizations: the same one in each cluster's directory is no duplicate to lint)."""
     path = images_path(obj.node, ctx.file)
     if path is None:
         return None
@@ -77,6 +84,8 @@ def describe_kustomization(ctx: DocumentContext, obj: Object) -> Workload | None
     entries = nodes.sequence(nodes.resolve_path(obj.node, path))
     written = [nodes.string(nodes.get(entry, "name")) for entry in entries]
     described = describe(obj, workload, annotations.automation, ctx.file)
+    if not entries and not any(setting_of(a.key) for a in described.annotations):
+        return None
     names = tuple(name_entries(written, annotations.aliases).by_name)
     return dataclasses.replace(described, containers=names)
 
@@ -152,8 +161,9 @@ def find_entries(
     named = name_entries(written, annotations.aliases)
     for index, (path, entry) in enumerate(entries):
         name = named.of.get(index)
-        policy = None if name is None else _policy(ctx, annotations, named, name, workload)
+        policy = None if name is None else _policy(annotations, named, name)
         _add_entry(ctx, entry, path, workload, (annotations, policy))
+    _ambiguous(ctx, annotations, named, workload)
     for alias, target in annotations.aliases.items():
         if alias not in named.by_name:
             ctx.problems.append(
@@ -167,29 +177,31 @@ def find_entries(
     return list(named.by_name)
 
 
-def _policy(
-    ctx: DocumentContext,
-    annotations: WorkloadAnnotations,
-    named: EntryNames,
-    name: str,
-    workload: WorkloadId,
-) -> PolicySpec | None:
+def _policy(annotations: WorkloadAnnotations, named: EntryNames, name: str) -> PolicySpec | None:
     """The entry's policy when its workload is automated; a written policy whose name reaches
     several entries is applied to none of them (which one was meant is a guess)."""
     if not annotations.automation.automated:
         return None
     if len(named.by_name[name]) > 1 and name in annotations.policies:
-        ctx.problems.append(
-            Problem(
-                f"{annotations.policies[name].source} of {workload} is ambiguous: "
-                f"{len(named.by_name[name])} images entries end in {name!r}; name one with "
-                f"an alias annotation ({ALIAS}<alias>: <entry name>) and its policy {TAG}<alias>",
-                ctx.file,
-                annotations.policy_lines.get(name),
-            )
-        )
         return None
     return annotations.policies.get(name, DEFAULT_POLICY)
+
+
+def _ambiguous(
+    ctx: DocumentContext, annotations: WorkloadAnnotations, named: EntryNames, workload: WorkloadId
+) -> None:
+    """A tag policy whose name reaches several entries is a problem, once per name."""
+    for name, indices in named.by_name.items():
+        if len(indices) > 1 and name in annotations.policies:
+            ctx.problems.append(
+                Problem(
+                    f"{annotations.policies[name].source} of {workload} is ambiguous: "
+                    f"{len(indices)} images entries end in {name!r}; name one with an alias "
+                    f"annotation ({ALIAS}<alias>: <entry name>) and its policy {TAG}<alias>",
+                    ctx.file,
+                    annotations.policy_lines.get(name),
+                )
+            )
 
 
 def report_unnamed(
