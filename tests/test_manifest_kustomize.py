@@ -401,3 +401,10 @@ def test_flux_kustomizations_without_images_or_annotations_are_no_workloads(
         )
     assert scan_tree(tmp_path, (), with_workloads=True).workloads == ()
     assert lint_tree(tmp_path) == []
+
+
+def test_a_marker_on_the_line_after_a_block_scalar_follows_no_value() -> None:
+    text = 'data: |\n  text\n# {"$imagepolicy": "flux-system:app"}\nimage: nginx:1.0\n'
+    targets, problems = scan_text(text, "a.yaml")
+    assert [t.kind.value for t in targets] == []
+    assert [(p.line, "follows no value on its line" in p.message) for p in problems] == [(3, True)]

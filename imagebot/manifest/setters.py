@@ -84,7 +84,8 @@ def find_markers(contexts: Sequence[DocumentContext], source: str) -> list[Sette
             continue  # the text is inside a string or block scalar: not a comment
         index = bisect.bisect_right(ends, token) - 1
         line_start = max(source.rfind(c, 0, token) for c in _BREAKS) + 1
-        follows = index >= 0 and ends[index] >= line_start
+        # A block scalar ends where the next line starts: a comment there follows no value.
+        follows = index >= 0 and ends[index] > line_start
         comment = source.find("#", ends[index] if follows else line_start, token)
         if comment < 0 or comment in seen:
             continue
