@@ -25,7 +25,7 @@ from imagebot.manifest.annotations import (
     WorkloadAnnotations,
     setting_of,
 )
-from imagebot.manifest.compose import NULL_TAG, STR_TAG, Node, ScalarNode
+from imagebot.manifest.compose import NULL_TAG, STR_TAG, MappingNode, Node, ScalarNode
 from imagebot.manifest.context import DocumentContext, is_placeholder
 from imagebot.manifest.objects import Object, object_id
 from imagebot.manifest.workload_index import Workload, describe
@@ -73,7 +73,15 @@ def workload_id(obj: Node, file: str) -> WorkloadId | None:
     return kustomization_id(obj, file) or object_id(obj)
 
 
-def describe_kustomization(ctx: DocumentContext, obj: Object) -> Workload | None:
+def describe_kustomization(ctx: DocumentContext) -> list[Workload]:
+    """The document's Kustomization as a workload, if it is one (``_describe``)."""
+    if not isinstance(ctx.root, MappingNode):
+        return []
+    found = _describe(ctx, Object(ctx.document, (), ctx.root))
+    return [found] if found is not None else []
+
+
+def _describe(ctx: DocumentContext, obj: Object) -> Workload | None:
     """A Kustomization as a workload: its images entries are its containers, named as the
     annotations name them. One with neither entries nor automation annotations is none (most
     Flux Kustomizations: the same one in each cluster's directory is no duplicate to lint)."""
