@@ -6,11 +6,14 @@ Each test names the finding of issue 16 it proves fixed.
 
 from __future__ import annotations
 
+import json
 import textwrap
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from imagebot.cli import cli
 from imagebot.errors import UsageError
 from imagebot.manifest import scan_text, scan_tree
 from imagebot.manifest.kustomize import entry_segment, name_entries
@@ -408,3 +411,16 @@ def test_a_marker_on_the_line_after_a_block_scalar_follows_no_value() -> None:
     targets, problems = scan_text(text, "a.yaml")
     assert [t.kind.value for t in targets] == []
     assert [(p.line, "follows no value on its line" in p.message) for p in problems] == [(3, True)]
+
+
+def test_list_names_a_marked_new_name_by_its_directory(tmp_path: Path) -> None:
+    # issue 16: "`imagebot list` shows `Kustomization/default/?` for a marked `newName`"
+    (tmp_path / "apps" / "web").mkdir(parents=True)
+    (tmp_path / "apps" / "web" / "kustomization.yaml").write_text(NAMED)
+    (tmp_path / "flux.yaml").write_text(textwrap.dedent(POLICY))
+    result = CliRunner().invoke(cli, ["list", "--all", "--repo", str(tmp_path), "--output", "json"])
+    rows = json.loads(result.stdout)["targets"]
+    assert {(r["field"], r["workload"], r["workloadName"]) for r in rows} == {
+        ("name", "Kustomization/apps/web", "apps/web"),
+        ("tag", "Kustomization/apps/web", "apps/web"),
+    }
