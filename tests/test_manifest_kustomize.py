@@ -424,3 +424,12 @@ def test_list_names_a_marked_new_name_by_its_directory(tmp_path: Path) -> None:
         ("name", "Kustomization/apps/web", "apps/web"),
         ("tag", "Kustomization/apps/web", "apps/web"),
     }
+
+
+def test_a_policy_on_a_kustomization_without_entries_is_a_problem() -> None:
+    text = KUSTOMIZE_API + (
+        "metadata:\n  annotations:\n    imagebot.io/automated: 'true'\n"
+        "    imagebot.io/tag.app: semver:^1\nresources: [deployment.yaml]\n"
+    )
+    _, problems = scan(text)
+    assert [(p.line, "names no images entry" in p.message) for p in problems] == [(6, True)]

@@ -112,7 +112,7 @@ def find_kustomize_images(ctx: DocumentContext, obj: Node) -> None:
         return
     entries = nodes.sequence(nodes.resolve_path(obj, path))
     workload, annotations = identity(ctx, obj)
-    if not entries and not annotations.aliases:
+    if not entries and not annotations.aliases and not annotations.policies:
         return
     at: list[tuple[nodes.YamlPath, Node]] = [
         ((*path, index), entry) for index, entry in enumerate(entries)
