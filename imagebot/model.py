@@ -144,6 +144,10 @@ class WorkloadId:
             if not written:
                 raise UsageError(f"workload {text!r}: the namespace before ':' is empty; {_SYNTAX}")
         parts = spec.split("/")
+        kind = KIND_SPELLINGS.get(parts[0].lower(), parts[0])
+        if kind in ("Kustomization", "Component") and len(parts) > 3 and written is None:
+            # A kustomization file named by a directory of several levels (apps/web/prod).
+            return cls(kind, None, "/".join(parts[1:]), directory=True)
         if len(parts) == 3 and written is None:
             written, parts = parts[1], [parts[0], parts[2]]
         if len(parts) != 2 or not all(parts) or written == "":
@@ -152,7 +156,6 @@ class WorkloadId:
             raise UsageError(
                 f"workload {text!r} names namespace {written!r} but -n says {namespace!r}"
             )
-        kind = KIND_SPELLINGS.get(parts[0].lower(), parts[0])
         return cls(kind, written or namespace, parts[1])
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from imagebot.errors import ManifestError, RewriteError
 from imagebot.manifest import annotate_splice as splice
-from imagebot.manifest import nodes
+from imagebot.manifest import kustomize, nodes
 from imagebot.manifest.annotations import prefix_of, spellings
 from imagebot.manifest.compose import (
     STR_TAG,
@@ -80,6 +80,12 @@ def _concrete(keys: list[str], edits: Sequence[SetAnnotation]) -> list[tuple[str
 
 def _locate(documents: Sequence[Node], workload: WorkloadId, file: str) -> Object:
     found = [o for identity, o in locate_workloads(documents) if identity == workload]
+    # A Kustomization is a workload too (its annotations automate its images entries).
+    found += [
+        Object(index, (), root)
+        for index, root in enumerate(documents)
+        if isinstance(root, MappingNode) and kustomize.workload_id(root, file) == workload
+    ]
     if len(found) != 1:
         count = "is not" if not found else f"appears {len(found)} times"
         raise ManifestError(f"{file}: workload {workload} {count} in this file")

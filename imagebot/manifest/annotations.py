@@ -19,6 +19,9 @@ PREFIXES = ("imagebot.io/", "fluxcd.io/", "flux.weave.works/")  # in the order r
 DEFAULT_PREFIX = "imagebot.io/"  # what a workload with no automation annotation gets
 FILTER_PREFIX = "filter.fluxcd.io/"  # Flux v1's HelmRelease spelling of tag.<container>
 TAG = "tag."  # tag.<container>: that container's tag policy
+# alias.<alias>: <entry name>: names a Kustomize images entry whose last path segment another
+# entry shares, so that tag.<alias> can give it a policy of its own (imagebot's own setting).
+ALIAS = "alias."
 # Each setting after the prefix, and what it means; the switches take "true" or "false".
 SETTINGS: Mapping[str, str] = {
     "automated": "automate every container of the workload",
@@ -42,7 +45,7 @@ def setting_of(key: str) -> tuple[str, int] | None:
     for rank, prefix in enumerate(PREFIXES):
         if key.startswith(prefix):
             setting = key.removeprefix(prefix)
-            if setting.startswith(TAG) or setting in SETTINGS:
+            if setting.startswith((TAG, ALIAS)) or setting in SETTINGS:
                 return setting, rank
     return None
 
@@ -70,11 +73,14 @@ def prefix_of(keys: Iterable[str]) -> str:
 class WorkloadAnnotations:
     """What one workload's annotations say: its ``Automation``, built here and nowhere else;
     ``policies`` maps container name to its policy (written or not, automated or not), with
-    ``policy_lines`` the annotation's line; ``problems`` are those met reading them."""
+    ``policy_lines`` the annotation's line; ``aliases`` maps an alias to the images entry name
+    it stands for (``alias_lines`` its line); ``problems`` are those met reading them."""
 
     automation: Automation
     policies: Mapping[str, PolicySpec] = field(default_factory=dict)
     policy_lines: Mapping[str, int] = field(default_factory=dict)
+    aliases: Mapping[str, str] = field(default_factory=dict)
+    alias_lines: Mapping[str, int] = field(default_factory=dict)
     problems: tuple[Problem, ...] = ()
 
 
@@ -99,7 +105,20 @@ def read_annotations(annotations: Node | None, file: str) -> WorkloadAnnotations
     flags = {name: _switch(found.get(name), file, problems) for name in SWITCHES}
     policies: dict[str, PolicySpec] = {}
     lines: dict[str, int] = {}
+    aliases: dict[str, str] = {}
+    alias_lines: dict[str, int] = {}
     for setting, entry in found.items():
+        if setting.startswith(ALIAS):
+            target = nodes.text(entry.node)
+            line = int(entry.node.start_mark.line) + 1
+            if not target or not isinstance(entry.node, ScalarNode):
+                problems.append(
+                    Problem(f"annotation {entry.key} names no images entry", file, line)
+                )
+                continue
+            aliases[setting.removeprefix(ALIAS)] = target.strip()
+            alias_lines[setting.removeprefix(ALIAS)] = line
+            continue
         if not setting.startswith(TAG):
             continue
         container = setting.removeprefix(TAG)
@@ -125,6 +144,8 @@ def read_annotations(annotations: Node | None, file: str) -> WorkloadAnnotations
         automation=automation,
         policies=policies,
         policy_lines=lines,
+        aliases=aliases,
+        alias_lines=alias_lines,
         problems=tuple(problems),
     )
 

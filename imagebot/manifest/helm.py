@@ -3,7 +3,9 @@
 For ``helm.toolkit.fluxcd.io`` and Flux v1's ``helm.fluxcd.io``: the values themselves are the
 container ``chart-image``, and each top-level mapping value is a container named by its key.
 Each may hold ``image: repo:tag``, ``image: repo`` + ``tag``, ``image: {repository, tag}``, with
-an optional ``registry`` beside ``image`` or inside it. Nothing deeper is guessed at.
+an optional ``registry`` beside ``image`` or inside it. Nothing deeper is guessed at. The
+Kustomize ``images`` of ``spec.postRenderers[].kustomize`` (helm-controller v2beta1, v2beta2,
+v2) are read as a Kustomization's are, named for the annotations by ``kustomize``'s rule.
 """
 
 from __future__ import annotations
@@ -14,21 +16,26 @@ from imagebot.manifest import nodes
 from imagebot.manifest.annotations import DEFAULT_POLICY, WorkloadAnnotations
 from imagebot.manifest.compose import NULL_TAG, STR_TAG, MappingNode, Node, ScalarNode
 from imagebot.manifest.context import DocumentContext, is_placeholder
+from imagebot.manifest.kustomize import find_entries
 from imagebot.manifest.objects import is_helm_release
 from imagebot.model import PolicySpec, TargetKind, WorkloadId
 
 CHART_IMAGE = "chart-image"
+POST_RENDERER_GROUP = "helm.toolkit.fluxcd.io/"  # Flux v1's helm-operator had no post-renderers
 
 
 def find_helm_images(ctx: DocumentContext, obj: Node, path: nodes.YamlPath = ()) -> None:
     if not is_helm_release(obj):
         return
+    release = _Release(ctx, *ctx.identity(obj))
+    found = _post_renderer_images(release, obj, path)
     values = nodes.get(nodes.get(obj, "spec"), "values")
     if not isinstance(values, MappingNode):
+        ctx.report_unknown_containers(release.annotations, found, release.workload)
         return
-    release = _Release(ctx, *ctx.identity(obj))
     base = (*path, "spec", "values")
-    found = [CHART_IMAGE] if release.find_in(values, base, CHART_IMAGE) else []
+    if release.find_in(values, base, CHART_IMAGE):
+        found.append(CHART_IMAGE)
     for key_node, child in nodes.items(values):
         key = nodes.text(key_node)
         if (
@@ -38,6 +45,21 @@ def find_helm_images(ctx: DocumentContext, obj: Node, path: nodes.YamlPath = ())
         ):
             found.append(key)
     ctx.report_unknown_containers(release.annotations, found, release.workload)
+
+
+def _post_renderer_images(release: _Release, obj: Node, path: nodes.YamlPath) -> list[str]:
+    """Targets for ``spec.postRenderers[].kustomize.images``; the names the entries answer to."""
+    if not (nodes.get_text(obj, "apiVersion") or "").startswith(POST_RENDERER_GROUP):
+        return []
+    entries: list[tuple[nodes.YamlPath, Node]] = []
+    renderers = nodes.sequence(nodes.get(nodes.get(obj, "spec"), "postRenderers"))
+    for index, renderer in enumerate(renderers):
+        images = nodes.sequence(nodes.get(nodes.get(renderer, "kustomize"), "images"))
+        at = (*path, "spec", "postRenderers", index, "kustomize", "images")
+        entries.extend(((*at, number), entry) for number, entry in enumerate(images))
+    if not entries and not release.annotations.aliases:
+        return []
+    return find_entries(release.ctx, entries, release.workload, release.annotations)
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,7 +27,7 @@ from imagebot.manifest.compose import (
 from imagebot.manifest.containers import find_container_images
 from imagebot.manifest.context import DocumentContext
 from imagebot.manifest.helm import find_helm_images
-from imagebot.manifest.kustomize import find_kustomize_images
+from imagebot.manifest.kustomize import describe_kustomization, find_kustomize_images
 from imagebot.manifest.objects import is_workload, objects_of
 from imagebot.manifest.setters import (
     FluxObject,
@@ -100,6 +100,8 @@ def _scan_file(text: str, file: str, *, with_workloads: bool) -> FileScan:
                 identity, annotations = ctx.identity(obj.node)
                 workloads.append(describe(obj, identity, annotations.automation, file))
         find_kustomize_images(ctx, ctx.root)
+        if with_workloads:
+            workloads.extend(describe_kustomization(ctx))
     marks = find_markers(contexts, body)
     if marks:
         by_path = {(t.location.document, t.yaml_path): t for ctx in contexts for t in ctx.targets}

@@ -11,19 +11,24 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
+import json
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from imagebot.errors import ReferenceError_
-from imagebot.manifest import nodes
+from imagebot.manifest import kustomize, nodes
 from imagebot.manifest.compose import NULL_TAG, STR_TAG, Node, ScalarNode
 from imagebot.manifest.context import DocumentContext
 from imagebot.manifest.objects import container_on_path, object_at
-from imagebot.model import Location, PolicySpec, Problem, Target, TargetKind
+from imagebot.model import Location, PolicySpec, Problem, ProblemCode, Target, TargetKind
 from imagebot.refs import ImageRef, parse_reference
 
-MARKER = re.compile(r'#\s*\{\s*"\$imagepolicy"\s*:\s*"([^"]*)"\s*\}')
+# A marker's JSON inside a longer comment, to tell its author why it does nothing.
+MARKER = re.compile(r'\{\s*"\$imagepolicy"\s*:\s*"([^"]*)"\s*\}')
+SCREEN = '"$imagepolicy"'  # what Flux screens files for before parsing them
+_BREAKS = "\r\n\x85\u2028\u2029"
+_BREAK = re.compile(f"[{_BREAKS}]")
 FLUX_IMAGE_GROUP = "image.toolkit.fluxcd.io/"
 PARTS = ("tag", "name", "digest")
 
@@ -54,8 +59,13 @@ class FluxObject:
 
 
 def find_markers(contexts: Sequence[DocumentContext], source: str) -> list[SetterMark]:
-    """Markers of one file; ``contexts`` are its documents in order."""
-    if "$imagepolicy" not in source:
+    """Markers of one file; ``contexts`` are its documents in order.
+
+    Flux's rule (kyaml's ``fieldmeta``): the scalar's line comment, with its leading ``#``s cut
+    off, must be exactly one JSON object of strings with a non-empty ``"$imagepolicy"``. A
+    comment that holds a marker and more text is no marker to Flux: a warning, not a target.
+    """
+    if SCREEN not in source:
         return []
     scalars: list[tuple[int, int, DocumentContext, nodes.YamlPath, ScalarNode]] = []
     for ctx in contexts:
@@ -64,23 +74,76 @@ def find_markers(contexts: Sequence[DocumentContext], source: str) -> list[Sette
     scalars.sort(key=lambda item: item[0])
     ends = [item[0] for item in scalars]
     marks: list[SetterMark] = []
-    for match in MARKER.finditer(source):
-        at = match.start()
-        if any(start <= at < end for end, start, *_ in scalars[bisect.bisect_right(ends, at) :]):
+    seen: set[int] = set()
+    at = source.find(SCREEN)
+    while at >= 0:
+        token, at = at, source.find(SCREEN, at + len(SCREEN))
+        if any(
+            start <= token < end for end, start, *_ in scalars[bisect.bisect_right(ends, token) :]
+        ):
             continue  # the text is inside a string or block scalar: not a comment
-        index = bisect.bisect_right(ends, at) - 1
-        if index < 0 or any(c in source[ends[index] : at] for c in "\r\n\x85\u2028\u2029"):
-            line = source.count("\n", 0, at) + 1
-            problem = Problem(f"setter marker {match.group(0)!r} follows no value on its line")
+        index = bisect.bisect_right(ends, token) - 1
+        line_start = max(source.rfind(c, 0, token) for c in _BREAKS) + 1
+        # A block scalar ends where the next line starts: a comment there follows no value.
+        follows = index >= 0 and ends[index] > line_start
+        comment = source.find("#", ends[index] if follows else line_start, token)
+        if comment < 0 or comment in seen:
+            continue
+        seen.add(comment)
+        line_end = _BREAK.search(source, token)
+        text = source[comment : line_end.start() if line_end else len(source)]
+        line = source.count("\n", 0, comment) + 1
+        ref = marker_ref(text)
+        if ref is None:
+            _warn_ignored(contexts[0], text, line)
+            continue
+        if not follows:
+            problem = Problem(f"setter marker {text.strip()!r} follows no value on its line")
             contexts[0].problems.append(
                 dataclasses.replace(problem, file=contexts[0].file, line=line)
             )
             continue
         _, _, ctx, path, node = scalars[index]
-        mark = _mark(ctx, path, node, match.group(1))
+        mark = _mark(ctx, path, node, ref)
         if mark is not None:
             marks.append(mark)
     return marks
+
+
+def marker_ref(comment: str) -> str | None:
+    """The ``$imagepolicy`` reference of a comment (``# ...`` to the end of its line) that Flux
+    reads as a marker, else None: all of it after the ``#``s must be one JSON object whose
+    values are all strings (Go decodes it into ``map[string]string``, the last of repeated
+    keys winning), and the reference must not be empty."""
+    try:
+        parsed = json.loads(comment.lstrip("#"), object_pairs_hook=dict)
+    except ValueError:
+        return None
+    if not isinstance(parsed, dict) or not all(isinstance(v, str) for v in parsed.values()):
+        return None
+    ref = parsed.get("$imagepolicy")
+    return ref if isinstance(ref, str) and ref else None
+
+
+def _warn_ignored(ctx: DocumentContext, comment: str, line: int) -> None:
+    """A comment that holds a marker beside other text: Flux ignores it, and so does imagebot,
+    but its author meant something; say so."""
+    found = MARKER.search(comment)
+    if found is None:
+        return  # a comment that mentions "$imagepolicy" and is nothing like a marker
+    before = comment[: found.start()].lstrip("#").strip()
+    where = "before" if before else "after"
+    ctx.problems.append(
+        Problem(
+            f"warning: text {where} the marker: Flux ignores this marker (the whole comment "
+            f"must be the JSON object); imagebot ignores it too: move the text to a comment of "
+            f"its own line",
+            ctx.file,
+            line,
+            found.group(0),
+            code=ProblemCode.MANIFEST_WARNING,
+        )
+    )
 
 
 def _mark(
@@ -100,7 +163,7 @@ def _mark(
         ctx.problem(f"setter marker {ref!r} is on a value that is not a string", node)
         return None
     obj = object_at(ctx.document, ctx.root, path)
-    workload, annotations = ctx.identity(obj)
+    workload, annotations = kustomize.identity(ctx, obj)
     container = container_on_path(ctx.root, path)
     template = Target(
         location=ctx.location(node),

@@ -88,12 +88,17 @@ def resolve(wanted: WorkloadId, workloads: Sequence[Workload]) -> Workload:
     With a namespace, an exact namespace match wins; a workload written without a namespace
     matches too when no exact one exists. Raises UsageError listing the candidates otherwise.
     """
-    named = [w for w in workloads if w.id.same_kind(wanted.kind) and w.id.name == wanted.name]
+    named = [
+        w
+        for w in workloads
+        if w.id.same_kind(wanted.kind) and w.id.name == wanted.name and not w.id.directory
+    ]
     matches = named
     if wanted.namespace is not None:
         matches = [w for w in named if w.id.namespace == wanted.namespace] or [
             w for w in named if w.id.namespace is None
         ]
+    matches = [*matches, *_in_directory(wanted, workloads)]
     if len(matches) == 1:
         return matches[0]
     if not matches:
@@ -107,6 +112,20 @@ def resolve(wanted: WorkloadId, workloads: Sequence[Workload]) -> Workload:
     raise UsageError(
         f"{_spelled(wanted)} is ambiguous: name it as KIND/NAMESPACE/NAME{_candidates(matches)}"
     )
+
+
+def _in_directory(wanted: WorkloadId, workloads: Sequence[Workload]) -> list[Workload]:
+    """Kustomization files named by their directory: ``Kustomization/apps/web`` reads as
+    namespace ``apps`` and name ``web``, so the directory is both together (or the name alone:
+    ``Kustomization/base``, ``Kustomization/.``)."""
+    spelled = {wanted.name}
+    if wanted.namespace is not None:
+        spelled.add(f"{wanted.namespace}/{wanted.name}")
+    return [
+        w
+        for w in workloads
+        if w.id.directory and w.id.same_kind(wanted.kind) and w.id.name in spelled
+    ]
 
 
 def _spelled(wanted: WorkloadId) -> str:

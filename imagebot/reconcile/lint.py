@@ -3,7 +3,8 @@
 The scanner's own problems (YAML booleans, policies for containers that do not exist, references
 that do not parse, repeated keys, markers naming missing policies) plus rules that need the policy
 engine or a view of the whole tree: invalid policies, tag policies on workloads that are not
-automated, one setting spelled twice, one workload defined twice. Pure reading; nothing is changed.
+automated, aliases on workloads without images entries, one setting spelled twice, one workload
+defined twice. Pure reading; nothing is changed.
 """
 
 from __future__ import annotations
@@ -15,10 +16,13 @@ from pathlib import Path
 
 from imagebot.errors import PolicyError
 from imagebot.manifest import scan_tree
-from imagebot.manifest.annotations import TAG, setting_of, spellings
+from imagebot.manifest.annotations import ALIAS, TAG, setting_of, spellings
 from imagebot.manifest.workload_index import Workload
 from imagebot.model import PolicySpec, Problem, ProblemCode, Target, WorkloadId
 from imagebot.policy import parse_policy
+
+# The kinds whose Kustomize images entries an alias annotation can name.
+ENTRY_KINDS = ("Kustomization", "Component", "HelmRelease")
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +67,16 @@ def lint_workload(workload: Workload) -> Iterator[Problem]:
                 workload.file,
                 places[1][1],
             )
+    if workload.id.kind not in ENTRY_KINDS:
+        for setting, places in by_setting.items():
+            if setting.startswith(ALIAS):
+                yield Problem(
+                    f"{places[0][0]} has no effect: aliases name Kustomize images entries, and "
+                    f"{workload.id} has none (only a Kustomization or a HelmRelease's "
+                    f"postRenderers do); remove it",
+                    workload.file,
+                    places[0][1],
+                )
     policies = [places[0] for s, places in by_setting.items() if s.startswith(TAG)]
     if policies and not workload.automated:
         key, line = policies[0]
