@@ -77,6 +77,15 @@ def _print_problems(title: str, problems: tuple[Problem, ...] | list[Problem]) -
         sys.stderr.writelines(f"  {problem}\n" for problem in problems)
 
 
+def _print_copies(copies: tuple[Problem, ...]) -> None:
+    """The copies of the image seen and not changed: warnings first (not read), then info."""
+    from imagebot.model import Severity
+
+    warnings = [p for p in copies if p.severity is Severity.WARNING]
+    _print_problems("warnings: copies not read, so not changed", warnings)
+    _print_problems("left alone", [p for p in copies if p not in warnings])
+
+
 @click.command("list")
 @LOCAL_REPO
 @PATHS
@@ -161,9 +170,12 @@ def set_image(
         released = release_in_place(root, relative, wanted, write=not dry_run)
     _print_problems("skipped", released.skipped)
     _print_problems("problems", [*released.tree_problems, *released.problems])
+    _print_copies(released.copies)
     if not released.found:
         where = " ".join(relative) if relative else str(root)
-        sys.stderr.write(f"imagebot: no image of {image.name} under {where}\n")
+        count = len(released.copies)
+        seen = f"; seen {count} time(s) where it was not changed, listed above" if count else ""
+        sys.stderr.write(f"imagebot: no image of {image.name} under {where}{seen}\n")
         raise SystemExit(EXIT_NO_MATCH)
     if dry_run:
         sys.stdout.writelines(
