@@ -189,7 +189,7 @@ class _Reader:
             occurrence = self._classify(path, node, value, refused)
             if occurrence is not None:
                 found.append(occurrence)
-        return found
+        return sorted(found, key=lambda o: (o.location.line, o.location.column))
 
     def _classify(
         self, path: nodes.YamlPath, node: ScalarNode, value: str, refused: bool

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
 
+from imagebot.manifest import TreeScan
 from imagebot.manifest.occurrences import Occurrence
 from imagebot.model import Change, Problem, ProblemCode, Target
+from imagebot.reconcile.plan import Choice, Kept, Plan, Selected
 
 Pair = tuple[str, str]
 """A file and a canonical repository name in it."""
@@ -44,6 +46,24 @@ def release_report(
     found = [occurrence_problem(o) for o in occurrences]
     found += [left_alone(t, "not among the workloads named") for t in not_named]
     return sorted(found, key=_order)
+
+
+def report_copies(plan: Plan, decisions: Sequence[Selected], tree: TreeScan) -> None:
+    """Add ``run``'s copy report to ``plan``: the tree must be scanned with
+    ``only_automated`` and ``watch_automated``, ``decisions`` are the plan's own."""
+    changed = {change.target for change in plan.changes}
+    troubled = {(p.file, p.line) for p in plan.problems}
+    kept = [  # the policy keeps what they hold: decided so, or chosen but not changed
+        d.target
+        for d in decisions
+        if isinstance(d, (Kept, Choice))
+        and d.target not in changed
+        and (d.target.location.file, d.target.location.line) not in troubled
+    ]
+    others = [*tree.others, *(t for t in tree.targets if t.automation.ignored)]
+    problems, skipped = run_report(plan.changes, kept, others, tree.occurrences)
+    plan.problems.extend(problems)
+    plan.skipped.extend(skipped)
 
 
 def run_report(

@@ -28,14 +28,11 @@ from imagebot.gitrepo import (
     render_message,
 )
 from imagebot.manifest import Update, rewrite_files, scan_tree, unified_diff
-from imagebot.model import Change, CommitSha, Digest, Problem, RunResult, Target
-from imagebot.reconcile.copies import run_report
+from imagebot.model import Change, CommitSha, Digest, Problem, RunResult
+from imagebot.reconcile.copies import report_copies
 from imagebot.reconcile.plan import (
-    Choice,
     DigestKey,
-    Kept,
     Plan,
-    Selected,
     digests_wanted,
     finalize,
     registry_queries,
@@ -252,16 +249,9 @@ class _Planner:
         self.unavailable = {
             names[p.image] for p in plan.problems if p.code.transient and p.image in names
         }
-        copies, left = run_report(
-            plan.changes,
-            _kept(decisions, plan),
-            [*tree.others, *(t for t in tree.targets if t.automation.ignored)],
-            tree.occurrences,
-        )
+        report_copies(plan, decisions, tree)
         plan.problems[:0] = [*tree.problems, *screened.problems]
-        plan.problems.extend(copies)
         plan.skipped[:0] = [*tree.skipped, *screened.skipped]
-        plan.skipped.extend(left)
         return _Planned(plan, tree.texts)
 
     def _digest(self, image: ImageRef, tag: str) -> Digest | RegistryError:
@@ -282,20 +272,6 @@ class _Planner:
                 created = info.created.isoformat() if info.created else ""
                 digest.update(f"{info.tag} {created} {info.digest or ''}\n".encode())
         return digest.hexdigest()
-
-
-def _kept(decisions: Sequence[Selected], plan: Plan) -> list[Target]:
-    """The automated targets whose policy keeps what they hold: decided so, or chosen but not
-    changed, and with no problem of their own."""
-    changed = {change.target for change in plan.changes}
-    troubled = {(p.file, p.line) for p in plan.problems}
-    return [
-        d.target
-        for d in decisions
-        if isinstance(d, (Kept, Choice))
-        and d.target not in changed
-        and (d.target.location.file, d.target.location.line) not in troubled
-    ]
 
 
 @dataclass(slots=True)
