@@ -7,9 +7,11 @@ file kept its old tag, without a word. The scan now names every such copy (``occ
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import pytest
 
+from imagebot.manifest import scan_tree
 from imagebot.manifest.occurrences import Reason
 from imagebot.manifest.scan import scan_file
 
@@ -187,3 +189,18 @@ def test_the_search_is_linear_in_the_file() -> None:
 
     small, large = timed(200), timed(2000)
     assert large < small * 25, (small, large)
+
+
+def test_a_tree_scan_reads_a_file_for_a_copy_but_not_for_a_label(tmp_path: Path) -> None:
+    """A ConfigMap holding the image has no image field to screen for; a Service labelled
+    ``app: app`` mentions the name but holds no copy, and is not composed."""
+    (tmp_path / "config.yaml").write_text(
+        f"apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: c}}\ndata:\n  IMG: {APP}:1.0\n"
+    )
+    (tmp_path / "service.yaml").write_text(
+        "apiVersion: v1\nkind: Service\nmetadata:\n  name: app\n  labels:\n    app: web\n"
+    )
+    scan = scan_tree(tmp_path, watch=(APP,))
+    assert [(o.location.file, o.location.line) for o in scan.occurrences] == [("config.yaml", 5)]
+    assert scan.files_composed == 1
+    assert scan_tree(tmp_path).files_composed == 0

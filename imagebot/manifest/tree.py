@@ -8,6 +8,7 @@ stay inside the tree, and oversized files are reported, not read.
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -76,8 +77,7 @@ def scan_tree(
     texts: dict[str, str] = {}
     workloads: list[Workload] = []
     occurrences: list[Occurrence] = []
-    # A copy may sit in a file with no image field at all (a ConfigMap's data).
-    also = tuple({name.rsplit("/", 1)[-1].encode() for name in watch})
+    also = _copy_screen(watch)
     seen = composed = 0
     for relative, path in _manifest_files(base, paths, skipped):
         seen += 1
@@ -133,6 +133,16 @@ def scan_tree(
     )
 
 
+def _copy_screen(watch: Collection[str]) -> re.Pattern[bytes] | None:
+    """Bytes a copy of a watched image must contain in a file with no image field (a
+    ConfigMap's data): its last path component right before a tag, digest or placeholder
+    (``app:1.0``, not the label ``app: web``). A bare name counts only under ``image:``."""
+    if not watch:
+        return None
+    names = sorted({re.escape(name.rsplit("/", 1)[-1].encode()) for name in watch})
+    return re.compile(b"(?:" + b"|".join(names) + rb")[:@][\w{$]")
+
+
 def _read(
     path: Path,
     relative: str,
@@ -141,7 +151,7 @@ def _read(
     problems: list[Problem],
     skipped: list[Problem],
     only_automated: bool,
-    also: tuple[bytes, ...] = (),
+    also: re.Pattern[bytes] | None = None,
 ) -> str | None:
     try:
         if path.stat().st_size > max_bytes:
@@ -151,7 +161,7 @@ def _read(
     except OSError as error:
         problems.append(Problem(f"cannot read: {error.strerror or error}", relative))
         return None
-    if not any(token in data for token in SCREEN_TOKENS) and not any(t in data for t in also):
+    if not any(token in data for token in SCREEN_TOKENS) and not (also and also.search(data)):
         return None
     if only_automated and not any(token in data for token in AUTOMATION_TOKENS):
         return None
