@@ -13,6 +13,7 @@ and silent", so the test holds before and after containers are read in any kind.
 
 from __future__ import annotations
 
+import json
 import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -444,3 +445,20 @@ def test_release_to_some_workloads_names_the_copies_it_left(tmp_path: Path) -> N
         (line_of(two, f"{TARGET}:1.0.1"), Severity.INFO)
     ]
     assert "Deployment/default/two was left alone: not among the workloads named" in left[0].message
+
+
+def test_set_image_json_lists_the_copies_in_problems_and_skipped(tmp_path: Path) -> None:
+    placeholder = ISSUE_FILE.replace(f"image: {TARGET}:1.0.0", f"image: {TARGET}:${{TAG}}", 3)
+    (tmp_path / FILE).write_text(ISSUE_FILE + "---\n" + placeholder.split("---\n")[2])
+    command = ["set-image", f"{TARGET}:{NEW}", "--repo", str(tmp_path), "--output", "json"]
+    result = CliRunner().invoke(cli, command)
+    assert result.exit_code == 0, result.output
+    answer = json.loads(result.stdout)
+    unread = [
+        (p["line"], p["severity"]) for p in answer["problems"] if p["code"] == "copy-not-read"
+    ]
+    left = [(p["line"], p["severity"]) for p in answer["skipped"] if p["code"] == "copy-left-alone"]
+    new = (tmp_path / FILE).read_text().splitlines()
+    for line in ISSUE_LINES[1:]:
+        assert new[line - 1].endswith(f"{TARGET}:{NEW}") or (line, "warning") in unread
+    assert left == [(line_of("\n".join(new), f"{TARGET}:${{TAG}}"), "info")]

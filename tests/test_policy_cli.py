@@ -99,6 +99,7 @@ def test_json_output_carries_the_decision_and_verdicts() -> None:
     )
     assert result.exit_code == 0
     assert json.loads(result.stdout) == {
+        "schemaVersion": 1,
         "policy": "glob:*",
         "chosen": "a",
         "created": "2024-05-01T08:00:00Z",

@@ -37,15 +37,16 @@ def test_tags_marks_the_current_and_the_chosen_tag_with_the_reason(
 
     assert done.exit_code == 0, done.output
     answer = json.loads(done.output)
+    assert answer["schemaVersion"] == 1
     assert answer["chosen"] == "dev-3" and answer["reason"]
     rows = {row["tag"]: row for row in answer["tags"]}
     assert rows["dev-1"]["current"] and not rows["dev-1"]["chosen"]
     assert rows["dev-3"]["chosen"] and rows["dev-3"]["digest"] == digests["dev-3"]
-    assert rows["dev-2"]["created"] == (T0 + dt.timedelta(days=1)).isoformat()
+    assert rows["dev-2"]["created"] == "2024-03-02T00:00:00Z"
     assert rows["release"]["created"] is None  # the glob does not want it: never fetched
 
     again = runner.invoke(cli, ["tags", image, "--policy", "glob:dev-*", "--output", "json"])
-    assert json.loads(again.output)["requests"] == {"list": 1, "head": 1}  # the cache served
+    assert json.loads(again.output)["requests"] == {"list": 1}  # the cache served
 
 
 def test_tags_without_a_policy_prints_a_table_newest_first(
@@ -78,3 +79,43 @@ def test_tags_reports_bad_input_with_a_clear_message_and_exit_code(
 
     assert done.exit_code == code
     assert message in done.output
+
+
+def test_a_second_run_served_by_the_cache_keeps_every_digest(
+    registry: RegistryServer, pusher: ImagePusher, unique_repo: str, runner: CliRunner
+) -> None:
+    """Bug: the second ``imagebot tags`` (creation times from the cache) printed no digests."""
+    digests = pusher.push_tags(unique_repo, {"a": T0, "b": T0 + dt.timedelta(hours=1)})
+    image = f"{registry.host}/{unique_repo}"
+
+    first = json.loads(runner.invoke(cli, ["tags", image, "--output", "json"]).output)
+    second_text = runner.invoke(cli, ["tags", image])
+    second = json.loads(runner.invoke(cli, ["tags", image, "--output", "json"]).output)
+
+    assert {row["tag"]: row["digest"] for row in first["tags"]} == digests
+    assert {row["tag"]: row["digest"] for row in second["tags"]} == digests
+    assert second["requests"] == {"list": 1}
+    assert [row["cached"] for row in first["tags"] + second["tags"]] == [False] * 2 + [True] * 2
+    for line in second_text.output.splitlines()[1:]:
+        tag, _created, digest = line.split()[:3]
+        assert digests[tag].startswith(digest)
+
+
+def test_a_second_run_with_a_policy_costs_one_request(
+    registry: RegistryServer, pusher: ImagePusher, unique_repo: str, runner: CliRunner
+) -> None:
+    """docs/registries.md says a second ``imagebot tags`` is one request; with ``--policy`` it
+    was two (a HEAD for the chosen tag's digest). Counted at the registry, not by the client."""
+    digests = pusher.push_tags(unique_repo, {"v1": T0, "v2": T0 + dt.timedelta(days=1)})
+    image = f"{registry.host}/{unique_repo}:v1"
+    args = ["tags", image, "--policy", "glob:v*", "--output", "json"]
+    runner.invoke(cli, args)
+    before = len(registry.request_log(repo=unique_repo))
+
+    again = runner.invoke(cli, args)
+
+    served = registry.request_log(repo=unique_repo)[before:]
+    assert [(e.method, e.kind) for e in served] == [("GET", "tags")]
+    answer = json.loads(again.output)
+    assert answer["chosen"] == "v2"
+    assert next(r for r in answer["tags"] if r["chosen"])["digest"] == digests["v2"]

@@ -1,9 +1,9 @@
 """Exit codes and error rendering shared by every subcommand.
 
 The core raises ``ImagebotError``s; this module is the one place that maps them to exit codes
-and prints them, so every command behaves alike. It also holds the one ``--path`` option and
-reads ``--repo``/``--path`` the one way every command that reads a local tree does
-(``LOCAL_REPO``, ``local_tree``).
+and prints them, so every command behaves alike. It also reads ``--repo``/``--path`` the one way
+every command that reads a local tree does (``local_tree``); the options themselves are defined
+once in ``imagebot.cli.options``.
 """
 
 from __future__ import annotations
@@ -38,17 +38,6 @@ Exit codes:
   5  nothing matched (--path holds no automated image, no target, no tag)
   policy select: 0 chosen, 1 none qualifies, 2 invalid"""
 """The table for ``imagebot --help`` (click keeps a ``\\b`` paragraph as written)."""
-
-# ``--path`` filters in every command, whether ``--repo`` is a local tree or a URL to clone.
-PATHS = click.option(
-    "--path",
-    "paths",
-    multiple=True,
-    help="Only look in these directories of --repo (repeatable).",
-)
-LOCAL_REPO = click.option(
-    "--repo", default=".", show_default=True, help="The repository: a local directory."
-)
 
 
 def seconds_between(
@@ -122,8 +111,8 @@ def local_tree(ctx: click.Context, repo: str, paths: Sequence[str]) -> tuple[Pat
                 f"the repository, as before; this goes away in the next release: write "
                 f"--repo {path!r}\n"
             )
-            return _directory(Path(path), "--path"), ()
-    tree = _directory(root, "--repo")
+            return _directory(path, "--path", ctx.command_path), ()
+    tree = _directory(repo, "--repo", ctx.command_path)
     check_paths(tree, relative, "--path")
     return tree, tuple(relative)
 
@@ -147,7 +136,23 @@ def nothing_matched(paths: Sequence[str]) -> NoReturn:
     fail(f"--path {where}: no automated image there; nothing to do", EXIT_NO_MATCH)
 
 
-def _directory(path: Path, flag: str) -> Path:
-    if not path.is_dir():
-        raise UsageError(f"{flag} {str(path)!r} is not a local directory")
-    return path
+def _directory(text: str, flag: str, command: str) -> Path:
+    """``path`` if it is a directory; else a UsageError that says why, in the user's spelling
+    (``Path`` would print ``https://host/r.git`` as ``https:/host/r.git``)."""
+    from imagebot.errors import ConfigError
+    from imagebot.gitrepo.address import CloneUrl, parse_repo
+
+    path = Path(text)
+    if path.is_dir():
+        return path
+    try:
+        url = isinstance(parse_repo(text), CloneUrl)
+    except ConfigError:
+        url = False
+    if url or "://" in text:
+        raise UsageError(
+            f"{flag} {text!r} is a Git URL, but {command} reads a local directory: clone the "
+            "repository and give the clone's path (only run and the commands that commit "
+            "clone a URL)"
+        )
+    raise UsageError(f"{flag} {text!r} is not a local directory")

@@ -43,6 +43,15 @@ class LazyGroup(click.Group):
             raise TypeError(f"{target} is not a click command")
         return loaded
 
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        # An option first (``imagebot policy -w deployment/web --tag ...``) is the fallback's
+        # too, unless the group itself takes it (``--help``).
+        first = args[0] if args else ""
+        own = {name for param in self.get_params(ctx) for name in param.opts}
+        if self.fallback and first.startswith("-") and first.split("=")[0] not in own:
+            args = [self.fallback, *args]
+        return super().parse_args(ctx, args)
+
     def resolve_command(
         self, ctx: click.Context, args: list[str]
     ) -> tuple[str | None, click.Command | None, list[str]]:

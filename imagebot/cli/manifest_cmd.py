@@ -11,7 +11,7 @@ rendering live here.
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -19,14 +19,16 @@ from imagebot.cli.common import (
     EXIT_NO_MATCH,
     EXIT_OK,
     EXIT_USAGE,
-    LOCAL_REPO,
-    PATHS,
     fail,
     local_tree,
     nothing_matched,
     reported_errors,
 )
+from imagebot.cli.options import DRY_RUN, LOCAL_REPO, OUTPUT, PATHS
 from imagebot.model import Problem, Target
+
+if TYPE_CHECKING:
+    from imagebot.manifest.rewrite import Update
 
 
 def _state(target: Target) -> str:
@@ -77,26 +79,25 @@ def _print_problems(title: str, problems: tuple[Problem, ...] | list[Problem]) -
         sys.stderr.writelines(f"  {problem}\n" for problem in problems)
 
 
-def _print_copies(copies: tuple[Problem, ...]) -> None:
-    """The copies of the image seen and not changed: warnings first (not read), then info."""
+def _split_copies(copies: tuple[Problem, ...]) -> tuple[list[Problem], list[Problem]]:
+    """The copies of the image seen and not changed: (not read, so warnings; left alone)."""
     from imagebot.model import Severity
 
-    warnings = [p for p in copies if p.severity is Severity.WARNING]
-    _print_problems("warnings: copies not read, so not changed", warnings)
-    _print_problems("left alone", [p for p in copies if p not in warnings])
+    unread = [p for p in copies if p.severity is Severity.WARNING]
+    return unread, [p for p in copies if p.severity is not Severity.WARNING]
 
 
 @click.command("list")
 @LOCAL_REPO
 @PATHS
 @click.option("--all", "show_all", is_flag=True, help="Also list images that are not automated.")
-@click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@OUTPUT
 @click.pass_context
 def list_targets(
     ctx: click.Context, repo: str, paths: tuple[str, ...], show_all: bool, output: str
 ) -> None:
     """List every automated image in a tree, with its policy and where that policy came from."""
-    from imagebot.cli.render import dumps, problem_to_json, table
+    from imagebot.cli.render import document, problem_to_json, table
     from imagebot.manifest import scan_tree
 
     with reported_errors():
@@ -106,7 +107,7 @@ def list_targets(
     empty = bool(relative) and not targets
     if output == "json":
         sys.stdout.write(
-            dumps(
+            document(
                 {
                     "targets": [target_to_json(t) for t in targets],
                     "problems": [problem_to_json(p) for p in scan.problems],
@@ -140,10 +141,17 @@ def list_targets(
 @click.argument("reference", metavar="IMAGE:TAG")
 @LOCAL_REPO
 @PATHS
-@click.option("--dry-run", is_flag=True, help="Print the unified diff; write nothing.")
+@DRY_RUN
+@OUTPUT
 @click.pass_context
 def set_image(
-    ctx: click.Context, reference: str, repo: str, paths: tuple[str, ...], dry_run: bool
+    ctx: click.Context,
+    *,
+    reference: str,
+    repo: str,
+    paths: tuple[str, ...],
+    dry_run: bool,
+    output: str,
 ) -> None:
     """Write IMAGE:TAG (or IMAGE:TAG@sha256:...) into every target of IMAGE.
 
@@ -151,8 +159,9 @@ def set_image(
     IMAGE (``nginx`` is ``docker.io/library/nginx``), automated or not; locked workloads are
     reported and left alone. The files are written in place; nothing is committed.
     """
+    from imagebot.cli.render import document, problem_to_json
     from imagebot.errors import ReferenceError_
-    from imagebot.manifest import unified_diff, updated_value
+    from imagebot.manifest import unified_diff
     from imagebot.reconcile.workflow import Release
     from imagebot.reconcile.workflow import set_image as release_in_place
     from imagebot.refs import parse_reference
@@ -168,25 +177,65 @@ def set_image(
         root, relative = local_tree(ctx, repo, paths)
         wanted = Release(image, image.tag, image.digest)
         released = release_in_place(root, relative, wanted, write=not dry_run)
-    _print_problems("skipped", released.skipped)
-    _print_problems("problems", [*released.tree_problems, *released.problems])
-    _print_copies(released.copies)
+    diff = "".join(unified_diff(file, old, new) for file, (old, new) in released.texts.items())
+    unread, left = _split_copies(released.copies)
+    if output == "json":
+        # Copies not changed join run's lists: not read in problems, left alone in skipped.
+        sys.stdout.write(
+            document(
+                {
+                    "image": str(image),
+                    "changes": [_update_to_json(update) for update in released.applied],
+                    "files": sorted(released.texts),
+                    "written": bool(released.texts) and not dry_run,
+                    "diff": diff,
+                    "problems": [
+                        problem_to_json(p)
+                        for p in (*released.tree_problems, *released.problems, *unread)
+                    ],
+                    "skipped": [problem_to_json(p) for p in (*released.skipped, *left)],
+                }
+            )
+        )
+    else:
+        _print_problems("skipped", released.skipped)
+        _print_problems("problems", [*released.tree_problems, *released.problems])
+        _print_problems("warnings: copies not read, so not changed", unread)
+        _print_problems("left alone", left)
     if not released.found:
         where = " ".join(relative) if relative else str(root)
         count = len(released.copies)
-        seen = f"; seen {count} time(s) where it was not changed, listed above" if count else ""
+        listed = "listed above" if output == "text" else "in problems and skipped"
+        seen = f"; seen {count} time(s) where it was not changed, {listed}" if count else ""
         sys.stderr.write(f"imagebot: no image of {image.name} under {where}{seen}\n")
         raise SystemExit(EXIT_NO_MATCH)
-    if dry_run:
-        sys.stdout.writelines(
-            unified_diff(file, old, new) for file, (old, new) in released.texts.items()
-        )
-    else:
+    if output == "text" and dry_run:
+        sys.stdout.write(diff)
+    elif output == "text":
         for update in released.applied:
             target = update.target
+            new = _update_to_json(update)["new"]
             container = f" {target.container}" if target.container else ""
             sys.stdout.write(
                 f"{target.location}: {target.workload}{container}: "
-                f"{target.current_value} -> {updated_value(update)}\n"
+                f"{target.current_value} -> {new}\n"
             )
     raise SystemExit(EXIT_OK if released.done else EXIT_NO_MATCH)
+
+
+def _update_to_json(update: Update) -> dict[str, Any]:
+    """One written (or, with --dry-run, planned) value: the keys of ``run``'s ``changes``."""
+    from imagebot.manifest import updated_value
+
+    target = update.target
+    return {
+        "file": target.location.file,
+        "line": target.location.line,
+        "workload": str(target.workload),
+        "container": target.container,
+        "kind": str(target.kind),
+        "old": target.current_value,
+        "new": updated_value(update),
+        "tag": update.new_tag,
+        "digest": update.new_digest,
+    }

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import re
 import sys
-from datetime import UTC, datetime
+from datetime import datetime
 
 import click
 
 from imagebot.cli.common import EXIT_NONE_CHOSEN, reported_errors
 from imagebot.cli.lazy import LazyGroup
+from imagebot.cli.options import ALLOW_DOWNGRADE, OUTPUT
 from imagebot.errors import UsageError
 from imagebot.model import TagInfo
 from imagebot.policy import Decision, parse_policy, select_tag
@@ -45,9 +46,9 @@ def policy() -> None:
 @click.option("--current", metavar="TAG", help="The tag deployed now; never go below it.")
 @click.option("--filter", "filter_pattern", metavar="REGEX", help="Candidates must match.")
 @click.option("--extract", metavar="TEMPLATE", help="Order this expansion ($name, ${name}, $1).")
-@click.option("--allow-downgrade", is_flag=True, help="Allow a tag that ranks below --current.")
+@ALLOW_DOWNGRADE
 @click.option("--explain", is_flag=True, help="Show every candidate's verdict (on stderr).")
-@click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@OUTPUT
 def select(
     *,
     policy_text: str,
@@ -102,10 +103,13 @@ def decision_json(policy_text: str, decision: Decision, explain: bool) -> str:
     import json
 
     chosen = decision.chosen
+    from imagebot.cli.render import SCHEMA_VERSION, rfc3339
+
     document: dict[str, object] = {
+        "schemaVersion": SCHEMA_VERSION,
         "policy": policy_text,
         "chosen": chosen.tag if chosen else None,
-        "created": _utc(chosen.created) if chosen and chosen.created else None,
+        "created": rfc3339(chosen.created) if chosen and chosen.created else None,
         "reason": decision.reason,
     }
     if explain:
@@ -114,10 +118,6 @@ def decision_json(policy_text: str, decision: Decision, explain: bool) -> str:
             for v in decision.verdicts
         ]
     return json.dumps(document, ensure_ascii=False, indent=2)
-
-
-def _utc(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 _BLANKS = " \t\r\f\v"

@@ -8,7 +8,8 @@ rename them.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from imagebot.model import Change, Problem, RunResult
@@ -57,6 +58,21 @@ def result_to_json(result: RunResult) -> dict[str, Any]:
         "staleRegistries": list(result.stale_registries),
         "durationSeconds": round(result.duration_seconds, 3),
     }
+
+
+SCHEMA_VERSION = 1
+"""The ``schemaVersion`` of every ``--output json`` document: raised only when a key is renamed
+or removed, or changes meaning (adding keys does not raise it)."""
+
+
+def document(data: Mapping[str, Any]) -> str:
+    """One command's ``--output json`` answer: ``schemaVersion`` first, then ``data``."""
+    return dumps({"schemaVersion": SCHEMA_VERSION, **data})
+
+
+def rfc3339(moment: datetime) -> str:
+    """A time as every ``--output json`` document writes it: RFC 3339 in UTC, with ``Z``."""
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def dumps(data: object) -> str:

@@ -23,8 +23,20 @@ from imagebot.cli.common import (
     EXIT_PROBLEMS,
     EXIT_TRANSIENT,
     EXIT_USAGE,
-    PATHS,
     exit_code_for,
+)
+from imagebot.cli.options import (
+    ALLOW_DOWNGRADE,
+    AUTHOR_EMAIL,
+    AUTHOR_NAME,
+    BRANCH,
+    CONFIG,
+    DRY_RUN,
+    NO_PUSH,
+    OUTPUT,
+    PATHS,
+    PUSH_BRANCH,
+    REPO,
 )
 from imagebot.durations import parse_duration
 from imagebot.errors import ConfigError
@@ -57,23 +69,23 @@ def parse_interval(_ctx: click.Context, _param: click.Parameter, text: str | Non
 
 
 @click.command()
-@click.option("--repo", default=".", show_default=True, help="Local path or Git URL.")
-@click.option("--branch", help="Branch to update (default: the remote's default branch).")
+@REPO
+@BRANCH
 @PATHS
-@click.option("--dry-run", is_flag=True, help="Print the plan and the diff; touch nothing.")
-@click.option("--no-push", is_flag=True, help="Commit but do not push.")
-@click.option("--push-branch", help="Push to this branch (recreated from the base) for review.")
-@click.option("--config", "config_file", help="Settings file (default: imagebot.yaml in the repo).")
+@DRY_RUN
+@NO_PUSH
+@PUSH_BRANCH
+@CONFIG
 @click.option(
     "--interval",
     callback=parse_interval,
     help="Keep running, one cycle per interval (e.g. 90s, 5m, 1h30m).",
 )
-@click.option("--allow-downgrade", is_flag=True, help="Let policies choose an older tag.")
-@click.option("--author-name", help="Commit author and committer name.")
-@click.option("--author-email", help="Commit author and committer email.")
+@ALLOW_DOWNGRADE
+@AUTHOR_NAME
+@AUTHOR_EMAIL
 @click.option("--strict", is_flag=True, help="Exit 3 when problems were reported.")
-@click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@OUTPUT
 def run(**options: Any) -> None:
     """Update images in Git from the registries: one commit, pushed.
 
@@ -205,10 +217,10 @@ def _cycle(options: Mapping[str, Any], clients: RegistryClients[str]) -> Cycle:
     except ImagebotError as error:
         sys.stderr.write(f"imagebot: error: {redact(str(error))}\n")
         return Cycle(exit_code_for(error), failed=not error.permanent, in_tree=bool(in_tree))
-    from imagebot.cli.render import dumps, result_to_json, result_to_text
+    from imagebot.cli.render import document, result_to_json, result_to_text
 
     if options["output"] == "json":
-        sys.stdout.write(dumps(result_to_json(result)))
+        sys.stdout.write(document(result_to_json(result)))
     else:
         sys.stdout.write(result_to_text(result, dry_run=options["dry_run"]))
     if result.failed_repositories or result.stale_registries:

@@ -13,6 +13,7 @@ from typing import Any
 import click
 
 from imagebot.cli.common import EXIT_NO_MATCH, EXIT_TRANSIENT, EXIT_USAGE, fail, reported_errors
+from imagebot.cli.options import CONFIG, OUTPUT
 from imagebot.cli.progress import Progress, default_cache_dir
 from imagebot.config import RegistryHost, RegistrySettings
 from imagebot.redact import redact
@@ -22,13 +23,8 @@ from imagebot.redact import redact
 @click.argument("image")
 @click.option("--policy", "policy_text", help="Mark the tag this policy chooses, e.g. semver:~1.2.")
 @click.option("--platform", help="OS/ARCH whose creation time counts (default linux/amd64).")
-@click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
-@click.option(
-    "--config",
-    "config_file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="imagebot.yaml whose registries section (credentials, mirrors) applies.",
-)
+@OUTPUT
+@CONFIG
 @click.option("--insecure", is_flag=True, help="Talk plain HTTP to this image's registry.")
 def tags(
     *,
@@ -40,7 +36,7 @@ def tags(
     insecure: bool,
 ) -> None:
     """List IMAGE's tags with creation time and digest; mark the current and chosen ones."""
-    from imagebot.cli.render import dumps
+    from imagebot.cli.render import document, rfc3339
     from imagebot.model import TagInfo
     from imagebot.policy import parse_policy, select_tag
     from imagebot.refs import parse_reference
@@ -70,15 +66,18 @@ def tags(
             decision = select_tag(policy, scan.tags, current=ref.tag, allow_downgrade=True)
             picked, reason = decision.chosen, decision.reason
         chosen = picked.tag if picked else None
-        # A digest seen in this scan is current; one the cache stood in for is asked for again.
-        digests = (
-            {picked.tag: client.digest(ref, picked.tag)} if picked and not picked.digest else {}
-        )
+        # A digest seen in this scan is current; one the cache stood in for is the digest the
+        # tag named when its creation time was read (shown, as that time is: the run that
+        # pins asks the registry again). Only a tag with neither costs a HEAD.
+        digests = {**scan.cached_digests, **{t.tag: t.digest for t in scan.tags if t.digest}}
+        if picked and picked.tag not in digests:
+            digests[picked.tag] = client.digest(ref, picked.tag)
         rows = [
             {
                 "tag": info.tag,
-                "created": info.created.isoformat() if info.created else None,
-                "digest": digests.get(info.tag, info.digest),
+                "created": rfc3339(info.created) if info.created else None,
+                "digest": digests.get(info.tag),
+                "cached": info.tag in scan.cached_digests,
                 "current": info.tag == ref.tag,
                 "chosen": info.tag == chosen,
             }
@@ -87,8 +86,9 @@ def tags(
             )
         ]
         if output == "json":
-            document = {
-                "image": ref.name,
+            answer = {
+                "image": ref.name,  # kept as it was; ``repository`` is every other command's name
+                "repository": ref.name,
                 "policy": policy_text,
                 "platform": settings.platform,
                 "chosen": chosen,
@@ -97,7 +97,7 @@ def tags(
                 "requests": dict(client.stats),
                 "tags": rows,
             }
-            click.echo(dumps(document), nl=False)
+            click.echo(document(answer), nl=False)
         else:
             click.echo(_text(rows), nl=False)
             for warning in scan.warnings:

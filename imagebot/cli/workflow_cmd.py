@@ -18,12 +18,28 @@ from imagebot.cli.common import (
     EXIT_FINDINGS,
     EXIT_NO_MATCH,
     EXIT_OK,
-    LOCAL_REPO,
-    PATHS,
     fail,
     local_tree,
     nothing_matched,
     reported_errors,
+)
+from imagebot.cli.options import (
+    AUTHOR_EMAIL,
+    AUTHOR_NAME,
+    BRANCH,
+    CONFIG,
+    DRY_RUN,
+    LOCAL_REPO,
+    MESSAGE,
+    NAMESPACE,
+    NO_PUSH,
+    OUTPUT,
+    PATHS,
+    REPO,
+    USER,
+    WORKLOAD,
+    stacked,
+    workload_of,
 )
 from imagebot.errors import UsageError
 
@@ -36,33 +52,10 @@ if TYPE_CHECKING:
     from imagebot.reconcile.edit import Edit, EditResult
     from imagebot.reconcile.workflow import Request
 
-Decorator = Callable[[Callable[..., None]], Callable[..., None]]
-
-_GIT_OPTIONS: list[Decorator] = [
-    click.option("--repo", default=".", show_default=True, help="Local path or Git URL."),
-    click.option("--branch", help="Branch to change (default: the remote's default branch)."),
-    PATHS,
-    click.option("--dry-run", is_flag=True, help="Print the diff; touch nothing."),
-    click.option("--no-push", is_flag=True, help="Commit but do not push."),
-    click.option("--config", "config_file", help="Settings file (default: imagebot.yaml)."),
-    click.option("--author-name", help="Commit author and committer name."),
-    click.option("--author-email", help="Commit author and committer email."),
-    click.option("--user", help="Who asks for this; recorded in the commit message."),
-]
-_MESSAGE = click.option("-m", "--message", help="Commit subject (replaces the default one).")
-_WORKLOAD = [
-    click.argument("workload"),
-    click.option("-n", "--namespace", help="Namespace of WORKLOAD, if it does not say."),
-]
-
-
-def _with(*decorators: Decorator) -> Decorator:
-    def apply(func: Callable[..., None]) -> Callable[..., None]:
-        for decorator in reversed(decorators):
-            func = decorator(func)
-        return func
-
-    return apply
+# What every command that commits takes, in the order ``--help`` lists it.
+_GIT_OPTIONS = stacked(
+    REPO, BRANCH, PATHS, DRY_RUN, NO_PUSH, CONFIG, AUTHOR_NAME, AUTHOR_EMAIL, USER, OUTPUT
+)
 
 
 def one_line(text: str | None) -> str | None:
@@ -74,7 +67,9 @@ def one_line(text: str | None) -> str | None:
 
 
 @click.command()
-@_with(*_WORKLOAD, *_GIT_OPTIONS, _MESSAGE)
+@WORKLOAD
+@_GIT_OPTIONS
+@MESSAGE
 def automate(**options: Any) -> None:
     """Turn on automation for WORKLOAD (kind/name, namespace:kind/name or Kind/namespace/name)."""
     from imagebot.reconcile.workflow import automation_edits
@@ -83,7 +78,9 @@ def automate(**options: Any) -> None:
 
 
 @click.command()
-@_with(*_WORKLOAD, *_GIT_OPTIONS, _MESSAGE)
+@WORKLOAD
+@_GIT_OPTIONS
+@MESSAGE
 def deautomate(**options: Any) -> None:
     """Turn off automation for WORKLOAD; its tag policies stay for next time."""
     from imagebot.reconcile.workflow import automation_edits
@@ -92,7 +89,8 @@ def deautomate(**options: Any) -> None:
 
 
 @click.command()
-@_with(*_WORKLOAD, *_GIT_OPTIONS)
+@WORKLOAD
+@_GIT_OPTIONS
 @click.option("-m", "--message", help="Why it is locked; kept in the lock and the commit.")
 def lock(**options: Any) -> None:
     """Lock WORKLOAD: imagebot run and release leave its images where they are."""
@@ -105,7 +103,9 @@ def lock(**options: Any) -> None:
 
 
 @click.command()
-@_with(*_WORKLOAD, *_GIT_OPTIONS, _MESSAGE)
+@WORKLOAD
+@_GIT_OPTIONS
+@MESSAGE
 def unlock(**options: Any) -> None:
     """Unlock WORKLOAD, dropping its lock message and user."""
     from imagebot.reconcile.workflow import unlock_edits
@@ -117,7 +117,9 @@ def unlock(**options: Any) -> None:
 
 
 @click.command("set")
-@_with(*_WORKLOAD, *_GIT_OPTIONS, _MESSAGE)
+@WORKLOAD
+@_GIT_OPTIONS
+@MESSAGE
 @click.option("-t", "--tag", "tags", multiple=True, metavar="CONTAINER=POLICY",
               help="CONTAINER's tag policy (glob:, regex:, semver:, ...). Repeatable.")  # fmt: skip
 @click.option("--tag-all", metavar="POLICY", help="Set POLICY for every container.")
@@ -149,9 +151,10 @@ def _container_policy(text: str) -> tuple[str, str]:
               help="The image and the tag (or @digest) to release.")  # fmt: skip
 @click.option("-w", "--workload", "workloads", multiple=True, metavar="WORKLOAD",
               help="Only these workloads (repeatable); default: all of IMAGE.")  # fmt: skip
-@click.option("-n", "--namespace", help="Namespace of workloads that do not say.")
+@NAMESPACE
 @click.option("--force", is_flag=True, help="Release to locked workloads too.")
-@_with(*_GIT_OPTIONS, _MESSAGE)
+@_GIT_OPTIONS
+@MESSAGE
 def release(**options: Any) -> None:
     """Write IMAGE:TAG into every target of IMAGE (or the named workloads'), commit and push.
 
@@ -184,20 +187,27 @@ def release(**options: Any) -> None:
 @click.argument("files", nargs=-1, type=click.Path())
 @LOCAL_REPO
 @PATHS
+@OUTPUT
 @click.pass_context
-def lint(ctx: click.Context, repo: str, paths: tuple[str, ...], files: tuple[str, ...]) -> None:
+def lint(
+    ctx: click.Context, repo: str, paths: tuple[str, ...], files: tuple[str, ...], output: str
+) -> None:
     """Check automation annotations and policies; print file:line: message, exit 4 if any.
 
     FILES (as pre-commit passes them) only decide whether to run: the whole tree is checked,
     since duplicates and Flux image policies are only visible across files.
     """
+    from imagebot.cli.render import document, problem_to_json
     from imagebot.reconcile.lint import lint_tree
 
     with reported_errors():
         base, relative = local_tree(ctx, repo, paths)
         findings = lint_tree(base, relative)
-    for finding in findings:
-        click.echo(str(finding))
+    if output == "json":
+        click.echo(document({"findings": [problem_to_json(f) for f in findings]}), nl=False)
+    else:
+        for finding in findings:
+            click.echo(str(finding))
     if findings:
         sys.stderr.write(f"imagebot lint: {len(findings)} finding(s)\n")
         raise SystemExit(EXIT_FINDINGS)
@@ -233,7 +243,7 @@ def _annotate(
     from imagebot.reconcile.workflow import annotate
 
     with reported_errors():
-        wanted = WorkloadId.parse(options["workload"], options["namespace"])
+        wanted = WorkloadId.parse(workload_of(options), options["namespace"])
     request = _request(options)
 
     def compute(root: Path, settings: Settings) -> Edit:
@@ -256,7 +266,10 @@ def _commit(options: dict[str, Any], compute: Callable[[Path, Settings], Edit]) 
     with reported_errors():
         settings, loader = settings_and_loader(options)
         result = edit_repository(settings, compute, configure=loader)
-    _render(result, dry_run=options["dry_run"])
+    if options["output"] == "json":
+        _render_json(result, dry_run=options["dry_run"])
+    else:
+        _render(result, dry_run=options["dry_run"])
     raise SystemExit(EXIT_OK if result.edit.matched else EXIT_NO_MATCH)
 
 
@@ -274,3 +287,29 @@ def _render(result: EditResult, *, dry_run: bool) -> None:
         subject = edit.message.splitlines()[0] if edit.message else ""
         where = f"pushed to {result.branch}" if result.pushed else "not pushed"
         click.echo(f"committed {result.commit[:12]} {subject!r} ({where})")
+
+
+def _render_json(result: EditResult, *, dry_run: bool) -> None:
+    """What changed (or, with --dry-run, would), the commit and where it went; the keys ``run``
+    shares (``problems``, ``commit``, ``pushed``, ``branch``, ``pushAttempts``) mean the same."""
+    from imagebot.cli.render import document, problem_to_json
+
+    edit = result.edit
+    click.echo(
+        document(
+            {
+                "matched": edit.matched,
+                "files": sorted(edit.texts),
+                "message": edit.message,
+                "notes": list(edit.notes),
+                "problems": [problem_to_json(p) for p in edit.problems],
+                "diff": result.diff,
+                "dryRun": dry_run,
+                "commit": result.commit,
+                "pushed": result.pushed,
+                "branch": result.branch,
+                "pushAttempts": result.push_attempts,
+            }
+        ),
+        nl=False,
+    )

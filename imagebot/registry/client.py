@@ -62,7 +62,9 @@ class RepoScan:
     current tags the listing lacks, with the creation time the cache or one manifest fetch
     gave (they are not candidates: the tag may be gone). ``failed``: tags whose creation time
     could not be fetched, and why (the error's type and ``permanent`` tell a 404, a refusal or
-    a malformed answer from a passing fault)."""
+    a malformed answer from a passing fault). ``cached_digests``: for listed tags the cache
+    stood in for, the digest each named when last resolved (with the creation time ``tags``
+    carries): fit to show, not to pin, since the tag may have moved since."""
 
     tags: tuple[TagInfo, ...] = ()
     stale: bool = False
@@ -71,6 +73,7 @@ class RepoScan:
     permanent: bool = False
     unlisted: Mapping[str, TagInfo] = field(default_factory=dict)
     failed: Mapping[str, RegistryError] = field(default_factory=dict)
+    cached_digests: Mapping[str, Digest] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -301,6 +304,11 @@ class RegistryClient:
             warnings=tuple(warnings),
             unlisted={tag: TagInfo(tag, record.created) for tag, record in unlisted.items()},
             failed=failed,
+            cached_digests={
+                tag: Digest(records[tag].digest)
+                for tag in listing.tags
+                if tag in records and tag not in fresh
+            },
         )
 
     def _resolve_counted(self, endpoint: Endpoint, tag: str, counter: _Counter) -> TagRecord:
