@@ -204,3 +204,16 @@ def test_a_tree_scan_reads_a_file_for_a_copy_but_not_for_a_label(tmp_path: Path)
     assert [(o.location.file, o.location.line) for o in scan.occurrences] == [("config.yaml", 5)]
     assert scan.files_composed == 1
     assert scan_tree(tmp_path).files_composed == 0
+
+
+def test_a_template_file_names_no_copy_by_a_label() -> None:
+    text = (
+        "metadata:\n  labels:\n    app: nginx\n    nginx:\n{{- if .Values.x }}\n"
+        "image: nginx:{{ .Values.tag }}\nsidecar: docker.io/library/nginx:1.25\n{{- end }}\n"
+    )
+    scan = scan_file(text, "templates/t.yaml", watch=("docker.io/library/nginx",))
+    assert scan.skipped is not None
+    assert [(o.location.line, o.value) for o in scan.occurrences] == [
+        (6, "nginx:"),
+        (7, "docker.io/library/nginx:1.25"),
+    ]

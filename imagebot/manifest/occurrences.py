@@ -122,12 +122,16 @@ def find_occurrences_in_text(
     if not any(s in body for s in screen):
         return []
     found: list[Occurrence] = []
-    for number, line in enumerate(body.splitlines(), start=1):
+    for number, line in enumerate(body.split("\n"), start=1):
         if not any(s in line for s in screen):
             continue
         for match in _TOKEN.finditer(line):
             word = match.group(0)
-            ref = _reference(word.rstrip(":@"), bare=True)
+            # A name alone (a label, ``name: nginx``) is no copy; one before ``{{`` or
+            # ``${`` (``repo:{{ .Values.tag }}``) is.
+            after = line[match.end() : match.end() + 1]
+            templated = word.endswith((":", "@")) and after != "" and after in "{$"
+            ref = _reference(word.rstrip(":@"), bare=templated)
             if ref is not None and ref.name in names:
                 location = Location(file, number, match.start() + 1)
                 found.append(Occurrence(location, word, ref.name, Reason.UNREAD_FILE, why=why))
