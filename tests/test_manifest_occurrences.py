@@ -42,12 +42,10 @@ def copies(
     ("text", "expected"),
     [
         pytest.param(
-            ROLLOUT + f"---\napiVersion: argoproj.io/v1alpha1\nkind: AnalysisTemplate\nmetadata:\n"
-            f"  name: check\nspec:\n  metrics:\n  - provider:\n      job:\n        spec:\n"
-            f"          template:\n            spec:\n              containers:\n"
-            f"              - {{name: smoke, image: {APP}:1.0}}\n",
-            [(24, Reason.UNREAD_KIND, "AnalysisTemplate/default/check")],
-            id="issue-16-analysis-template-beside-a-rollout",
+            ROLLOUT + "---\napiVersion: example.org/v1\nkind: Gadget\nmetadata:\n  name: check\n"
+            f"spec:\n  smoke:\n    runner: {APP}:1.0\n",
+            [(18, Reason.UNREAD_KIND, "Gadget/default/check")],
+            id="issue-16-a-custom-resource-beside-a-rollout",
         ),
         pytest.param(
             f"kind: Widget\napiVersion: example.org/v1\nmetadata: {{name: w, namespace: ns}}\n"

@@ -1,9 +1,10 @@
 """``run`` reports a copy of an automated image it could not read as a problem, every cycle.
 
-Issue 16: a Rollout's image was updated and the same image in an AnalysisTemplate of the same
-file kept its old tag, exit 0, not a word. Now the cycle still pushes the Rollout, and the copy
-is a ``copy-not-read`` problem: ``--strict`` exits 3 on it, the operator's status lists it
-(Ready stays True: a warning never stalls), and a skipped unchanged cycle still carries it.
+Issue 16: a Rollout's image was updated and the same image elsewhere in the same file kept its
+old tag, exit 0, not a word. Now the cycle still pushes the Rollout, and a copy imagebot cannot
+read (here in a ConfigMap's data) is a ``copy-not-read`` problem: ``--strict`` exits 3 on it,
+the operator's status lists it (Ready stays True: a warning never stalls), and a skipped
+unchanged cycle still carries it.
 """
 
 from __future__ import annotations
@@ -21,21 +22,19 @@ from tests.run_support import imagebot
 
 
 def mixed(image: str) -> bytes:
-    """An automated Rollout and an AnalysisTemplate running the same image."""
+    """An automated Rollout and a ConfigMap handing the same image to a smoke test."""
     return (
         "apiVersion: argoproj.io/v1alpha1\nkind: Rollout\nmetadata:\n  name: web\n"
         "  annotations:\n    imagebot.io/automated: 'true'\n    imagebot.io/tag.web: semver:^1\n"
         "spec:\n  template:\n    spec:\n      containers:\n      - name: web\n"
         f"        image: {image}\n"
-        "---\napiVersion: argoproj.io/v1alpha1\nkind: AnalysisTemplate\nmetadata:\n"
-        "  name: smoke\nspec:\n  metrics:\n  - name: smoke\n    provider:\n      job:\n"
-        "        spec:\n          template:\n            spec:\n              containers:\n"
-        f"              - name: smoke\n                image: {image}\n"
+        "---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: smoke\ndata:\n"
+        f"  SMOKE_IMAGE: {image}\n"
     ).encode()
 
 
-# The AnalysisTemplate's image.
-COPY_LINE = mixed("x").decode().splitlines().index("                image: x") + 1
+# The ConfigMap's copy.
+COPY_LINE = mixed("x").decode().splitlines().index("  SMOKE_IMAGE: x") + 1
 
 
 def test_a_copy_the_run_cannot_read_is_a_problem_on_every_cycle(
@@ -52,7 +51,7 @@ def test_a_copy_the_run_cannot_read_is_a_problem_on_every_cycle(
     [copy] = updated.problems
     assert (copy.file, copy.line, copy.code) == ("app.yaml", COPY_LINE, ProblemCode.COPY_NOT_READ)
     assert copy.severity is Severity.WARNING
-    assert "AnalysisTemplate/default/smoke" in copy.message
+    assert "ConfigMap/default/smoke" in copy.message
 
     status = status_for_result(updated, Stamp(datetime(2024, 6, 1, tzinfo=UTC), {}, 1))
     assert status["problems"] == [f"app.yaml:{COPY_LINE}: {copy.message}"]
