@@ -253,6 +253,13 @@ class ProblemCode(StrEnum):
     NO_DIGEST = "no-digest"  # a pinned reference whose new digest could not be had
     MANIFEST_WARNING = "manifest-warning"  # honoured, but not as Flux would read it
     LOCKED = "locked"  # a locked workload, skipped on purpose
+    # A copy of an image imagebot changed (or looked for) that it could not read: in an object of
+    # a kind it does not read, a document with no kind, a field that is not an image field. The
+    # file may now hold two versions of one image; the rest went ahead.
+    COPY_NOT_READ = "copy-not-read"
+    # A copy left as it is on purpose: not automated, ignored, its policy keeps it, not among the
+    # workloads named, a template placeholder, a file or document refused for its own problem.
+    COPY_LEFT_ALONE = "copy-left-alone"
 
     @property
     def severity(self) -> Severity:
@@ -269,7 +276,12 @@ class ProblemCode(StrEnum):
         return self is ProblemCode.REGISTRY_UNAVAILABLE
 
 
-_SEVERITIES = {ProblemCode.MANIFEST_WARNING: Severity.WARNING, ProblemCode.LOCKED: Severity.INFO}
+_SEVERITIES = {
+    ProblemCode.MANIFEST_WARNING: Severity.WARNING,
+    ProblemCode.COPY_NOT_READ: Severity.WARNING,
+    ProblemCode.LOCKED: Severity.INFO,
+    ProblemCode.COPY_LEFT_ALONE: Severity.INFO,
+}
 _USER_FIXABLE = frozenset(
     {
         ProblemCode.INVALID_POLICY,

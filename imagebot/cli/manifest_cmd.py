@@ -79,6 +79,14 @@ def _print_problems(title: str, problems: tuple[Problem, ...] | list[Problem]) -
         sys.stderr.writelines(f"  {problem}\n" for problem in problems)
 
 
+def _split_copies(copies: tuple[Problem, ...]) -> tuple[list[Problem], list[Problem]]:
+    """The copies of the image seen and not changed: (not read, so warnings; left alone)."""
+    from imagebot.model import Severity
+
+    unread = [p for p in copies if p.severity is Severity.WARNING]
+    return unread, [p for p in copies if p.severity is not Severity.WARNING]
+
+
 @click.command("list")
 @LOCAL_REPO
 @PATHS
@@ -170,7 +178,9 @@ def set_image(
         wanted = Release(image, image.tag, image.digest)
         released = release_in_place(root, relative, wanted, write=not dry_run)
     diff = "".join(unified_diff(file, old, new) for file, (old, new) in released.texts.items())
+    unread, left = _split_copies(released.copies)
     if output == "json":
+        # Copies not changed join run's lists: not read in problems, left alone in skipped.
         sys.stdout.write(
             document(
                 {
@@ -180,18 +190,24 @@ def set_image(
                     "written": bool(released.texts) and not dry_run,
                     "diff": diff,
                     "problems": [
-                        problem_to_json(p) for p in (*released.tree_problems, *released.problems)
+                        problem_to_json(p)
+                        for p in (*released.tree_problems, *released.problems, *unread)
                     ],
-                    "skipped": [problem_to_json(p) for p in released.skipped],
+                    "skipped": [problem_to_json(p) for p in (*released.skipped, *left)],
                 }
             )
         )
     else:
         _print_problems("skipped", released.skipped)
         _print_problems("problems", [*released.tree_problems, *released.problems])
+        _print_problems("warnings: copies not read, so not changed", unread)
+        _print_problems("left alone", left)
     if not released.found:
         where = " ".join(relative) if relative else str(root)
-        sys.stderr.write(f"imagebot: no image of {image.name} under {where}\n")
+        count = len(released.copies)
+        listed = "listed above" if output == "text" else "in problems and skipped"
+        seen = f"; seen {count} time(s) where it was not changed, {listed}" if count else ""
+        sys.stderr.write(f"imagebot: no image of {image.name} under {where}{seen}\n")
         raise SystemExit(EXIT_NO_MATCH)
     if output == "text" and dry_run:
         sys.stdout.write(diff)

@@ -278,7 +278,8 @@ def _render(result: EditResult, *, dry_run: bool) -> None:
     for note in edit.notes:
         click.echo(note)
     for problem in edit.problems:
-        sys.stderr.write(f"imagebot: {problem}\n")
+        severity = "" if problem.severity == "error" else f"{problem.severity}: "
+        sys.stderr.write(f"imagebot: {severity}{problem}\n")
     if dry_run:
         click.echo(result.diff, nl=False)
         return

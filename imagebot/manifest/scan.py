@@ -9,9 +9,10 @@ a document with a repeated key yields no targets, since appliers disagree about 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
+from imagebot.errors import ReferenceError_
 from imagebot.manifest import nodes
 from imagebot.manifest.compose import (
     ComposeError,
@@ -29,6 +30,11 @@ from imagebot.manifest.context import DocumentContext
 from imagebot.manifest.helm import find_helm_images
 from imagebot.manifest.kustomize import describe_kustomization, find_kustomize_images
 from imagebot.manifest.objects import is_workload, objects_of
+from imagebot.manifest.occurrences import (
+    Occurrence,
+    find_occurrences,
+    find_occurrences_in_text,
+)
 from imagebot.manifest.setters import (
     FluxObject,
     SetterMark,
@@ -38,6 +44,7 @@ from imagebot.manifest.setters import (
 )
 from imagebot.manifest.workload_index import Workload, describe
 from imagebot.model import Problem, Target
+from imagebot.refs import parse_reference
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,19 +60,34 @@ class FileScan:
     flux_objects: tuple[FluxObject, ...] = ()
     skipped: Problem | None = None
     workloads: tuple[Workload, ...] = ()  # only when asked for: lint and the workflow commands
+    # Only when watching: copies of the watched images that no target or marker covers.
+    occurrences: tuple[Occurrence, ...] = ()
 
 
-def scan_file(text: str, file: str, *, with_workloads: bool = False) -> FileScan:
+def scan_file(
+    text: str,
+    file: str,
+    *,
+    with_workloads: bool = False,
+    watch: Collection[str] = (),
+    watch_own: bool = False,
+) -> FileScan:
     """Targets, problems, unresolved setter marks and Flux image objects of one file.
 
     ``with_workloads`` also describes the file's workloads from the same composed documents,
-    so a command that needs both never composes a file twice.
+    so a command that needs both never composes a file twice. ``watch`` (canonical repository
+    names) also finds the copies of those images that no target covers, with why
+    (``occurrences``); ``watch_own`` watches the images of the file's own targets.
     """
     with held_gc():
-        return _scan_file(text, file, with_workloads=with_workloads)
+        return _scan_file(
+            text, file, with_workloads=with_workloads, watch=watch, watch_own=watch_own
+        )
 
 
-def _scan_file(text: str, file: str, *, with_workloads: bool) -> FileScan:
+def _scan_file(
+    text: str, file: str, *, with_workloads: bool, watch: Collection[str], watch_own: bool
+) -> FileScan:
     _, body = split_bom(text)
     try:
         roots = compose_documents(body)
@@ -73,15 +95,25 @@ def _scan_file(text: str, file: str, *, with_workloads: bool) -> FileScan:
         # Valid YAML, maybe, but hostile: the whole file is one problem, good documents and all
         # (which document a bomb or cycle belongs to is no reason to trust its neighbours).
         reason = f"{error}; no image in this file will be updated"
-        return FileScan(file, problems=(Problem(reason, file, error.line),))
+        return FileScan(
+            file,
+            problems=(Problem(reason, file, error.line),),
+            occurrences=_in_text(body, file, watch, "refused as unsafe YAML"),
+        )
     except ComposeError as error:
-        return FileScan(file, skipped=Problem(skip_reason(body, error), file, error.line))
+        skipped = Problem(skip_reason(body, error), file, error.line)
+        why = "a Helm or Go template" if "{{" in body else "not YAML"
+        return FileScan(file, skipped=skipped, occurrences=_in_text(body, file, watch, why))
     template_line = _template_line(roots) if "{{" in body else None
     if template_line is not None:
         # `key: {{ .Values.x }}` happens to be YAML (a mapping inside a mapping key): a
         # template all the same, whose literal text is not what gets applied.
         reason = "skipped: looks like a Helm or Go template ({{ ... }} read as a mapping key)"
-        return FileScan(file, skipped=Problem(reason, file, template_line))
+        return FileScan(
+            file,
+            skipped=Problem(reason, file, template_line),
+            occurrences=_in_text(body, file, watch, "a Helm or Go template"),
+        )
     contexts = [
         DocumentContext(file, body, index, root)
         for index, root in enumerate(roots)
@@ -113,6 +145,18 @@ def _scan_file(text: str, file: str, *, with_workloads: bool) -> FileScan:
     shadowed = [t for t in kept if (t.location.document, t.yaml_path) in marked] if marks else []
     targets = [t for t in kept if t not in shadowed] if shadowed else kept
     problems = [problem for ctx in contexts for problem in ctx.problems]
+    occurrences: list[Occurrence] = []
+    if watch or watch_own:
+        names = set(watch)
+        if watch_own:
+            names.update(t.image.name for ctx in contexts for t in ctx.targets)
+            names.update(_marked_names(marks))
+        covered = [
+            *((t.location.document, t.yaml_path, t.field_part) for t in kept),
+            *((m.template.location.document, m.template.yaml_path, m.template.field_part)
+              for m in marks if m.template.location.document not in refused),
+        ]  # fmt: skip
+        occurrences = find_occurrences(contexts, names, covered, refused)
     return FileScan(
         file,
         targets=tuple(targets),
@@ -121,7 +165,25 @@ def _scan_file(text: str, file: str, *, with_workloads: bool) -> FileScan:
         marks=tuple(m for m in marks if m.template.location.document not in refused),
         flux_objects=tuple(flux_objects),
         workloads=tuple(workloads),
+        occurrences=tuple(occurrences),
     )
+
+
+def _in_text(body: str, file: str, watch: Collection[str], why: str) -> tuple[Occurrence, ...]:
+    return tuple(find_occurrences_in_text(body, file, watch, why)) if watch else ()
+
+
+def _marked_names(marks: Sequence[SetterMark]) -> set[str]:
+    """The images of full-reference markers, read from the marked value itself (the marker's
+    ImagePolicy names the same repository, or the marker is a problem)."""
+    names: set[str] = set()
+    for mark in marks:
+        if mark.template.field_part == "image":
+            try:
+                names.add(parse_reference(mark.template.current_value).name)
+            except ReferenceError_:
+                continue
+    return names
 
 
 def _named_as_found(

@@ -8,12 +8,14 @@ stay inside the tree, and oversized files are reported, not read.
 from __future__ import annotations
 
 import os
+import re
 import tempfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from imagebot.errors import ManifestError
+from imagebot.manifest.occurrences import Occurrence
 from imagebot.manifest.scan import FileScan, scan_file, target_order, with_setters
 from imagebot.manifest.setters import resolve_markers
 from imagebot.manifest.workload_index import Workload
@@ -41,6 +43,11 @@ class TreeScan:
     # Only with ``with_workloads``: every workload of the files read, whose texts are in
     # ``texts`` too (annotating one edits its file even when it holds no target).
     workloads: tuple[Workload, ...] = ()
+    # Only when watching: copies of the watched images that no target covers, with why.
+    occurrences: tuple[Occurrence, ...] = ()
+    # Only with ``only_automated`` and ``watch_automated``: the targets left out for not being
+    # automated, in the files that hold an automated one.
+    others: tuple[Target, ...] = ()
 
 
 def scan_tree(
@@ -49,6 +56,8 @@ def scan_tree(
     *,
     only_automated: bool = False,
     with_workloads: bool = False,
+    watch: Collection[str] = (),
+    watch_automated: bool = False,
     max_bytes: int = MAX_FILE_BYTES,
 ) -> TreeScan:
     """Scan ``root`` (or only ``paths`` below it) for targets.
@@ -57,6 +66,9 @@ def scan_tree(
     targets: what a reconcile needs, and ~10x less YAML to compose in a typical repository.
     ``with_workloads`` also describes each file's workloads while its documents are composed
     (lint, annotate, release): one parse instead of two. No composed node outlives its file.
+    ``watch`` (canonical repository names) also reads every file that may mention one of them
+    and returns the copies no target covers (``occurrences``); ``watch_automated`` does so for
+    the images automated in each file, in that file (``run``).
     """
     base = root.resolve()
     problems: list[Problem] = []
@@ -64,6 +76,8 @@ def scan_tree(
     scans: list[FileScan] = []
     texts: dict[str, str] = {}
     workloads: list[Workload] = []
+    occurrences: list[Occurrence] = []
+    also = _copy_screen(watch)
     seen = composed = 0
     for relative, path in _manifest_files(base, paths, skipped):
         seen += 1
@@ -74,13 +88,17 @@ def scan_tree(
             problems=problems,
             skipped=skipped,
             only_automated=only_automated,
+            also=also,
         )
         if text is None:
             continue
         composed += 1
-        scan = scan_file(text, relative, with_workloads=with_workloads)
+        scan = scan_file(
+            text, relative, with_workloads=with_workloads, watch=watch, watch_own=watch_automated
+        )
         if scan.skipped is not None:
             skipped.append(scan.skipped)
+            occurrences.extend(scan.occurrences)
             continue
         scans.append(scan)
         problems.extend(scan.problems)
@@ -92,8 +110,15 @@ def scan_tree(
     setter_targets, setter_problems = resolve_markers(marks, objects)
     problems.extend(setter_problems)
     targets = with_setters(scans, setter_targets)
+    occurrences.extend(o for scan in scans for o in scan.occurrences)
+    others: list[Target] = []
     if only_automated:
+        others = [target for target in targets if not target.automated]
         targets = [target for target in targets if target.automated]
+    if watch_automated:
+        automated = {(t.location.file, t.image.name) for t in targets if t.automated}
+        occurrences = [o for o in occurrences if (o.location.file, o.name) in automated]
+        others = [t for t in others if (t.location.file, t.image.name) in automated]
     kept = {t.location.file for t in targets} | {w.file for w in workloads}
     return TreeScan(
         targets=tuple(sorted(targets, key=target_order)),
@@ -103,7 +128,19 @@ def scan_tree(
         files_seen=seen,
         files_composed=composed,
         workloads=tuple(workloads),
+        occurrences=tuple(occurrences),
+        others=tuple(others) if watch_automated else (),
     )
+
+
+def _copy_screen(watch: Collection[str]) -> re.Pattern[bytes] | None:
+    """Bytes a copy of a watched image must contain in a file with no image field (a
+    ConfigMap's data): its last path component right before a tag, digest or placeholder
+    (``app:1.0``, not the label ``app: web``). A bare name counts only under ``image:``."""
+    if not watch:
+        return None
+    names = sorted({re.escape(name.rsplit("/", 1)[-1].encode()) for name in watch})
+    return re.compile(b"(?:" + b"|".join(names) + rb")[:@][\w{$]")
 
 
 def _read(
@@ -114,6 +151,7 @@ def _read(
     problems: list[Problem],
     skipped: list[Problem],
     only_automated: bool,
+    also: re.Pattern[bytes] | None = None,
 ) -> str | None:
     try:
         if path.stat().st_size > max_bytes:
@@ -123,7 +161,7 @@ def _read(
     except OSError as error:
         problems.append(Problem(f"cannot read: {error.strerror or error}", relative))
         return None
-    if not any(token in data for token in SCREEN_TOKENS):
+    if not any(token in data for token in SCREEN_TOKENS) and not (also and also.search(data)):
         return None
     if only_automated and not any(token in data for token in AUTOMATION_TOKENS):
         return None

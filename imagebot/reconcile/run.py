@@ -29,6 +29,7 @@ from imagebot.gitrepo import (
 )
 from imagebot.manifest import Update, rewrite_files, scan_tree, unified_diff
 from imagebot.model import Change, CommitSha, Digest, Problem, RunResult
+from imagebot.reconcile.copies import report_copies
 from imagebot.reconcile.plan import (
     DigestKey,
     Plan,
@@ -230,7 +231,7 @@ class _Planner:
 
     def plan(self) -> _Planned:
         """The plan for the files as they are now, and the texts it was made from."""
-        tree = scan_tree(self.root, self.settings.paths, only_automated=True)
+        tree = scan_tree(self.root, self.settings.paths, only_automated=True, watch_automated=True)
         screened = screen(tree.targets)
         queries = [
             q for q in registry_queries(screened.automated) if q.image.name not in self.scans
@@ -248,6 +249,7 @@ class _Planner:
         self.unavailable = {
             names[p.image] for p in plan.problems if p.code.transient and p.image in names
         }
+        report_copies(plan, decisions, tree)
         plan.problems[:0] = [*tree.problems, *screened.problems]
         plan.skipped[:0] = [*tree.skipped, *screened.skipped]
         return _Planned(plan, tree.texts)

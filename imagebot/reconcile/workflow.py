@@ -26,6 +26,7 @@ from imagebot.manifest.annotations import TAG
 from imagebot.manifest.workload_index import Workload, resolve
 from imagebot.model import PolicySpec, Problem, Target, WorkloadId
 from imagebot.policy import parse_policy
+from imagebot.reconcile.copies import release_report
 from imagebot.reconcile.edit import Edit
 from imagebot.refs import ImageRef
 
@@ -160,7 +161,9 @@ class Released:
 
     ``found``: the image has a target in scope; ``done``: some target holds the release once
     ``texts`` are written (it may hold it already); ``problems``: refused targets and files that
-    could not be rewritten; ``tree_problems`` and ``skipped``: what the scan met elsewhere.
+    could not be rewritten; ``tree_problems`` and ``skipped``: what the scan met elsewhere;
+    ``copies``: every other copy of the image seen and not changed, with why (a copy imagebot
+    could not read is a warning, one left alone on purpose an info line).
     """
 
     texts: Mapping[str, tuple[str, str]]
@@ -170,17 +173,21 @@ class Released:
     done: bool
     tree_problems: tuple[Problem, ...] = ()
     skipped: tuple[Problem, ...] = ()
+    copies: tuple[Problem, ...] = ()
 
 
 def release_into(root: Path, paths: Sequence[str], wanted: Release) -> Released:
     """IMAGE:TAG written into the image's targets (only the named workloads' when given), in
     memory: the one use case behind ``release`` (which commits) and ``set-image`` (which
     writes the files in place)."""
-    scan = scan_tree(root, paths, with_workloads=bool(wanted.workloads))
+    scan = scan_tree(root, paths, with_workloads=bool(wanted.workloads), watch=(wanted.image.name,))
     targets = list(scan.targets)
+    not_named: list[Target] = []
     if wanted.workloads:
         chosen = [resolve(w, scan.workloads) for w in wanted.workloads]
-        targets = [t for t in targets if any(_belongs(t, w) for w in chosen)]
+        named = [t for t in targets if any(_belongs(t, w) for w in chosen)]
+        not_named = [t for t in targets_of(targets, wanted.image) if t not in named]
+        targets = named
     if wanted.force:
         targets = [replace(t, automation=replace(t.automation, locked=False)) for t in targets]
     updates, problems = plan_set_image(targets, wanted.image, wanted.tag, wanted.digest)
@@ -194,6 +201,7 @@ def release_into(root: Path, paths: Sequence[str], wanted: Release) -> Released:
         done=any(u.target.location.file not in failed for u in updates),
         tree_problems=tuple(scan.problems),
         skipped=tuple(scan.skipped),
+        copies=tuple(release_report(scan.occurrences, not_named)),
     )
 
 
@@ -224,7 +232,7 @@ def release(root: Path, paths: Sequence[str], wanted: Release, request: Request)
     return Edit(
         texts=texts,
         message=request.message(subject, body),
-        problems=released.problems,
+        problems=(*released.problems, *released.copies),
         matched=bool(texts),
         notes=() if texts or released.problems else (f"no target of {wanted.image.name} found",),
     )
