@@ -130,6 +130,7 @@ def test_one_replica_works_and_a_killed_one_hands_over(
             "one replica to stand by",
             lambda: next((r for r in replicas if PAUSED in r.text()), None),
             second.log,
+            timeout=60.0,  # a loaded CI machine delays the peering watch's events
         )
         (active,) = [r for r in replicas if r is not standby]
         priorities = api.session.get(peering_url, timeout=5).json()["status"]
