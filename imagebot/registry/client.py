@@ -21,7 +21,7 @@ import requests
 
 from imagebot.config import RegistrySettings
 from imagebot.errors import RateLimited, RegistryAuthError, RegistryError, RegistryNotFound
-from imagebot.model import Digest, TagInfo
+from imagebot.model import Digest, TagFacts, TagInfo
 from imagebot.refs import ImageRef
 from imagebot.registry.auth import AuthFlow
 from imagebot.registry.blocks import BlockStore
@@ -31,7 +31,7 @@ from imagebot.registry.deadline import DeadlineAdapter
 from imagebot.registry.endpoints import Endpoint, rate_limit_for, resolve
 from imagebot.registry.limits import RateLimitInfo, RequestStats
 from imagebot.registry.listing import HubTag, list_hub_tags, list_tags
-from imagebot.registry.manifests import ACCEPT_ANY
+from imagebot.registry.manifests import ACCEPT_ANY, Index, select_platform
 from imagebot.registry.metadata import Resolver
 from imagebot.registry.transport import Transport
 
@@ -64,7 +64,9 @@ class RepoScan:
     could not be fetched, and why (the error's type and ``permanent`` tell a 404, a refusal or
     a malformed answer from a passing fault). ``cached_digests``: for listed tags the cache
     stood in for, the digest each named when last resolved (with the creation time ``tags``
-    carries): fit to show, not to pin, since the tag may have moved since."""
+    carries): fit to show, not to pin, since the tag may have moved since. ``off_platform``:
+    listed tags whose index offers no image for ``platform`` (the configured one), with the
+    platforms it does offer: they have no creation time, and a caller should say why."""
 
     tags: tuple[TagInfo, ...] = ()
     stale: bool = False
@@ -74,6 +76,8 @@ class RepoScan:
     unlisted: Mapping[str, TagInfo] = field(default_factory=dict)
     failed: Mapping[str, RegistryError] = field(default_factory=dict)
     cached_digests: Mapping[str, Digest] = field(default_factory=dict)
+    off_platform: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    platform: str = ""
 
 
 @dataclass(slots=True)
@@ -309,7 +313,25 @@ class RegistryClient:
                 for tag in listing.tags
                 if tag in records and tag not in fresh
             },
+            off_platform=self._off_platform(records, listing.tags),
+            platform=platform,
         )
+
+    def _off_platform(
+        self, records: Mapping[str, TagRecord], listed: Sequence[str]
+    ) -> dict[str, tuple[str, ...]]:
+        """Listed tags without a creation time because their index lacks our platform."""
+        found: dict[str, tuple[str, ...]] = {}
+        for tag in listed:
+            record = records.get(tag)
+            if record is None or record.created is not None:
+                continue
+            facts = self.cache.facts(record.digest)
+            if facts is not None and facts.children is not None:
+                index = Index(facts.children)
+                if select_platform(index, self.settings.platform) is None:
+                    found[tag] = index.platforms
+        return found
 
     def _resolve_counted(self, endpoint: Endpoint, tag: str, counter: _Counter) -> TagRecord:
         try:
@@ -346,6 +368,38 @@ class RegistryClient:
             del records[tag]  # the tag moved: its creation time is resolved again next scan
             self.cache.put_tags(endpoint.name, records)
         return Digest(found)
+
+    def examine(self, image: ImageRef, tag: str) -> TagFacts:
+        """The candidate about to be chosen (``requiredPlatforms``, a minimum age): the digest
+        it names now, its platforms and its creation time. A HEAD (free on Docker Hub) names
+        the digest; what lies behind a digest seen before comes from the metadata cache, and a
+        new one costs the manifest GET (and its config, once), whose facts are then cached.
+        Tags move (a multi-arch index is often completed after the fact), so the tag itself is
+        looked at every time it is examined."""
+        endpoint = resolve(image, self.settings)
+        reply = self._transport.request(
+            "head",
+            endpoint.url(f"manifests/{tag}"),
+            method="HEAD",
+            what=f"manifest {endpoint.name}:{tag}",
+            scope=endpoint.scope,
+            max_bytes=0,
+            headers={"Accept": ACCEPT_ANY},
+        )
+        claimed = reply.headers.get("docker-content-digest")
+        facts = None
+        if claimed and self.cache.verified(endpoint.name, claimed):
+            facts = self._resolver.cached(claimed)
+        if facts is None:
+            facts = self._resolver.examine(endpoint, tag, expect=claimed)
+        self.cache.keep_verified(facts.digest)
+        records = self.cache.tags(endpoint.name)
+        known = records.get(tag)
+        record = TagRecord(facts.digest, facts.created, self.settings.platform)
+        if known is not None and known != record:
+            records[tag] = record  # the tag moved: later scans read the new image's time
+            self.cache.put_tags(endpoint.name, records)
+        return facts
 
     def platforms(self, image: ImageRef, tag: str) -> tuple[str, ...]:
         """``os/arch[/variant]`` the tag offers (for the chosen candidate's multi-arch check)."""
