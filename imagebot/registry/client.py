@@ -14,8 +14,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, TypeGuard
-from urllib.parse import urlsplit
+from typing import TypeGuard
 
 import requests
 
@@ -33,11 +32,10 @@ from imagebot.registry.limits import RateLimitInfo, RequestStats
 from imagebot.registry.listing import HubTag, list_hub_tags, list_tags
 from imagebot.registry.manifests import ACCEPT_ANY, Index, select_platform
 from imagebot.registry.metadata import Resolver
+from imagebot.registry.session import ProcessSession, Progress, ProgressCounter
 from imagebot.registry.transport import Transport
 
 log = logging.getLogger(__name__)
-
-Progress = Callable[[int, int], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +111,7 @@ class RegistryClient:
         if session is None:
             # Its connections obey each request's whole deadline (an injected session's cannot
             # be cut off mid-read; its answers are refused once late).
-            session = _Session()
+            session = ProcessSession()
             session.mount("https://", DeadlineAdapter(pool_maxsize=workers))
             session.mount("http://", DeadlineAdapter(pool_maxsize=workers))
         self._session = session
@@ -158,7 +156,7 @@ class RegistryClient:
             if query.needs_created:
                 entry.needs_created = True
                 entry.wants.append(query.wants)
-        counter = _Counter(progress)
+        counter = ProgressCounter(progress)
         # Threads past the hosts' concurrency limits would only wait for a slot, and each one
         # costs stack pages (~0.1 MB of peak RSS): size the pools to what can be in flight.
         hosts = {resolve(entry.image, self.settings).host for entry in merged.values()}
@@ -176,7 +174,9 @@ class RegistryClient:
             }
             return {name: future.result() for name, future in futures.items()}
 
-    def _scan_one(self, entry: _Merged, pool: ThreadPoolExecutor, counter: _Counter) -> RepoScan:
+    def _scan_one(
+        self, entry: _Merged, pool: ThreadPoolExecutor, counter: ProgressCounter
+    ) -> RepoScan:
         endpoint = resolve(entry.image, self.settings)
         try:
             if endpoint.hub_api:
@@ -254,7 +254,7 @@ class RegistryClient:
         return unlisted, failed
 
     def _scan_registry(
-        self, endpoint: Endpoint, entry: _Merged, pool: ThreadPoolExecutor, counter: _Counter
+        self, endpoint: Endpoint, entry: _Merged, pool: ThreadPoolExecutor, counter: ProgressCounter
     ) -> RepoScan:
         listing = list_tags(self._transport, endpoint, self.settings, keep=entry.current)
         known = self.cache.tags(endpoint.name)
@@ -333,7 +333,7 @@ class RegistryClient:
                     found[tag] = index.platforms
         return found
 
-    def _resolve_counted(self, endpoint: Endpoint, tag: str, counter: _Counter) -> TagRecord:
+    def _resolve_counted(self, endpoint: Endpoint, tag: str, counter: ProgressCounter) -> TagRecord:
         try:
             return self._resolver.resolve_tag(endpoint, tag)
         finally:
@@ -346,16 +346,7 @@ class RegistryClient:
         hashed then; a new one costs one GET, whose bytes must hash to it, and is remembered.
         """
         endpoint = resolve(image, self.settings)
-        reply = self._transport.request(
-            "head",
-            endpoint.url(f"manifests/{tag}"),
-            method="HEAD",
-            what=f"manifest {endpoint.name}:{tag}",
-            scope=endpoint.scope,
-            max_bytes=0,
-            headers={"Accept": ACCEPT_ANY},
-        )
-        claimed = reply.headers.get("docker-content-digest")
+        claimed = self._head(endpoint, tag)
         if claimed and self.cache.verified(endpoint.name, claimed):
             found = claimed
         else:
@@ -370,23 +361,11 @@ class RegistryClient:
         return Digest(found)
 
     def examine(self, image: ImageRef, tag: str) -> TagFacts:
-        """The candidate about to be chosen (``requiredPlatforms``, a minimum age): the digest
-        it names now, its platforms and its creation time. A HEAD (free on Docker Hub) names
-        the digest; what lies behind a digest seen before comes from the metadata cache, and a
-        new one costs the manifest GET (and its config, once), whose facts are then cached.
-        Tags move (a multi-arch index is often completed after the fact), so the tag itself is
-        looked at every time it is examined."""
+        """The candidate about to be chosen: digest, platforms, creation time. A HEAD names the
+        digest (tags move: a multi-arch index is often completed later); a digest seen before
+        is answered from the cache, a new one costs the manifest GET (and its config) once."""
         endpoint = resolve(image, self.settings)
-        reply = self._transport.request(
-            "head",
-            endpoint.url(f"manifests/{tag}"),
-            method="HEAD",
-            what=f"manifest {endpoint.name}:{tag}",
-            scope=endpoint.scope,
-            max_bytes=0,
-            headers={"Accept": ACCEPT_ANY},
-        )
-        claimed = reply.headers.get("docker-content-digest")
+        claimed = self._head(endpoint, tag)
         facts = None
         if claimed and self.cache.verified(endpoint.name, claimed):
             facts = self._resolver.cached(claimed)
@@ -401,6 +380,19 @@ class RegistryClient:
             self.cache.put_tags(endpoint.name, records)
         return facts
 
+    def _head(self, endpoint: Endpoint, tag: str) -> str | None:
+        """The digest a HEAD of the tag's manifest claims (a claim: not verified here)."""
+        reply = self._transport.request(
+            "head",
+            endpoint.url(f"manifests/{tag}"),
+            method="HEAD",
+            what=f"manifest {endpoint.name}:{tag}",
+            scope=endpoint.scope,
+            max_bytes=0,
+            headers={"Accept": ACCEPT_ANY},
+        )
+        return reply.headers.get("docker-content-digest")
+
     def platforms(self, image: ImageRef, tag: str) -> tuple[str, ...]:
         """``os/arch[/variant]`` the tag offers (for the chosen candidate's multi-arch check)."""
         endpoint = resolve(image, self.settings)
@@ -409,48 +401,3 @@ class RegistryClient:
         if known:
             return known
         return self._resolver.platforms(endpoint, tag)
-
-
-class _Session(requests.Session):
-    """A session that reads proxy and CA-bundle variables once per origin, not per request.
-
-    requests looks them up on every request by scanning all of ``os.environ`` twice (a third of
-    the CPU a tag list costs); they depend only on the scheme and host, and a process's
-    environment does not change under it.
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._by_origin: dict[tuple[object, ...], Any] = {}
-
-    def merge_environment_settings(
-        self, url: str | bytes | None, proxies: Any, stream: Any, verify: Any, cert: Any
-    ) -> Any:
-        if proxies or not self.trust_env or not isinstance(url, str):
-            return super().merge_environment_settings(url, proxies, stream, verify, cert)
-        key = (*urlsplit(url)[:2], stream, verify, cert)
-        found = self._by_origin.get(key)
-        if found is None:
-            found = super().merge_environment_settings(url, {}, stream, verify, cert)
-            self._by_origin[key] = found
-        return {**found, "proxies": dict(found["proxies"])}
-
-
-class _Counter:
-    """Progress over creation-time fetches, for a progress bar on a terminal."""
-
-    def __init__(self, progress: Progress | None) -> None:
-        self._progress, self._done, self._total = progress, 0, 0
-        self._lock = threading.Lock()
-
-    def add(self, count: int) -> None:
-        with self._lock:
-            self._total += count
-
-    def done(self) -> None:
-        if self._progress is None:
-            return
-        with self._lock:
-            self._done += 1
-            done, total = self._done, self._total
-        self._progress(done, total)
