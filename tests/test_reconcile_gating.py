@@ -4,15 +4,23 @@ examine a candidate keeps the target as it is, and that an examined digest serve
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
+from pathlib import Path
 
+import pytest
+
+from imagebot.config import GitSettings, RegistrySettings, Settings
 from imagebot.errors import RegistryError, RegistryNotFound
 from imagebot.model import Digest, ProblemCode, TagFacts
+from imagebot.reconcile import reconcile
 from imagebot.reconcile.gating import ExamineEdge, Rules
 from imagebot.reconcile.plan import Plan, Selected, digests_wanted, finalize, screen, select
 from imagebot.refs import ImageRef
 from imagebot.registry import RepoScan
+from tests.rig import ImagePusher, RegistryServer
+from tests.run_support import workload
 from tests.test_reconcile_plan import T0, tags, target
 
 APP = "ghcr.io/acme/app"
@@ -131,3 +139,32 @@ def test_an_index_without_the_configured_platform_is_reported_for_time_ordered_p
     (problem,) = result.problems
     assert problem.code is ProblemCode.PLATFORM_MISSING
     assert "1 tag(s) the policy could choose offer no linux/amd64 image" in problem.message
+
+
+@pytest.mark.rig
+def test_a_refused_tag_completed_in_place_ends_the_skipping(
+    registry: RegistryServer,
+    pusher: ImagePusher,
+    unique_repo: str,
+    bare_remote: Callable[..., Path],
+    tmp_path: Path,
+) -> None:
+    """The tag list does not move when a multi-arch index gains its missing platform under the
+    same tag: what examining it found is part of the fingerprint, so the cycle is not skipped."""
+    pusher.push_index(unique_repo, "1.0.0", created=T0, platforms=BOTH)
+    pusher.push_index(unique_repo, "1.1.0", created=T0, platforms=["linux/amd64"])
+    image = f"{registry.host}/{unique_repo}:1.0.0"
+    remote = bare_remote({"app.yaml": workload("app", image, "semver:^1").encode()})
+    settings = Settings(
+        git=GitSettings(repo=remote.as_uri(), cache_dir=str(tmp_path / "git")),
+        registries=RegistrySettings(cache_dir=str(tmp_path / "registry"), required_platforms=BOTH),
+    )
+
+    first = reconcile(settings)
+    assert first.changes == () and first.observed is not None
+    assert reconcile(settings, unchanged_since=first.observed).unchanged
+
+    pusher.push_index(unique_repo, "1.1.0", created=T0, platforms=BOTH)
+    completed = reconcile(settings, unchanged_since=first.observed)
+
+    assert not completed.unchanged and [c.new_tag for c in completed.changes] == ["1.1.0"]

@@ -29,7 +29,15 @@ from imagebot.gitrepo import (
     render_message,
 )
 from imagebot.manifest import Update, rewrite_files, scan_tree, unified_diff
-from imagebot.model import Change, CommitSha, Digest, Problem, RunResult, TagFacts
+from imagebot.model import (
+    Change,
+    CommitSha,
+    Digest,
+    Problem,
+    ProblemCode,
+    RunResult,
+    TagFacts,
+)
 from imagebot.reconcile.copies import report_copies
 from imagebot.reconcile.gating import NO_RULES, Rules
 from imagebot.reconcile.plan import (
@@ -182,7 +190,10 @@ def _reconcile_in(
     # failure or a dry run, and not one whose commit is still to be pushed.
     must_push = settings.push and workspace.has_remote
     unpushed = bool(committed.commit) and must_push and not committed.pushed
-    finished = not (stale or failed or settings.dry_run or unpushed)
+    # A tag waiting for its minimum age changes nothing observed when it comes of age: a cycle
+    # that left one waiting must not let the next be skipped.
+    waiting = any(p.code is ProblemCode.TOO_NEW for p in plan.skipped)
+    finished = not (stale or failed or settings.dry_run or unpushed or waiting)
     # After a commit on the checked-out branch the next cycle sees the rewritten files (a review
     # branch leaves the base as it was).
     lands_on_base = bool(committed.commit) and not settings.git.push_branch
@@ -287,7 +298,8 @@ class _Planner:
             return error
 
     def fingerprint(self, texts: Mapping[str, str]) -> str:
-        """What this cycle saw: the automated files' text and every registry answer."""
+        """What this cycle saw: the automated files' text and every registry answer (the tag
+        lists, and the candidates examined for the rules on chosen tags)."""
         digest = hashlib.sha256()
         for path in sorted(texts):
             digest.update(f"{path}\0{texts[path]}\0".encode())
@@ -297,6 +309,10 @@ class _Planner:
             for info in sorted(scan.tags, key=lambda t: t.tag):
                 created = info.created.isoformat() if info.created else ""
                 digest.update(f"{info.tag} {created} {info.digest or ''}\n".encode())
+        # A candidate the rules refused may be completed in place (a platform added under the
+        # same tag): what examining it found is part of what this cycle saw.
+        for (name, tag), found in sorted(self.examined.items()):
+            digest.update(f"examined {name} {tag} {found!r}\n".encode())
         return digest.hexdigest()
 
 
