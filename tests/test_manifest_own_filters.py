@@ -106,3 +106,14 @@ def test_lint_reports_bad_filters_and_lonely_extracts_at_their_lines(tmp_path: P
     assert "extract template '$x' needs a filter pattern" in found[1][2]
     assert "$missing at position 0 names a group the filter" in found[2][2]
     assert "has no effect: Deployment/shop/off is not automated" in found[3][2]
+
+
+def test_lint_says_the_flux_prefixes_do_not_spell_the_own_settings(tmp_path: Path) -> None:
+    (tmp_path / "app.yaml").write_text(
+        deployment("imagebot.io/automated: 'true'\nfluxcd.io/min-age.app: 2h\n")
+    )
+
+    assert [(p.line, p.message) for p in lint_tree(tmp_path)] == [
+        (8, "fluxcd.io/min-age.app is not read: Flux v1 had no such setting; "
+         "write imagebot.io/min-age.app")
+    ]  # fmt: skip

@@ -2,9 +2,10 @@
 
 The scanner's own problems (YAML booleans, policies for containers that do not exist, references
 that do not parse, repeated keys, markers naming missing policies) plus rules that need the policy
-engine or a view of the whole tree: invalid policies, tag policies on workloads that are not
-automated, aliases on workloads without images entries, one setting spelled twice, one workload
-defined twice. Pure reading; nothing is changed.
+engine or a view of the whole tree: invalid policies (also ``imagebot.io/filter.`` and
+``extract.<container>`` pairs), tag policies on workloads that are not automated, imagebot's own
+settings spelled with a Flux v1 prefix, aliases on workloads without images entries, one setting
+spelled twice, one workload defined twice. Pure reading; nothing is changed.
 """
 
 from __future__ import annotations
@@ -18,8 +19,12 @@ from imagebot.errors import PolicyError
 from imagebot.manifest import scan_tree
 from imagebot.manifest.annotations import (
     ALIAS,
+    DEFAULT_PREFIX,
     EXTRACT,
     FILTER,
+    MIN_AGE,
+    OWN_ONLY,
+    PREFIXES,
     TAG,
     setting_of,
     spellings,
@@ -86,8 +91,20 @@ def lint_workload(workload: Workload) -> Iterator[Problem]:
                     workload.file,
                     places[0][1],
                 )
+    for annotation in workload.annotations:
+        for prefix in PREFIXES[1:]:
+            own = annotation.key.removeprefix(prefix)
+            if own != annotation.key and own.startswith(OWN_ONLY):
+                yield Problem(
+                    f"{annotation.key} is not read: Flux v1 had no such setting; write "
+                    f"{DEFAULT_PREFIX}{own}",
+                    workload.file,
+                    annotation.line,
+                )
     policies = [
-        places[0] for s, places in by_setting.items() if s.startswith((TAG, FILTER, EXTRACT))
+        places[0]
+        for s, places in by_setting.items()
+        if s.startswith((TAG, FILTER, EXTRACT, MIN_AGE))
     ]
     if policies and not workload.automated:
         key, line = policies[0]
