@@ -4,7 +4,9 @@ registry's answers become refusals, and the problems that say why newer tags wer
 The rules themselves (``imagebot.policy.gate``) are pure; this module binds them to a target
 (its ``imagebot.io/min-age.<container>``, else the ``minAge`` setting; ``requiredPlatforms``)
 and to the registry edge, whose passing failures stop the target for this cycle (the newest
-tag may be fine) while a refusal (404, malformed answer) drops only that candidate.
+tag may be fine) while a refusal (404, malformed answer) drops only that candidate. The problems
+of a target (``problem_at``) and the kind of a failed fetch (``fetch_code``) are placed here for
+planning and gating alike.
 """
 
 from __future__ import annotations
@@ -58,12 +60,7 @@ def bind(edge: ExamineEdge, image: ImageRef) -> Callable[[TagInfo], TagFacts | R
             return answer
         if not answer.permanent:
             raise Unavailable(info.tag, answer)
-        code = (
-            ProblemCode.REGISTRY_REFUSED
-            if isinstance(answer, (RegistryAuthError, RegistryNotFound))
-            else ProblemCode.REGISTRY_MALFORMED
-        )
-        return Refusal(code, f"could not be examined ({answer})")
+        return Refusal(fetch_code(answer), f"could not be examined ({answer})")
 
     return examine
 
@@ -82,14 +79,16 @@ def refusal_notes(
             f"; and {len(reasons) - 3} more" if len(reasons) > 3 else ""
         )
         lead = _LEADS.get(code, "passed over")
-        notes.append(_problem(target, f"{name}: {len(reasons)} newer tag(s) {lead}: {shown}", code))
+        notes.append(
+            problem_at(target, f"{name}: {len(reasons)} newer tag(s) {lead}: {shown}", code)
+        )
     if exhausted:
         notes.append(
-            _problem(
+            problem_at(
                 target,
                 f"{name}: stopped after examining {len(refused)} candidate(s) this cycle; "
                 f"older ones are examined once these change",
-                ProblemCode.PLATFORM_MISSING,
+                refused[-1][1].code if refused else ProblemCode.PLATFORM_MISSING,
             )
         )
     return notes
@@ -108,7 +107,7 @@ def off_platform_note(target: Target, tags: dict[str, tuple[str, ...]], platform
     over in silence (an arm64-only repository under the default linux/amd64)."""
     first = next(iter(tags))
     offered = ", ".join(tags[first]) or "no platform"
-    return _problem(
+    return problem_at(
         target,
         f"{target.image.name}: {len(tags)} tag(s) the policy could choose offer no {platform} "
         f"image, so they have no creation time and are never chosen (first: {first} offers "
@@ -117,7 +116,8 @@ def off_platform_note(target: Target, tags: dict[str, tuple[str, ...]], platform
     )
 
 
-def _problem(target: Target, message: str, code: ProblemCode) -> Problem:
+def problem_at(target: Target, message: str, code: ProblemCode = ProblemCode.MANIFEST) -> Problem:
+    """A problem of ``target``, at its place in the files."""
     return Problem(
         message=message,
         file=target.location.file,
@@ -125,3 +125,14 @@ def _problem(target: Target, message: str, code: ProblemCode) -> Problem:
         image=str(target.image),
         code=code,
     )
+
+
+def fetch_code(error: RegistryError) -> ProblemCode:
+    """The kind of problem a failed manifest or config fetch is, by the error's traits: refused
+    (401/403, a 404 named in the message), malformed (any other ``permanent`` answer) or
+    passing (5xx, timeout, reset: run again)."""
+    if isinstance(error, (RegistryAuthError, RegistryNotFound)):
+        return ProblemCode.REGISTRY_REFUSED
+    if error.permanent:
+        return ProblemCode.REGISTRY_MALFORMED
+    return ProblemCode.REGISTRY_UNAVAILABLE

@@ -23,7 +23,6 @@ from datetime import datetime
 from imagebot.errors import (
     ImagebotError,
     PolicyError,
-    RegistryAuthError,
     RegistryError,
     RegistryNotFound,
 )
@@ -35,7 +34,9 @@ from imagebot.reconcile.gating import (
     Rules,
     Unavailable,
     bind,
+    fetch_code,
     off_platform_note,
+    problem_at,
     refusal_notes,
 )
 from imagebot.refs import ImageRef
@@ -96,16 +97,6 @@ class Kept:
 
 
 Selected = Choice | Kept | Problem
-
-
-def problem_at(target: Target, message: str, code: ProblemCode = ProblemCode.MANIFEST) -> Problem:
-    return Problem(
-        message=message,
-        file=target.location.file,
-        line=target.location.line,
-        image=str(target.image),
-        code=code,
-    )
 
 
 def screen(targets: Iterable[Target]) -> Screened:
@@ -285,17 +276,6 @@ def _time_check(
     where = "has no known creation time" if current in listed else "is not in the registry's list"
     message = f"current tag {current} {where}; not changed ({name}: {why})"
     return _TimeCheck(problem_at(target, message, code), notes)
-
-
-def fetch_code(error: RegistryError) -> ProblemCode:
-    """The kind of problem a failed manifest or config fetch is, by the error's traits: refused
-    (401/403, a 404 named in the message), malformed (any other ``permanent`` answer) or
-    passing (5xx, timeout, reset: run again)."""
-    if isinstance(error, (RegistryAuthError, RegistryNotFound)):
-        return ProblemCode.REGISTRY_REFUSED
-    if error.permanent:
-        return ProblemCode.REGISTRY_MALFORMED
-    return ProblemCode.REGISTRY_UNAVAILABLE
 
 
 def _select_one(
