@@ -95,6 +95,9 @@ class Settings:
     registries: RegistrySettings = field(default_factory=RegistrySettings)
     paths: tuple[str, ...] = ()
     allow_downgrade: bool = False
+    # The youngest a chosen tag may be, in seconds (``minAge``); a workload's
+    # ``imagebot.io/min-age.<container>`` wins. None: any age.
+    min_age: float | None = None
     dry_run: bool = False
     push: bool = True
 

@@ -36,6 +36,18 @@ class TagInfo:
     digest: Digest | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class TagFacts:
+    """What examining one candidate at the registry found: the digest its tag names now, the
+    platforms it offers (an index's children, or a single image's config platform) and the
+    creation time of its image for the configured platform (None when unknown or not offered).
+    The registry produces it; the policy gate (``requiredPlatforms``, a minimum age) reads it."""
+
+    digest: str
+    platforms: tuple[str, ...]
+    created: datetime | None
+
+
 class TargetKind(StrEnum):
     """Which kind of YAML field holds the image, which decides how a new version is written."""
 
@@ -173,6 +185,10 @@ class PolicySpec:
     source: str = ""
     filter_pattern: str | None = None  # an ImagePolicy's filterTags.pattern
     extract: str | None = None  # and its filterTags.extract
+    # The youngest a candidate may be, in seconds (``imagebot.io/min-age.<container>``); None
+    # leaves it to the ``minAge`` setting. Not part of the policy's ordering: reconcile checks
+    # it on the candidate about to be chosen.
+    min_age: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -260,6 +276,15 @@ class ProblemCode(StrEnum):
     # A copy left as it is on purpose: not automated, ignored, its policy keeps it, not among the
     # workloads named, a template placeholder, a file or document refused for its own problem.
     COPY_LEFT_ALONE = "copy-left-alone"
+    # Newer tags the policy ranked first were passed over because their index lacks a platform
+    # of ``registries.requiredPlatforms``, or (time-ordered policies) offers no image for
+    # ``registries.platform`` at all, so they have no creation time to rank by.
+    PLATFORM_MISSING = "platform-missing"
+    # Newer tags are younger than the minimum age: a later cycle takes them, on purpose.
+    TOO_NEW = "too-new"
+    # Newer tags have no known creation time, or one in the future, so their age is unknown
+    # and the minimum age keeps them out.
+    AGE_UNKNOWN = "age-unknown"
 
     @property
     def severity(self) -> Severity:
@@ -281,6 +306,9 @@ _SEVERITIES = {
     ProblemCode.COPY_NOT_READ: Severity.WARNING,
     ProblemCode.LOCKED: Severity.INFO,
     ProblemCode.COPY_LEFT_ALONE: Severity.INFO,
+    ProblemCode.PLATFORM_MISSING: Severity.WARNING,
+    ProblemCode.TOO_NEW: Severity.INFO,
+    ProblemCode.AGE_UNKNOWN: Severity.WARNING,
 }
 _USER_FIXABLE = frozenset(
     {

@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from imagebot.config import GitSettings, RegistrySettings, Settings
-from imagebot.model import Digest
+from imagebot.model import Digest, TagFacts
 from imagebot.reconcile import Edges, reconcile
 from imagebot.refs import ImageRef
 from imagebot.registry import RegistryClient, RepoQuery, RepoScan
@@ -37,6 +37,9 @@ class RacedRegistry:
     def digest(self, image: ImageRef, tag: str) -> Digest:
         self.digests.append((image.name, tag))
         return self.client.digest(image, tag)
+
+    def examine(self, image: ImageRef, tag: str) -> TagFacts:
+        return self.client.examine(image, tag)
 
     @property
     def stats(self) -> Mapping[str, int]:

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import re
 import sys
-from datetime import datetime
+from collections.abc import Sequence
+from datetime import UTC, datetime
 
 import click
 
@@ -18,7 +19,7 @@ from imagebot.cli.lazy import LazyGroup
 from imagebot.cli.options import ALLOW_DOWNGRADE, OUTPUT
 from imagebot.errors import UsageError
 from imagebot.model import TagInfo
-from imagebot.policy import Decision, parse_policy, select_tag
+from imagebot.policy import Decision, Gate, Refusal, parse_policy, select_gated
 
 # name -> ("module:attribute", short help). The workflow commands register ``set`` here.
 LAZY_SUBCOMMANDS: dict[str, tuple[str, str]] = {
@@ -46,6 +47,14 @@ def policy() -> None:
 @click.option("--current", metavar="TAG", help="The tag deployed now; never go below it.")
 @click.option("--filter", "filter_pattern", metavar="REGEX", help="Candidates must match.")
 @click.option("--extract", metavar="TEMPLATE", help="Order this expansion ($name, ${name}, $1).")
+@click.option(
+    "--min-age",
+    metavar="DURATION",
+    help="Skip tags younger than this Go duration (2h, 30m); they need a creation time.",
+)
+@click.option(
+    "--now", metavar="RFC3339", help="The time --min-age measures from (default: the clock)."
+)
 @ALLOW_DOWNGRADE
 @click.option("--explain", is_flag=True, help="Show every candidate's verdict (on stderr).")
 @OUTPUT
@@ -55,6 +64,8 @@ def select(
     current: str | None,
     filter_pattern: str | None,
     extract: str | None,
+    min_age: str | None,
+    now: str | None,
     allow_downgrade: bool,
     explain: bool,
     output: str,
@@ -71,18 +82,43 @@ def select(
             raise UsageError(
                 f"policy {policy_text!r} picks relative to the deployed tag: pass --current TAG"
             )
+        gate = _gate(min_age, now)
         candidates = read_candidates(sys.stdin.buffer.read())
-        decision = select_tag(parsed, candidates, current=current, allow_downgrade=allow_downgrade)
+        gated = select_gated(
+            parsed, candidates, gate, current=current, allow_downgrade=allow_downgrade
+        )
+        decision = gated.decision
     if output == "json":
-        click.echo(decision_json(policy_text, decision, explain))
+        click.echo(
+            decision_json(policy_text, decision, explain, gated.refused if gate.active else None)
+        )
     else:
         if explain:
             click.echo(explanation(decision), err=True)
+        for info, refusal in gated.refused:
+            click.echo(f"imagebot: {refusal.code}: {info.tag} {refusal.why}", err=True)
         if decision.chosen is not None:
             click.echo(decision.chosen.tag)
     if decision.chosen is None:
         click.echo(f"imagebot: no tag chosen: {decision.reason}", err=True)
         raise SystemExit(EXIT_NONE_CHOSEN)
+
+
+def _gate(min_age: str | None, now: str | None) -> Gate:
+    """The --min-age rule, measured from --now (else the clock); --now alone is refused."""
+    if min_age is None:
+        if now is not None:
+            raise UsageError("--now is the time --min-age measures from: pass --min-age too")
+        return Gate()
+    from imagebot.durations import parse_interval
+    from imagebot.errors import ConfigError
+
+    try:
+        seconds = parse_interval(min_age)
+    except ConfigError as error:
+        raise UsageError(f"--min-age: {error}") from error
+    when = parse_created(now, 0, "--now") if now is not None else datetime.now(UTC)
+    return Gate(min_age=seconds, now=when)
 
 
 def explanation(decision: Decision) -> str:
@@ -99,7 +135,12 @@ def explanation(decision: Decision) -> str:
     return "\n".join(lines)
 
 
-def decision_json(policy_text: str, decision: Decision, explain: bool) -> str:
+def decision_json(
+    policy_text: str,
+    decision: Decision,
+    explain: bool,
+    refused: Sequence[tuple[TagInfo, Refusal]] | None = None,
+) -> str:
     import json
 
     chosen = decision.chosen
@@ -112,6 +153,11 @@ def decision_json(policy_text: str, decision: Decision, explain: bool) -> str:
         "created": rfc3339(chosen.created) if chosen and chosen.created else None,
         "reason": decision.reason,
     }
+    if refused is not None:  # with --min-age: the newer tags passed over, best first
+        document["refused"] = [
+            {"tag": info.tag, "code": str(refusal.code), "reason": refusal.why}
+            for info, refusal in refused
+        ]
     if explain:
         document["verdicts"] = [
             {"tag": v.tag, "chosen": v.chosen, "excluded": v.excluded, "rank": v.rank or None}
@@ -154,9 +200,10 @@ def read_candidates(data: bytes) -> list[TagInfo]:
     return candidates
 
 
-def parse_created(text: str, number: int) -> datetime:
+def parse_created(text: str, number: int, where: str = "") -> datetime:
     """An RFC 3339 time with ``Z`` or an offset; fractions beyond microseconds are dropped."""
-    problem = f"stdin line {number}: {text!r} is not an RFC 3339 time like 2024-05-01T10:00:00Z"
+    place = where or f"stdin line {number}"
+    problem = f"{place}: {text!r} is not an RFC 3339 time like 2024-05-01T10:00:00Z"
     if not _RFC3339.fullmatch(text):
         raise UsageError(problem)
     normal = text.upper().replace("Z", "+00:00")

@@ -195,7 +195,9 @@ class Controller:
         secrets = self.secrets or KubernetesSecretReader(self.cluster.core)
         try:
             with cycle_settings(spec, namespace, secrets) as settings:
-                return self.run_reconcile(settings, Edges(make_registry=make_registry), since)
+                # A minimum age is measured by the controller's clock, like its intervals.
+                edges = Edges(make_registry=make_registry, wall=lambda: self.clock().timestamp())
+                return self.run_reconcile(settings, edges, since)
         finally:
             for client in clients:
                 self._observe_client(client)

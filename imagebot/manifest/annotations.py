@@ -9,8 +9,10 @@ strings become ``PolicySpec``s as written: the policy engine validates them, not
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
+from imagebot.durations import parse_interval
+from imagebot.errors import ConfigError
 from imagebot.manifest import nodes
 from imagebot.manifest.compose import BOOL_TAG, Node, ScalarNode
 from imagebot.model import Automation, PolicySpec, Problem, ProblemCode
@@ -22,6 +24,13 @@ TAG = "tag."  # tag.<container>: that container's tag policy
 # alias.<alias>: <entry name>: names a Kustomize images entry whose last path segment another
 # entry shares, so that tag.<alias> can give it a policy of its own (imagebot's own setting).
 ALIAS = "alias."
+# imagebot's own per-container settings beside tag.<container>, spelled only with imagebot.io/
+# (Flux v1 had none of them): Flux v2's filterTags pattern and extract template, and the
+# youngest a chosen tag may be (a Go duration).
+FILTER = "filter."
+EXTRACT = "extract."
+MIN_AGE = "min-age."
+OWN_ONLY = (FILTER, EXTRACT, MIN_AGE)
 # Each setting after the prefix, and what it means; the switches take "true" or "false".
 SETTINGS: Mapping[str, str] = {
     "automated": "automate every container of the workload",
@@ -47,11 +56,15 @@ def setting_of(key: str) -> tuple[str, int] | None:
             setting = key.removeprefix(prefix)
             if setting.startswith((TAG, ALIAS)) or setting in SETTINGS:
                 return setting, rank
+            if rank == 0 and setting.startswith(OWN_ONLY):
+                return setting, rank
     return None
 
 
 def spellings(setting: str) -> tuple[str, ...]:
     """Every key that spells ``setting``, in the order in which readers prefer them."""
+    if setting.startswith(OWN_ONLY):
+        return (DEFAULT_PREFIX + setting,)
     keys = tuple(prefix + setting for prefix in PREFIXES)
     if setting.startswith(TAG):
         keys += (FILTER_PREFIX + setting.removeprefix(TAG),)
@@ -129,6 +142,7 @@ def read_annotations(annotations: Node | None, file: str) -> WorkloadAnnotations
             continue
         policies[container] = PolicySpec(policy.strip(), f"annotation {entry.key}")
         lines[container] = line
+    _add_own_settings(found, file, policies, lines, problems)
     locked = flags["locked"]
     automation = Automation(
         automated=flags["automated"],
@@ -148,6 +162,52 @@ def read_annotations(annotations: Node | None, file: str) -> WorkloadAnnotations
         alias_lines=alias_lines,
         problems=tuple(problems),
     )
+
+
+def _add_own_settings(
+    found: Mapping[str, _Found],
+    file: str,
+    policies: dict[str, PolicySpec],
+    lines: dict[str, int],
+    problems: list[Problem],
+) -> None:
+    """Put ``filter.``, ``extract.`` and ``min-age.<container>`` on the container's policy (the
+    default ``glob:*`` when it has none). The policy engine validates the pattern and the
+    template; a duration is checked here, where its line is known."""
+    own: dict[str, dict[str, tuple[str, int]]] = {}
+    for setting, entry in found.items():
+        for prefix in OWN_ONLY:
+            if setting.startswith(prefix):
+                value = nodes.text(entry.node)
+                line = int(entry.node.start_mark.line) + 1
+                if not value or not isinstance(entry.node, ScalarNode):
+                    problems.append(Problem(f"annotation {entry.key} has no value", file, line))
+                    break
+                own.setdefault(setting.removeprefix(prefix), {})[prefix] = (value.strip(), line)
+                break
+    for container, settings in own.items():
+        min_age: float | None = None
+        if MIN_AGE in settings:
+            text, line = settings[MIN_AGE]
+            try:
+                min_age = parse_interval(text)
+            except ConfigError as error:
+                key = f"{DEFAULT_PREFIX}{MIN_AGE}{container}"
+                problems.append(Problem(f"annotation {key}: {error}", file, line))
+        base = policies.get(container)
+        if base is None:
+            base = replace(
+                DEFAULT_POLICY,
+                source=f"annotation {DEFAULT_PREFIX}{next(iter(settings))}{container} "
+                "on the default glob:*",
+            )
+            lines[container] = min(line for _, line in settings.values())
+        policies[container] = replace(
+            base,
+            filter_pattern=settings[FILTER][0] if FILTER in settings else None,
+            extract=settings[EXTRACT][0] if EXTRACT in settings else None,
+            min_age=min_age,
+        )
 
 
 def _switch(entry: _Found | None, file: str, problems: list[Problem]) -> bool:

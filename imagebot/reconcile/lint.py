@@ -2,9 +2,10 @@
 
 The scanner's own problems (YAML booleans, policies for containers that do not exist, references
 that do not parse, repeated keys, markers naming missing policies) plus rules that need the policy
-engine or a view of the whole tree: invalid policies, tag policies on workloads that are not
-automated, aliases on workloads without images entries, one setting spelled twice, one workload
-defined twice. Pure reading; nothing is changed.
+engine or a view of the whole tree: invalid policies (also ``imagebot.io/filter.`` and
+``extract.<container>`` pairs), tag policies on workloads that are not automated, imagebot's own
+settings spelled with a Flux v1 prefix, aliases on workloads without images entries, one setting
+spelled twice, one workload defined twice. Pure reading; nothing is changed.
 """
 
 from __future__ import annotations
@@ -16,7 +17,18 @@ from pathlib import Path
 
 from imagebot.errors import PolicyError
 from imagebot.manifest import scan_tree
-from imagebot.manifest.annotations import ALIAS, TAG, setting_of, spellings
+from imagebot.manifest.annotations import (
+    ALIAS,
+    DEFAULT_PREFIX,
+    EXTRACT,
+    FILTER,
+    MIN_AGE,
+    OWN_ONLY,
+    PREFIXES,
+    TAG,
+    setting_of,
+    spellings,
+)
 from imagebot.manifest.workload_index import Workload
 from imagebot.model import PolicySpec, Problem, ProblemCode, Target, WorkloadId
 from imagebot.policy import parse_policy
@@ -45,7 +57,9 @@ def lint_tree(root: Path, paths: Sequence[str] = ()) -> list[Problem]:
         *(p for p in scan.skipped if "template" not in p.message),
         *(p for w in workloads for p in lint_workload(w)),
         *duplicate_workloads(workloads),
-        *invalid_policies([*_annotated(workloads), *_elsewhere(scan.targets)]),
+        *invalid_policies(
+            [*_annotated(workloads), *_filtered(workloads), *_elsewhere(scan.targets)]
+        ),
     ]
     unique = {(p.file, p.line, p.message): p for p in findings}
     return sorted(unique.values(), key=lambda p: (p.file or "", p.line or 0, p.message))
@@ -77,7 +91,21 @@ def lint_workload(workload: Workload) -> Iterator[Problem]:
                     workload.file,
                     places[0][1],
                 )
-    policies = [places[0] for s, places in by_setting.items() if s.startswith(TAG)]
+    for annotation in workload.annotations:
+        for prefix in PREFIXES[1:]:
+            own = annotation.key.removeprefix(prefix)
+            if own != annotation.key and own.startswith(OWN_ONLY):
+                yield Problem(
+                    f"{annotation.key} is not read: Flux v1 had no such setting; write "
+                    f"{DEFAULT_PREFIX}{own}",
+                    workload.file,
+                    annotation.line,
+                )
+    policies = [
+        places[0]
+        for s, places in by_setting.items()
+        if s.startswith((TAG, FILTER, EXTRACT, MIN_AGE))
+    ]
     if policies and not workload.automated:
         key, line = policies[0]
         yield Problem(
@@ -102,6 +130,31 @@ def _annotated(workloads: Sequence[Workload]) -> Iterator[_Written]:
             if known is not None and known[0].startswith(TAG):
                 policy = PolicySpec(annotation.value, f"annotation {annotation.key}")
                 yield _Written(policy, workload.id, workload.file, annotation.line)
+
+
+def _filtered(workloads: Sequence[Workload]) -> Iterator[_Written]:
+    """Each container's ``imagebot.io/filter.`` and ``extract.`` pair, at the line of the one
+    that is wrong: the filter's for a bad pattern, the extract's when it has no filter."""
+    for workload in workloads:
+        pairs: dict[str, dict[str, tuple[str, int, str]]] = defaultdict(dict)
+        for annotation in workload.annotations:
+            known = setting_of(annotation.key)
+            for prefix in (FILTER, EXTRACT):
+                if known is not None and known[0].startswith(prefix):
+                    container = known[0].removeprefix(prefix)
+                    pairs[container][prefix] = (annotation.value, annotation.line, annotation.key)
+        for pair in pairs.values():
+            pattern, extract = pair.get(FILTER), pair.get(EXTRACT)
+            first = pattern or extract
+            assert first is not None  # noqa: S101 - each pair holds one of them
+            spec = PolicySpec(
+                "glob:*",
+                f"annotation {first[2]}",
+                filter_pattern=pattern[0] if pattern else None,
+                extract=extract[0] if extract else None,
+            )
+            line = extract[1] if pattern is None and extract else first[1]
+            yield _Written(spec, workload.id, workload.file, line)
 
 
 def _elsewhere(targets: Sequence[Target]) -> Iterator[_Written]:

@@ -23,12 +23,22 @@ from datetime import datetime
 from imagebot.errors import (
     ImagebotError,
     PolicyError,
-    RegistryAuthError,
     RegistryError,
     RegistryNotFound,
 )
-from imagebot.model import Change, Digest, Problem, ProblemCode, TagInfo, Target
-from imagebot.policy import Policy, parse_policy, select_tag
+from imagebot.model import Change, Digest, Problem, ProblemCode, Severity, TagInfo, Target
+from imagebot.policy import Policy, parse_policy, select_gated
+from imagebot.reconcile.gating import (
+    NO_RULES,
+    ExamineEdge,
+    Rules,
+    Unavailable,
+    bind,
+    fetch_code,
+    off_platform_note,
+    problem_at,
+    refusal_notes,
+)
 from imagebot.refs import ImageRef
 from imagebot.registry import RepoQuery, RepoScan
 
@@ -87,16 +97,6 @@ class Kept:
 
 
 Selected = Choice | Kept | Problem
-
-
-def problem_at(target: Target, message: str, code: ProblemCode = ProblemCode.MANIFEST) -> Problem:
-    return Problem(
-        message=message,
-        file=target.location.file,
-        line=target.location.line,
-        image=str(target.image),
-        code=code,
-    )
 
 
 def screen(targets: Iterable[Target]) -> Screened:
@@ -160,10 +160,16 @@ def _any_of(policies: Sequence[Policy]) -> Callable[[str], bool]:
 
 
 def select(
-    automated: Sequence[Automated], scans: Mapping[str, RepoScan], *, allow_downgrade: bool
+    automated: Sequence[Automated],
+    scans: Mapping[str, RepoScan],
+    *,
+    allow_downgrade: bool,
+    rules: Rules = NO_RULES,
+    examine: ExamineEdge | None = None,
 ) -> list[Selected]:
-    """One decision per automated target, in order, from the registry answers alone; a target
-    may be preceded by the problems it went ahead despite (tags it could not consider)."""
+    """One decision per automated target, in order, from the registry answers (and, when
+    ``rules`` check the winner, ``examine``'s answers for it); a target may be preceded by the
+    problems it went ahead despite (tags it could not consider, newer tags passed over)."""
     decisions: list[Selected] = []
     listed: dict[str, frozenset[str]] = {}
     for item in automated:
@@ -188,7 +194,16 @@ def select(
                 continue
             current_created = check.current_created
         try:
-            decisions.append(_select_one(item, scan.tags, allow_downgrade, current_created))
+            decisions.extend(
+                _select_one(
+                    item,
+                    scan.tags,
+                    allow_downgrade,
+                    current_created,
+                    rules=rules,
+                    examine=examine,
+                )
+            )
         except ImagebotError as error:
             decisions.append(problem_at(target, str(error)))
     return decisions
@@ -239,6 +254,9 @@ def _time_check(
         )
         for tag, error in failed[:1]
     )
+    off = {tag: offered for tag, offered in scan.off_platform.items() if policy.matches(tag)}
+    if off:
+        notes += (off_platform_note(target, off, scan.platform),)
     current = target.image.tag
     if allow_downgrade or not current:
         return _TimeCheck(notes=notes)
@@ -260,43 +278,50 @@ def _time_check(
     return _TimeCheck(problem_at(target, message, code), notes)
 
 
-def fetch_code(error: RegistryError) -> ProblemCode:
-    """The kind of problem a failed manifest or config fetch is, by the error's traits: refused
-    (401/403, a 404 named in the message), malformed (any other ``permanent`` answer) or
-    passing (5xx, timeout, reset: run again)."""
-    if isinstance(error, (RegistryAuthError, RegistryNotFound)):
-        return ProblemCode.REGISTRY_REFUSED
-    if error.permanent:
-        return ProblemCode.REGISTRY_MALFORMED
-    return ProblemCode.REGISTRY_UNAVAILABLE
-
-
 def _select_one(
     item: Automated,
     tags: Sequence[TagInfo],
     allow_downgrade: bool,
-    current_created: datetime | None = None,
-) -> Selected:
+    current_created: datetime | None,
+    *,
+    rules: Rules,
+    examine: ExamineEdge | None,
+) -> list[Selected]:
+    """The target's decision, preceded by the problems that say why newer tags were passed
+    over when the rules refused them."""
     target, image = item.target, item.target.image
     if item.policy.needs_current and not image.tag:
-        return problem_at(target, f"policy {item.policy.text!r} needs a current tag; there is none")
-    decision = select_tag(
-        item.policy,
-        tags,
-        current=image.tag,
-        current_created=current_created,
-        allow_downgrade=allow_downgrade,
-    )
+        return [
+            problem_at(target, f"policy {item.policy.text!r} needs a current tag; there is none")
+        ]
+    try:
+        gated = select_gated(
+            item.policy,
+            tags,
+            rules.gate_for(target),
+            examine=bind(examine, image) if examine is not None else None,
+            current=image.tag,
+            current_created=current_created,
+            allow_downgrade=allow_downgrade,
+        )
+    except Unavailable as stop:
+        message = f"{image.name}: could not examine {stop.tag} ({stop.error}); not updated"
+        return [problem_at(target, message, ProblemCode.REGISTRY_UNAVAILABLE)]
+    notes: list[Selected] = [*refusal_notes(target, gated.refused, gated.exhausted)]
+    decision = gated.decision
     chosen = decision.chosen
     if chosen is None:
-        return Kept(target)
+        return [*notes, Kept(target)]
+    if gated.facts is not None and chosen.digest is None:
+        # Examining it read the digest the tag names now: a pin needs no second request.
+        chosen = TagInfo(chosen.tag, chosen.created, Digest(gated.facts.digest))
     # A reference that carries a digest is pinned: tag and digest move together, or the old
     # digest would keep naming the old image (Kustomize `digest:` wins over `newTag:`). The
     # pin-digest option also follows a tag that moved in place, at the cost of one HEAD.
     pinned = target.automation.pin_digest or (image.digest is not None and chosen.tag != image.tag)
     if not pinned and chosen.tag == image.tag:
-        return Kept(target)
-    return Choice(target, chosen, decision.reason, pinned)
+        return [*notes, Kept(target)]
+    return [*notes, Choice(target, chosen, decision.reason, pinned)]
 
 
 def digests_wanted(decisions: Iterable[Selected]) -> list[tuple[ImageRef, str]]:
@@ -314,7 +339,9 @@ def finalize(decisions: Iterable[Selected], digests: DigestAnswers) -> Plan:
     plan = Plan()
     for decision in decisions:
         if isinstance(decision, Problem):
-            plan.problems.append(decision)
+            # A candidate left for a later cycle on purpose (a minimum age) is a skip.
+            wanted = plan.skipped if decision.severity is Severity.INFO else plan.problems
+            wanted.append(decision)
             continue
         target = decision.target
         if isinstance(decision, Kept):

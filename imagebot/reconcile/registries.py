@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from imagebot.config import RegistrySettings
-from imagebot.model import Digest
+from imagebot.model import Digest, TagFacts
 from imagebot.refs import ImageRef
 from imagebot.registry import RateLimitInfo, RegistryClient, RepoQuery, RepoScan, RequestStats
 
@@ -47,6 +47,9 @@ class CycleRegistry:
 
     def platforms(self, image: ImageRef, tag: str) -> tuple[str, ...]:
         return self.client.platforms(image, tag)
+
+    def examine(self, image: ImageRef, tag: str) -> TagFacts:
+        return self.client.examine(image, tag)
 
     @property
     def stats(self) -> RequestStats:

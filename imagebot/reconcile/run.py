@@ -15,6 +15,7 @@ import random
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 
@@ -28,8 +29,17 @@ from imagebot.gitrepo import (
     render_message,
 )
 from imagebot.manifest import Update, rewrite_files, scan_tree, unified_diff
-from imagebot.model import Change, CommitSha, Digest, Problem, RunResult
+from imagebot.model import (
+    Change,
+    CommitSha,
+    Digest,
+    Problem,
+    ProblemCode,
+    RunResult,
+    TagFacts,
+)
 from imagebot.reconcile.copies import report_copies
+from imagebot.reconcile.gating import NO_RULES, Rules
 from imagebot.reconcile.plan import (
     DigestKey,
     Plan,
@@ -69,6 +79,7 @@ class RegistryLike(Protocol):
         progress: Callable[[int, int], None] | None = None,
     ) -> dict[str, RepoScan]: ...
     def digest(self, image: ImageRef, tag: str) -> Digest: ...
+    def examine(self, image: ImageRef, tag: str) -> TagFacts: ...
     @property
     def stats(self) -> Mapping[str, int]: ...
 
@@ -91,6 +102,8 @@ class Edges:
     make_registry: Callable[[RegistrySettings], RegistryLike] = _make_registry
     sleep: Callable[[float], None] = time.sleep
     clock: Callable[[], float] = time.monotonic
+    # The time a minimum age is measured against (seconds since the epoch).
+    wall: Callable[[], float] = time.time
     jitter: Callable[[], float] = field(default=random.random)
     # Told (done, total) while creation times are fetched: the CLI draws a progress bar.
     progress: Callable[[int, int], None] | None = None
@@ -136,7 +149,12 @@ def _reconcile_in(
     unchanged_since: str | None,
 ) -> RunResult:
     registry = edges.make_registry(settings.registries)
-    planner = _Planner(workspace.root, settings, registry, edges.progress)
+    rules = Rules(
+        required_platforms=settings.registries.required_platforms,
+        min_age=settings.min_age,
+        now=datetime.fromtimestamp(edges.wall(), UTC),
+    )
+    planner = _Planner(workspace.root, settings, registry, edges.progress, rules)
     first = planner.plan()
     observed = planner.fingerprint(first.texts)
     if unchanged_since is not None and observed == unchanged_since:
@@ -172,7 +190,10 @@ def _reconcile_in(
     # failure or a dry run, and not one whose commit is still to be pushed.
     must_push = settings.push and workspace.has_remote
     unpushed = bool(committed.commit) and must_push and not committed.pushed
-    finished = not (stale or failed or settings.dry_run or unpushed)
+    # A tag waiting for its minimum age changes nothing observed when it comes of age: a cycle
+    # that left one waiting must not let the next be skipped.
+    waiting = any(p.code is ProblemCode.TOO_NEW for p in plan.skipped)
+    finished = not (stale or failed or settings.dry_run or unpushed or waiting)
     # After a commit on the checked-out branch the next cycle sees the rewritten files (a review
     # branch leaves the base as it was).
     lands_on_base = bool(committed.commit) and not settings.git.push_branch
@@ -220,11 +241,14 @@ class _Planner:
         settings: Settings,
         registry: RegistryLike,
         progress: Callable[[int, int], None] | None = None,
+        rules: Rules = NO_RULES,
     ) -> None:
         self.root, self.settings, self.registry = root, settings, registry
-        self.progress = progress
+        self.progress, self.rules = progress, rules
         self.scans: dict[str, RepoScan] = {}
         self.digests: dict[DigestKey, Digest | RegistryError] = {}
+        # Candidates examined for the rules on chosen tags, once per run (a retry asks none).
+        self.examined: dict[DigestKey, TagFacts | RegistryError] = {}
         # Repositories where a passing failure (a manifest's 5xx, a timeout) kept a target as
         # it was: the run must say "try again later" (exit 1), not "done".
         self.unavailable: set[str] = set()
@@ -239,7 +263,11 @@ class _Planner:
         if queries:
             self.scans.update(self.registry.scan(queries, progress=self.progress))
         decisions = select(
-            screened.automated, self.scans, allow_downgrade=self.settings.allow_downgrade
+            screened.automated,
+            self.scans,
+            allow_downgrade=self.settings.allow_downgrade,
+            rules=self.rules,
+            examine=self._examine,
         )
         for image, tag in digests_wanted(decisions):
             if (image.name, tag) not in self.digests:
@@ -254,6 +282,15 @@ class _Planner:
         plan.skipped[:0] = [*tree.skipped, *screened.skipped]
         return _Planned(plan, tree.texts)
 
+    def _examine(self, image: ImageRef, tag: str) -> TagFacts | RegistryError:
+        key = (image.name, tag)
+        if key not in self.examined:
+            try:
+                self.examined[key] = self.registry.examine(image, tag)
+            except RegistryError as error:
+                self.examined[key] = error
+        return self.examined[key]
+
     def _digest(self, image: ImageRef, tag: str) -> Digest | RegistryError:
         try:
             return self.registry.digest(image, tag)
@@ -261,7 +298,8 @@ class _Planner:
             return error
 
     def fingerprint(self, texts: Mapping[str, str]) -> str:
-        """What this cycle saw: the automated files' text and every registry answer."""
+        """What this cycle saw: the automated files' text and every registry answer (the tag
+        lists, and the candidates examined for the rules on chosen tags)."""
         digest = hashlib.sha256()
         for path in sorted(texts):
             digest.update(f"{path}\0{texts[path]}\0".encode())
@@ -271,6 +309,10 @@ class _Planner:
             for info in sorted(scan.tags, key=lambda t: t.tag):
                 created = info.created.isoformat() if info.created else ""
                 digest.update(f"{info.tag} {created} {info.digest or ''}\n".encode())
+        # A candidate the rules refused may be completed in place (a platform added under the
+        # same tag): what examining it found is part of what this cycle saw.
+        for (name, tag), found in sorted(self.examined.items()):
+            digest.update(f"examined {name} {tag} {found!r}\n".encode())
         return digest.hexdigest()
 
 

@@ -1,6 +1,6 @@
 """OCI distribution client: tags, manifests, creation times, auth, cache (edge: HTTP).
 
-Reconcile uses ``RegistryClient.scan`` once per cycle, then ``digest`` and ``platforms`` for
+Reconcile uses ``RegistryClient.scan`` once per cycle, then ``digest`` and ``examine`` for
 chosen candidates only. See docs/registries.md for the request budget and the cache design.
 It knows nothing about policies: callers pass a ``wants`` predicate.
 """

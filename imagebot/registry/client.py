@@ -14,14 +14,13 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, TypeGuard
-from urllib.parse import urlsplit
+from typing import TypeGuard
 
 import requests
 
 from imagebot.config import RegistrySettings
 from imagebot.errors import RateLimited, RegistryAuthError, RegistryError, RegistryNotFound
-from imagebot.model import Digest, TagInfo
+from imagebot.model import Digest, TagFacts, TagInfo
 from imagebot.refs import ImageRef
 from imagebot.registry.auth import AuthFlow
 from imagebot.registry.blocks import BlockStore
@@ -31,13 +30,12 @@ from imagebot.registry.deadline import DeadlineAdapter
 from imagebot.registry.endpoints import Endpoint, rate_limit_for, resolve
 from imagebot.registry.limits import RateLimitInfo, RequestStats
 from imagebot.registry.listing import HubTag, list_hub_tags, list_tags
-from imagebot.registry.manifests import ACCEPT_ANY
+from imagebot.registry.manifests import ACCEPT_ANY, Index, select_platform
 from imagebot.registry.metadata import Resolver
+from imagebot.registry.session import ProcessSession, Progress, ProgressCounter
 from imagebot.registry.transport import Transport
 
 log = logging.getLogger(__name__)
-
-Progress = Callable[[int, int], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +62,9 @@ class RepoScan:
     could not be fetched, and why (the error's type and ``permanent`` tell a 404, a refusal or
     a malformed answer from a passing fault). ``cached_digests``: for listed tags the cache
     stood in for, the digest each named when last resolved (with the creation time ``tags``
-    carries): fit to show, not to pin, since the tag may have moved since."""
+    carries): fit to show, not to pin, since the tag may have moved since. ``off_platform``:
+    listed tags whose index offers no image for ``platform`` (the configured one), with the
+    platforms it does offer: they have no creation time, and a caller should say why."""
 
     tags: tuple[TagInfo, ...] = ()
     stale: bool = False
@@ -74,6 +74,8 @@ class RepoScan:
     unlisted: Mapping[str, TagInfo] = field(default_factory=dict)
     failed: Mapping[str, RegistryError] = field(default_factory=dict)
     cached_digests: Mapping[str, Digest] = field(default_factory=dict)
+    off_platform: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    platform: str = ""
 
 
 @dataclass(slots=True)
@@ -109,7 +111,7 @@ class RegistryClient:
         if session is None:
             # Its connections obey each request's whole deadline (an injected session's cannot
             # be cut off mid-read; its answers are refused once late).
-            session = _Session()
+            session = ProcessSession()
             session.mount("https://", DeadlineAdapter(pool_maxsize=workers))
             session.mount("http://", DeadlineAdapter(pool_maxsize=workers))
         self._session = session
@@ -154,7 +156,7 @@ class RegistryClient:
             if query.needs_created:
                 entry.needs_created = True
                 entry.wants.append(query.wants)
-        counter = _Counter(progress)
+        counter = ProgressCounter(progress)
         # Threads past the hosts' concurrency limits would only wait for a slot, and each one
         # costs stack pages (~0.1 MB of peak RSS): size the pools to what can be in flight.
         hosts = {resolve(entry.image, self.settings).host for entry in merged.values()}
@@ -172,7 +174,9 @@ class RegistryClient:
             }
             return {name: future.result() for name, future in futures.items()}
 
-    def _scan_one(self, entry: _Merged, pool: ThreadPoolExecutor, counter: _Counter) -> RepoScan:
+    def _scan_one(
+        self, entry: _Merged, pool: ThreadPoolExecutor, counter: ProgressCounter
+    ) -> RepoScan:
         endpoint = resolve(entry.image, self.settings)
         try:
             if endpoint.hub_api:
@@ -250,7 +254,7 @@ class RegistryClient:
         return unlisted, failed
 
     def _scan_registry(
-        self, endpoint: Endpoint, entry: _Merged, pool: ThreadPoolExecutor, counter: _Counter
+        self, endpoint: Endpoint, entry: _Merged, pool: ThreadPoolExecutor, counter: ProgressCounter
     ) -> RepoScan:
         listing = list_tags(self._transport, endpoint, self.settings, keep=entry.current)
         known = self.cache.tags(endpoint.name)
@@ -309,9 +313,27 @@ class RegistryClient:
                 for tag in listing.tags
                 if tag in records and tag not in fresh
             },
+            off_platform=self._off_platform(records, listing.tags),
+            platform=platform,
         )
 
-    def _resolve_counted(self, endpoint: Endpoint, tag: str, counter: _Counter) -> TagRecord:
+    def _off_platform(
+        self, records: Mapping[str, TagRecord], listed: Sequence[str]
+    ) -> dict[str, tuple[str, ...]]:
+        """Listed tags without a creation time because their index lacks our platform."""
+        found: dict[str, tuple[str, ...]] = {}
+        for tag in listed:
+            record = records.get(tag)
+            if record is None or record.created is not None:
+                continue
+            facts = self.cache.facts(record.digest)
+            if facts is not None and facts.children is not None:
+                index = Index(facts.children)
+                if select_platform(index, self.settings.platform) is None:
+                    found[tag] = index.platforms
+        return found
+
+    def _resolve_counted(self, endpoint: Endpoint, tag: str, counter: ProgressCounter) -> TagRecord:
         try:
             return self._resolver.resolve_tag(endpoint, tag)
         finally:
@@ -324,16 +346,7 @@ class RegistryClient:
         hashed then; a new one costs one GET, whose bytes must hash to it, and is remembered.
         """
         endpoint = resolve(image, self.settings)
-        reply = self._transport.request(
-            "head",
-            endpoint.url(f"manifests/{tag}"),
-            method="HEAD",
-            what=f"manifest {endpoint.name}:{tag}",
-            scope=endpoint.scope,
-            max_bytes=0,
-            headers={"Accept": ACCEPT_ANY},
-        )
-        claimed = reply.headers.get("docker-content-digest")
+        claimed = self._head(endpoint, tag)
         if claimed and self.cache.verified(endpoint.name, claimed):
             found = claimed
         else:
@@ -347,6 +360,39 @@ class RegistryClient:
             self.cache.put_tags(endpoint.name, records)
         return Digest(found)
 
+    def examine(self, image: ImageRef, tag: str) -> TagFacts:
+        """The candidate about to be chosen: digest, platforms, creation time. A HEAD names the
+        digest (tags move: a multi-arch index is often completed later); a digest seen before
+        is answered from the cache, a new one costs the manifest GET (and its config) once."""
+        endpoint = resolve(image, self.settings)
+        claimed = self._head(endpoint, tag)
+        facts = None
+        if claimed and self.cache.verified(endpoint.name, claimed):
+            facts = self._resolver.cached(claimed)
+        if facts is None:
+            facts = self._resolver.examine(endpoint, tag, expect=claimed)
+        self.cache.keep_verified(facts.digest)
+        records = self.cache.tags(endpoint.name)
+        known = records.get(tag)
+        record = TagRecord(facts.digest, facts.created, self.settings.platform)
+        if known is not None and known != record:
+            records[tag] = record  # the tag moved: later scans read the new image's time
+            self.cache.put_tags(endpoint.name, records)
+        return facts
+
+    def _head(self, endpoint: Endpoint, tag: str) -> str | None:
+        """The digest a HEAD of the tag's manifest claims (a claim: not verified here)."""
+        reply = self._transport.request(
+            "head",
+            endpoint.url(f"manifests/{tag}"),
+            method="HEAD",
+            what=f"manifest {endpoint.name}:{tag}",
+            scope=endpoint.scope,
+            max_bytes=0,
+            headers={"Accept": ACCEPT_ANY},
+        )
+        return reply.headers.get("docker-content-digest")
+
     def platforms(self, image: ImageRef, tag: str) -> tuple[str, ...]:
         """``os/arch[/variant]`` the tag offers (for the chosen candidate's multi-arch check)."""
         endpoint = resolve(image, self.settings)
@@ -355,48 +401,3 @@ class RegistryClient:
         if known:
             return known
         return self._resolver.platforms(endpoint, tag)
-
-
-class _Session(requests.Session):
-    """A session that reads proxy and CA-bundle variables once per origin, not per request.
-
-    requests looks them up on every request by scanning all of ``os.environ`` twice (a third of
-    the CPU a tag list costs); they depend only on the scheme and host, and a process's
-    environment does not change under it.
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._by_origin: dict[tuple[object, ...], Any] = {}
-
-    def merge_environment_settings(
-        self, url: str | bytes | None, proxies: Any, stream: Any, verify: Any, cert: Any
-    ) -> Any:
-        if proxies or not self.trust_env or not isinstance(url, str):
-            return super().merge_environment_settings(url, proxies, stream, verify, cert)
-        key = (*urlsplit(url)[:2], stream, verify, cert)
-        found = self._by_origin.get(key)
-        if found is None:
-            found = super().merge_environment_settings(url, {}, stream, verify, cert)
-            self._by_origin[key] = found
-        return {**found, "proxies": dict(found["proxies"])}
-
-
-class _Counter:
-    """Progress over creation-time fetches, for a progress bar on a terminal."""
-
-    def __init__(self, progress: Progress | None) -> None:
-        self._progress, self._done, self._total = progress, 0, 0
-        self._lock = threading.Lock()
-
-    def add(self, count: int) -> None:
-        with self._lock:
-            self._total += count
-
-    def done(self) -> None:
-        if self._progress is None:
-            return
-        with self._lock:
-            self._done += 1
-            done, total = self._done, self._total
-        self._progress(done, total)

@@ -18,6 +18,7 @@ import threading
 from datetime import datetime
 
 from imagebot.errors import RegistryAnswerError, RegistryError
+from imagebot.model import TagFacts
 from imagebot.registry.cache import DigestFacts, MetadataCache, TagRecord
 from imagebot.registry.endpoints import Endpoint
 from imagebot.registry.manifests import (
@@ -152,6 +153,31 @@ class Resolver:
             self.cache.put_facts(config, facts)
             self.cache.put_facts(digest, facts)
             return facts
+
+    def cached(self, digest: str) -> TagFacts | None:
+        """The facts behind ``digest`` from the cache alone; None when any is missing."""
+        known = self.cache.facts(digest)
+        if known is None:
+            return None
+        if known.children is None:
+            platforms = (known.platform,) if known.platform else ()
+            return TagFacts(digest, platforms, known.created)
+        index = Index(known.children)
+        child = select_platform(index, self.platform)
+        child_facts = self.cache.facts(child) if child is not None else None
+        if child is not None and child_facts is None:
+            return None
+        return TagFacts(digest, index.platforms, child_facts.created if child_facts else None)
+
+    def examine(self, endpoint: Endpoint, tag: str, *, expect: str | None = None) -> TagFacts:
+        """One manifest GET for the tag; what lies behind its digest (index children, config
+        platform and creation time) comes from the cache when known, else is fetched once."""
+        digest, parsed = self.manifest(endpoint, tag, expect=expect)
+        created = self.created(endpoint, digest, parsed)
+        if isinstance(parsed, Index):
+            return TagFacts(digest, parsed.platforms, created)
+        platform = self.image_facts(endpoint, digest, parsed).platform  # cached by created()
+        return TagFacts(digest, (platform,) if platform else (), created)
 
     def platforms(self, endpoint: Endpoint, tag: str) -> tuple[str, ...]:
         """Platforms the tag offers: an index's children, or the one image's config platform."""

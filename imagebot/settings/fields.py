@@ -96,6 +96,7 @@ S, B, I, N = Kind.STRING, Kind.BOOL, Kind.INT, Kind.NUMBER  # noqa: E741 - table
 FIELDS: tuple[Field, ...] = (
     Field("paths", Kind.STRINGS, "paths", EVERYWHERE, resource_key="git.paths"),
     Field("allowDowngrade", B, "allow_downgrade", EVERYWHERE),
+    Field("minAge", Kind.DURATION, "min_age", EVERYWHERE),
     Field("interval", Kind.DURATION, None, RESOURCE_ONLY, minimum=1.0),
     Field("suspend", B, None, RESOURCE_ONLY),
     Field("git.url", S, "git.repo", RESOURCE_ONLY),
