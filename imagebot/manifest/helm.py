@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from imagebot.manifest import nodes
-from imagebot.manifest.annotations import DEFAULT_POLICY, WorkloadAnnotations
+from imagebot.manifest.annotations import WorkloadAnnotations
 from imagebot.manifest.compose import NULL_TAG, STR_TAG, MappingNode, Node, ScalarNode
 from imagebot.manifest.context import DocumentContext, is_placeholder
 from imagebot.manifest.kustomize import find_entries
@@ -118,4 +118,4 @@ class _Release:
     def policy(self, container: str) -> PolicySpec | None:
         if not self.annotations.automation.automated:
             return None
-        return self.annotations.policies.get(container, DEFAULT_POLICY)
+        return self.annotations.policies.get(container) or self.annotations.default_policy()

@@ -4,7 +4,7 @@ The scanner's own problems (YAML booleans, policies for containers that do not e
 that do not parse, repeated keys, markers naming missing policies) plus rules that need the policy
 engine or a view of the whole tree: invalid policies, tag policies on workloads that are not
 automated, aliases on workloads without images entries, one setting spelled twice, one workload
-defined twice. Pure reading; nothing is changed.
+defined twice, and Keel settings imagebot cannot follow. Pure reading; nothing is changed.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from pathlib import Path
 from imagebot.errors import PolicyError
 from imagebot.manifest import scan_tree
 from imagebot.manifest.annotations import ALIAS, TAG, setting_of, spellings
+from imagebot.manifest.keel import POLICY_KEYS, keel_findings
 from imagebot.manifest.workload_index import Workload
 from imagebot.model import PolicySpec, Problem, ProblemCode, Target, WorkloadId
 from imagebot.policy import parse_policy
@@ -77,12 +78,33 @@ def lint_workload(workload: Workload) -> Iterator[Problem]:
                     workload.file,
                     places[0][1],
                 )
+    yield from _keel(workload, by_setting)
     policies = [places[0] for s, places in by_setting.items() if s.startswith(TAG)]
     if policies and not workload.automated:
         key, line = policies[0]
         yield Problem(
             f"{key} has no effect: {workload.id} is not automated "
             f"(run `imagebot automate {workload.id}` or remove the policy)",
+            workload.file,
+            line,
+        )
+
+
+def _keel(workload: Workload, by_setting: dict[str, list[tuple[str, int]]]) -> Iterator[Problem]:
+    """Keel's annotations that imagebot cannot follow, and a Keel policy whose automation an
+    imagebot or Flux ``automated`` annotation overrides."""
+    written = {
+        a.key: (a.value, a.line) for a in workload.annotations if a.key.startswith("keel.sh/")
+    }
+    keys = {a.key: (a.value, a.line) for a in workload.annotations if a.key in POLICY_KEYS}
+    policy = next((keys[k] for k in POLICY_KEYS if k in keys), None)
+    for line, message in keel_findings(written, policy[0] if policy else None):
+        yield Problem(f"{workload.id}: {message}", workload.file, line)
+    if policy is not None and "automated" in by_setting:
+        key, line = by_setting["automated"][0]
+        yield Problem(
+            f"{key} decides whether {workload.id} is automated, not its Keel policy "
+            f"({policy[0]!r}, line {policy[1]}): keep one",
             workload.file,
             line,
         )
