@@ -11,13 +11,16 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from imagebot.cli import cli
 from imagebot.manifest import scan_text
 from imagebot.manifest.keel import glob_regex, keel_policy
 from imagebot.model import PolicySpec, TagInfo
 from imagebot.policy import parse_policy, select_tag
 from imagebot.reconcile.lint import lint_tree
 from tests.support import ROOT
+from tests.workflow_cases import init_repo
 
 Want = tuple[str, str | None, str | None] | None  # (policy, filter, extract), None: not automated
 
@@ -139,9 +142,7 @@ ROWS: dict[str, Row] = {
         line=7,
     ),
     "`imagebot.io/automated` (or Flux's) beside `keel.sh/policy`": Row(
-        {"imagebot.io/automated": "false", "keel.sh/policy": "minor"},
-        OFF,
-        lint="imagebot.io/automated decides whether Deployment/default/web is automated",
+        {"imagebot.io/automated": "false", "keel.sh/policy": "minor"}, OFF
     ),
     "`imagebot.io/tag.<container>` beside `keel.sh/policy`": Row(
         {"keel.sh/policy": "minor", "imagebot.io/tag.side": "semver:~1.2"},
@@ -286,3 +287,24 @@ def test_keel_globs_match_the_whole_tag_with_star_alone(
     pattern = re.compile(glob_regex(glob))
     assert [bool(pattern.search(t)) for t in matches] == [True] * len(matches)
     assert [bool(pattern.search(t)) for t in misses] == [False] * len(misses)
+
+
+@pytest.mark.rig  # the workflow commands commit with git
+def test_deautomate_pauses_a_keel_workload_and_automate_resumes_it(tmp_path: Path) -> None:
+    """Removing imagebot.io/automated (what deautomate does elsewhere) would leave a Keel
+    workload automated by its keel.sh/policy: deautomate writes "false" instead."""
+    row = Row({}, {}, labels={"keel.sh/policy": "minor"})
+    work = init_repo(tmp_path / "work", {"web.yaml": manifest(row).encode()})
+
+    def automated() -> bool:
+        targets, _ = scan_text((work / "web.yaml").read_text(), "web.yaml")
+        return all(t.automated for t in targets)
+
+    assert automated()
+    result = CliRunner().invoke(cli, ["deautomate", "deployment/web", "--repo", str(work)])
+    assert result.exit_code == 0, result.output
+    assert "imagebot.io/automated: \"false\"" in (work / "web.yaml").read_text()
+    assert not automated()
+    result = CliRunner().invoke(cli, ["automate", "deployment/web", "--repo", str(work)])
+    assert result.exit_code == 0, result.output
+    assert automated()

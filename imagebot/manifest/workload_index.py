@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from imagebot.errors import UsageError
 from imagebot.manifest import nodes
 from imagebot.manifest.compose import MappingNode, Node, ScalarNode
+from imagebot.manifest.keel import POLICY_KEYS
 from imagebot.manifest.objects import Object, containers_of, is_helm_release
 from imagebot.model import Automation, WorkloadId
 
@@ -41,6 +42,7 @@ class Workload:
     annotations: tuple[Annotation, ...]
     containers: tuple[str, ...] | None
     automation: Automation
+    keel: bool = False  # a Keel policy (annotation or label) automates it unless told otherwise
 
     @property
     def where(self) -> str:
@@ -54,6 +56,12 @@ class Workload:
 def describe(found: Object, identity: WorkloadId, automation: Automation, file: str) -> Workload:
     """What lint and the commands need of one workload object."""
     node = found.node
+    metadata = nodes.get(node, "metadata")
+    keel = any(
+        nodes.get(nodes.get(metadata, where), key) is not None
+        for where in ("annotations", "labels")
+        for key in POLICY_KEYS
+    )
     return Workload(
         id=identity,
         file=file,
@@ -62,6 +70,7 @@ def describe(found: Object, identity: WorkloadId, automation: Automation, file: 
         annotations=tuple(_annotations(nodes.get(nodes.get(node, "metadata"), "annotations"))),
         containers=_containers(node),
         automation=automation,
+        keel=keel,
     )
 
 

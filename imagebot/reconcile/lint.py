@@ -78,7 +78,7 @@ def lint_workload(workload: Workload) -> Iterator[Problem]:
                     workload.file,
                     places[0][1],
                 )
-    yield from _keel(workload, by_setting)
+    yield from _keel(workload)
     policies = [places[0] for s, places in by_setting.items() if s.startswith(TAG)]
     if policies and not workload.automated:
         key, line = policies[0]
@@ -90,9 +90,9 @@ def lint_workload(workload: Workload) -> Iterator[Problem]:
         )
 
 
-def _keel(workload: Workload, by_setting: dict[str, list[tuple[str, int]]]) -> Iterator[Problem]:
-    """Keel's annotations that imagebot cannot follow, and a Keel policy whose automation an
-    imagebot or Flux ``automated`` annotation overrides."""
+def _keel(workload: Workload) -> Iterator[Problem]:
+    """Keel's annotations that imagebot cannot follow. An ``automated`` annotation beside a
+    Keel policy is no finding: it is how ``imagebot deautomate`` pauses a Keel workload."""
     written = {
         a.key: (a.value, a.line) for a in workload.annotations if a.key.startswith("keel.sh/")
     }
@@ -100,14 +100,6 @@ def _keel(workload: Workload, by_setting: dict[str, list[tuple[str, int]]]) -> I
     policy = next((keys[k] for k in POLICY_KEYS if k in keys), None)
     for line, message in keel_findings(written, policy[0] if policy else None):
         yield Problem(f"{workload.id}: {message}", workload.file, line)
-    if policy is not None and "automated" in by_setting:
-        key, line = by_setting["automated"][0]
-        yield Problem(
-            f"{key} decides whether {workload.id} is automated, not its Keel policy "
-            f"({policy[0]!r}, line {policy[1]}): keep one",
-            workload.file,
-            line,
-        )
 
 
 def _preferred(setting: str, places: Iterable[tuple[str, int]]) -> str:
