@@ -226,6 +226,15 @@ def test_match_tag_is_read_from_where_the_policy_is() -> None:
     assert {follows(t.policy) for t in targets} == {FORCE}
 
 
+def test_lint_reads_keel_labels_too(tmp_path: Path) -> None:
+    row = Row({}, {}, labels={"keel.sh/matchTag": "true", "keel.sh/policy": "force"})
+    targets, _ = scan_text(manifest(row), "web.yaml")
+    assert [t.policy for t in targets] == [None, None]
+    (tmp_path / "web.yaml").write_text(manifest(row))
+    findings = [f"{p.line}: {p.message}" for p in lint_tree(tmp_path)]
+    assert [f for f in findings if f.startswith("6: ") and "with force cannot be" in f], findings
+
+
 def test_an_invalid_monitor_regex_follows_no_container_and_says_so() -> None:
     row = Row({"keel.sh/policy": "minor", "keel.sh/monitorContainers": "(["}, {})
     targets, problems = scan_text(manifest(row), "web.yaml")
@@ -303,7 +312,7 @@ def test_deautomate_pauses_a_keel_workload_and_automate_resumes_it(tmp_path: Pat
     assert automated()
     result = CliRunner().invoke(cli, ["deautomate", "deployment/web", "--repo", str(work)])
     assert result.exit_code == 0, result.output
-    assert "imagebot.io/automated: \"false\"" in (work / "web.yaml").read_text()
+    assert 'imagebot.io/automated: "false"' in (work / "web.yaml").read_text()
     assert not automated()
     result = CliRunner().invoke(cli, ["automate", "deployment/web", "--repo", str(work)])
     assert result.exit_code == 0, result.output

@@ -43,6 +43,7 @@ class Workload:
     containers: tuple[str, ...] | None
     automation: Automation
     keel: bool = False  # a Keel policy (annotation or label) automates it unless told otherwise
+    labels: tuple[Annotation, ...] = ()  # for Keel's settings, which Keel also reads there
 
     @property
     def where(self) -> str:
@@ -71,10 +72,12 @@ def describe(found: Object, identity: WorkloadId, automation: Automation, file: 
         containers=_containers(node),
         automation=automation,
         keel=keel,
+        labels=tuple(_annotations(nodes.get(metadata, "labels"))),
     )
 
 
 def _annotations(node: Node | None) -> Iterator[Annotation]:
+    """The string entries of an annotations (or labels) mapping, as written."""
     if not isinstance(node, MappingNode):
         return
     for key, value in node.value:

@@ -91,13 +91,15 @@ def lint_workload(workload: Workload) -> Iterator[Problem]:
 
 
 def _keel(workload: Workload) -> Iterator[Problem]:
-    """Keel's annotations that imagebot cannot follow. An ``automated`` annotation beside a
-    Keel policy is no finding: it is how ``imagebot deautomate`` pauses a Keel workload."""
+    """Keel's annotations and labels that imagebot cannot follow (an annotation hides the label
+    of the same key, as Keel reads them). An ``automated`` annotation beside a Keel policy is no
+    finding: it is how ``imagebot deautomate`` pauses a Keel workload."""
     written = {
-        a.key: (a.value, a.line) for a in workload.annotations if a.key.startswith("keel.sh/")
+        a.key: (a.value, a.line)
+        for a in (*workload.labels, *workload.annotations)
+        if a.key.startswith("keel.sh/") or a.key in POLICY_KEYS
     }
-    keys = {a.key: (a.value, a.line) for a in workload.annotations if a.key in POLICY_KEYS}
-    policy = next((keys[k] for k in POLICY_KEYS if k in keys), None)
+    policy = next((written[k] for k in POLICY_KEYS if k in written), None)
     for line, message in keel_findings(written, policy[0] if policy else None):
         yield Problem(f"{workload.id}: {message}", workload.file, line)
 
