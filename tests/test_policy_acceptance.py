@@ -2,12 +2,13 @@
 acceptance runner does, minus the process start) and every range row through the matcher.
 
 The files are fixtures/acceptance/, kept in step with the project's shared acceptance data (see
-fixtures/README.md).
+fixtures/README.md), and the project's own cases in fixtures/policy-cases/ (same format).
 """
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,16 +19,20 @@ from imagebot.policy import parse_range, parse_version
 from tests.support import FIXTURES
 
 ACCEPTANCE = FIXTURES / "acceptance"
+OWN = FIXTURES / "policy-cases"  # cases the shared data lacks, in its format (Keel from latest)
 EXIT = {"selected": 0, "none": 1, "invalid-policy": 2}
 
 
-def _load(name: str) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = json.loads((ACCEPTANCE / name).read_text(encoding="utf-8"))
+def _load(path: Path) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = json.loads(path.read_text(encoding="utf-8"))
     return rows
 
 
-CASES = _load("policy-cases.json")
-ROWS = _load("semver-constraints.json")
+CASES = [
+    *_load(ACCEPTANCE / "policy-cases.json"),
+    *(case for path in sorted(OWN.glob("*.json")) for case in _load(path)),
+]
+ROWS = _load(ACCEPTANCE / "semver-constraints.json")
 
 
 def _arguments(case: dict[str, Any]) -> list[str]:
@@ -64,3 +69,8 @@ def test_range_row_matches_masterminds(row: dict[str, Any]) -> None:
     version = parse_version(row["version"])
     assert version is not None, f"{row['version']!r} should read as a version"
     assert parse_range(row["constraint"]).check(version.key) is row["expect"], row.get("note")
+
+
+def test_case_ids_are_unique_across_the_files() -> None:
+    ids = [case["id"] for case in CASES]
+    assert len(ids) == len(set(ids))

@@ -39,7 +39,22 @@ def choose(policy: str, tags: list[str], current: str) -> str | None:
         ),
         pytest.param("patch", ["v1.2.4", "1.2.4"], "v1.2.3", "v1.2.4", id="v-prefix-tie"),
         pytest.param("major", ["3050", "1.4.6"], "1.4.5", "3050", id="lenient-one-part"),
-        pytest.param("minor", ["1.3.0", "latest"], "latest", None, id="current-not-a-version"),
+        # Issue 17: Keel moves from `latest` (literally) to the highest version, prereleases
+        # included, whatever the bump; imagebot chose nothing from it before.
+        pytest.param("minor", ["1.3.0", "latest"], "latest", "1.3.0", id="from-latest"),
+        pytest.param(
+            "patch", ["1.9.0", "2.0.0-rc.1", "beta"], "latest", "2.0.0-rc.1", id="latest-pre"
+        ),
+        pytest.param("major", ["main", "stable"], "latest", None, id="latest-no-versions"),
+        pytest.param("minor", ["1.3.0", "latest"], "main", None, id="current-not-a-version"),
+        pytest.param("major", ["1.3.0"], "stable", None, id="stable-not-a-version"),
+        pytest.param("major", ["1.3.0"], "Latest", None, id="latest-is-case-sensitive"),
+        # Keel's `all`: any newer version, across prerelease tracks.
+        pytest.param("all", ["1.4.6", "2.0.0-rc1"], "1.4.5", "2.0.0-rc1", id="all-any-track"),
+        pytest.param("all", ["1.4.6-rc1", "1.4.5"], "1.4.5-rc1", "1.4.6-rc1", id="all-pre"),
+        pytest.param("all", ["1.4.4", "1.4.5"], "1.4.5", None, id="all-strictly-newer"),
+        pytest.param("all", ["1.0.0"], "main", None, id="all-not-from-main"),
+        pytest.param("all", ["1.0.0", "1.1.0-rc1"], "latest", "1.1.0-rc1", id="all-latest"),
     ],
 )
 def test_bumps_pick_the_highest_allowed_newer_version(

@@ -190,9 +190,8 @@ KEEL = [
     pytest.param(Case("major", ["1.1.0", "1.1.1"], None, current="1.1.1"), id="keel-no-newer"),
     pytest.param(Case("patch", ["1.2.4"], "1.2.4", current="01.2.3"), id="keel-leading-zeros"),
     pytest.param(Case("minor", ["1.3.0"], INVALID), id="ib-bump-needs-current"),
-    pytest.param(
-        Case("minor", ["1.3.0"], None, current="latest"), id="ib-bump-current-not-version"
-    ),
+    pytest.param(Case("minor", ["1.3.0"], None, current="main"), id="keel-bump-current-main"),
+    pytest.param(Case("minor", ["1.3.0"], "1.3.0", current="latest"), id="keel-bump-from-latest"),
 ]
 
 IMAGEBOT = [

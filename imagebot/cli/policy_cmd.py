@@ -74,7 +74,7 @@ def select(
 
     Prints the chosen tag (exit 0); exit 1 when no tag qualifies, exit 2 for an invalid policy
     or input. POLICY is glob:PATTERN (or a bare pattern), regex:PATTERN, semver:RANGE,
-    numerical:asc|desc, alphabetical:asc|desc, major, minor or patch.
+    numerical:asc|desc, alphabetical:asc|desc, all, major, minor or patch.
     """
     with reported_errors():
         parsed = parse_policy(policy_text, filter_pattern=filter_pattern, extract=extract or None)

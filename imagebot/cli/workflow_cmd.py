@@ -85,7 +85,7 @@ def deautomate(**options: Any) -> None:
     """Turn off automation for WORKLOAD; its tag policies stay for next time."""
     from imagebot.reconcile.workflow import automation_edits
 
-    _annotate(options, "Deautomate", lambda _: automation_edits(False))
+    _annotate(options, "Deautomate", lambda workload: automation_edits(False, workload))
 
 
 @click.command()

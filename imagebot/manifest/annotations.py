@@ -4,6 +4,9 @@ The one table of keys: imagebot's own ``imagebot.io/`` prefix and Flux v1's ``fl
 ``flux.weave.works/`` mean the same things; when several spell one setting, imagebot.io wins,
 then fluxcd.io. The scanner, lint and the annotation editor all read keys through here. Policy
 strings become ``PolicySpec``s as written: the policy engine validates them, not this module.
+Keel's ``keel.sh/policy`` (``keel.py``) gives every container a policy; imagebot's and Flux's
+own settings win over it, setting by setting: ``automated`` (either value) decides whether the
+workload is automated, and ``tag.<container>`` gives that container its policy.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from imagebot.durations import parse_interval
 from imagebot.errors import ConfigError
 from imagebot.manifest import nodes
 from imagebot.manifest.compose import BOOL_TAG, Node, ScalarNode
+from imagebot.manifest.keel import KeelPolicy, read_keel
 from imagebot.model import Automation, PolicySpec, Problem, ProblemCode
 
 PREFIXES = ("imagebot.io/", "fluxcd.io/", "flux.weave.works/")  # in the order readers prefer
@@ -87,7 +91,8 @@ class WorkloadAnnotations:
     """What one workload's annotations say: its ``Automation``, built here and nowhere else;
     ``policies`` maps container name to its policy (written or not, automated or not), with
     ``policy_lines`` the annotation's line; ``aliases`` maps an alias to the images entry name
-    it stands for (``alias_lines`` its line); ``problems`` are those met reading them."""
+    it stands for (``alias_lines`` its line); ``keel`` is Keel's policy for the workload;
+    ``problems`` are those met reading them."""
 
     automation: Automation
     policies: Mapping[str, PolicySpec] = field(default_factory=dict)
@@ -95,6 +100,17 @@ class WorkloadAnnotations:
     aliases: Mapping[str, str] = field(default_factory=dict)
     alias_lines: Mapping[str, int] = field(default_factory=dict)
     problems: tuple[Problem, ...] = ()
+    keel: KeelPolicy | None = None
+
+    def default_policy(
+        self, where: str | None = None, name: str | None = None
+    ) -> PolicySpec | None:
+        """The policy of an automated workload's container without a ``tag.<container>`` of its
+        own (``where`` is the list it stands in): Keel's when ``keel.sh/policy`` reaches it,
+        glob:* when there is no Keel policy, None when Keel's leaves the container out."""
+        if self.keel is None:
+            return DEFAULT_POLICY
+        return self.keel.policy if self.keel.reaches(where, name) else None
 
 
 @dataclass(slots=True)
@@ -104,8 +120,11 @@ class _Found:
     node: Node
 
 
-def read_annotations(annotations: Node | None, file: str) -> WorkloadAnnotations:
-    """Parse the annotations mapping (or None) of one workload."""
+def read_annotations(
+    annotations: Node | None, file: str, labels: Node | None = None
+) -> WorkloadAnnotations:
+    """Parse the annotations mapping (or None) of one workload; ``labels`` for Keel's, which
+    Keel also reads from labels."""
     found: dict[str, _Found] = {}
     for key_node, value in nodes.items(annotations) if annotations is not None else []:
         key = nodes.text(key_node)
@@ -143,9 +162,14 @@ def read_annotations(annotations: Node | None, file: str) -> WorkloadAnnotations
         policies[container] = PolicySpec(policy.strip(), f"annotation {entry.key}")
         lines[container] = line
     _add_own_settings(found, file, policies, lines, problems)
+    keel, keel_problems = read_keel(annotations, labels, file)
+    problems.extend(keel_problems)
+    automated = flags["automated"]
+    if "automated" not in found and keel is not None:
+        automated = keel.policy is not None
     locked = flags["locked"]
     automation = Automation(
-        automated=flags["automated"],
+        automated=automated,
         locked=locked,
         locked_message=_lock_message(found) if locked else None,
         locked_user=nodes.text(found["locked_user"].node)
@@ -161,6 +185,7 @@ def read_annotations(annotations: Node | None, file: str) -> WorkloadAnnotations
         aliases=aliases,
         alias_lines=alias_lines,
         problems=tuple(problems),
+        keel=keel,
     )
 
 

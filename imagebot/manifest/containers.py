@@ -10,7 +10,7 @@ Kustomize images and setter markers live elsewhere.
 from __future__ import annotations
 
 from imagebot.manifest import nodes
-from imagebot.manifest.annotations import DEFAULT_POLICY, WorkloadAnnotations
+from imagebot.manifest.annotations import WorkloadAnnotations
 from imagebot.manifest.compose import STR_TAG, Node, ScalarNode
 from imagebot.manifest.context import DocumentContext, is_placeholder
 from imagebot.manifest.objects import containers_of
@@ -37,6 +37,8 @@ def find_container_images(ctx: DocumentContext, obj: Node, path: nodes.YamlPath 
             if slot.own not in names:
                 names.append(slot.own)  # tag.<own name> is a policy for each of them
             policy = policy or annotations.policies.get(slot.own)
+        if policy is None and annotations.automation.automated:
+            policy = annotations.default_policy(slot.field, slot.own)
         _add_container(
             ctx,
             slot.node,
@@ -71,8 +73,6 @@ def _add_container(
     automation = annotations.automation
     if not automation.automated:
         policy = None
-    elif policy is None:
-        policy = DEFAULT_POLICY
     ctx.add(
         image_node,
         (*path, "image"),

@@ -50,7 +50,9 @@ class DocumentContext:
         known = self._identities.get(id(obj))
         if known is None:
             metadata = nodes.get(obj, "metadata")
-            annotations = read_annotations(nodes.get(metadata, "annotations"), self.file)
+            annotations = read_annotations(
+                nodes.get(metadata, "annotations"), self.file, nodes.get(metadata, "labels")
+            )
             self.problems.extend(annotations.problems)
             known = self._identities[id(obj)] = (object_id(obj), annotations)
         return known

@@ -13,12 +13,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from imagebot.manifest import nodes
-from imagebot.manifest.annotations import DEFAULT_POLICY, WorkloadAnnotations
+from imagebot.manifest.annotations import WorkloadAnnotations
 from imagebot.manifest.compose import NULL_TAG, STR_TAG, MappingNode, Node, ScalarNode
 from imagebot.manifest.context import DocumentContext, is_placeholder
 from imagebot.manifest.kustomize import find_entries
 from imagebot.manifest.objects import is_helm_release
-from imagebot.model import PolicySpec, TargetKind, WorkloadId
+from imagebot.model import PolicySpec, Problem, ProblemCode, TargetKind, WorkloadId
 
 CHART_IMAGE = "chart-image"
 POST_RENDERER_GROUP = "helm.toolkit.fluxcd.io/"  # Flux v1's helm-operator had no post-renderers
@@ -34,6 +34,20 @@ def find_helm_images(ctx: DocumentContext, obj: Node, path: nodes.YamlPath = ())
         ctx.report_unknown_containers(release.annotations, found, release.workload)
         return
     base = (*path, "spec", "values")
+    keel = next((k for k, v in values.value if nodes.text(k) == "keel"), None)
+    if keel is not None and isinstance(nodes.get(values, "keel"), MappingNode):
+        # Keel's Helm provider reads its policy from the chart's values; imagebot reads the
+        # HelmRelease's annotations, so this block would silently do nothing.
+        ctx.problems.append(
+            Problem(
+                f"warning: {release.workload}: Keel's chart values (keel:) are not read; "
+                f"annotate the HelmRelease with keel.sh/policy (or imagebot.io/automated and "
+                f"imagebot.io/tag.<container>) instead",
+                ctx.file,
+                ctx.line(keel),
+                code=ProblemCode.MANIFEST_WARNING,
+            )
+        )
     if release.find_in(values, base, CHART_IMAGE):
         found.append(CHART_IMAGE)
     for key_node, child in nodes.items(values):
@@ -118,4 +132,4 @@ class _Release:
     def policy(self, container: str) -> PolicySpec | None:
         if not self.annotations.automation.automated:
             return None
-        return self.annotations.policies.get(container, DEFAULT_POLICY)
+        return self.annotations.policies.get(container) or self.annotations.default_policy()

@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from imagebot.manifest import nodes
 from imagebot.manifest.annotations import (
     ALIAS,
-    DEFAULT_POLICY,
     TAG,
     WorkloadAnnotations,
     setting_of,
@@ -192,7 +191,7 @@ def _policy(annotations: WorkloadAnnotations, named: EntryNames, name: str) -> P
         return None
     if len(named.by_name[name]) > 1 and name in annotations.policies:
         return None
-    return annotations.policies.get(name, DEFAULT_POLICY)
+    return annotations.policies.get(name) or annotations.default_policy()
 
 
 def _ambiguous(

@@ -27,7 +27,15 @@ MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 MAX_FILE_BYTES = 8 * 1024 * 1024
 # Every target kind needs one of these words in its file: screen before composing anything.
 SCREEN_TOKENS = (b"image", b"newTag")
-AUTOMATION_TOKENS = (b"automated", b"$imagepolicy", b"ImagePolicy", b"ImageRepository")
+# Keel's keel.sh/policy (and its legacy keel.observer/policy) automates on its own.
+AUTOMATION_TOKENS = (
+    b"automated",
+    b"$imagepolicy",
+    b"ImagePolicy",
+    b"ImageRepository",
+    b"keel.sh/policy",
+    b"keel.observer/policy",
+)
 
 
 @dataclass(frozen=True, slots=True)

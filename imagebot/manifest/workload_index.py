@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from imagebot.errors import UsageError
 from imagebot.manifest import nodes
 from imagebot.manifest.compose import MappingNode, Node, ScalarNode
+from imagebot.manifest.keel import POLICY_KEYS
 from imagebot.manifest.objects import Object, containers_of, is_helm_release
 from imagebot.model import Automation, WorkloadId
 
@@ -41,6 +42,8 @@ class Workload:
     annotations: tuple[Annotation, ...]
     containers: tuple[str, ...] | None
     automation: Automation
+    keel: bool = False  # a Keel policy (annotation or label) automates it unless told otherwise
+    labels: tuple[Annotation, ...] = ()  # for Keel's settings, which Keel also reads there
 
     @property
     def where(self) -> str:
@@ -54,6 +57,12 @@ class Workload:
 def describe(found: Object, identity: WorkloadId, automation: Automation, file: str) -> Workload:
     """What lint and the commands need of one workload object."""
     node = found.node
+    metadata = nodes.get(node, "metadata")
+    keel = any(
+        nodes.get(nodes.get(metadata, where), key) is not None
+        for where in ("annotations", "labels")
+        for key in POLICY_KEYS
+    )
     return Workload(
         id=identity,
         file=file,
@@ -62,10 +71,13 @@ def describe(found: Object, identity: WorkloadId, automation: Automation, file: 
         annotations=tuple(_annotations(nodes.get(nodes.get(node, "metadata"), "annotations"))),
         containers=_containers(node),
         automation=automation,
+        keel=keel,
+        labels=tuple(_annotations(nodes.get(metadata, "labels"))),
     )
 
 
 def _annotations(node: Node | None) -> Iterator[Annotation]:
+    """The string entries of an annotations (or labels) mapping, as written."""
     if not isinstance(node, MappingNode):
         return
     for key, value in node.value:

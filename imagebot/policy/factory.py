@@ -2,8 +2,8 @@
 ready ``Policy``.
 
 ``glob:P``, a bare pattern, ``regex:P``/``regexp:P``, ``semver:R``, ``numerical:asc|desc``,
-``alphabetical:asc|desc``, ``major``, ``minor``, ``patch``. Everything is compiled here, once:
-an invalid pattern, range, filter or template raises ``PolicyError`` with position and reason,
+``alphabetical:asc|desc``, ``all``, ``major``, ``minor``, ``patch``. Everything is compiled here,
+once: an invalid pattern, range, filter or template raises ``PolicyError`` with position and reason,
 never a policy that silently matches everything or nothing. Selection lives in ``select``.
 """
 
@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from imagebot.errors import PolicyError
 from imagebot.model import PolicySpec
 from imagebot.policy.alphabetical import alphabetical_policy
+from imagebot.policy.bumps import KINDS as _BUMPS
 from imagebot.policy.bumps import BumpOrdering
 from imagebot.policy.filters import TagFilter, parse_filter
 from imagebot.policy.glob import glob_policy
@@ -41,10 +42,9 @@ _EXAMPLES = {
     "numerical": "numerical:asc or numerical:desc",
     "alphabetical": "alphabetical:asc or alphabetical:desc",
 }
-_BUMPS = ("major", "minor", "patch")
 _SYNTAX = (
     "glob:PATTERN (or a bare PATTERN), regex:PATTERN, semver:RANGE, numerical:asc|desc, "
-    "alphabetical:asc|desc, major, minor or patch"
+    "alphabetical:asc|desc, all, major, minor or patch"
 )
 
 

@@ -34,7 +34,7 @@ class Ordering(Protocol):
 
     @property
     def needs_current(self) -> bool:
-        """True when it picks relative to the deployed tag (major/minor/patch)."""
+        """True when it picks relative to the deployed tag (all/major/minor/patch)."""
         ...
 
     def admits(self, value: str) -> bool:
@@ -89,7 +89,7 @@ class Policy(Protocol):
 
     @property
     def needs_current(self) -> bool:
-        """True for major/minor/patch: ``select_tag`` needs the current tag."""
+        """True for all/major/minor/patch: ``select_tag`` needs the current tag."""
         ...
 
     @property

@@ -5,7 +5,8 @@ that do not parse, repeated keys, markers naming missing policies) plus rules th
 engine or a view of the whole tree: invalid policies (also ``imagebot.io/filter.`` and
 ``extract.<container>`` pairs), tag policies on workloads that are not automated, imagebot's own
 settings spelled with a Flux v1 prefix, aliases on workloads without images entries, one setting
-spelled twice, one workload defined twice. Pure reading; nothing is changed.
+spelled twice, one workload defined twice, and Keel settings imagebot cannot follow. Pure
+reading; nothing is changed.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from imagebot.manifest.annotations import (
     setting_of,
     spellings,
 )
+from imagebot.manifest.keel import POLICY_KEYS, keel_findings
 from imagebot.manifest.workload_index import Workload
 from imagebot.model import PolicySpec, Problem, ProblemCode, Target, WorkloadId
 from imagebot.policy import parse_policy
@@ -101,6 +103,7 @@ def lint_workload(workload: Workload) -> Iterator[Problem]:
                     workload.file,
                     annotation.line,
                 )
+    yield from _keel(workload)
     policies = [
         places[0]
         for s, places in by_setting.items()
@@ -114,6 +117,20 @@ def lint_workload(workload: Workload) -> Iterator[Problem]:
             workload.file,
             line,
         )
+
+
+def _keel(workload: Workload) -> Iterator[Problem]:
+    """Keel's annotations and labels that imagebot cannot follow (an annotation hides the label
+    of the same key, as Keel reads them). An ``automated`` annotation beside a Keel policy is no
+    finding: it is how ``imagebot deautomate`` pauses a Keel workload."""
+    written = {
+        a.key: (a.value, a.line)
+        for a in (*workload.labels, *workload.annotations)
+        if a.key.startswith("keel.sh/") or a.key in POLICY_KEYS
+    }
+    policy = next((written[k] for k in POLICY_KEYS if k in written), None)
+    for line, message in keel_findings(written, policy[0] if policy else None):
+        yield Problem(f"{workload.id}: {message}", workload.file, line)
 
 
 def _preferred(setting: str, places: Iterable[tuple[str, int]]) -> str:

@@ -93,8 +93,12 @@ def _describe(edit: SetAnnotation) -> str:
     return f"remove {edit.name}" if edit.value is None else f"{edit.name}: {edit.value}"
 
 
-def automation_edits(on: bool) -> list[SetAnnotation]:
-    """``imagebot automate`` (``on``) and ``deautomate``: the policies stay for next time."""
+def automation_edits(on: bool, workload: Workload | None = None) -> list[SetAnnotation]:
+    """``imagebot automate`` (``on``) and ``deautomate``: the policies stay for next time. A
+    workload that Keel's policy automates is turned off with ``automated: "false"``, which wins
+    over it; removing the annotation would leave it automated."""
+    if not on and workload is not None and workload.keel:
+        return [SetAnnotation("automated", "false")]
     return [SetAnnotation("automated", "true" if on else None)]
 
 
