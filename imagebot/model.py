@@ -43,6 +43,8 @@ class TargetKind(StrEnum):
     KUSTOMIZE = "kustomize"  # a Kustomization images[] entry: newTag / digest
     HELM = "helm"  # HelmRelease values: image, or image.repository + image.tag
     SETTER = "setter"  # a Flux v2 `# {"$imagepolicy": "ns:name[:part]"}` marked scalar
+    # an item of kustomize.images in an Argo CD `.argocd-source-<app>.yaml`: `[name=]image:tag`
+    ARGOCD = "argocd"
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,6 +175,8 @@ class PolicySpec:
     source: str = ""
     filter_pattern: str | None = None  # an ImagePolicy's filterTags.pattern
     extract: str | None = None  # and its filterTags.extract
+    # Globs of tags never taken (Argo CD Image Updater's ignore-tags), whatever the policy says.
+    exclude: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,11 +10,12 @@ from __future__ import annotations
 import os
 import re
 import tempfile
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from imagebot.errors import ManifestError
+from imagebot.manifest.argocd_writeback import current_tags, resolve_applications
 from imagebot.manifest.occurrences import Occurrence
 from imagebot.manifest.scan import FileScan, scan_file, target_order, with_setters
 from imagebot.manifest.setters import resolve_markers
@@ -27,7 +28,9 @@ MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 MAX_FILE_BYTES = 8 * 1024 * 1024
 # Every target kind needs one of these words in its file: screen before composing anything.
 SCREEN_TOKENS = (b"image", b"newTag")
-AUTOMATION_TOKENS = (b"automated", b"$imagepolicy", b"ImagePolicy", b"ImageRepository")
+AUTOMATION_TOKENS = (
+    b"automated", b"$imagepolicy", b"ImagePolicy", b"ImageRepository", b"argocd-image-updater"
+)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +62,7 @@ def scan_tree(
     watch: Collection[str] = (),
     watch_automated: bool = False,
     max_bytes: int = MAX_FILE_BYTES,
+    repository_urls: Callable[[], Sequence[str]] | None = None,
 ) -> TreeScan:
     """Scan ``root`` (or only ``paths`` below it) for targets.
 
@@ -68,7 +72,10 @@ def scan_tree(
     (lint, annotate, release): one parse instead of two. No composed node outlives its file.
     ``watch`` (canonical repository names) also reads every file that may mention one of them
     and returns the copies no target covers (``occurrences``); ``watch_automated`` does so for
-    the images automated in each file, in that file (``run``).
+    the images automated in each file, in that file (``run``). ``repository_urls`` gives the
+    URLs of the repository itself, asked only when an Argo CD Application with an
+    ``image-list`` is found: the Applications whose source it is are updated in the files they
+    point at (``argocd_writeback``); with none, every Application is left alone.
     """
     base = root.resolve()
     problems: list[Problem] = []
@@ -110,6 +117,22 @@ def scan_tree(
     setter_targets, setter_problems = resolve_markers(marks, objects)
     problems.extend(setter_problems)
     targets = with_setters(scans, setter_targets)
+    apps = [app for scan in scans for app in scan.applications]
+    if apps:
+        resolved = resolve_applications(
+            apps,
+            lambda relative: _read_plain(base, relative, max_bytes),
+            repository_urls or tuple,
+            lambda path, image: current_tags(_targets_under(base, path, max_bytes)).get(image),
+        )
+        claimed = {(t.location.file, t.location.document, t.yaml_path) for t in resolved.targets}
+        targets = [
+            t for t in targets
+            if (t.location.file, t.location.document, t.yaml_path) not in claimed
+        ]  # fmt: skip
+        targets.extend(resolved.targets)
+        problems.extend(resolved.problems)
+        texts.update({f: resolved.texts[f] for f in {t.location.file for t in resolved.targets}})
     occurrences.extend(o for scan in scans for o in scan.occurrences)
     others: list[Target] = []
     if only_automated:
@@ -131,6 +154,31 @@ def scan_tree(
         occurrences=tuple(occurrences),
         others=tuple(others) if watch_automated else (),
     )
+
+
+def _read_plain(base: Path, relative: str, max_bytes: int) -> str | None:
+    """The text of one file an Argo CD Application points at, or None when it is not there
+    (or not a readable UTF-8 file inside the tree)."""
+    path = (base / relative).resolve()
+    try:
+        if not path.is_relative_to(base) or not path.is_file():
+            return None
+        if path.stat().st_size > max_bytes:
+            return None
+        return path.read_bytes().decode("utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def _targets_under(base: Path, path: str, max_bytes: int) -> list[Target]:
+    """Every target below ``path``, automated or not: the current tags of an Application's
+    images, to start a new ``.argocd-source`` file from."""
+    found: list[Target] = []
+    for relative, file in _manifest_files(base, [path], []):
+        text = _read_plain(base, relative, max_bytes) if file.is_file() else None
+        if text is not None:
+            found.extend(scan_file(text, relative).targets)
+    return sorted(found, key=target_order)
 
 
 def _copy_screen(watch: Collection[str]) -> re.Pattern[bytes] | None:
