@@ -176,7 +176,11 @@ def _read_image(
     file: str,
 ) -> ArgoImage | None:
     """One ``[alias=]image[:constraint]`` entry with the annotations of its alias."""
-    named, _, reference = entry.rpartition("=")
+    # The first "=" ends the alias, as Argo CD Image Updater splits it (a constraint may hold
+    # one too: web=ghcr.io/acme/web:>=1.2).
+    named, equals, reference = entry.partition("=")
+    if not equals:
+        named, reference = "", entry
     image, constraint = split_constraint(reference)
     try:
         ref = parse_reference(image)

@@ -1,0 +1,160 @@
+"""Argo CD Image Updater's annotations taken through to a pushed commit: real registry, real Git.
+
+The seed's workload as an Argo CD Kustomize app and as a Helm chart (fixtures/argocd), with an
+Application per write-back: the kustomization's images entry, the default
+``.argocd-source-<app>.yaml`` (created by the first update), and the chart's values file. Each
+run changes exactly one value; a second run changes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from imagebot.reconcile.lint import lint_tree
+from tests.rig import ImagePusher, RegistryServer
+from tests.rig.git import run_git
+from tests.rig.githttp import GitHttpServer
+from tests.run_support import T0, imagebot, mirror_config, push_seed_images
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "argocd"
+pytestmark = pytest.mark.rig
+
+
+def tree_files(application: str, flask_repo: str, url: str) -> dict[str, bytes]:
+    """The fixture tree with one Application; its repoURL is the remote's, spelt differently
+    (no ``.git``, a trailing slash), and the flask image is this test's repository."""
+    files = {
+        path.relative_to(FIXTURES).as_posix(): path.read_bytes()
+        for path in sorted(FIXTURES.rglob("*"))
+        if path.is_file() and "applications" not in path.parts
+    }
+    app = (FIXTURES / "applications" / f"{application}.yaml").read_bytes()
+    files["argocd/fluxdemo.yaml"] = app.replace(
+        b"REPO_URL", url.removesuffix(".git").encode() + b"/"
+    )
+    return {
+        name: data.replace(b"docker.io/demo/flaskapp", f"docker.io/{flask_repo}".encode())
+        for name, data in files.items()
+    }
+
+
+def run(url: str, tmp_path: Path, registry: RegistryServer) -> dict[str, object]:
+    config = mirror_config(tmp_path, registry)
+    args = ("run", "--repo", url, "--config", str(config), "--output", "json")
+    result: dict[str, object] = json.loads(imagebot(*args, tmp_path=tmp_path).stdout)
+    return result
+
+
+def changed_lines(clone: Path) -> list[str]:
+    diff = run_git("-C", str(clone), "show", "--format=", "--unified=0", "HEAD")
+    return [ln for ln in diff.splitlines() if ln[:1] in "+-" and ln[:3] not in ("+++", "---")]
+
+
+def test_kustomization_write_back_commits_the_new_tag(
+    registry: RegistryServer,
+    pusher: ImagePusher,
+    flask_repo: str,
+    http_git_server: GitHttpServer,
+    tmp_path: Path,
+) -> None:
+    push_seed_images(pusher, flask_repo)
+    pusher.push_image(flask_repo, "develop-v1.9.0", created=T0 + timedelta(days=1))
+    # Newer, but ignore-tags drops release candidates; allow-tags drops main-*.
+    pusher.push_image(flask_repo, "develop-v1.9.1-rc1", created=T0 + timedelta(days=2))
+    pusher.push_image(flask_repo, "main-7", created=T0 + timedelta(days=3))
+    name = f"{flask_repo.replace('/', '-')}.git"
+    url = http_git_server.repo_url(name)
+    http_git_server.make_repo(name, tree_files("kustomization", flask_repo, url))
+
+    result = run(url, tmp_path, registry)
+    assert result["pushed"] is True, result
+    changes = result["changes"]
+    assert isinstance(changes, list)
+    assert [(c["workload"], c["container"], c["tag"]) for c in changes] == [
+        ("Application/argocd/fluxdemo", "flask", "develop-v1.9.0")
+    ]
+    clone = tmp_path / "check"
+    run_git("clone", "--quiet", url, str(clone))
+    assert changed_lines(clone) == ["-  newTag: develop-v1.8.0", "+  newTag: develop-v1.9.0"]
+    assert run_git("-C", str(clone), "show", "--name-only", "--format=", "HEAD").split() == [
+        "apps/fluxdemo/kustomization.yaml"
+    ]
+    again = run(url, tmp_path, registry)
+    assert again["changes"] == [] and again["commit"] is None
+
+
+def test_default_write_back_creates_the_argocd_source_file(
+    registry: RegistryServer,
+    pusher: ImagePusher,
+    flask_repo: str,
+    http_git_server: GitHttpServer,
+    tmp_path: Path,
+) -> None:
+    push_seed_images(pusher, flask_repo)
+    pusher.push_image(flask_repo, "develop-v1.9.0", created=T0 + timedelta(days=1))
+    pusher.push_image(flask_repo, "develop-v2.0.0", created=T0 + timedelta(days=2))  # not v1.*
+    name = f"{flask_repo.replace('/', '-')}.git"
+    url = http_git_server.repo_url(name)
+    http_git_server.make_repo(name, tree_files("source-file", flask_repo, url))
+
+    result = run(url, tmp_path, registry)
+    assert result["pushed"] is True, result
+    clone = tmp_path / "check"
+    run_git("clone", "--quiet", url, str(clone))
+    created = clone / "apps" / "fluxdemo" / ".argocd-source-fluxdemo.yaml"
+    image = f"docker.io/{flask_repo}"
+    # Argo CD Image Updater's layout: kustomize.images, `name=image:tag` with kustomize.image-name.
+    assert created.read_text() == (f"kustomize:\n  images:\n  - {image}={image}:develop-v1.9.0\n")
+    assert run_git("-C", str(clone), "show", "--name-only", "--format=", "HEAD").split() == [
+        "apps/fluxdemo/.argocd-source-fluxdemo.yaml"
+    ]
+
+    # Now the file exists: nothing to do, and the next tag rewrites its one value in place.
+    again = run(url, tmp_path, registry)
+    assert again["changes"] == [] and again["commit"] is None
+    pusher.push_image(flask_repo, "develop-v1.10.0", created=T0 + timedelta(days=3))
+    later = run(url, tmp_path, registry)  # by name, develop-v1.9.0 stays above develop-v1.10.0
+    assert later["changes"] == []
+    pusher.push_image(flask_repo, "develop-v1.9.9", created=T0 + timedelta(days=4))
+    last = run(url, tmp_path, registry)
+    assert last["pushed"] is True, last
+    run_git("-C", str(clone), "pull", "--quiet")
+    assert changed_lines(clone) == [
+        f"-  - {image}={image}:develop-v1.9.0",
+        f"+  - {image}={image}:develop-v1.9.9",
+    ]
+
+    # The credentials the Application names are never read, and lint says so.
+    warnings = [p.message for p in lint_tree(clone) if p.file == "argocd/fluxdemo.yaml"]
+    assert any("names a Secret for the registry" in m for m in warnings), warnings
+    assert any("names a Secret for Git" in m for m in warnings), warnings
+
+
+def test_helm_values_write_back_commits_the_tag_key(
+    registry: RegistryServer,
+    pusher: ImagePusher,
+    flask_repo: str,
+    http_git_server: GitHttpServer,
+    tmp_path: Path,
+) -> None:
+    pusher.push_image("library/nginx", "1.17", created=T0)  # not in the image-list: left alone
+    pusher.push_tags(
+        flask_repo,
+        {"1.8.0": T0, "1.9.0": T0 + timedelta(hours=1), "2.0.0": T0 + timedelta(hours=2)},
+    )
+    name = f"{flask_repo.replace('/', '-')}.git"
+    url = http_git_server.repo_url(name)
+    http_git_server.make_repo(name, tree_files("helm-values", flask_repo, url))
+
+    result = run(url, tmp_path, registry)
+    assert result["pushed"] is True, result
+    clone = tmp_path / "check"
+    run_git("clone", "--quiet", url, str(clone))
+    assert changed_lines(clone) == ['-    tag: "1.8.0"', '+    tag: "1.9.0"']
+    values = (clone / "charts" / "fluxdemo" / "values.yaml").read_bytes()
+    original = tree_files("helm-values", flask_repo, url)["charts/fluxdemo/values.yaml"]
+    assert values == original.replace(b'"1.8.0"', b'"1.9.0"')
