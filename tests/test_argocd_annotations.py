@@ -518,3 +518,11 @@ def test_of_several_sources_the_one_of_this_repository_is_written(tmp_path: Path
     text = text.split("spec:\n")[0] + "spec:\n" + sources
     files = {"apps/web/kustomization.yaml": KUSTOMIZATION, "argocd/web.yaml": text}
     assert only(tree(tmp_path, files)).location.file == "apps/web/kustomization.yaml"
+
+
+def test_the_applications_file_is_among_the_texts_a_cycle_observed(tmp_path: Path) -> None:
+    """A changed annotation (a new allow-tags) must change what the skip-if-unchanged
+    fingerprint sees, though the Application holds no value that is rewritten."""
+    scan = kustomize_app(tmp_path, {"image-list": "ghcr.io/acme/web"})
+    assert "argocd/web.yaml" in scan.texts
+    assert only(scan).location.file == "apps/web/kustomization.yaml"

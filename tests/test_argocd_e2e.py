@@ -158,3 +158,56 @@ def test_helm_values_write_back_commits_the_tag_key(
     values = (clone / "charts" / "fluxdemo" / "values.yaml").read_bytes()
     original = tree_files("helm-values", flask_repo, url)["charts/fluxdemo/values.yaml"]
     assert values == original.replace(b'"1.8.0"', b'"1.9.0"')
+
+
+def checkout(tmp_path: Path, application: str, origin: str, **replace: str) -> Path:
+    """A local checkout of the fixture tree whose ``origin`` is ``origin`` (never contacted:
+    only its URL says which Applications are this repository's)."""
+    root = tmp_path / "checkout"
+    for name, data in tree_files(application, "demo/flaskapp", origin).items():
+        text = data.decode()
+        for old, new in replace.items():
+            text = text.replace(old, new)
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+    run_git("init", "--quiet", "-b", "main", str(root))
+    run_git("-C", str(root), "remote", "add", "origin", origin)
+    return root
+
+
+def test_list_names_the_application_and_where_its_value_lives(tmp_path: Path) -> None:
+    # The Application writes https://host/org/repo/; the checkout's origin is the scp spelling.
+    root = checkout(tmp_path, "kustomization", "https://git.example.com/acme/deploy.git")
+    run_git("-C", str(root), "remote", "set-url", "origin", "git@git.example.com:acme/deploy")
+    listed = json.loads(
+        imagebot("list", "--repo", str(root), "--output", "json", tmp_path=tmp_path).stdout
+    )
+    automated = [t for t in listed["targets"] if t["workload"].startswith("Application/")]
+    assert [
+        (t["file"], t["workload"], t["container"], t["kind"], t["policy"]) for t in automated
+    ] == [
+        (
+            "apps/fluxdemo/kustomization.yaml",
+            "Application/argocd/fluxdemo",
+            "flask",
+            "kustomize",
+            "glob:*",
+        )
+    ]
+
+
+def test_lint_reports_an_invalid_allow_tags_regexp_and_named_credentials(tmp_path: Path) -> None:
+    root = checkout(
+        tmp_path,
+        "source-file",
+        "https://git.example.com/acme/deploy.git",
+        **{"regexp:^develop-v1\\.": "regexp:^develop-v1\\.("},
+    )
+    proc = imagebot("lint", "--repo", str(root), "--output", "json", tmp_path=tmp_path, check=False)
+    assert proc.returncode == 4, proc.stdout + proc.stderr
+    findings = json.loads(proc.stdout)["findings"]
+    # Reported where the policy governs a value: the .argocd-source file it would write.
+    invalid = [f for f in findings if f["code"] == "invalid-policy"]
+    assert [f["file"] for f in invalid] == ["apps/fluxdemo/.argocd-source-fluxdemo.yaml"]
+    assert "image-list of Application/argocd/fluxdemo (flask" in invalid[0]["message"]
+    assert sum(f["code"] == "manifest-warning" for f in findings) == 2, findings

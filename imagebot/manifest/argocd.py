@@ -119,7 +119,9 @@ def read_application(
     for entry in (e.strip() for e in text.split(",")):
         if not entry:
             continue
-        image = _read_image(entry, found, line=line, warn=warn, problems=problems, file=file)
+        image = _read_image(
+            entry, found, line=line, warn=warn, problems=problems, file=file, workload=workload
+        )
         if image is not None:
             images.append(image)
     for key, (_, at) in sorted(found.items()):
@@ -174,6 +176,7 @@ def _read_image(
     warn: _Warn,
     problems: list[Problem],
     file: str,
+    workload: WorkloadId,
 ) -> ArgoImage | None:
     """One ``[alias=]image[:constraint]`` entry with the annotations of its alias."""
     # The first "=" ends the alias, as Argo CD Image Updater splits it (a constraint may hold
@@ -205,7 +208,8 @@ def _read_image(
     allow = setting("allow-tags")
     ignore = setting("ignore-tags")
     policy: PolicySpec | None = None
-    source = f"annotation {PREFIX}image-list ({alias}, {strategy})"
+    # Not "annotation ...": lint checks these where they govern a value, as ImagePolicy ones.
+    source = f"{PREFIX}image-list of {workload} ({alias}, {strategy})"
     if kind is None:
         problems.append(
             Problem(

@@ -110,7 +110,7 @@ def scan_tree(
         scans.append(scan)
         problems.extend(scan.problems)
         workloads.extend(scan.workloads)
-        if scan.targets or scan.marks or scan.workloads:
+        if scan.targets or scan.marks or scan.workloads or scan.applications:
             texts[relative] = text
     marks = [mark for scan in scans for mark in scan.marks]
     objects = [found for scan in scans for found in scan.flux_objects]
@@ -142,7 +142,9 @@ def scan_tree(
         automated = {(t.location.file, t.image.name) for t in targets if t.automated}
         occurrences = [o for o in occurrences if (o.location.file, o.name) in automated]
         others = [t for t in others if (t.location.file, t.image.name) in automated]
+    # An Application's file is kept too: its annotations are part of what a cycle observed.
     kept = {t.location.file for t in targets} | {w.file for w in workloads}
+    kept |= {app.file for scan in scans for app in scan.applications}
     return TreeScan(
         targets=tuple(sorted(targets, key=target_order)),
         problems=tuple(problems),
