@@ -211,3 +211,35 @@ def test_lint_reports_an_invalid_allow_tags_regexp_and_named_credentials(tmp_pat
     assert [f["file"] for f in invalid] == ["apps/fluxdemo/.argocd-source-fluxdemo.yaml"]
     assert "image-list of Application/argocd/fluxdemo (flask" in invalid[0]["message"]
     assert sum(f["code"] == "manifest-warning" for f in findings) == 2, findings
+
+
+@pytest.mark.parametrize(
+    ("remotes", "tracking", "expected"),
+    [
+        pytest.param(
+            {"origin": "https://a.example/o.git"}, None, ("https://a.example/o.git",), id="origin"
+        ),
+        pytest.param(
+            {"origin": "https://a.example/fork.git", "upstream": "https://a.example/o.git"},
+            "upstream",
+            ("https://a.example/o.git",),
+            id="the-tracked-remote-wins",
+        ),
+        pytest.param({"mirror": "https://a.example/o.git"}, None, (), id="no-origin-no-tracking"),
+        pytest.param({}, None, (), id="no-remote"),
+    ],
+)
+def test_the_repositorys_own_url_is_the_remote_it_pushes_to(
+    tmp_path: Path, remotes: dict[str, str], tracking: str | None, expected: tuple[str, ...]
+) -> None:
+    from imagebot.gitrepo.remotes import remote_urls
+
+    root = tmp_path / "repo"
+    run_git("init", "--quiet", "-b", "main", str(root))
+    for name, url in remotes.items():
+        run_git("-C", str(root), "remote", "add", name, url)
+    if tracking:
+        run_git("-C", str(root), "config", "branch.main.remote", tracking)
+        run_git("-C", str(root), "config", "branch.main.merge", "refs/heads/main")
+    assert remote_urls(root) == expected
+    assert remote_urls(tmp_path / "not-a-repository") == ()
