@@ -172,20 +172,61 @@ def test_annotations_make_the_policy_argo_cd_image_updater_follows(
     assert chosen(target, TAGS) == expected
 
 
-def test_an_image_without_alias_is_keyed_by_its_path_with_underscores(tmp_path: Path) -> None:
+def test_an_image_without_alias_takes_only_the_application_wide_options(
+    tmp_path: Path,
+) -> None:
+    """Argo CD Image Updater reads an unnamed image's options under an empty alias: its
+    ``acme_web.*`` keys do nothing, the application-wide ones apply."""
     files = {
         "apps/web/kustomization.yaml": KUSTOMIZATION.replace("ghcr.io/acme/web", "acme/web"),
         "argocd/web.yaml": application(
             {
                 "image-list": "acme/web",
                 "acme_web.update-strategy": "alphabetical",
+                "acme_web.kustomize.image-name": "other",
+                "allow-tags": "regexp:^1",
                 "write-back-target": "kustomization",
             }
         ),
     }
     target = only(tree(tmp_path, files))
-    assert target.container == "acme_web"
-    assert target.policy is not None and target.policy.text == "alphabetical:asc"
+    assert target.container == "acme_web"  # how list and commit messages name it
+    assert target.policy is not None
+    assert (target.policy.text, target.policy.filter_pattern) == ("semver:>=0.0.0-0", "^1")
+
+
+def test_helm_values_of_an_unnamed_image_are_named_by_its_path(tmp_path: Path) -> None:
+    files = {
+        "charts/web/values.yaml": VALUES,
+        "argocd/web.yaml": application(
+            {
+                "image-list": "ghcr.io/acme/web",
+                "acme_web.helm.image-name": "web.image.repository",
+                "acme_web.helm.image-tag": "web.image.tag",
+                "write-back-target": "helmvalues",
+            },
+            path="charts/web",
+        ),
+    }
+    assert only(tree(tmp_path, files)).yaml_path == ("web", "image", "tag")
+
+
+def test_an_unnamed_images_argocd_source_parameters_are_image_name_and_tag(
+    tmp_path: Path,
+) -> None:
+    existing = (
+        "helm:\n  parameters:\n  - name: web.tag\n    value: 9.9.9\n"
+        "  - name: image.tag\n    value: 1.0.0\n"
+    )
+    files = {
+        "charts/web/Chart.yaml": "name: web\n",
+        "charts/web/.argocd-source-web.yaml": existing,
+        "argocd/web.yaml": application(
+            {"image-list": "ghcr.io/acme/web", "acme_web.helm.image-tag": "web.tag"},
+            path="charts/web",
+        ),
+    }
+    assert only(tree(tmp_path, files)).yaml_path == ("helm", "parameters", 1, "value")
 
 
 def test_a_port_in_the_registry_is_no_constraint(tmp_path: Path) -> None:

@@ -58,7 +58,9 @@ class ArgoImage:
     helm_name: str | None = None
     helm_tag: str | None = None
     helm_spec: str | None = None
-    named_alias: bool = False  # the entry wrote ``alias=``; Helm write-back needs one
+    # The entry wrote ``alias=``. Only then are its own options read; helmvalues write-back
+    # alone reads an unnamed image's helm.* keys under its path alias, as Argo CD's code does.
+    named_alias: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,14 +192,17 @@ def _read_image(
     except ReferenceError_ as error:
         problems.append(Problem(f"image-list entry {entry!r}: {error}", file, line, image))
         return None
-    # Without an alias, Argo CD Image Updater keys an image by its path without the registry.
+    # An unnamed image is named by its path without the registry, "/" as "_" (acme_web).
     path = ref.repository
     if not image.startswith("library/"):
         path = path.removeprefix("library/")
     alias = (named or path).replace("/", "_")
 
     def setting(name: str) -> tuple[str, int] | None:
-        return found.get(f"{alias}.{name}") or found.get(name)
+        # Options of one image need an alias: Argo CD Image Updater looks an unnamed image's
+        # options up under an empty alias, so only the application-wide keys reach it.
+        own = found.get(f"{alias}.{name}") if named else None
+        return own or found.get(name)
 
     strategy_text, strategy_line = setting("update-strategy") or ("semver", line)
     strategy = strategy_text.strip().lower()
@@ -237,7 +242,7 @@ def _read_image(
         alias=alias,
         image=image,
         policy=policy,
-        kustomize_name=_value(found.get(f"{alias}.kustomize.image-name")),
+        kustomize_name=_value(found.get(f"{alias}.kustomize.image-name")) if named else None,
         helm_name=_value(found.get(f"{alias}.helm.image-name")),
         helm_tag=_value(found.get(f"{alias}.helm.image-tag")),
         helm_spec=_value(found.get(f"{alias}.helm.image-spec")),

@@ -207,13 +207,6 @@ class _Writer:
             return
         ctx = DocumentContext(file, split_bom(text)[1], 0, root)
         for image in images:
-            if not image.named_alias:
-                self.problem(
-                    f"{image.image} needs an alias in image-list (alias=image) for "
-                    f"helmvalues write-back, as Argo CD Image Updater does",
-                    image.image,
-                )
-                continue
             if image.helm_spec:
                 self._helm_key(ctx, image, image.helm_spec, "image")
             elif image.helm_name and image.helm_tag:
@@ -337,9 +330,13 @@ class _Writer:
         )
 
     def _override_parameter(self, ctx: DocumentContext, image: ArgoImage) -> None:
-        key, part = (image.helm_spec, "image") if image.helm_spec else (
-            image.helm_tag or "image.tag", "tag")  # fmt: skip
-        name = image.helm_name or "image.name"
+        # An unnamed image's parameters are image.name and image.tag, as Argo CD writes them.
+        spec, tag, name = (
+            (image.helm_spec, image.helm_tag, image.helm_name) if image.named_alias
+            else (None, None, None)
+        )  # fmt: skip
+        key, part = (spec, "image") if spec else (tag or "image.tag", "tag")
+        name = name or "image.name"
         parameters = nodes.sequence(nodes.get(nodes.get(ctx.root, "helm"), "parameters"))
         for index, item in enumerate(parameters):
             if nodes.get_text(item, "name") != key:
