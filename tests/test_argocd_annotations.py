@@ -130,6 +130,15 @@ TAGS = {"1.0.0": 0, "1.1.0": 3, "1.2.0-rc.1": 4, "2.0.0": 1, "zeta": 2, "1.1.1":
             {"image-list": "web=ghcr.io/acme/web", "web.allow-tags": "any"}, "2.0.0", id="allow-any"
         ),
         pytest.param(
+            {
+                "image-list": "web=ghcr.io/acme/web",
+                "web.update-strategy": "newest-build",
+                "web.allow-tags": "regexp:rc",
+            },
+            "1.2.0-rc.1",
+            id="allow-tags-unanchored",
+        ),
+        pytest.param(
             {"image-list": "web=ghcr.io/acme/web", "web.ignore-tags": "2.*, 1.1.?"},
             "1.2.0-rc.1",
             id="ignore-tags-globs",
@@ -567,3 +576,16 @@ def test_the_applications_file_is_among_the_texts_a_cycle_observed(tmp_path: Pat
     scan = kustomize_app(tmp_path, {"image-list": "ghcr.io/acme/web"})
     assert "argocd/web.yaml" in scan.texts
     assert only(scan).location.file == "apps/web/kustomization.yaml"
+
+
+def test_another_write_back_target_is_an_overrides_file_from_the_top(tmp_path: Path) -> None:
+    """Argo CD Image Updater's older form: any other write-back-target is the path (from the
+    top of the repository) of the file written as .argocd-source-<app>.yaml would be."""
+    files = {
+        "apps/web/kustomization.yaml": KUSTOMIZATION,
+        "overrides/web.yaml": SOURCE_FILE,
+        "argocd/web.yaml": application(
+            {"image-list": "ghcr.io/acme/web", "write-back-target": "overrides/web.yaml"}
+        ),
+    }
+    assert only(tree(tmp_path, files)).location.file == "overrides/web.yaml"
