@@ -589,3 +589,7 @@ def test_another_write_back_target_is_an_overrides_file_from_the_top(tmp_path: P
         ),
     }
     assert only(tree(tmp_path, files)).location.file == "overrides/web.yaml"
+    (tmp_path / "overrides" / "web.yaml").unlink()
+    missing = scan_tree(tmp_path, only_automated=True, repository_urls=lambda: (OURS,))
+    assert missing.targets == ()
+    assert "no file overrides/web.yaml" in missing.problems[-1].message

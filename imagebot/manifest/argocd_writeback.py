@@ -114,7 +114,8 @@ class _Writer:
                 values = posixpath.join(values, DEFAULT_VALUES)
             self.helm_values(values, images)
         else:
-            self.overrides(target or self._default_file(), images)
+            # Only the default file is created: its directory is the path's, which exists.
+            self.overrides(target or self._default_file(), images, create=not target)
 
     def _under(self, target: str, prefix: str) -> str:
         """``kustomization``: the app's path; ``:rel`` below it; ``:/abs`` from the top."""
@@ -254,11 +255,14 @@ class _Writer:
                 automation=_AUTOMATED, policy=image.policy, part=part)  # fmt: skip
         self.out.targets.append(ctx.targets.pop())
 
-    def overrides(self, file: str, images: Sequence[ArgoImage]) -> None:
+    def overrides(self, file: str, images: Sequence[ArgoImage], *, create: bool) -> None:
         """The ``.argocd-source`` file: ``kustomize.images`` or ``helm.parameters`` values."""
         text = self.text(file)
         kind = self.source.kind or self._kind_of_path()
         if text is None:
+            if not create:
+                self.problem(f"write-back-target: no file {file}; create it")
+                return
             if kind != "kustomize":
                 self.problem(
                     f"{file} does not exist; imagebot creates it for Kustomize applications "
