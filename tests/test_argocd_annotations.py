@@ -593,3 +593,16 @@ def test_another_write_back_target_is_an_overrides_file_from_the_top(tmp_path: P
     missing = scan_tree(tmp_path, only_automated=True, repository_urls=lambda: (OURS,))
     assert missing.targets == ()
     assert "no file overrides/web.yaml" in missing.problems[-1].message
+
+
+def test_a_new_argocd_source_file_starts_from_the_kustomizations_tag(tmp_path: Path) -> None:
+    """kustomize deploys the images entry's newTag, not the tag the Deployment writes."""
+    files = {
+        "apps/web/kustomization.yaml": KUSTOMIZATION.replace("newTag: 1.0.0", "newTag: 1.0.1"),
+        "apps/web/deployment.yaml": DEPLOYMENT,
+        "argocd/web.yaml": application(
+            {"image-list": "ghcr.io/acme/web", "write-back-method": "git"}
+        ),
+    }
+    scan = tree(tmp_path, files)
+    assert scan.texts["apps/web/.argocd-source-web.yaml"].endswith("ghcr.io/acme/web:1.0.1\n")

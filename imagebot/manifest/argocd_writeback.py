@@ -392,9 +392,12 @@ def _dotted(root: Node, key: str) -> tuple[nodes.YamlPath, Node | None]:
 
 
 def current_tags(targets: Sequence[Target]) -> Mapping[str, str]:
-    """Each image's tag among ``targets`` (the first one found), for seeding a new file."""
+    """Each image's tag among ``targets``, for seeding a new file: a kustomization's images
+    entry first (kustomize deploys its ``newTag``, whatever the resources write), else the
+    first value found."""
     tags: dict[str, str] = {}
-    for target in targets:
+    ranked = sorted(targets, key=lambda t: t.kind is not TargetKind.KUSTOMIZE)  # stable
+    for target in ranked:
         if target.image.tag:
             tags.setdefault(target.image.name, target.image.tag)
     return tags
