@@ -606,3 +606,32 @@ def test_a_new_argocd_source_file_starts_from_the_kustomizations_tag(tmp_path: P
     }
     scan = tree(tmp_path, files)
     assert scan.texts["apps/web/.argocd-source-web.yaml"].endswith("ghcr.io/acme/web:1.0.1\n")
+
+
+@pytest.mark.parametrize(
+    "annotations",
+    [
+        pytest.param({"write-back-target": "kustomization:../../../outside"}, id="kustomization"),
+        pytest.param({"write-back-target": "helmvalues:/../outside/values.yaml"}, id="helmvalues"),
+        pytest.param({"write-back-target": "../outside/.argocd-source-web.yaml"}, id="literal"),
+        pytest.param({}, id="default-file"),
+    ],
+)
+def test_no_write_back_leaves_the_tree(tmp_path: Path, annotations: dict[str, str]) -> None:
+    """An Application's path or target pointing outside the repository reaches nothing there."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "kustomization.yaml").write_text(KUSTOMIZATION)
+    (outside / "values.yaml").write_text(VALUES)
+    (outside / ".argocd-source-web.yaml").write_text(SOURCE_FILE)
+    files = {
+        "repo/argocd/web.yaml": application(
+            {"image-list": "web=ghcr.io/acme/web", **annotations}, path="../outside"
+        )
+    }
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True)
+        (tmp_path / name).write_text(text)
+    scan = scan_tree(tmp_path / "repo", only_automated=True, repository_urls=lambda: (OURS,))
+    assert scan.targets == ()
+    assert all("outside" not in file for file in scan.texts if file != "argocd/web.yaml")

@@ -13,26 +13,21 @@ from __future__ import annotations
 
 import dataclasses
 import posixpath
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from imagebot.errors import ReferenceError_
 from imagebot.manifest import nodes
 from imagebot.manifest.argocd import ArgoApp, ArgoImage, ArgoSource
 from imagebot.manifest.argocd_repo import same_repository
+from imagebot.manifest.argocd_values import dotted, first_document, same_name
 from imagebot.manifest.compose import (
-    ComposeError,
-    MappingNode,
-    Node,
     ScalarNode,
-    compose_documents,
     split_bom,
 )
 from imagebot.manifest.context import DocumentContext
 from imagebot.manifest.kustomize import KUSTOMIZATION_FILES
 from imagebot.manifest.scan import scan_file
 from imagebot.model import Automation, Problem, ProblemCode, Target, TargetKind
-from imagebot.refs import parse_reference
 
 KUSTOMIZATION = "kustomization"
 HELM_VALUES = "helmvalues"
@@ -169,7 +164,7 @@ class _Writer:
             entries = [
                 t for t in found
                 if t.kind is TargetKind.KUSTOMIZE and t.field_part == "tag"
-                and _same_name(t.container or "", wanted)
+                and same_name(t.container or "", wanted)
             ]  # fmt: skip
             if not entries:
                 self.problem(
@@ -179,7 +174,7 @@ class _Writer:
                 )
                 continue
             for entry in entries:
-                if not _same_name(entry.image.name, image.image):
+                if not same_name(entry.image.name, image.image):
                     self.problem(
                         f"the images entry {wanted!r} of {file} deploys {entry.image.name}, not "
                         f"{image.image}; set its newName to {image.image}",
@@ -202,7 +197,7 @@ class _Writer:
         if text is None:
             self.problem(f"write-back-target: no values file {file}")
             return
-        root = _first_document(text)
+        root = first_document(text)
         if root is None:
             self.problem(f"write-back-target: {file} is not a YAML mapping")
             return
@@ -220,7 +215,7 @@ class _Writer:
                 )
 
     def _helm_key(self, ctx: DocumentContext, image: ArgoImage, key: str, part: str) -> None:
-        path, node = _dotted(ctx.root, key)
+        path, node = dotted(ctx.root, key)
         if not isinstance(node, ScalarNode):
             self.problem(
                 f"{ctx.file} has no value at {key!r}; add it (imagebot changes values, it does "
@@ -248,7 +243,7 @@ class _Writer:
             self.out.problems.extend(ctx.problems)
             ctx.problems.clear()
             return
-        if not _same_name(ref.name, image.image):
+        if not same_name(ref.name, image.image):
             self.problem(f"{ctx.file}:{ctx.line(node)} holds {ref.name}, not {image.image}")
             return
         ctx.add(node, path, kind, ref, self.app.workload, container=image.alias,
@@ -272,7 +267,7 @@ class _Writer:
             text = self._seed(file, images)
             if text is None:
                 return
-        root = _first_document(text)
+        root = first_document(text)
         if root is None:
             self.problem(f"{file} is not a YAML mapping")
             return
@@ -320,7 +315,7 @@ class _Writer:
             if not isinstance(item, ScalarNode) or value is None:
                 continue
             _, _, reference = value.rpartition("=")
-            if _same_name(reference, image.image):
+            if same_name(reference, image.image):
                 path = ("kustomize", "images", index)
                 self._add(
                     ctx, item, path,
@@ -363,41 +358,3 @@ class _Writer:
             f"does not add entries)",
             image.image,
         )
-
-
-def _same_name(written: str, image: str) -> bool:
-    """Whether two spellings name one repository (``nginx`` and ``docker.io/library/nginx``)."""
-    try:
-        return parse_reference(written).name == parse_reference(image).name
-    except ReferenceError_:
-        return written == image
-
-
-def _first_document(text: str) -> Node | None:
-    try:
-        roots = compose_documents(split_bom(text)[1])
-    except ComposeError:
-        return None
-    return roots[0] if roots and isinstance(roots[0], MappingNode) else None
-
-
-def _dotted(root: Node, key: str) -> tuple[nodes.YamlPath, Node | None]:
-    """The node at a Helm parameter name: the whole key at the top if it is there, else each
-    dot-separated part in turn, as Argo CD Image Updater looks it up."""
-    whole = nodes.get(root, key)
-    if whole is not None:
-        return (key,), whole
-    parts = tuple(key.split("."))
-    return parts, nodes.resolve_path(root, parts)
-
-
-def current_tags(targets: Sequence[Target]) -> Mapping[str, str]:
-    """Each image's tag among ``targets``, for seeding a new file: a kustomization's images
-    entry first (kustomize deploys its ``newTag``, whatever the resources write), else the
-    first value found."""
-    tags: dict[str, str] = {}
-    ranked = sorted(targets, key=lambda t: t.kind is not TargetKind.KUSTOMIZE)  # stable
-    for target in ranked:
-        if target.image.tag:
-            tags.setdefault(target.image.name, target.image.tag)
-    return tags

@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from imagebot.errors import ManifestError
-from imagebot.manifest.argocd_writeback import current_tags, resolve_applications
+from imagebot.manifest.argocd_values import current_tags
+from imagebot.manifest.argocd_writeback import resolve_applications
 from imagebot.manifest.occurrences import Occurrence
 from imagebot.manifest.scan import FileScan, scan_file, target_order, with_setters
 from imagebot.manifest.setters import resolve_markers
