@@ -635,3 +635,10 @@ def test_no_write_back_leaves_the_tree(tmp_path: Path, annotations: dict[str, st
     scan = scan_tree(tmp_path / "repo", only_automated=True, repository_urls=lambda: (OURS,))
     assert scan.targets == ()
     assert all("outside" not in file for file in scan.texts if file != "argocd/web.yaml")
+
+
+def test_a_scan_not_asked_to_follow_applications_leaves_them_unreported(tmp_path: Path) -> None:
+    kustomize_app(tmp_path, {"image-list": "ghcr.io/acme/web"})
+    scan = scan_tree(tmp_path)
+    assert sorted(t.workload.kind for t in scan.targets) == ["Deployment", "Kustomization"]
+    assert scan.problems == ()

@@ -76,7 +76,8 @@ def scan_tree(
     the images automated in each file, in that file (``run``). ``repository_urls`` gives the
     URLs of the repository itself, asked only when an Argo CD Application with an
     ``image-list`` is found: the Applications whose source it is are updated in the files they
-    point at (``argocd_writeback``); with none, every Application is left alone.
+    point at (``argocd_writeback``). Without it (the workflow commands) Applications are not
+    followed at all; with no URL, each one is reported as left alone.
     """
     base = root.resolve()
     problems: list[Problem] = []
@@ -119,11 +120,11 @@ def scan_tree(
     problems.extend(setter_problems)
     targets = with_setters(scans, setter_targets)
     apps = [app for scan in scans for app in scan.applications]
-    if apps:
+    if apps and repository_urls is not None:
         resolved = resolve_applications(
             apps,
             lambda relative: _read_plain(base, relative, max_bytes),
-            repository_urls or tuple,
+            repository_urls,
             lambda path, image: current_tags(_targets_under(base, path, max_bytes)).get(image),
         )
         claimed = {(t.location.file, t.location.document, t.yaml_path) for t in resolved.targets}
