@@ -642,3 +642,19 @@ def test_a_scan_not_asked_to_follow_applications_leaves_them_unreported(tmp_path
     scan = scan_tree(tmp_path)
     assert sorted(t.workload.kind for t in scan.targets) == ["Deployment", "Kustomization"]
     assert scan.problems == ()
+
+
+def test_the_fixture_app_is_the_seed_deployment_but_for_its_automation() -> None:
+    """fixtures/argocd's Deployment is the seed's byte for byte (trailing spaces kept), with
+    the Flux v1 annotations making way for the Application's and the flask reference mended."""
+    fixtures = Path(__file__).resolve().parent.parent / "fixtures"
+    seed = (fixtures / "seed-example" / "deployment.yaml").read_bytes()
+    flux = (
+        b"    flux.weave.works/tag.flask: glob:develop-v* \n"
+        b"    flux.weave.works/automated: 'true' \n"
+    )
+    expected = seed.replace(flux, b"    app.kubernetes.io/managed-by: argocd \n").replace(
+        b"docker.io//flaskapp", b"docker.io/demo/flaskapp"
+    )
+    assert expected != seed
+    assert (fixtures / "argocd" / "apps" / "fluxdemo" / "deployment.yaml").read_bytes() == expected
