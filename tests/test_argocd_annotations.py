@@ -17,7 +17,7 @@ from imagebot.manifest import rewrite_files, scan_tree
 from imagebot.manifest.argocd_repo import normalise, same_repository
 from imagebot.manifest.rewrite import Update
 from imagebot.manifest.tree import TreeScan
-from imagebot.model import ProblemCode, TagInfo, Target
+from imagebot.model import ProblemCode, TagInfo, Target, TargetKind
 from imagebot.policy import parse_policy, select_tag
 
 OURS = "https://git.example.com/acme/deploy.git"
@@ -250,12 +250,74 @@ def test_a_port_in_the_registry_is_no_constraint(tmp_path: Path) -> None:
     assert target.policy is not None and target.policy.text == "semver:>=0.0.0-0"
 
 
-def test_the_digest_strategy_is_a_problem_and_nothing_is_automated(tmp_path: Path) -> None:
+DIGEST = "sha256:" + "a" * 64
+
+
+def test_the_digest_strategy_pins_the_named_tag_in_a_kustomization(tmp_path: Path) -> None:
+    """Argo CD Image Updater's ``kustomize edit set image name:tag@digest``: the entry's newTag
+    keeps the tag, its digest field takes the digest."""
+    pinned = KUSTOMIZATION.replace("newTag: 1.0.0", f"newTag: latest\n  digest: {DIGEST}")
+    scan = kustomize_app(
+        tmp_path,
+        {"image-list": "web=ghcr.io/acme/web:latest", "web.update-strategy": "digest"},
+        **{"apps/web/kustomization.yaml": pinned},
+    )
+    assert [t.field_part for t in scan.targets] == ["tag", "digest"]
+    assert all(t.automation.pin_digest for t in scan.targets)
+    policy = scan.targets[0].policy
+    assert policy is not None and policy.text == "glob:latest"
+    assert chosen(scan.targets[0], {"latest": 0, "1.1.1": 5}) == "latest"
+
+
+def test_the_digest_strategy_needs_a_digest_field(tmp_path: Path) -> None:
     scan = kustomize_app(
         tmp_path, {"image-list": "web=ghcr.io/acme/web:latest", "web.update-strategy": "digest"}
     )
     assert scan.targets == ()
-    assert any("digest" in p.message and p.severity == "error" for p in scan.problems)
+    assert "has no digest field" in scan.problems[-1].message
+
+
+def test_the_digest_strategy_needs_a_tag_to_follow(tmp_path: Path) -> None:
+    scan = kustomize_app(
+        tmp_path, {"image-list": "web=ghcr.io/acme/web", "web.update-strategy": "digest"}
+    )
+    assert scan.targets == ()
+    assert [p.code for p in scan.problems] == [ProblemCode.INVALID_POLICY]
+
+
+def test_the_digest_strategy_pins_an_argocd_source_item(tmp_path: Path) -> None:
+    files = {
+        "apps/web/kustomization.yaml": KUSTOMIZATION.replace("newTag: 1.0.0", "newTag: latest"),
+        "argocd/web.yaml": application(
+            {"image-list": "web=ghcr.io/acme/web:latest", "web.update-strategy": "digest"}
+        ),
+    }
+    scan = tree(tmp_path, files)
+    found = only(scan)
+    assert (found.kind, found.automation.pin_digest) == (TargetKind.ARGOCD, True)
+    new = rewrite_files(scan.texts, [Update(found, "latest", DIGEST)]).new_texts
+    assert new == {
+        found.location.file: f"kustomize:\n  images:\n  - ghcr.io/acme/web:latest@{DIGEST}\n"
+    }
+
+
+def test_the_digest_strategy_cannot_write_a_tag_only_helm_key(tmp_path: Path) -> None:
+    files = {
+        "charts/web/values.yaml": VALUES,
+        "argocd/web.yaml": application(
+            {
+                "image-list": "web=ghcr.io/acme/web:1.0.0",
+                "web.update-strategy": "digest",
+                "web.helm.image-name": "web.image.repository",
+                "web.helm.image-tag": "web.image.tag",
+                "write-back-target": "helmvalues",
+            },
+            path="charts/web",
+        ),
+    }
+    scan = tree(tmp_path, files)
+    assert scan.targets == ()
+    assert "helm.image-spec" in scan.problems[-1].message
 
 
 def test_an_unknown_strategy_is_semver_with_a_warning(tmp_path: Path) -> None:

@@ -134,6 +134,38 @@ def test_default_write_back_creates_the_argocd_source_file(
     assert any("names a Secret for Git" in m for m in warnings), warnings
 
 
+def test_digest_strategy_pins_the_tags_newest_digest(
+    registry: RegistryServer,
+    pusher: ImagePusher,
+    flask_repo: str,
+    http_git_server: GitHttpServer,
+    tmp_path: Path,
+) -> None:
+    first = pusher.push_image(flask_repo, "latest", created=T0)
+    name = f"{flask_repo.replace('/', '-')}.git"
+    url = http_git_server.repo_url(name)
+    files = tree_files("digest", flask_repo, url)
+    kustomization = "apps/fluxdemo/kustomization.yaml"
+    files[kustomization] = files[kustomization].replace(b"develop-v1.8.0", b"latest")
+    http_git_server.make_repo(name, files)
+
+    result = run(url, tmp_path, registry)
+    assert result["pushed"] is True, result
+    clone = tmp_path / "check"
+    run_git("clone", "--quiet", url, str(clone))
+    created = clone / "apps" / "fluxdemo" / ".argocd-source-fluxdemo.yaml"
+    image = f"docker.io/{flask_repo}"
+    assert created.read_text() == f"kustomize:\n  images:\n  - {image}:latest@{first}\n"
+
+    assert run(url, tmp_path, registry)["changes"] == []
+    second = pusher.push_image(flask_repo, "latest", created=T0 + timedelta(days=1))
+    assert second != first
+    again = run(url, tmp_path, registry)
+    assert again["pushed"] is True, again
+    run_git("-C", str(clone), "pull", "--quiet")
+    assert changed_lines(clone) == [f"-  - {image}:latest@{first}", f"+  - {image}:latest@{second}"]
+
+
 def test_helm_values_write_back_commits_the_tag_key(
     registry: RegistryServer,
     pusher: ImagePusher,

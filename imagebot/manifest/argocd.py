@@ -27,14 +27,14 @@ APPLICATION_GROUP = "argoproj.io/"
 _Warn = Callable[[str, int], None]
 # Argo CD Image Updater's semver strategy with no constraint takes any version, prereleases too.
 ANY_VERSION = ">=0.0.0-0"
-# Strategy names, old and new, and the imagebot policy each becomes (None: not supported).
-STRATEGIES: dict[str, str | None] = {
+# Strategy names, old and new, and the imagebot policy each becomes.
+STRATEGIES: dict[str, str] = {
     "semver": "semver",
     "latest": "glob:*",
     "newest-build": "glob:*",
     "name": "alphabetical:asc",
     "alphabetical": "alphabetical:asc",
-    "digest": None,
+    "digest": "digest",  # the constraint's tag, pinned to its newest digest
 }
 # Keys read but not honoured, and why (per alias, or application-wide where Argo has both).
 IGNORED: dict[str, str] = {
@@ -61,6 +61,7 @@ class ArgoImage:
     # The entry wrote ``alias=``. Only then are its own options read; helmvalues write-back
     # alone reads an unnamed image's helm.* keys under its path alias, as Argo CD's code does.
     named_alias: bool = False
+    pin_digest: bool = False  # the digest strategy: the tag stays, its digest is written
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,21 +216,24 @@ def _read_image(
     policy: PolicySpec | None = None
     # Not "annotation ...": lint checks these where they govern a value, as ImagePolicy ones.
     source = f"{PREFIX}image-list of {workload} ({alias}, {strategy})"
-    if kind is None:
+    if kind == "digest" and not constraint:
+        # Argo CD Image Updater refuses it too: the digest of which tag?
         problems.append(
             Problem(
-                f"update-strategy {strategy_text!r} of {alias} follows a tag's digest, which "
-                f"imagebot does not do from an Application; use a tag policy, or pin-digest "
-                f"on a workload",
+                f"update-strategy digest of {alias} follows the digest of one tag: name it in "
+                f"image-list ({image}:TAG)",
                 file,
                 strategy_line,
                 image,
+                code=ProblemCode.INVALID_POLICY,
             )
         )
     else:
         text = kind
         if kind == "semver":
             text = f"semver:{constraint or ANY_VERSION}"
+        elif kind == "digest":
+            text = f"glob:{constraint}"  # a tag holds no glob character: exactly that tag
         allowed, pattern = _allowed(allow, alias, problems, file)
         if allowed:
             policy = PolicySpec(
@@ -247,6 +251,7 @@ def _read_image(
         helm_tag=_value(found.get(f"{alias}.helm.image-tag")),
         helm_spec=_value(found.get(f"{alias}.helm.image-spec")),
         named_alias=bool(named),
+        pin_digest=kind == "digest",
     )
 
 

@@ -33,6 +33,7 @@ KUSTOMIZATION = "kustomization"
 HELM_VALUES = "helmvalues"
 DEFAULT_VALUES = "values.yaml"
 _AUTOMATED = Automation(automated=True)
+_PINNED = Automation(automated=True, pin_digest=True)  # the digest strategy
 
 
 @dataclass(slots=True)
@@ -148,7 +149,7 @@ class _Writer:
                 workload=self.app.workload,
                 container=image.alias,
                 policy=image.policy,
-                automation=_AUTOMATED,
+                automation=_PINNED if image.pin_digest else _AUTOMATED,
             )
         )
 
@@ -181,7 +182,19 @@ class _Writer:
                         image.image,
                     )
                     continue
-                self.claim(entry, image)
+                digest = [
+                    t for t in found
+                    if t.field_part == "digest" and t.yaml_path[:-1] == entry.yaml_path[:-1]
+                ]  # fmt: skip
+                if image.pin_digest and not digest:
+                    self.problem(
+                        f"update-strategy digest writes a digest, and the images entry "
+                        f"{wanted!r} of {file} has no digest field; add one",
+                        image.image,
+                    )
+                    continue
+                for found_target in (entry, *digest):
+                    self.claim(found_target, image)
 
     def _kustomization_file(self, directory: str) -> tuple[str | None, str | None]:
         for name in sorted(KUSTOMIZATION_FILES):
@@ -246,8 +259,17 @@ class _Writer:
         if not same_name(ref.name, image.image):
             self.problem(f"{ctx.file}:{ctx.line(node)} holds {ref.name}, not {image.image}")
             return
+        if image.pin_digest and part != "image":
+            self.problem(
+                f"update-strategy digest writes tag@digest, and {ctx.file}:{ctx.line(node)} "
+                f"holds the tag alone; name a value holding the whole reference "
+                f"({image.alias}.helm.image-spec)",
+                image.image,
+            )
+            return
+        automation = _PINNED if image.pin_digest else _AUTOMATED
         ctx.add(node, path, kind, ref, self.app.workload, container=image.alias,
-                automation=_AUTOMATED, policy=image.policy, part=part)  # fmt: skip
+                automation=automation, policy=image.policy, part=part)  # fmt: skip
         self.out.targets.append(ctx.targets.pop())
 
     def overrides(self, file: str, images: Sequence[ArgoImage], *, create: bool) -> None:
