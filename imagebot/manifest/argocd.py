@@ -53,7 +53,7 @@ class ArgoImage:
 
     alias: str
     image: str
-    policy: PolicySpec | None  # None: a strategy imagebot cannot follow (said in a problem)
+    policy: PolicySpec | None  # None: no tag allowed, or digest without a tag (a problem)
     kustomize_name: str | None = None
     helm_name: str | None = None
     helm_tag: str | None = None
