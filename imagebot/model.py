@@ -55,6 +55,8 @@ class TargetKind(StrEnum):
     KUSTOMIZE = "kustomize"  # a Kustomization images[] entry: newTag / digest
     HELM = "helm"  # HelmRelease values: image, or image.repository + image.tag
     SETTER = "setter"  # a Flux v2 `# {"$imagepolicy": "ns:name[:part]"}` marked scalar
+    # an item of kustomize.images in an Argo CD `.argocd-source-<app>.yaml`: `[name=]image:tag`
+    ARGOCD = "argocd"
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,6 +191,8 @@ class PolicySpec:
     # leaves it to the ``minAge`` setting. Not part of the policy's ordering: reconcile checks
     # it on the candidate about to be chosen.
     min_age: float | None = None
+    # Globs of tags never taken (Argo CD Image Updater's ignore-tags), whatever the policy says.
+    exclude: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

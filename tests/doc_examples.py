@@ -30,7 +30,9 @@ PLACEHOLDERS: dict[str, str | None] = {
 }
 SHELL = frozenset({"", "bash", "sh", "shell", "console"})
 NEEDS = frozenset({"registry", "git", "kube"})
-CONFIGS = frozenset({"repository", "trusted", "resource", "annotations", "pre-commit"})
+CONFIGS = frozenset(
+    {"repository", "trusted", "resource", "annotations", "application", "pre-commit"}
+)
 _OPERATORS = frozenset({"|", "||", "&&", ";", "&", "(", ")"})
 
 
@@ -203,7 +205,8 @@ def kind_of(info: str, body: str) -> str | None:
 
 def parse_marker(body: str) -> Marker:
     """The marker's words: ``exit=0`` (or ``exit=0,2`` per command), ``timeout=30``,
-    ``needs=registry,git,kube``, ``config=repository|trusted|resource|annotations|pre-commit``,
+    ``needs=registry,git,kube``,
+    ``config=repository|trusted|resource|annotations|application|pre-commit``,
     ``run="imagebot ..."``,
     ``env=NAME,NAME``, ``output=ignore``, ``cwd=gitops``, ``synopsis``, ``skip reason="..."``."""
     try:

@@ -127,6 +127,9 @@ class Runner:
                 annotated(text, self.values)
             )
             default = "imagebot lint --repo ./gitops"
+        elif config == "application":
+            self.place_application(text)
+            default = "imagebot lint --repo ./gitops"
         elif config == "resource":
             self.try_resource(text)
             return
@@ -140,6 +143,34 @@ class Runner:
                 pytrace=False,
             )
         self.run(Command(substitute(self.marker.run or default, self.values)), self.marker.exit[0])
+
+    def place_application(self, text: str) -> None:
+        """The Application in ``./gitops/argocd/``, naming ``./gitops`` itself as its source,
+        and a kustomization in its path with an images entry per ``image-list`` image at the
+        seed's tag; imagebot must find one automated value per entry there."""
+        from imagebot.manifest import scan_tree
+        from imagebot.manifest.argocd import IMAGE_LIST, split_constraint
+
+        gitops = self.work / "gitops"
+        origin = run_git("-C", str(gitops), "remote", "get-url", "origin").strip()
+        text = text.replace(self.values.get("repo-url", "<repo-url>"), origin)
+        (gitops / "argocd").mkdir(exist_ok=True)
+        (gitops / "argocd" / "example.yaml").write_text(text)
+        body = yaml.safe_load(text)
+        annotations = body["metadata"]["annotations"]
+        entries = [e.strip() for e in annotations[IMAGE_LIST].split(",") if e.strip()]
+        lines = ["images:"]
+        for entry in entries:
+            alias, equals, reference = entry.partition("=")
+            image = split_constraint(reference if equals else entry)[0]
+            key = f"argocd-image-updater.argoproj.io/{alias}.kustomize.image-name"
+            lines += [f"- name: {annotations.get(key, image)}", "  newTag: develop-v1.8.0"]
+        path = gitops / body["spec"]["source"]["path"]
+        path.mkdir(parents=True, exist_ok=True)
+        (path / "kustomization.yaml").write_text("\n".join(lines) + "\n")
+        found = scan_tree(gitops, only_automated=True, repository_urls=lambda: (origin,))
+        automated = [t for t in found.targets if t.workload.kind == "Application"]
+        assert len(automated) == len(entries), (self.example.id, found.problems)
 
     def try_resource(self, text: str) -> None:
         """Start the operator as deploy/ runs it, apply the ImageAutomation (and dummy Secrets

@@ -98,11 +98,12 @@ def list_targets(
 ) -> None:
     """List every automated image in a tree, with its policy and where that policy came from."""
     from imagebot.cli.render import document, problem_to_json, table
+    from imagebot.gitrepo.remotes import remote_urls
     from imagebot.manifest import scan_tree
 
     with reported_errors():
         root, relative = local_tree(ctx, repo, paths)
-        scan = scan_tree(root, relative)
+        scan = scan_tree(root, relative, repository_urls=lambda: remote_urls(root))
     targets = [t for t in scan.targets if show_all or t.automated]
     empty = bool(relative) and not targets
     if output == "json":

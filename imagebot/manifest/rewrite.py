@@ -134,6 +134,10 @@ def new_value(update: Update, current: str, where: str) -> str:
         if value is None:
             raise RewriteError(f"{where}: this field holds a {part} but the update gives none")
         return value
+    prefix = ""
+    if target.kind is TargetKind.ARGOCD:  # Argo CD's `old=new:tag`: only new:tag changes
+        prefix, equals, current = current.rpartition("=")
+        prefix += equals
     try:
         name = parse_reference(current).written_name
         current_tag = parse_reference(current).tag
@@ -144,7 +148,7 @@ def new_value(update: Update, current: str, where: str) -> str:
     if tag is None and digest is None:
         raise RewriteError(f"{where}: the update gives neither a tag nor a digest")
     tag = tag if tag is not None else current_tag
-    return name + (f":{tag}" if tag else "") + (f"@{digest}" if digest else "")
+    return prefix + name + (f":{tag}" if tag else "") + (f"@{digest}" if digest else "")
 
 
 def _check_documents(

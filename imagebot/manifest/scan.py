@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from imagebot.errors import ReferenceError_
 from imagebot.manifest import nodes
+from imagebot.manifest.argocd import ArgoApp, is_application, read_application
 from imagebot.manifest.compose import (
     ComposeError,
     MappingNode,
@@ -62,6 +63,8 @@ class FileScan:
     workloads: tuple[Workload, ...] = ()  # only when asked for: lint and the workflow commands
     # Only when watching: copies of the watched images that no target or marker covers.
     occurrences: tuple[Occurrence, ...] = ()
+    # Argo CD Applications with an image-list: their targets are in other files (the tree's).
+    applications: tuple[ArgoApp, ...] = ()
 
 
 def scan_file(
@@ -121,8 +124,11 @@ def _scan_file(
     ]
     flux_objects: list[FluxObject] = []
     workloads: list[Workload] = []
+    applications: list[ArgoApp] = []
     for ctx in contexts:
         for obj in objects_of(ctx.document, ctx.root):
+            if _application(ctx, obj.node, applications):
+                continue
             find_container_images(ctx, obj.node, obj.path)
             find_helm_images(ctx, obj.node, obj.path)
             found = read_flux_object(ctx, obj.node)
@@ -166,7 +172,20 @@ def _scan_file(
         flux_objects=tuple(flux_objects),
         workloads=tuple(workloads),
         occurrences=tuple(occurrences),
+        applications=tuple(applications),
     )
+
+
+def _application(ctx: DocumentContext, obj: Node, found: list[ArgoApp]) -> bool:
+    """Whether ``obj`` is an Argo CD Application (whose images are found elsewhere); one
+    with an ``image-list`` joins ``found``."""
+    if not is_application(obj):
+        return False
+    app, problems = read_application(obj, ctx.identity(obj)[0], ctx.file)
+    ctx.problems.extend(problems)
+    if app is not None:
+        found.append(app)
+    return True
 
 
 def _in_text(body: str, file: str, watch: Collection[str], why: str) -> tuple[Occurrence, ...]:

@@ -10,11 +10,13 @@ from __future__ import annotations
 import os
 import re
 import tempfile
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from imagebot.errors import ManifestError
+from imagebot.manifest.argocd_values import current_tags
+from imagebot.manifest.argocd_writeback import resolve_applications
 from imagebot.manifest.occurrences import Occurrence
 from imagebot.manifest.scan import FileScan, scan_file, target_order, with_setters
 from imagebot.manifest.setters import resolve_markers
@@ -27,7 +29,8 @@ MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 MAX_FILE_BYTES = 8 * 1024 * 1024
 # Every target kind needs one of these words in its file: screen before composing anything.
 SCREEN_TOKENS = (b"image", b"newTag")
-# Keel's keel.sh/policy (and its legacy keel.observer/policy) automates on its own.
+# Keel's keel.sh/policy (and its legacy keel.observer/policy) automates on its own; Argo CD Image
+# Updater's annotations name images on an Application.
 AUTOMATION_TOKENS = (
     b"automated",
     b"$imagepolicy",
@@ -35,6 +38,7 @@ AUTOMATION_TOKENS = (
     b"ImageRepository",
     b"keel.sh/policy",
     b"keel.observer/policy",
+    b"argocd-image-updater",
 )
 
 
@@ -67,6 +71,7 @@ def scan_tree(
     watch: Collection[str] = (),
     watch_automated: bool = False,
     max_bytes: int = MAX_FILE_BYTES,
+    repository_urls: Callable[[], Sequence[str]] | None = None,
 ) -> TreeScan:
     """Scan ``root`` (or only ``paths`` below it) for targets.
 
@@ -76,7 +81,11 @@ def scan_tree(
     (lint, annotate, release): one parse instead of two. No composed node outlives its file.
     ``watch`` (canonical repository names) also reads every file that may mention one of them
     and returns the copies no target covers (``occurrences``); ``watch_automated`` does so for
-    the images automated in each file, in that file (``run``).
+    the images automated in each file, in that file (``run``). ``repository_urls`` gives the
+    URLs of the repository itself, asked only when an Argo CD Application with an
+    ``image-list`` is found: the Applications whose source it is are updated in the files they
+    point at (``argocd_writeback``). Without it (the workflow commands) Applications are not
+    followed at all; with no URL, each one is reported as left alone.
     """
     base = root.resolve()
     problems: list[Problem] = []
@@ -111,13 +120,29 @@ def scan_tree(
         scans.append(scan)
         problems.extend(scan.problems)
         workloads.extend(scan.workloads)
-        if scan.targets or scan.marks or scan.workloads:
+        if scan.targets or scan.marks or scan.workloads or scan.applications:
             texts[relative] = text
     marks = [mark for scan in scans for mark in scan.marks]
     objects = [found for scan in scans for found in scan.flux_objects]
     setter_targets, setter_problems = resolve_markers(marks, objects)
     problems.extend(setter_problems)
     targets = with_setters(scans, setter_targets)
+    apps = [app for scan in scans for app in scan.applications]
+    if apps and repository_urls is not None:
+        resolved = resolve_applications(
+            apps,
+            lambda relative: _read_plain(base, relative, max_bytes),
+            repository_urls,
+            lambda path, image: current_tags(_targets_under(base, path, max_bytes)).get(image),
+        )
+        claimed = {(t.location.file, t.location.document, t.yaml_path) for t in resolved.targets}
+        targets = [
+            t for t in targets
+            if (t.location.file, t.location.document, t.yaml_path) not in claimed
+        ]  # fmt: skip
+        targets.extend(resolved.targets)
+        problems.extend(resolved.problems)
+        texts.update({f: resolved.texts[f] for f in {t.location.file for t in resolved.targets}})
     occurrences.extend(o for scan in scans for o in scan.occurrences)
     others: list[Target] = []
     if only_automated:
@@ -127,7 +152,9 @@ def scan_tree(
         automated = {(t.location.file, t.image.name) for t in targets if t.automated}
         occurrences = [o for o in occurrences if (o.location.file, o.name) in automated]
         others = [t for t in others if (t.location.file, t.image.name) in automated]
+    # An Application's file is kept too: its annotations are part of what a cycle observed.
     kept = {t.location.file for t in targets} | {w.file for w in workloads}
+    kept |= {app.file for scan in scans for app in scan.applications}
     return TreeScan(
         targets=tuple(sorted(targets, key=target_order)),
         problems=tuple(problems),
@@ -139,6 +166,31 @@ def scan_tree(
         occurrences=tuple(occurrences),
         others=tuple(others) if watch_automated else (),
     )
+
+
+def _read_plain(base: Path, relative: str, max_bytes: int) -> str | None:
+    """The text of one file an Argo CD Application points at, or None when it is not there
+    (or not a readable UTF-8 file inside the tree)."""
+    path = (base / relative).resolve()
+    try:
+        if not path.is_relative_to(base) or not path.is_file():
+            return None
+        if path.stat().st_size > max_bytes:
+            return None
+        return path.read_bytes().decode("utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def _targets_under(base: Path, path: str, max_bytes: int) -> list[Target]:
+    """Every target below ``path``, automated or not: the current tags of an Application's
+    images, to start a new ``.argocd-source`` file from."""
+    found: list[Target] = []
+    for relative, file in _manifest_files(base, [path], []):
+        text = _read_plain(base, relative, max_bytes) if file.is_file() else None
+        if text is not None:
+            found.extend(scan_file(text, relative).targets)
+    return sorted(found, key=target_order)
 
 
 def _copy_screen(watch: Collection[str]) -> re.Pattern[bytes] | None:

@@ -18,7 +18,7 @@ from imagebot.policy.alphabetical import alphabetical_policy
 from imagebot.policy.bumps import KINDS as _BUMPS
 from imagebot.policy.bumps import BumpOrdering
 from imagebot.policy.filters import TagFilter, parse_filter
-from imagebot.policy.glob import glob_policy
+from imagebot.policy.glob import compile_glob, glob_policy
 from imagebot.policy.numerical import numerical_policy
 from imagebot.policy.protocol import Ordering
 from imagebot.policy.regex import regex_policy
@@ -55,6 +55,8 @@ class TagPolicy:
     text: str
     ordering: Ordering
     filter: TagFilter | None = None
+    # Tags never taken, matched whole by glob (``ignore-tags``): filtered out like the filter's.
+    exclude: tuple[Callable[[str], object], ...] = ()
 
     @property
     def needs_created(self) -> bool:
@@ -65,6 +67,8 @@ class TagPolicy:
         return self.ordering.needs_current
 
     def value_of(self, tag: str) -> str | None:
+        if self.exclude and any(glob(tag) for glob in self.exclude):
+            return None
         return tag if self.filter is None else self.filter.value(tag)
 
     def matches(self, tag: str) -> bool:
@@ -86,15 +90,16 @@ def parse_policy(
         if filter_pattern is not None or extract is not None:
             raise TypeError("a PolicySpec carries its own filter")
         text, filter_pattern, extract = spec.text, spec.filter_pattern, spec.extract
+        exclude = tuple(compile_glob(pattern) for pattern in spec.exclude)
     else:
-        text = spec
+        text, exclude = spec, ()
     if extract and filter_pattern is None:
         raise PolicyError(
             f"extract template {extract!r} needs a filter pattern to take groups from"
         )
     ordering = _ordering(text)
     tag_filter = parse_filter(filter_pattern, extract) if filter_pattern is not None else None
-    return TagPolicy(text, ordering, tag_filter)
+    return TagPolicy(text, ordering, tag_filter, exclude)
 
 
 def _ordering(text: str) -> Ordering:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from imagebot.errors import PolicyError
+from imagebot.gitrepo.remotes import remote_urls
 from imagebot.manifest import scan_tree
 from imagebot.manifest.annotations import (
     ALIAS,
@@ -51,7 +52,7 @@ class _Written:
 
 def lint_tree(root: Path, paths: Sequence[str] = ()) -> list[Problem]:
     """Every finding, ordered by file and line."""
-    scan = scan_tree(root, paths, with_workloads=True)
+    scan = scan_tree(root, paths, with_workloads=True, repository_urls=lambda: remote_urls(root))
     workloads = scan.workloads
     findings = [
         *scan.problems,

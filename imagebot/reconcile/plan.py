@@ -101,7 +101,7 @@ Selected = Choice | Kept | Problem
 
 def screen(targets: Iterable[Target]) -> Screened:
     """Keep automated, unlocked, not ignored targets; parse each distinct policy once."""
-    parsed: dict[tuple[str, str | None, str | None], Policy | PolicyError] = {}
+    parsed: dict[tuple[str, str | None, str | None, tuple[str, ...]], Policy | PolicyError] = {}
     automated: list[Automated] = []
     problems: list[Problem] = []
     skipped: list[Problem] = []
@@ -114,7 +114,7 @@ def screen(targets: Iterable[Target]) -> Screened:
             skipped.append(problem_at(target, why, ProblemCode.LOCKED))
             continue
         spec = target.policy
-        key = (spec.text, spec.filter_pattern, spec.extract)  # the same policy from two sources
+        key = (spec.text, spec.filter_pattern, spec.extract, spec.exclude)  # one policy twice
         if key not in parsed:
             try:
                 parsed[key] = parse_policy(spec)

@@ -28,6 +28,7 @@ from imagebot.gitrepo import (
     render_branch,
     render_message,
 )
+from imagebot.gitrepo.remotes import remote_urls
 from imagebot.manifest import Update, rewrite_files, scan_tree, unified_diff
 from imagebot.model import (
     Change,
@@ -255,7 +256,13 @@ class _Planner:
 
     def plan(self) -> _Planned:
         """The plan for the files as they are now, and the texts it was made from."""
-        tree = scan_tree(self.root, self.settings.paths, only_automated=True, watch_automated=True)
+        tree = scan_tree(
+            self.root,
+            self.settings.paths,
+            only_automated=True,
+            watch_automated=True,
+            repository_urls=lambda: remote_urls(self.root),
+        )
         screened = screen(tree.targets)
         queries = [
             q for q in registry_queries(screened.automated) if q.image.name not in self.scans
