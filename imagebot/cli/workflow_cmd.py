@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
@@ -18,6 +18,7 @@ from imagebot.cli.common import (
     EXIT_FINDINGS,
     EXIT_NO_MATCH,
     EXIT_OK,
+    EXIT_TRANSIENT,
     fail,
     local_tree,
     nothing_matched,
@@ -48,6 +49,7 @@ if TYPE_CHECKING:
 
     from imagebot.config import Settings
     from imagebot.manifest.annotate import SetAnnotation
+    from imagebot.manifest.scope import Scope
     from imagebot.manifest.workload_index import Workload
     from imagebot.reconcile.edit import Edit, EditResult
     from imagebot.reconcile.workflow import Request
@@ -124,16 +126,61 @@ def unlock(**options: Any) -> None:
               help="CONTAINER's tag policy (glob:, regex:, semver:, ...). Repeatable.")  # fmt: skip
 @click.option("--tag-all", metavar="POLICY", help="Set POLICY for every container.")
 @click.option("--untag", multiple=True, metavar="CONTAINER", help="Remove CONTAINER's policy.")
+@click.option("--automate", is_flag=True, help="Also turn on automation (as imagebot automate).")
+@click.option("--deautomate", is_flag=True,
+              help="Also turn off automation (as imagebot deautomate).")  # fmt: skip
+@click.option("--lock", is_flag=True, help="Also lock the workload (as imagebot lock; -m: why).")
+@click.option("--unlock", is_flag=True, help="Also unlock the workload (as imagebot unlock).")
 def policy_set(**options: Any) -> None:
-    """Set or remove WORKLOAD's tag policies: imagebot policy WORKLOAD --tag flask=semver:~1.9"""
+    """Set or remove WORKLOAD's tag policies: imagebot policy WORKLOAD --tag flask=semver:~1.9
+
+    --automate, --deautomate, --lock and --unlock do what their commands do, in the same
+    commit, as fluxctl policy's flags did.
+    """
     from imagebot.reconcile.workflow import policy_edits
 
     tags = [_container_policy(text) for text in options["tags"]]
-    if not tags and not options["tag_all"] and not options["untag"]:
-        fail("say what to change: --tag CONTAINER=POLICY, --tag-all POLICY or --untag CONTAINER")
+    switches = [name for name in ("automate", "deautomate", "lock", "unlock") if options[name]]
+    if not tags and not options["tag_all"] and not options["untag"] and not switches:
+        fail(
+            "say what to change: --tag CONTAINER=POLICY, --tag-all POLICY, --untag CONTAINER, "
+            "--automate, --deautomate, --lock or --unlock"
+        )
+    for one, other in (("automate", "deautomate"), ("lock", "unlock")):
+        if options[one] and options[other]:
+            fail(f"--{one} and --{other} contradict each other: give one of them")
     with reported_errors():
-        edits_for = policy_edits(tags, options["tag_all"], options["untag"])
-    _annotate(options, "Update policies of", edits_for)
+        policies = policy_edits(tags, options["tag_all"], options["untag"])
+    switched = _switch_edits(options)
+    reason = one_line(options["message"]) if options["lock"] else None
+    only = (
+        switches[0]
+        if len(switches) == 1 and not (tags or options["tag_all"] or options["untag"])
+        else None
+    )
+    verb = {"automate": "Automate", "deautomate": "Deautomate", "lock": "Lock", "unlock": "Unlock"}
+    if only == "lock":
+        options["message"] = None  # the reason goes into the subject, as imagebot lock does
+    _annotate(
+        options,
+        verb[only] if only else "Update policies of",
+        lambda workload: [*switched, *policies(workload)],
+        suffix=f": {reason}" if only == "lock" and reason else "",
+    )
+
+
+def _switch_edits(options: dict[str, Any]) -> list[SetAnnotation]:
+    """The annotations ``policy --automate/--deautomate/--lock/--unlock`` set or remove."""
+    from imagebot.reconcile.workflow import automation_edits, lock_edits, unlock_edits
+
+    edits: list[SetAnnotation] = []
+    if options["automate"] or options["deautomate"]:
+        edits += automation_edits(bool(options["automate"]))
+    if options["lock"]:
+        edits += lock_edits(one_line(options["message"]), one_line(options["user"]))
+    if options["unlock"]:
+        edits += unlock_edits()
+    return edits
 
 
 def _container_policy(text: str) -> tuple[str, str]:
@@ -147,37 +194,83 @@ def _container_policy(text: str) -> tuple[str, str]:
 
 
 @click.command()
-@click.option("--image", "image_text", required=True, metavar="IMAGE:TAG",
+@click.option("--update-image", "--image", "-i", "image_text", metavar="IMAGE:TAG",
               help="The image and the tag (or @digest) to release.")  # fmt: skip
+@click.option("--update-all-images", is_flag=True,
+              help="Every image in scope to the newest tag its policy allows.")  # fmt: skip
 @click.option("-w", "--workload", "workloads", multiple=True, metavar="WORKLOAD",
               help="Only these workloads (repeatable); default: all of IMAGE.")  # fmt: skip
+@click.option("--all", "all_workloads", is_flag=True,
+              help="Every workload (the default without --workload).")  # fmt: skip
+@click.option("--exclude", "excludes", multiple=True, metavar="WORKLOAD",
+              help="Leave this workload out (repeatable).")  # fmt: skip
 @NAMESPACE
-@click.option("--force", is_flag=True, help="Release to locked workloads too.")
+@click.option("-f", "--force", is_flag=True, help="Release to locked workloads too.")
 @_GIT_OPTIONS
 @MESSAGE
 def release(**options: Any) -> None:
     """Write IMAGE:TAG into every target of IMAGE (or the named workloads'), commit and push.
 
-    Locked workloads are refused unless --force. Exit 5 when nothing was released.
+    --update-all-images instead moves every image in scope (automated or not) to the newest
+    tag its container's policy allows, the newest by creation time without one. Locked
+    workloads are refused unless --force (with --update-all-images: only those named with -w).
+    Exit 5 when nothing was released.
     """
+    from imagebot.manifest.scope import Scope
     from imagebot.model import WorkloadId
+
+    image_text, every = options["image_text"], options["update_all_images"]
+    if bool(image_text) == every:
+        fail("say what to release: --update-image IMAGE:TAG or --update-all-images (one of them)")
+    if options["all_workloads"] and options["workloads"]:
+        fail("--all and --workload: name workloads, or say --all, not both")
+    namespace = options["namespace"]
+    with reported_errors():
+        scope = Scope(
+            tuple(WorkloadId.parse(w, namespace) for w in options["workloads"]),
+            tuple(WorkloadId.parse(w, namespace) for w in options["excludes"]),
+        )
+    request = _request(options)
+    if every:
+        _release_latest(options, scope, request)
     from imagebot.reconcile.workflow import Release
     from imagebot.reconcile.workflow import release as plan_release
     from imagebot.refs import parse_reference
 
     with reported_errors():
-        image = parse_reference(options["image_text"])
+        image = parse_reference(image_text)
         if image.tag is None and image.digest is None:
-            raise UsageError(f"--image {options['image_text']!r}: give a tag (IMAGE:TAG)")
+            raise UsageError(f"--update-image {image_text!r}: give a tag (IMAGE:TAG)")
         wanted = Release(
-            image,
-            image.tag,
-            image.digest,
-            tuple(WorkloadId.parse(w, options["namespace"]) for w in options["workloads"]),
-            options["force"],
+            image, image.tag, image.digest, scope.workloads, options["force"], scope.excludes
         )
-    request = _request(options)
     _commit(options, lambda root, s: plan_release(root, s.paths, wanted, request))
+
+
+def _release_latest(options: dict[str, Any], scope: Scope, request: Request) -> NoReturn:
+    """``--update-all-images``: one registry client for every attempt, closed at the end."""
+    from imagebot.reconcile.latest import Latest, LatestRelease
+    from imagebot.registry import RegistryClient
+
+    if options["force"] and not scope.workloads:
+        sys.stderr.write(
+            "imagebot: note: --force reaches locked workloads only when they are named "
+            "with --workload (as fluxctl's did with --update-all-images)\n"
+        )
+    wanted = Latest(scope, options["force"])
+    opened: list[tuple[RegistryClient, LatestRelease]] = []
+
+    def compute(root: Path, settings: Settings) -> Edit:
+        if not opened:
+            client = RegistryClient(settings.registries)
+            opened.append((client, LatestRelease(client, wanted, request)))
+        return opened[0][1](root, settings)
+
+    try:
+        _commit(options, compute)
+    finally:
+        for client, _ in opened:
+            client.close()
 
 
 # ---- lint ---------------------------------------------------------------------------------------
@@ -259,7 +352,7 @@ def _annotate(
     _commit(options, compute)
 
 
-def _commit(options: dict[str, Any], compute: Callable[[Path, Settings], Edit]) -> None:
+def _commit(options: dict[str, Any], compute: Callable[[Path, Settings], Edit]) -> NoReturn:
     from imagebot.cli.settings_options import settings_and_loader
     from imagebot.reconcile.edit import edit_repository
 
@@ -270,6 +363,8 @@ def _commit(options: dict[str, Any], compute: Callable[[Path, Settings], Edit]) 
         _render_json(result, dry_run=options["dry_run"])
     else:
         _render(result, dry_run=options["dry_run"])
+    if any(problem.code.transient for problem in result.edit.problems):
+        raise SystemExit(EXIT_TRANSIENT)  # a registry that failed for a passing reason
     raise SystemExit(EXIT_OK if result.edit.matched else EXIT_NO_MATCH)
 
 
