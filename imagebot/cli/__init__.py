@@ -39,6 +39,14 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
         "Release IMAGE:TAG to workloads, commit, push.",
     ),
     "lint": ("imagebot.cli.workflow_cmd:lint", "Check automation annotations and policies."),
+    "list-workloads": (
+        "imagebot.cli.inventory_cmd:list_workloads",
+        "List workloads with their images and policies (fluxctl's columns).",
+    ),
+    "list-images": (
+        "imagebot.cli.inventory_cmd:list_images",
+        "Show each workload's images and their repositories' tags.",
+    ),
 }
 
 
