@@ -318,3 +318,28 @@ def test_the_docs_table_and_these_tests_name_the_same_fluxctl_forms() -> None:
 @pytest.mark.parametrize("form", sorted(FORMS))
 def test_the_imagebot_form_of_each_fluxctl_command_works(form: str, gitops: GitOps) -> None:
     FORMS[form](gitops)
+
+
+def test_an_unreachable_registry_is_a_transient_failure_of_both_new_commands(
+    bare_remote: Callable[..., Path], tmp_path: Path
+) -> None:
+    """Nothing listens on the port: list-images shows why in the row and exits 1, and
+    release --update-all-images commits nothing and exits 1 (run again later), not 0."""
+    from tests.rig.procs import free_port
+
+    image = f"127.0.0.1:{free_port()}/gone/app:1.0.0"
+    remote = bare_remote({"web.yaml": web_with(image)})
+    g = GitOps(remote, remote.as_uri(), str(tmp_path / "none.yaml"), "", "", "", tmp_path)
+    (tmp_path / "none.yaml").write_text("registries:\n  timeoutSeconds: 5\n")
+
+    out = g.listing("list-images", code=1).stdout
+    assert "Deployment/prod/web" in out and "gone/app" in out
+    g.commit("release", "--all", "--update-all-images", code=1)
+    assert remote_log(remote) == ["Seed the test remote"]
+
+
+def web_with(image: str) -> bytes:
+    return (
+        "kind: Deployment\nmetadata: {name: web, namespace: prod}\n"
+        f"spec: {{template: {{spec: {{containers: [{{name: app, image: '{image}'}}]}}}}}}\n"
+    ).encode()
