@@ -1,5 +1,6 @@
 """Workflow commands, as Flux v1 users knew them from fluxctl: automate, deautomate, lock, unlock,
-policy (``imagebot policy WORKLOAD ...``), release, and ``lint`` for CI and pre-commit.
+policy (``imagebot policy WORKLOAD ...``), and ``lint`` for CI and pre-commit; ``release``
+(``release_cmd``) commits through ``commit_edit`` here too.
 
 Each edits the annotations or images in Git byte-exactly, commits with the user's message and
 author and pushes like ``imagebot run``. Only argument parsing and rendering live here; the edits
@@ -32,7 +33,6 @@ from imagebot.cli.options import (
     DRY_RUN,
     LOCAL_REPO,
     MESSAGE,
-    NAMESPACE,
     NO_PUSH,
     OUTPUT,
     PATHS,
@@ -42,20 +42,18 @@ from imagebot.cli.options import (
     stacked,
     workload_of,
 )
-from imagebot.errors import UsageError
 
 if TYPE_CHECKING:
     from pathlib import Path
 
     from imagebot.config import Settings
     from imagebot.manifest.annotate import SetAnnotation
-    from imagebot.manifest.scope import Scope
     from imagebot.manifest.workload_index import Workload
     from imagebot.reconcile.edit import Edit, EditResult
     from imagebot.reconcile.workflow import Request
 
-# What every command that commits takes, in the order ``--help`` lists it.
-_GIT_OPTIONS = stacked(
+# What every command that commits takes, in the order ``--help`` lists it (release too).
+GIT_OPTIONS = stacked(
     REPO, BRANCH, PATHS, DRY_RUN, NO_PUSH, CONFIG, AUTHOR_NAME, AUTHOR_EMAIL, USER, OUTPUT
 )
 
@@ -70,7 +68,7 @@ def one_line(text: str | None) -> str | None:
 
 @click.command()
 @WORKLOAD
-@_GIT_OPTIONS
+@GIT_OPTIONS
 @MESSAGE
 def automate(**options: Any) -> None:
     """Turn on automation for WORKLOAD (kind/name, namespace:kind/name or Kind/namespace/name)."""
@@ -81,7 +79,7 @@ def automate(**options: Any) -> None:
 
 @click.command()
 @WORKLOAD
-@_GIT_OPTIONS
+@GIT_OPTIONS
 @MESSAGE
 def deautomate(**options: Any) -> None:
     """Turn off automation for WORKLOAD; its tag policies stay for next time."""
@@ -92,7 +90,7 @@ def deautomate(**options: Any) -> None:
 
 @click.command()
 @WORKLOAD
-@_GIT_OPTIONS
+@GIT_OPTIONS
 @click.option("-m", "--message", help="Why it is locked; kept in the lock and the commit.")
 def lock(**options: Any) -> None:
     """Lock WORKLOAD: imagebot run and release leave its images where they are."""
@@ -106,7 +104,7 @@ def lock(**options: Any) -> None:
 
 @click.command()
 @WORKLOAD
-@_GIT_OPTIONS
+@GIT_OPTIONS
 @MESSAGE
 def unlock(**options: Any) -> None:
     """Unlock WORKLOAD, dropping its lock message and user."""
@@ -120,7 +118,7 @@ def unlock(**options: Any) -> None:
 
 @click.command("set")
 @WORKLOAD
-@_GIT_OPTIONS
+@GIT_OPTIONS
 @MESSAGE
 @click.option("-t", "--tag", "tags", multiple=True, metavar="CONTAINER=POLICY",
               help="CONTAINER's tag policy (glob:, regex:, semver:, ...). Repeatable.")  # fmt: skip
@@ -190,89 +188,6 @@ def _container_policy(text: str) -> tuple[str, str]:
     return container.strip(), policy.strip()
 
 
-# ---- release -------------------------------------------------------------------------------------
-
-
-@click.command()
-@click.option("--update-image", "--image", "-i", "image_text", metavar="IMAGE:TAG",
-              help="The image and the tag (or @digest) to release.")  # fmt: skip
-@click.option("--update-all-images", is_flag=True,
-              help="Every image in scope to the newest tag its policy allows.")  # fmt: skip
-@click.option("-w", "--workload", "workloads", multiple=True, metavar="WORKLOAD",
-              help="Only these workloads (repeatable); default: all of IMAGE.")  # fmt: skip
-@click.option("--all", "all_workloads", is_flag=True,
-              help="Every workload (the default without --workload).")  # fmt: skip
-@click.option("--exclude", "excludes", multiple=True, metavar="WORKLOAD",
-              help="Leave this workload out (repeatable).")  # fmt: skip
-@NAMESPACE
-@click.option("-f", "--force", is_flag=True, help="Release to locked workloads too.")
-@_GIT_OPTIONS
-@MESSAGE
-def release(**options: Any) -> None:
-    """Write IMAGE:TAG into every target of IMAGE (or the named workloads'), commit and push.
-
-    --update-all-images instead moves every image in scope (automated or not) to the newest
-    tag its container's policy allows, the newest by creation time without one. Locked
-    workloads are refused unless --force (with --update-all-images: only those named with -w).
-    Exit 5 when nothing was released.
-    """
-    from imagebot.manifest.scope import Scope
-    from imagebot.model import WorkloadId
-
-    image_text, every = options["image_text"], options["update_all_images"]
-    if bool(image_text) == every:
-        fail("say what to release: --update-image IMAGE:TAG or --update-all-images (one of them)")
-    if options["all_workloads"] and options["workloads"]:
-        fail("--all and --workload: name workloads, or say --all, not both")
-    namespace = options["namespace"]
-    with reported_errors():
-        scope = Scope(
-            tuple(WorkloadId.parse(w, namespace) for w in options["workloads"]),
-            tuple(WorkloadId.parse(w, namespace) for w in options["excludes"]),
-        )
-    request = _request(options)
-    if every:
-        _release_latest(options, scope, request)
-    from imagebot.reconcile.workflow import Release
-    from imagebot.reconcile.workflow import release as plan_release
-    from imagebot.refs import parse_reference
-
-    with reported_errors():
-        image = parse_reference(image_text)
-        if image.tag is None and image.digest is None:
-            raise UsageError(f"--update-image {image_text!r}: give a tag (IMAGE:TAG)")
-        wanted = Release(
-            image, image.tag, image.digest, scope.workloads, options["force"], scope.excludes
-        )
-    _commit(options, lambda root, s: plan_release(root, s.paths, wanted, request))
-
-
-def _release_latest(options: dict[str, Any], scope: Scope, request: Request) -> NoReturn:
-    """``--update-all-images``: one registry client for every attempt, closed at the end."""
-    from imagebot.reconcile.latest import Latest, LatestRelease
-    from imagebot.registry import RegistryClient
-
-    if options["force"] and not scope.workloads:
-        sys.stderr.write(
-            "imagebot: note: --force reaches locked workloads only when they are named "
-            "with --workload (as fluxctl's did with --update-all-images)\n"
-        )
-    wanted = Latest(scope, options["force"])
-    opened: list[tuple[RegistryClient, LatestRelease]] = []
-
-    def compute(root: Path, settings: Settings) -> Edit:
-        if not opened:
-            client = RegistryClient(settings.registries)
-            opened.append((client, LatestRelease(client, wanted, request)))
-        return opened[0][1](root, settings)
-
-    try:
-        _commit(options, compute)
-    finally:
-        for client, _ in opened:
-            client.close()
-
-
 # ---- lint ---------------------------------------------------------------------------------------
 
 
@@ -319,7 +234,8 @@ def _automated_under(base: Path, relative: Sequence[str]) -> bool:
 # ---- shared --------------------------------------------------------------------------------------
 
 
-def _request(options: dict[str, Any]) -> Request:
+def request_of(options: dict[str, Any]) -> Request:
+    """Who asks (``--user``) and the subject they want (``-m``), on one line each."""
     from imagebot.reconcile.workflow import Request
 
     return Request(subject=one_line(options.get("message")), user=one_line(options["user"]))
@@ -337,7 +253,7 @@ def _annotate(
 
     with reported_errors():
         wanted = WorkloadId.parse(workload_of(options), options["namespace"])
-    request = _request(options)
+    request = request_of(options)
 
     def compute(root: Path, settings: Settings) -> Edit:
         return annotate(
@@ -349,10 +265,12 @@ def _annotate(
             request=request,
         )
 
-    _commit(options, compute)
+    commit_edit(options, compute)
 
 
-def _commit(options: dict[str, Any], compute: Callable[[Path, Settings], Edit]) -> NoReturn:
+def commit_edit(options: dict[str, Any], compute: Callable[[Path, Settings], Edit]) -> NoReturn:
+    """Open the repository, commit and push what ``compute`` returns, print it, and exit:
+    0 done, 5 nothing matched, 1 a registry that failed for a passing reason."""
     from imagebot.cli.settings_options import settings_and_loader
     from imagebot.reconcile.edit import edit_repository
 
