@@ -30,8 +30,9 @@ EVERY = "every command"
 READS_A_REPOSITORY = {
     "list", "set-image", "lint", "run", "release",
     "automate", "deautomate", "lock", "unlock", "policy set",
+    "list-workloads", "list-images",
 }  # fmt: skip
-LOCAL_ONLY = {"list", "set-image", "lint"}
+LOCAL_ONLY = {"list", "set-image", "lint", "list-workloads", "list-images"}
 NAMES_ONE_WORKLOAD = {"automate", "deautomate", "lock", "unlock", "policy set"}
 # Every leaf prints data but the operator, which logs (``--log-format``).
 PRINTS_NO_DATA = {"controller"}

@@ -35,10 +35,18 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "lock": ("imagebot.cli.workflow_cmd:lock", "Lock a workload's images where they are."),
     "unlock": ("imagebot.cli.workflow_cmd:unlock", "Unlock a workload."),
     "release": (
-        "imagebot.cli.workflow_cmd:release",
+        "imagebot.cli.release_cmd:release",
         "Release IMAGE:TAG to workloads, commit, push.",
     ),
     "lint": ("imagebot.cli.workflow_cmd:lint", "Check automation annotations and policies."),
+    "list-workloads": (
+        "imagebot.cli.inventory_cmd:list_workloads",
+        "List workloads with their images and policies (fluxctl's columns).",
+    ),
+    "list-images": (
+        "imagebot.cli.inventory_cmd:list_images",
+        "Show each workload's images and their repositories' tags.",
+    ),
 }
 
 

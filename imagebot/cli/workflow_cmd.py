@@ -1,5 +1,6 @@
 """Workflow commands, as Flux v1 users knew them from fluxctl: automate, deautomate, lock, unlock,
-policy (``imagebot policy WORKLOAD ...``), release, and ``lint`` for CI and pre-commit.
+policy (``imagebot policy WORKLOAD ...``), and ``lint`` for CI and pre-commit; ``release``
+(``release_cmd``) commits through ``commit_edit`` here too.
 
 Each edits the annotations or images in Git byte-exactly, commits with the user's message and
 author and pushes like ``imagebot run``. Only argument parsing and rendering live here; the edits
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
@@ -18,6 +19,7 @@ from imagebot.cli.common import (
     EXIT_FINDINGS,
     EXIT_NO_MATCH,
     EXIT_OK,
+    EXIT_TRANSIENT,
     fail,
     local_tree,
     nothing_matched,
@@ -31,7 +33,6 @@ from imagebot.cli.options import (
     DRY_RUN,
     LOCAL_REPO,
     MESSAGE,
-    NAMESPACE,
     NO_PUSH,
     OUTPUT,
     PATHS,
@@ -41,7 +42,6 @@ from imagebot.cli.options import (
     stacked,
     workload_of,
 )
-from imagebot.errors import UsageError
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -52,8 +52,8 @@ if TYPE_CHECKING:
     from imagebot.reconcile.edit import Edit, EditResult
     from imagebot.reconcile.workflow import Request
 
-# What every command that commits takes, in the order ``--help`` lists it.
-_GIT_OPTIONS = stacked(
+# What every command that commits takes, in the order ``--help`` lists it (release too).
+GIT_OPTIONS = stacked(
     REPO, BRANCH, PATHS, DRY_RUN, NO_PUSH, CONFIG, AUTHOR_NAME, AUTHOR_EMAIL, USER, OUTPUT
 )
 
@@ -68,7 +68,7 @@ def one_line(text: str | None) -> str | None:
 
 @click.command()
 @WORKLOAD
-@_GIT_OPTIONS
+@GIT_OPTIONS
 @MESSAGE
 def automate(**options: Any) -> None:
     """Turn on automation for WORKLOAD (kind/name, namespace:kind/name or Kind/namespace/name)."""
@@ -79,7 +79,7 @@ def automate(**options: Any) -> None:
 
 @click.command()
 @WORKLOAD
-@_GIT_OPTIONS
+@GIT_OPTIONS
 @MESSAGE
 def deautomate(**options: Any) -> None:
     """Turn off automation for WORKLOAD; its tag policies stay for next time."""
@@ -90,7 +90,7 @@ def deautomate(**options: Any) -> None:
 
 @click.command()
 @WORKLOAD
-@_GIT_OPTIONS
+@GIT_OPTIONS
 @click.option("-m", "--message", help="Why it is locked; kept in the lock and the commit.")
 def lock(**options: Any) -> None:
     """Lock WORKLOAD: imagebot run and release leave its images where they are."""
@@ -104,7 +104,7 @@ def lock(**options: Any) -> None:
 
 @click.command()
 @WORKLOAD
-@_GIT_OPTIONS
+@GIT_OPTIONS
 @MESSAGE
 def unlock(**options: Any) -> None:
     """Unlock WORKLOAD, dropping its lock message and user."""
@@ -118,22 +118,67 @@ def unlock(**options: Any) -> None:
 
 @click.command("set")
 @WORKLOAD
-@_GIT_OPTIONS
+@GIT_OPTIONS
 @MESSAGE
 @click.option("-t", "--tag", "tags", multiple=True, metavar="CONTAINER=POLICY",
               help="CONTAINER's tag policy (glob:, regex:, semver:, ...). Repeatable.")  # fmt: skip
 @click.option("--tag-all", metavar="POLICY", help="Set POLICY for every container.")
 @click.option("--untag", multiple=True, metavar="CONTAINER", help="Remove CONTAINER's policy.")
+@click.option("--automate", is_flag=True, help="Also turn on automation (as imagebot automate).")
+@click.option("--deautomate", is_flag=True,
+              help="Also turn off automation (as imagebot deautomate).")  # fmt: skip
+@click.option("--lock", is_flag=True, help="Also lock the workload (as imagebot lock; -m: why).")
+@click.option("--unlock", is_flag=True, help="Also unlock the workload (as imagebot unlock).")
 def policy_set(**options: Any) -> None:
-    """Set or remove WORKLOAD's tag policies: imagebot policy WORKLOAD --tag flask=semver:~1.9"""
+    """Set or remove WORKLOAD's tag policies: imagebot policy WORKLOAD --tag flask=semver:~1.9
+
+    --automate, --deautomate, --lock and --unlock do what their commands do, in the same
+    commit, as fluxctl policy's flags did.
+    """
     from imagebot.reconcile.workflow import policy_edits
 
     tags = [_container_policy(text) for text in options["tags"]]
-    if not tags and not options["tag_all"] and not options["untag"]:
-        fail("say what to change: --tag CONTAINER=POLICY, --tag-all POLICY or --untag CONTAINER")
+    switches = [name for name in ("automate", "deautomate", "lock", "unlock") if options[name]]
+    if not tags and not options["tag_all"] and not options["untag"] and not switches:
+        fail(
+            "say what to change: --tag CONTAINER=POLICY, --tag-all POLICY, --untag CONTAINER, "
+            "--automate, --deautomate, --lock or --unlock"
+        )
+    for one, other in (("automate", "deautomate"), ("lock", "unlock")):
+        if options[one] and options[other]:
+            fail(f"--{one} and --{other} contradict each other: give one of them")
     with reported_errors():
-        edits_for = policy_edits(tags, options["tag_all"], options["untag"])
-    _annotate(options, "Update policies of", edits_for)
+        policies = policy_edits(tags, options["tag_all"], options["untag"])
+    switched = _switch_edits(options)
+    reason = one_line(options["message"]) if options["lock"] else None
+    only = (
+        switches[0]
+        if len(switches) == 1 and not (tags or options["tag_all"] or options["untag"])
+        else None
+    )
+    verb = {"automate": "Automate", "deautomate": "Deautomate", "lock": "Lock", "unlock": "Unlock"}
+    if only == "lock":
+        options["message"] = None  # the reason goes into the subject, as imagebot lock does
+    _annotate(
+        options,
+        verb[only] if only else "Update policies of",
+        lambda workload: [*switched, *policies(workload)],
+        suffix=f": {reason}" if only == "lock" and reason else "",
+    )
+
+
+def _switch_edits(options: dict[str, Any]) -> list[SetAnnotation]:
+    """The annotations ``policy --automate/--deautomate/--lock/--unlock`` set or remove."""
+    from imagebot.reconcile.workflow import automation_edits, lock_edits, unlock_edits
+
+    edits: list[SetAnnotation] = []
+    if options["automate"] or options["deautomate"]:
+        edits += automation_edits(bool(options["automate"]))
+    if options["lock"]:
+        edits += lock_edits(one_line(options["message"]), one_line(options["user"]))
+    if options["unlock"]:
+        edits += unlock_edits()
+    return edits
 
 
 def _container_policy(text: str) -> tuple[str, str]:
@@ -141,43 +186,6 @@ def _container_policy(text: str) -> tuple[str, str]:
     if not equals or not container.strip() or not policy.strip():
         fail(f"--tag {text!r}: write it as CONTAINER=POLICY, e.g. flask=semver:~1.9")
     return container.strip(), policy.strip()
-
-
-# ---- release -------------------------------------------------------------------------------------
-
-
-@click.command()
-@click.option("--image", "image_text", required=True, metavar="IMAGE:TAG",
-              help="The image and the tag (or @digest) to release.")  # fmt: skip
-@click.option("-w", "--workload", "workloads", multiple=True, metavar="WORKLOAD",
-              help="Only these workloads (repeatable); default: all of IMAGE.")  # fmt: skip
-@NAMESPACE
-@click.option("--force", is_flag=True, help="Release to locked workloads too.")
-@_GIT_OPTIONS
-@MESSAGE
-def release(**options: Any) -> None:
-    """Write IMAGE:TAG into every target of IMAGE (or the named workloads'), commit and push.
-
-    Locked workloads are refused unless --force. Exit 5 when nothing was released.
-    """
-    from imagebot.model import WorkloadId
-    from imagebot.reconcile.workflow import Release
-    from imagebot.reconcile.workflow import release as plan_release
-    from imagebot.refs import parse_reference
-
-    with reported_errors():
-        image = parse_reference(options["image_text"])
-        if image.tag is None and image.digest is None:
-            raise UsageError(f"--image {options['image_text']!r}: give a tag (IMAGE:TAG)")
-        wanted = Release(
-            image,
-            image.tag,
-            image.digest,
-            tuple(WorkloadId.parse(w, options["namespace"]) for w in options["workloads"]),
-            options["force"],
-        )
-    request = _request(options)
-    _commit(options, lambda root, s: plan_release(root, s.paths, wanted, request))
 
 
 # ---- lint ---------------------------------------------------------------------------------------
@@ -226,7 +234,8 @@ def _automated_under(base: Path, relative: Sequence[str]) -> bool:
 # ---- shared --------------------------------------------------------------------------------------
 
 
-def _request(options: dict[str, Any]) -> Request:
+def request_of(options: dict[str, Any]) -> Request:
+    """Who asks (``--user``) and the subject they want (``-m``), on one line each."""
     from imagebot.reconcile.workflow import Request
 
     return Request(subject=one_line(options.get("message")), user=one_line(options["user"]))
@@ -244,7 +253,7 @@ def _annotate(
 
     with reported_errors():
         wanted = WorkloadId.parse(workload_of(options), options["namespace"])
-    request = _request(options)
+    request = request_of(options)
 
     def compute(root: Path, settings: Settings) -> Edit:
         return annotate(
@@ -256,10 +265,12 @@ def _annotate(
             request=request,
         )
 
-    _commit(options, compute)
+    commit_edit(options, compute)
 
 
-def _commit(options: dict[str, Any], compute: Callable[[Path, Settings], Edit]) -> None:
+def commit_edit(options: dict[str, Any], compute: Callable[[Path, Settings], Edit]) -> NoReturn:
+    """Open the repository, commit and push what ``compute`` returns, print it, and exit:
+    0 done, 5 nothing matched, 1 a registry that failed for a passing reason."""
     from imagebot.cli.settings_options import settings_and_loader
     from imagebot.reconcile.edit import edit_repository
 
@@ -270,6 +281,8 @@ def _commit(options: dict[str, Any], compute: Callable[[Path, Settings], Edit]) 
         _render_json(result, dry_run=options["dry_run"])
     else:
         _render(result, dry_run=options["dry_run"])
+    if any(problem.code.transient for problem in result.edit.problems):
+        raise SystemExit(EXIT_TRANSIENT)  # a registry that failed for a passing reason
     raise SystemExit(EXIT_OK if result.edit.matched else EXIT_NO_MATCH)
 
 

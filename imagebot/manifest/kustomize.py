@@ -90,7 +90,7 @@ def _describe(ctx: DocumentContext, obj: Object) -> Workload | None:
     workload, annotations = identity(ctx, obj.node)
     entries = nodes.sequence(nodes.resolve_path(obj.node, path))
     written = [nodes.string(nodes.get(entry, "name")) for entry in entries]
-    described = describe(obj, workload, annotations.automation, ctx.file)
+    described = describe(obj, workload, annotations.automation, ctx.file, annotations.policies)
     if not entries and not any(setting_of(a.key) for a in described.annotations):
         return None
     names = tuple(name_entries(written, annotations.aliases).by_name)

@@ -136,7 +136,9 @@ def _scan_file(
                 flux_objects.append(found)
             if with_workloads and is_workload(obj.node):
                 identity, annotations = ctx.identity(obj.node)
-                workloads.append(describe(obj, identity, annotations.automation, file))
+                workloads.append(
+                    describe(obj, identity, annotations.automation, file, annotations.policies)
+                )
         find_kustomize_images(ctx, ctx.root)
         if with_workloads:
             workloads.extend(describe_kustomization(ctx))

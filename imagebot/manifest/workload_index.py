@@ -7,15 +7,15 @@ of them. Pure over composed nodes: reading files is the caller's.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 
 from imagebot.errors import UsageError
 from imagebot.manifest import nodes
 from imagebot.manifest.compose import MappingNode, Node, ScalarNode
 from imagebot.manifest.keel import POLICY_KEYS
 from imagebot.manifest.objects import Object, containers_of, is_helm_release
-from imagebot.model import Automation, WorkloadId
+from imagebot.model import Automation, PolicySpec, WorkloadId
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,7 +32,10 @@ class Workload:
     """A workload found in one file: identity, place, annotations and containers.
 
     ``containers`` (their names) is None for kinds whose images live elsewhere (HelmRelease
-    values); ``automation`` is the same value the workload's targets carry.
+    values); ``automation`` is the same value the workload's targets carry. ``policies`` are
+    the tag policies its annotations write, by container, automated or not: a target carries
+    its policy only while the workload is automated, and ``release --update-all-images``
+    follows them either way, as fluxctl did.
     """
 
     id: WorkloadId
@@ -44,6 +47,7 @@ class Workload:
     automation: Automation
     keel: bool = False  # a Keel policy (annotation or label) automates it unless told otherwise
     labels: tuple[Annotation, ...] = ()  # for Keel's settings, which Keel also reads there
+    policies: Mapping[str, PolicySpec] = field(default_factory=dict)
 
     @property
     def where(self) -> str:
@@ -54,7 +58,13 @@ class Workload:
         return self.automation.automated
 
 
-def describe(found: Object, identity: WorkloadId, automation: Automation, file: str) -> Workload:
+def describe(
+    found: Object,
+    identity: WorkloadId,
+    automation: Automation,
+    file: str,
+    policies: Mapping[str, PolicySpec] | None = None,
+) -> Workload:
     """What lint and the commands need of one workload object."""
     node = found.node
     metadata = nodes.get(node, "metadata")
@@ -73,6 +83,7 @@ def describe(found: Object, identity: WorkloadId, automation: Automation, file: 
         automation=automation,
         keel=keel,
         labels=tuple(_annotations(nodes.get(metadata, "labels"))),
+        policies=dict(policies or {}),
     )
 
 

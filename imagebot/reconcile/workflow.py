@@ -23,6 +23,7 @@ from imagebot.manifest import (
 )
 from imagebot.manifest.annotate import SetAnnotation, edit_annotations
 from imagebot.manifest.annotations import TAG
+from imagebot.manifest.scope import Scope, within
 from imagebot.manifest.workload_index import Workload, resolve
 from imagebot.model import PolicySpec, Problem, Target, WorkloadId
 from imagebot.policy import parse_policy
@@ -157,6 +158,11 @@ class Release:
     digest: str | None
     workloads: tuple[WorkloadId, ...] = ()
     force: bool = False
+    excludes: tuple[WorkloadId, ...] = ()  # --exclude: never these, even when they hold IMAGE
+
+    @property
+    def scope(self) -> Scope:
+        return Scope(self.workloads, self.excludes)
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,14 +190,14 @@ def release_into(root: Path, paths: Sequence[str], wanted: Release) -> Released:
     """IMAGE:TAG written into the image's targets (only the named workloads' when given), in
     memory: the one use case behind ``release`` (which commits) and ``set-image`` (which
     writes the files in place)."""
-    scan = scan_tree(root, paths, with_workloads=bool(wanted.workloads), watch=(wanted.image.name,))
+    scope = wanted.scope
+    scan = scan_tree(root, paths, with_workloads=scope.needs_workloads, watch=(wanted.image.name,))
     targets = list(scan.targets)
     not_named: list[Target] = []
-    if wanted.workloads:
-        chosen = [resolve(w, scan.workloads) for w in wanted.workloads]
-        named = [t for t in targets if any(_belongs(t, w) for w in chosen)]
-        not_named = [t for t in targets_of(targets, wanted.image) if t not in named]
-        targets = named
+    if scope.needs_workloads:
+        scoped = within(targets, scan.workloads, scope)
+        not_named = [t for t in targets_of(targets, wanted.image) if t in scoped.left_out]
+        targets = list(scoped.targets)
     if wanted.force:
         targets = [replace(t, automation=replace(t.automation, locked=False)) for t in targets]
     updates, problems = plan_set_image(targets, wanted.image, wanted.tag, wanted.digest)
@@ -239,13 +245,4 @@ def release(root: Path, paths: Sequence[str], wanted: Release, request: Request)
         problems=(*released.problems, *released.copies),
         matched=bool(texts),
         notes=() if texts or released.problems else (f"no target of {wanted.image.name} found",),
-    )
-
-
-def _belongs(target: Target, workload: Workload) -> bool:
-    where = target.location
-    return (where.file, where.document, target.workload) == (
-        workload.file,
-        workload.document,
-        workload.id,
     )
