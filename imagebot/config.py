@@ -89,6 +89,7 @@ class GitSettings:
 
 
 RECEIVER_TYPES = ("generic", "generic-hmac", "slack")
+MIN_SECRET_PATH = 16  # shorter URL paths (``/hook``) are names, not credentials
 """Notification receivers, named as Flux's notification-controller names its Provider types."""
 
 
@@ -106,6 +107,20 @@ class Receiver:
     address: str | None = field(default=None, repr=False)
     token: str | None = field(default=None, repr=False)
     secret_ref: str | None = None
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """What the redactor must mask: the token, the address, and the address's path and
+        query alone when long enough to carry a credential (Slack's path is its token, and an
+        HTTP library's debug line shows the path without the host)."""
+        found = [s for s in (self.token, self.address) if s]
+        try:
+            parts = urlsplit(self.address or "")
+        except ValueError:
+            return tuple(found)
+        tail = f"{parts.path}?{parts.query}" if parts.query else parts.path
+        found += [s for s in (parts.path, tail) if len(s) >= MIN_SECRET_PATH]
+        return tuple(found)
 
     @property
     def label(self) -> str:

@@ -150,7 +150,7 @@ def resolve_receivers(
                 address=address.decode(errors="replace").strip() if address else written.address,
                 token=token.decode(errors="replace").strip() if token else written.token,
             )
-            remember(receiver.address, receiver.token)
+            remember(*receiver.secrets)
         problem = receiver_problem(receiver, resolved=True)
         if problem is not None:
             raise ConfigError(f"spec.notifications[{index}] ({where}): {problem}")

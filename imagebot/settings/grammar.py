@@ -224,7 +224,7 @@ class _Reader:
             built = Receiver()
             for spec, converted in values.values():
                 built = _put(built, spec.target or spec.key, converted)
-            remember(built.address, built.token)
+            remember(*built.secrets)
             problem = receiver_problem(built, resolved=self.source.file)
             if problem is None and built.name and any(r.name == built.name for r in found):
                 problem = f"name {built.name!r} is given twice"
