@@ -15,11 +15,13 @@ from datetime import UTC, datetime
 import pytest
 import requests
 
+from imagebot.cli.notices import RunNotices
 from imagebot.config import Receiver
+from imagebot.controller.notices import state_of
 from imagebot.controller.spec import parse_spec
 from imagebot.errors import ConfigError
 from imagebot.model import Change, Location, RunResult, Target, TargetKind, WorkloadId
-from imagebot.notify import commit_notice
+from imagebot.notify import Notice, commit_notice
 from imagebot.notify.notice import generic_body, slack_body
 from imagebot.notify.post import deliver, request_for, retry_after, sign
 from imagebot.refs import parse_reference
@@ -268,3 +270,69 @@ def test_a_redirect_is_not_followed_to_another_host(receiver: WebhookReceiver) -
         assert other.received == []
     finally:
         other.stop()
+
+
+# --- when the shells notify ----------------------------------------------------------------
+
+
+class Sent:
+    """Stands in for the background dispatcher: keeps what would have been sent."""
+
+    def __init__(self) -> None:
+        self.notices: list[tuple[str, object, object]] = []
+
+    def send(self, _receivers: object, notice: Notice) -> None:
+        state = notice.previous, notice.current
+        self.notices.append((notice.event, *state))
+
+    def close(self) -> None:
+        pass
+
+
+HOOK = (Receiver(type="generic", address="https://h.example/x"),)
+
+
+def test_a_loop_tells_of_a_first_failing_cycle_and_of_each_change_after() -> None:
+    sent = Sent()
+    notices = RunNotices("r", loop=True)
+    notices._dispatcher = sent  # type: ignore[assignment]
+    notices.cycle_ended(2, None, HOOK)  # starting broken is news
+    notices.cycle_ended(2, None, None)  # the same again is not; the receivers are kept
+    notices.cycle_ended(0, None, None)
+    notices.cycle_ended(0, RunResult(), HOOK)  # no commit, no change
+    assert sent.notices == [
+        ("state", {"exitCode": None}, {"exitCode": 2}),
+        ("state", {"exitCode": 2}, {"exitCode": 0}),
+    ]
+
+
+def test_a_single_run_tells_only_of_its_commit() -> None:
+    sent = Sent()
+    notices = RunNotices("r", loop=False)
+    notices._dispatcher = sent  # type: ignore[assignment]
+    notices.cycle_ended(1, None, HOOK)
+    notices.cycle_ended(0, pushed(), HOOK)
+    assert sent.notices == [("commit", None, None)]
+
+
+def ready(status: str, reason: str) -> dict[str, str]:
+    return {"type": "Ready", "status": status, "reason": reason}
+
+
+@pytest.mark.parametrize(
+    ("conditions", "state"),
+    [
+        pytest.param(None, ("True", "False"), id="first-status"),
+        pytest.param([ready("False", "Suspended")], ("True", "False"), id="suspended"),
+        pytest.param(
+            [ready("False", "InvalidPolicy"), {"type": "Stalled", "status": "True"}],
+            ("False", "True"),
+            id="stalled",
+        ),
+        pytest.param([ready("False", "Retrying")], ("False", "False"), id="retrying"),
+    ],
+)
+def test_the_operator_reads_ready_and_stalled_counting_a_first_status_as_ready(
+    conditions: list[dict[str, str]] | None, state: tuple[str, str]
+) -> None:
+    assert state_of(conditions)[0] == state
