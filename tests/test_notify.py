@@ -336,3 +336,21 @@ def test_the_operator_reads_ready_and_stalled_counting_a_first_status_as_ready(
     conditions: list[dict[str, str]] | None, state: tuple[str, str]
 ) -> None:
     assert state_of(conditions)[0] == state
+
+
+def test_the_documented_document_has_exactly_the_keys_sent() -> None:
+    import json
+    import re
+    from pathlib import Path
+
+    page = (Path(__file__).parent.parent / "docs" / "notifications.md").read_text()
+    (shown,) = re.findall(r"```json\n(.*?)```", page, re.DOTALL)
+    documented = json.loads(shown)
+    notice = commit_notice(pushed(), origin={"kind": "Repository"}, repository="r", now=NOW)
+    assert notice is not None
+    sent = generic_body(notice)
+    assert list(documented) == list(sent)
+    assert list(documented["changes"][0]) == list(sent["changes"][0])
+    table = page[page.index("| key | meaning |") :].split("\n\n")[0]
+    rows = set(re.findall(r"`(\w+)`", "\n".join(r.split("|")[1] for r in table.splitlines()[2:])))
+    assert rows == set(sent) - {"schemaVersion", "message", "timestamp", "reportingController"}
