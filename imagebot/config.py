@@ -12,6 +12,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +88,53 @@ class GitSettings:
     cache_dir: str | None = None
 
 
+RECEIVER_TYPES = ("generic", "generic-hmac", "slack")
+MIN_SECRET_PATH = 16  # shorter URL paths (``/hook``) are names, not credentials
+"""Notification receivers, named as Flux's notification-controller names its Provider types."""
+
+
+@dataclass(frozen=True, slots=True)
+class Receiver:
+    """One place notifications are POSTed to (``notifications[]`` in ``--config`` or the CR).
+
+    ``address`` and ``token`` are secrets (a Slack webhook URL is its own credential): they never
+    reach a repr, and logs name a receiver by ``label`` only. ``secret_ref`` is the CR's Secret
+    holding ``address`` and/or ``token``, read by the operator before each cycle.
+    """
+
+    type: str = ""
+    name: str | None = None
+    address: str | None = field(default=None, repr=False)
+    token: str | None = field(default=None, repr=False)
+    secret_ref: str | None = None
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """What the redactor must mask: the token, the address, and the address's path and
+        query alone when long enough to carry a credential (Slack's path is its token, and an
+        HTTP library's debug line shows the path without the host)."""
+        found = [s for s in (self.token, self.address) if s]
+        try:
+            parts = urlsplit(self.address or "")
+        except ValueError:
+            return tuple(found)
+        tail = f"{parts.path}?{parts.query}" if parts.query else parts.path
+        found += [s for s in (parts.path, tail) if len(s) >= MIN_SECRET_PATH]
+        return tuple(found)
+
+    @property
+    def label(self) -> str:
+        """How logs and reports name the receiver: its name, else its type and host (never the
+        path or query, where webhook URLs carry their tokens)."""
+        if self.name:
+            return self.name
+        try:
+            host = urlsplit(self.address or "").hostname or "?"
+        except ValueError:
+            host = "?"
+        return f"{self.type} receiver at {host}"
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     """Everything one reconcile needs."""
@@ -100,6 +148,8 @@ class Settings:
     min_age: float | None = None
     dry_run: bool = False
     push: bool = True
+    # Where to tell about commits and changes of state; only --config and the CR may name them.
+    notifications: tuple[Receiver, ...] = ()
 
 
 def cache_home(environ: Mapping[str, str] = os.environ) -> Path:

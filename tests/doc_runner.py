@@ -108,6 +108,8 @@ class Runner:
         )
         for name in self.marker.env:  # secrets the example names, set as a reader would
             self.env[name] = f"doc-example-{name.lower()}"
+            if name.endswith("_URL"):  # a webhook's address: a URL no test reaches
+                self.env[name] = f"https://hooks.example.org/doc-example-{name.lower()}"
         self.api = api
         if api is not None:
             self.env["KUBECONFIG"] = str(api.write_kubeconfig(tmp_path / "kubeconfig"))
@@ -343,7 +345,8 @@ def annotated(fragment: str, values: dict[str, str]) -> str:
 
 def named_secrets(spec: dict[str, Any], namespace: str) -> list[dict[str, Any]]:
     """The Secrets an ImageAutomation names, with dummy values: a Git token, an SSH key pair's
-    stand-in, a docker config for a host the example's images do not use."""
+    stand-in, a docker config for a host the example's images do not use, a webhook's address
+    (a host that does not resolve) and token."""
     found = []
     git = spec.get("git", {})
     for ref in (git.get("secretRef"), git.get("signingKey", {}).get("secretRef")):
@@ -360,6 +363,14 @@ def named_secrets(spec: dict[str, Any], namespace: str) -> list[dict[str, Any]]:
                 "data": {".dockerconfigjson": encoded},
             }
         )
+    for receiver in spec.get("notifications", []):
+        if receiver.get("secretRef"):
+            data = {
+                "address": base64.b64encode(b"https://hooks.example.org/doc-example").decode(),
+                "token": base64.b64encode(b"doc-example-token").decode(),
+            }
+            ref = receiver["secretRef"]
+            found.append({"metadata": {"name": ref["name"], "namespace": namespace}, "data": data})
     for secret in found:
         secret.update(apiVersion="v1", kind="Secret")
     return found

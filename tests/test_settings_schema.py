@@ -16,7 +16,15 @@ from hypothesis import strategies as st
 from imagebot.controller.spec import parse_spec
 from imagebot.durations import INTERVAL_MAX_LENGTH, INTERVAL_PATTERN
 from imagebot.errors import ConfigError
-from imagebot.settings.fields import FIELDS, HOST_FIELDS, PLATFORM_PATTERN, Field, Kind, Source
+from imagebot.settings.fields import (
+    FIELDS,
+    HOST_FIELDS,
+    PLATFORM_PATTERN,
+    RECEIVER_FIELDS,
+    Field,
+    Kind,
+    Source,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA = json.loads((ROOT / "imagebot" / "schema" / "imagebot.schema.json").read_text())
@@ -65,6 +73,10 @@ def table(source: Source) -> dict[str, Field]:
             for field in HOST_FIELDS:
                 if any(s.file == source.file for s in field.sources):
                     spelled[f"{entry.spelled(source)}{below}{field.key}"] = field
+        elif entry.kind is Kind.RECEIVERS:  # a list of entries in every source
+            for field in RECEIVER_FIELDS:
+                if any(s.file == source.file for s in field.sources):
+                    spelled[f"{entry.spelled(source)}[].{field.key}"] = field
         else:
             spelled[entry.spelled(source)] = entry
     return spelled

@@ -47,6 +47,7 @@ from imagebot.redact import redact
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from imagebot.config import Receiver
     from imagebot.model import RunResult
     from imagebot.reconcile.registries import RegistryClients
 
@@ -119,11 +120,14 @@ BACKOFF_JITTER = 0.2
 @dataclass(frozen=True, slots=True)
 class Cycle:
     """One cycle's exit code, whether it failed as a whole (no result at all), and whether the
-    error came from the checked-out tree (its ``imagebot.yaml``, a ``paths`` entry it lacks)."""
+    error came from the checked-out tree (its ``imagebot.yaml``, a ``paths`` entry it lacks);
+    its result, and the notification receivers its ``--config`` named (None: not read)."""
 
     code: int
     failed: bool = False
     in_tree: bool = False
+    result: RunResult | None = None
+    receivers: tuple[Receiver, ...] | None = None
 
 
 CycleFn = Callable[[Mapping[str, Any], "RegistryClients[str]"], Cycle]
@@ -159,16 +163,19 @@ def poll(
     some images only is those images' problem, and the loop keeps its pace. Once ``stopped()``
     is true (SIGTERM) the loop ends after its cycle with ``EXIT_OK``.
     """
+    from imagebot.cli.notices import RunNotices
     from imagebot.reconcile.registries import RegistryClients
 
     run_cycle = cycle or _cycle
     interval: float | None = options["interval"]
     clients: RegistryClients[str] = RegistryClients()
+    notices = RunNotices(options["repo"], loop=interval is not None)
     failures = 0
     try:
         while True:
             started = clock()
             outcome = run_cycle(options, clients)
+            notices.cycle_ended(outcome.code, outcome.result, outcome.receivers)
             if interval is None:
                 return outcome.code
             if stopped():
@@ -196,6 +203,7 @@ def poll(
                 return EXIT_OK
     finally:
         clients.close()
+        notices.close()
 
 
 def _cycle(options: Mapping[str, Any], clients: RegistryClients[str]) -> Cycle:
@@ -206,6 +214,7 @@ def _cycle(options: Mapping[str, Any], clients: RegistryClients[str]) -> Cycle:
 
     final: list[Settings] = []
     in_tree: list[bool] = []
+    receivers: tuple[Receiver, ...] | None = None
 
     def configure(root: Path) -> Settings:
         try:
@@ -217,6 +226,7 @@ def _cycle(options: Mapping[str, Any], clients: RegistryClients[str]) -> Cycle:
 
     try:
         settings, loader = settings_and_loader(options)
+        receivers = settings.notifications  # --config's alone: the repository's may name none
         check_git_templates(settings.git)
         # The clone runs while the rest of imagebot loads (requests, ruamel, GitPython).
         with Workspace.open(settings.git, meanwhile=_load_reconcile) as workspace:
@@ -235,7 +245,12 @@ def _cycle(options: Mapping[str, Any], clients: RegistryClients[str]) -> Cycle:
                 progress.close()
     except ImagebotError as error:
         sys.stderr.write(f"imagebot: error: {redact(str(error))}\n")
-        return Cycle(exit_code_for(error), failed=not error.permanent, in_tree=bool(in_tree))
+        return Cycle(
+            exit_code_for(error),
+            failed=not error.permanent,
+            in_tree=bool(in_tree),
+            receivers=receivers,
+        )
     from imagebot.cli.render import document, result_to_json, result_to_text
 
     if options["output"] == "json":
@@ -248,15 +263,15 @@ def _cycle(options: Mapping[str, Any], clients: RegistryClients[str]) -> Cycle:
             f"imagebot: registry unavailable for {names}; those images were left alone, "
             "run again later\n"
         )
-        return Cycle(EXIT_TRANSIENT)
+        return Cycle(EXIT_TRANSIENT, result=result, receivers=receivers)
     if options["strict"] and result.problems:
-        return Cycle(EXIT_PROBLEMS)
+        return Cycle(EXIT_PROBLEMS, result=result, receivers=receivers)
     paths = final[-1].paths if final else ()
     if paths and _nothing_found(result):
         where = ", ".join(repr(p) for p in paths)
         sys.stderr.write(f"imagebot: --path {where}: no automated image there; nothing to do\n")
-        return Cycle(EXIT_NO_MATCH)
-    return Cycle(EXIT_OK)
+        return Cycle(EXIT_NO_MATCH, result=result, receivers=receivers)
+    return Cycle(EXIT_OK, result=result, receivers=receivers)
 
 
 def _nothing_found(result: RunResult) -> bool:

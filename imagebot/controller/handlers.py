@@ -21,8 +21,14 @@ from imagebot.config import RegistrySettings, Settings
 from imagebot.controller.kube import Cluster
 from imagebot.controller.logs import log_cycle
 from imagebot.controller.metrics import Metrics
+from imagebot.controller.notices import OperatorNotices
 from imagebot.controller.registries import AutomationKey, operator_registries
-from imagebot.controller.secrets import KubernetesSecretReader, SecretReader, cycle_settings
+from imagebot.controller.secrets import (
+    KubernetesSecretReader,
+    SecretReader,
+    cycle_settings,
+    resolve_receivers,
+)
 from imagebot.controller.spec import AutomationSpec, parse_spec
 from imagebot.controller.status import (
     POLLED_STALLS,
@@ -83,6 +89,8 @@ class Controller:
     # One registry client per automation across cycles: its bearer tokens and its 429 blocks
     # (Retry-After) would be lost with a client per cycle.
     registries: RegistryClients[AutomationKey] = field(default_factory=operator_registries)
+    # Each automation's notification receivers, and the deliveries under way.
+    notices: OperatorNotices = field(default_factory=OperatorNotices)
     _locks: dict[AutomationKey, asyncio.Lock] = field(default_factory=dict)
     _last_run: dict[AutomationKey, datetime] = field(default_factory=dict)
 
@@ -135,6 +143,7 @@ class Controller:
             return
         outcome = judge(result)
         patch.status.update(status_for_result(result, stamp))
+        self.notices.cycle_ended(body, status, patch.status, result, stamp.now, self.emit)
         self.metrics.observe_result(namespace, name, result, stamp.now.timestamp(), outcome.outcome)
         commit = result.commit if result.pushed else None
         log_cycle(
@@ -159,6 +168,7 @@ class Controller:
         self._locks.pop((namespace, name), None)
         self._last_run.pop((namespace, name), None)
         self.registries.forget((namespace, name))
+        self.notices.forget((namespace, name))
         self.metrics.forget(namespace, name)
 
     def notice(
@@ -193,6 +203,8 @@ class Controller:
             return client
 
         secrets = self.secrets or KubernetesSecretReader(self.cluster.core)
+        # Before the rest: a cycle that fails on its other Secrets can still be told of.
+        self.notices.remember(key, resolve_receivers(spec, namespace, secrets))
         try:
             with cycle_settings(spec, namespace, secrets) as settings:
                 # A minimum age is measured by the controller's clock, like its intervals.
@@ -233,6 +245,8 @@ class Controller:
 
         meta = body.get("metadata", {})
         patch.status.update(status_for_error(error, stamp))
+        previous = body.get("status") or {}
+        self.notices.cycle_ended(body, previous, patch.status, None, stamp.now, self.emit)
         namespace = meta.get("namespace", "")
         self.metrics.observe_failure(namespace, meta["name"], permanent=error.permanent)
         reason = "Stalled" if error.permanent else "Retrying"

@@ -10,6 +10,8 @@ it sets up the log (``controller/logs.py``) and says where it logged in.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import os
 from collections.abc import Mapping
@@ -35,6 +37,7 @@ log = logging.getLogger(__name__)
 
 # Names of environment variables, not secrets: one token for every sender, or one per sender.
 TOKEN_ENV = "IMAGEBOT_WEBHOOK_TOKEN"  # noqa: S105
+NOTICE_GRACE_SECONDS = 10.0  # how long a stopping operator lets its last notices out
 SENDER_TOKEN_ENV = "IMAGEBOT_WEBHOOK_TOKEN_{}"  # noqa: S105 - e.g. IMAGEBOT_WEBHOOK_TOKEN_GITHUB
 
 
@@ -107,6 +110,10 @@ def build_operator(options: OperatorOptions) -> tuple[Any, Controller]:
     async def stop_web(**_: Any) -> None:
         for runner in runners:
             await runner.cleanup()
+        # The last notices (a stall just before SIGTERM) get a little time, well inside the
+        # pod's grace period; deliveries still under way after it are dropped.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(controller.notices.settle(), NOTICE_GRACE_SECONDS)
 
     login = options.login
 

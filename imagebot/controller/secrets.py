@@ -18,12 +18,14 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, Protocol
 
-from imagebot.config import GitSettings, RegistryHost, RegistrySettings, Settings
+from imagebot.config import GitSettings, Receiver, RegistryHost, RegistrySettings, Settings
 from imagebot.controller.kube import kube_call
 from imagebot.controller.spec import AutomationSpec
 from imagebot.errors import ConfigError
+from imagebot.redact import remember
 from imagebot.refs import normalize_registry
 from imagebot.registry import Credentials, DockerConfig
+from imagebot.settings.values import receiver_problem
 
 DOCKERCONFIGJSON = "kubernetes.io/dockerconfigjson"
 
@@ -128,6 +130,32 @@ def _registry_settings(
             identity_token=login.identity_token,
         )
     return replace(registries, hosts=tuple(hosts.values()))
+
+
+def resolve_receivers(
+    spec: AutomationSpec, namespace: str, secrets: SecretReader
+) -> tuple[Receiver, ...]:
+    """The spec's notification receivers with their Secrets read: ``address`` (the URL, which
+    for Slack is the credential) and ``token`` (generic-hmac's key), as Flux's Provider Secrets
+    hold them. Both are remembered by the redactor before anything could print them."""
+    found = []
+    for index, written in enumerate(spec.settings.notifications):
+        receiver, where = written, "the spec"
+        if written.secret_ref:
+            where = f"Secret {namespace}/{written.secret_ref}"
+            _, data = secrets.read(namespace, written.secret_ref)
+            address, token = data.get("address"), data.get("token")
+            receiver = replace(
+                written,
+                address=address.decode(errors="replace").strip() if address else written.address,
+                token=token.decode(errors="replace").strip() if token else written.token,
+            )
+            remember(*receiver.secrets)
+        problem = receiver_problem(receiver, resolved=True)
+        if problem is not None:
+            raise ConfigError(f"spec.notifications[{index}] ({where}): {problem}")
+        found.append(receiver)
+    return tuple(found)
 
 
 def _private_file(workdir: Path, name: str, content: bytes) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
-from imagebot.config import SIGNING_FORMATS
+from imagebot.config import RECEIVER_TYPES, SIGNING_FORMATS
 
 
 class Source(Enum):
@@ -45,6 +45,7 @@ class Kind(Enum):
     SECRET = "a Secret reference {name: SECRET}"  # noqa: S105 - a description, not a password
     SECRETS = "a list of Secret references [{name: SECRET}]"
     HOSTS = "per-host registry settings"
+    RECEIVERS = "a list of notification receivers"
 
 
 FILES = frozenset({Source.REPOSITORY, Source.CONFIG})
@@ -145,6 +146,7 @@ FIELDS: tuple[Field, ...] = (
     ),
     Field("registries.cacheDir", Kind.DIRECTORY, "registries.cache_dir", TRUSTED_FILE),
     Field("registries.hosts", Kind.HOSTS, "registries.hosts", TRUSTED),
+    Field("notifications", Kind.RECEIVERS, "notifications", TRUSTED),
 )
 """Every key outside a registry host's entry."""
 
@@ -177,3 +179,16 @@ HOST_FIELDS: tuple[Field, ...] = (
     ),
 )
 """The keys of one registry host's entry (``registries.hosts.<host>`` or ``hosts[]``)."""
+
+RECEIVER_FIELDS: tuple[Field, ...] = (
+    Field("name", S, "name", TRUSTED),
+    Field("type", Kind.CHOICE, "type", TRUSTED, choices=RECEIVER_TYPES),
+    # A literal address suits a webhook whose URL is no secret; Slack's is one (env, file, Secret).
+    Field("address", S, "address", TRUSTED),
+    Field("addressEnv", Kind.ENV, "address", TRUSTED_FILE),
+    Field("addressFile", Kind.FILE, "address", TRUSTED_FILE),
+    Field("tokenEnv", Kind.ENV, "token", TRUSTED_FILE),
+    Field("tokenFile", Kind.FILE, "token", TRUSTED_FILE),
+    Field("secretRef", Kind.SECRET, "secret_ref", RESOURCE_ONLY),  # keys address and token
+)
+"""The keys of one notification receiver (``notifications[]``), in every trusted source."""

@@ -13,13 +13,15 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
-from imagebot.config import RateLimit, RegistryHost, Settings
+from imagebot.config import RateLimit, Receiver, RegistryHost, Settings
 from imagebot.errors import ConfigError
-from imagebot.settings.fields import FIELDS, HOST_FIELDS, Field, Kind, Source
+from imagebot.redact import remember
+from imagebot.settings.fields import FIELDS, HOST_FIELDS, RECEIVER_FIELDS, Field, Kind, Source
 from imagebot.settings.values import (
     CONVERTERS,
     ITEMS,
     Bad,
+    receiver_problem,
     registry_host,
     string_of,
     type_name,
@@ -148,6 +150,8 @@ class _Reader:
             return None
         if entry.kind is Kind.HOSTS:
             return self.hosts(value, parent, name, key)
+        if entry.kind is Kind.RECEIVERS:
+            return self.receivers(value, parent, name, key)
         try:
             if key in self.unread:
                 string_of(entry.kind, value)
@@ -203,6 +207,29 @@ class _Reader:
                 registry_host(built.host)
             except Bad as bad:
                 raise self.fail(parent, name, f"{where}.host", str(bad)) from None
+            found.append(built)
+        return tuple(found)
+
+    def receivers(self, value: object, parent: Any, name: Any, key: str) -> tuple[Receiver, ...]:
+        """A list of receivers, spelled alike in every trusted source. Their addresses and
+        tokens are remembered by the redactor at once: no later line may show them."""
+        if not isinstance(value, list):
+            raise self.fail(parent, name, key, f"expected a list, got {type_name(value)}")
+        shape = layout(RECEIVER_FIELDS, self.source)
+        found: list[Receiver] = []
+        for index, item in enumerate(value):
+            where = f"{key}[{index}]"
+            values: dict[str, tuple[Field, object]] = {}
+            self.walk(self.mapping(item, value, index, where), shape, where, values)
+            built = Receiver()
+            for spec, converted in values.values():
+                built = _put(built, spec.target or spec.key, converted)
+            remember(*built.secrets)
+            problem = receiver_problem(built, resolved=self.source.file)
+            if problem is None and built.name and any(r.name == built.name for r in found):
+                problem = f"name {built.name!r} is given twice"
+            if problem is not None:
+                raise self.fail(value, index, where, problem)
             found.append(built)
         return tuple(found)
 

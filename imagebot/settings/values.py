@@ -14,7 +14,9 @@ import re
 import stat
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from urllib.parse import urlsplit
 
+from imagebot.config import Receiver
 from imagebot.durations import parse_interval
 from imagebot.errors import ConfigError
 from imagebot.settings.fields import PLATFORM_PATTERN, Field, Kind
@@ -143,6 +145,32 @@ def registry_host(value: object) -> str:
     if bad:
         raise Bad(f"{host!r} is not a registry host such as ghcr.io or registry:5000")
     return host
+
+
+def receiver_problem(receiver: Receiver, *, resolved: bool) -> str | None:
+    """What is wrong with a notification receiver, or None. ``resolved`` once its address and
+    token are known (a file's entry; a CR's after its Secret was read); before that a CR's entry
+    needs only the Secret that will hold them. Never quotes the address: it may be a secret."""
+    if not receiver.type:
+        return "type is required: generic, generic-hmac or slack"
+    if receiver.address is not None and not _web_address(receiver.address):
+        return "address must be an http:// or https:// URL with a host"
+    if receiver.address is None and (resolved or receiver.secret_ref is None):
+        return "needs an address: address, addressEnv or addressFile (a CR: the Secret's address)"
+    hmac = receiver.type == "generic-hmac"
+    if hmac and receiver.token is None and (resolved or receiver.secret_ref is None):
+        return "generic-hmac signs with a token: tokenEnv or tokenFile (a CR: the Secret's token)"
+    return None
+
+
+def _web_address(address: str) -> bool:
+    try:
+        parts = urlsplit(address)
+        host = parts.hostname
+    except ValueError:
+        return False
+    printable = address.isprintable() and not any(c.isspace() for c in address)
+    return parts.scheme in ("http", "https") and bool(host) and printable
 
 
 def _secret(_entry: Field, value: object) -> str:
