@@ -46,7 +46,9 @@ RESOURCES: dict[str, kmock.ResourceInfo] = {
         verbs={"get", "list", "watch", "patch", "create", "delete"},
     ),
     "v1/events": kmock.ResourceInfo(kind="Event", namespaced=True, verbs={"create", "list"}),
-    "v1/secrets": kmock.ResourceInfo(kind="Secret", namespaced=True, verbs={"get", "create"}),
+    "v1/secrets": kmock.ResourceInfo(
+        kind="Secret", namespaced=True, verbs={"get", "create", "patch"}
+    ),
     "v1/namespaces": kmock.ResourceInfo(kind="Namespace", namespaced=False, verbs={"get", "list"}),
     # What kopf's peering needs when the operator runs with --peering (deploy/ha/).
     "kopf.dev/v1/kopfpeerings": kmock.ResourceInfo(
