@@ -179,6 +179,7 @@ def await_cycle(ctl: Any, body: dict[str, Any], patch: Any) -> None:
 
 
 def test_no_key_yet_exits_1_and_no_automation_exits_2(api: RunningApi, kubeconfig: str) -> None:
+    """And ``--regenerate`` then makes the first key."""
     api.create_namespace("imagebot-system")
     none = identity(kubeconfig)
     assert none.exit_code == 2
@@ -194,6 +195,16 @@ def test_no_key_yet_exits_1_and_no_automation_exits_2(api: RunningApi, kubeconfi
     missing = identity(kubeconfig, "--automation", "three")
     assert missing.exit_code == 2
     assert "no ImageAutomation 'three'" in missing.stderr
+    # --regenerate where the operator made no key yet: the Secret is created, owned by it.
+    made = identity(kubeconfig, "--automation", "one", "--regenerate")
+    assert made.exit_code == 0, made.output
+    assert "PRIVATE KEY" not in made.output
+    url = f"{api.url}/api/v1/namespaces/imagebot-system/secrets/one-deploy-key"
+    secret = api.session.get(url, timeout=5).json()
+    assert secret["metadata"]["ownerReferences"][0]["name"] == "one"
+    public = base64.b64decode(secret["data"]["identity.pub"]).decode().strip()
+    assert made.stdout == public + "\n"
+    assert "replace the old deploy key at the Git host" in made.stderr
 
 
 def _core(api: RunningApi) -> Any:

@@ -202,6 +202,7 @@ def test_no_private_key_material_is_printed_or_written(tmp_path: Path) -> None:
         (["--automation", "a_b"], "--automation 'a_b'"),
         (["--interval", "soon"], "--interval"),
         (["--interval", "500ms"], "at least 1s"),
+        (["--interval", "90"], "a duration with units, as the CRD takes it"),
     ],
 )
 def test_bad_values_exit_2_naming_the_flag(args: list[str], message: str) -> None:

@@ -72,6 +72,11 @@ def check(options: InstallOptions) -> SshEndpoint | None:
     from imagebot.durations import parse_duration
     from imagebot.errors import ConfigError
 
+    if not re.fullmatch(_interval_pattern(), options.interval):
+        raise UsageError(
+            f"--interval {options.interval!r}: a duration with units, as the CRD takes it "
+            "(90s, 5m, 1h30m)"
+        )
     try:
         if parse_duration(options.interval) < 1:
             raise UsageError(f"--interval {options.interval!r}: at least 1s")
@@ -187,6 +192,14 @@ def _crd_names() -> tuple[str, str]:
     spec = crd["spec"]
     (version,) = [v["name"] for v in spec["versions"] if v.get("storage")]
     return f"{spec['group']}/{version}", spec["names"]["kind"]
+
+
+def _interval_pattern() -> str:
+    """The pattern the shipped CRD holds ``spec.interval`` to: the API server refuses others."""
+    (crd,) = [o for o in _base_objects() if o["kind"] == "CustomResourceDefinition"]
+    (version,) = [v for v in crd["spec"]["versions"] if v.get("storage")]
+    spec = version["schema"]["openAPIV3Schema"]["properties"]["spec"]
+    return str(spec["properties"]["interval"]["pattern"])
 
 
 def _automation(options: InstallOptions, ssh: bool) -> dict[str, Any]:
