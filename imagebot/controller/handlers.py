@@ -1,9 +1,10 @@
 """kopf handlers for ImageAutomation: run the shared reconcile in a worker thread, report back.
 
 ``Controller.cycle`` is the one path every trigger takes (create, resume, spec edit, the
-``imagebot.io/reconcile-at`` annotation, the timer): spec -> Secrets -> reconcile off the event
-loop -> status, events, metrics. Rendering the status is ``status.py``'s; when to stall, when
-to retry and when a timer tick may be skipped on an unchanged fingerprint is decided here.
+``imagebot.io/reconcile-at`` annotation, the timer): spec -> Secrets (and the deploy key, made on
+first need) -> reconcile off the event loop -> status, events, metrics. Rendering the status is
+``status.py``'s; when to stall, when to retry and when a timer tick may be skipped on an
+unchanged fingerprint is decided here.
 """
 
 from __future__ import annotations

@@ -3,8 +3,10 @@
 Registry logins from docker-config Secrets are parsed (``DockerConfig.from_secret``) and handed
 over inside the settings' host entries. SSH keys, known_hosts and signing keys are written to a
 private temporary directory (0700, files 0600) that exists only while the cycle runs, because
-git takes paths. Secret values are never logged or put in error messages; errors name the Secret
-and the key only. Reading goes through ``SecretReader`` so tests can use a real API server.
+git takes paths. An SSH URL whose Secret holds no identity uses the automation's deploy key,
+which the caller reads or makes (``controller/deploykeys.py``) only when it is needed. Secret
+values are never logged or put in error messages; errors name the Secret and the key only.
+Reading goes through ``SecretReader`` so tests can use a real API server.
 """
 
 from __future__ import annotations
@@ -92,20 +94,7 @@ def _git_settings(
     if spec.git_secret:
         _, data = secrets.read(namespace, spec.git_secret)
     if ssh and "identity" not in data and deploy_key is not None:
-        key = deploy_key()
-        git = replace(git, ssh_key_file=_private_file(workdir, "identity", key.private))
-        if not spec.git_secret:
-            raise ConfigError(
-                "spec.git.secretRef: an SSH URL needs a Secret with known_hosts (the deploy key "
-                "is made for you; `imagebot install --known-hosts FILE` writes both)"
-            )
-        if "known_hosts" not in data:
-            raise ConfigError(
-                f"Secret {namespace}/{spec.git_secret} has no known_hosts key: ssh checks the "
-                "Git host's key against it (ssh-keyscan HOST > known_hosts)"
-            )
-        known = _private_file(workdir, "known_hosts", data["known_hosts"])
-        git = replace(git, known_hosts_file=known)
+        git = _with_deploy_key(git, spec, namespace, data, workdir, deploy_key())
         return _with_signing(git, spec, namespace, secrets, workdir)
     if spec.git_secret:
         where = f"Secret {namespace}/{spec.git_secret}"
@@ -121,6 +110,30 @@ def _git_settings(
         if "identity" not in data and token is None:
             raise ConfigError(f"{where} needs identity + known_hosts (SSH) or token (HTTPS)")
     return _with_signing(git, spec, namespace, secrets, workdir)
+
+
+def _with_deploy_key(  # noqa: PLR0917 - the cycle's state, passed on
+    git: GitSettings,
+    spec: AutomationSpec,
+    namespace: str,
+    data: dict[str, bytes],
+    workdir: Path,
+    key: DeployKey,
+) -> GitSettings:
+    """``git`` with the operator's deploy key and the known_hosts of the automation's Secret
+    (``data``): ssh checks the host key whoever made the client key."""
+    git = replace(git, ssh_key_file=_private_file(workdir, "identity", key.private))
+    if not spec.git_secret:
+        raise ConfigError(
+            "spec.git.secretRef: an SSH URL needs a Secret with known_hosts (the deploy key "
+            "is made for you; `imagebot install --known-hosts FILE` writes both)"
+        )
+    if "known_hosts" not in data:
+        raise ConfigError(
+            f"Secret {namespace}/{spec.git_secret} has no known_hosts key: ssh checks the "
+            "Git host's key against it (ssh-keyscan HOST > known_hosts)"
+        )
+    return replace(git, known_hosts_file=_private_file(workdir, "known_hosts", data["known_hosts"]))
 
 
 def _with_signing(
