@@ -19,6 +19,7 @@ retry behaviour, using ``permanent`` to tell user-fixable problems from passing 
     │   └── RateLimited         429; carries ``retry_after`` seconds       (transient)
     ├── GitError                clone/fetch/commit failed                  (transient)
     │   ├── GitAuthError        credentials or host key refused            (permanent)
+    │   │   └── DeployKeyRefused    the operator's deploy key is not (yet) accepted
     │   └── PushRejected        the remote moved on; retry on fresh state  (transient)
     └── KubernetesError         the API server refused or failed a request (by status)
 """
@@ -110,6 +111,12 @@ class GitAuthError(GitError):
     """The Git remote refused the credentials or its host key did not verify."""
 
     permanent = True
+
+
+class DeployKeyRefused(GitAuthError):
+    """The Git host refused the deploy key the operator made: it has not been added to the
+    repository yet (or without write access). Permanent for the cycle, but its fix happens at
+    the Git host, so the operator keeps polling instead of waiting for a spec change."""
 
 
 class PushRejected(GitError):

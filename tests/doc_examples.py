@@ -62,6 +62,7 @@ class Marker:
     env: tuple[str, ...] = ()
     skip: str | None = None
     synopsis: bool = False
+    walkthrough: bool = False  # run by tests/test_walkthrough.py, in docs/walkthrough.md only
     output: bool = True
     cwd: str = "."
 
@@ -208,7 +209,8 @@ def parse_marker(body: str) -> Marker:
     ``needs=registry,git,kube``,
     ``config=repository|trusted|resource|annotations|application|pre-commit``,
     ``run="imagebot ..."``,
-    ``env=NAME,NAME``, ``output=ignore``, ``cwd=gitops``, ``synopsis``, ``skip reason="..."``."""
+    ``env=NAME,NAME``, ``output=ignore``, ``cwd=gitops``, ``synopsis``, ``skip reason="..."``,
+    ``walkthrough``."""
     try:
         words = shlex.split(body)
     except ValueError as error:
@@ -223,7 +225,7 @@ def parse_marker(body: str) -> Marker:
             flags.add(key)
     known = {"exit", "timeout", "needs", "config", "run", "env", "output", "cwd", "reason"}
     unknown = set(values) - known
-    unknown |= flags - {"skip", "synopsis"}
+    unknown |= flags - {"skip", "synopsis", "walkthrough"}
     if unknown:
         raise MarkerError(f"unknown marker word(s): {', '.join(sorted(unknown))}")
     if "skip" in flags:
@@ -233,6 +235,8 @@ def parse_marker(body: str) -> Marker:
         return Marker(skip=reason)
     if "synopsis" in flags:
         return Marker(synopsis=True)
+    if "walkthrough" in flags:
+        return Marker(walkthrough=True)
     if "timeout" not in values or "exit" not in values:
         raise MarkerError("a marker needs exit= and timeout= (or synopsis, or skip reason=)")
     try:

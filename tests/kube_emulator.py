@@ -3,7 +3,8 @@
 kmock's emulator is meant to be subclassed for special behaviour (its docstring says so); this
 subclass uses only kmock's public names. kmock 0.8 gives objects no ``uid``/``resourceVersion``/
 ``creationTimestamp`` (kopf then re-runs handlers on stale events), ignores
-``metadata.generateName`` (kopf's second event gets 409), leaves out ``metadata.namespace``
+``metadata.generateName`` (kopf's second event gets 409), keeps a Secret's ``stringData`` as
+it is (the API server encodes it into ``data``), leaves out ``metadata.namespace``
 when the body does not give it, answers ``GET /api/v1/namespaces`` with
 500 and leaves ``kind`` out of lists. ``KubeEmulator`` fixes those; ``RunningApi`` serves it from a
 thread of its own so that synchronous tests, ``KopfRunner``'s thread and the kubernetes client can
@@ -17,6 +18,7 @@ and ``rotate`` replaces the token as a kubelet rotates a bound service-account t
 from __future__ import annotations
 
 import asyncio
+import base64
 import ipaddress
 import itertools
 import json
@@ -46,7 +48,9 @@ RESOURCES: dict[str, kmock.ResourceInfo] = {
         verbs={"get", "list", "watch", "patch", "create", "delete"},
     ),
     "v1/events": kmock.ResourceInfo(kind="Event", namespaced=True, verbs={"create", "list"}),
-    "v1/secrets": kmock.ResourceInfo(kind="Secret", namespaced=True, verbs={"get", "create"}),
+    "v1/secrets": kmock.ResourceInfo(
+        kind="Secret", namespaced=True, verbs={"get", "create", "patch"}
+    ),
     "v1/namespaces": kmock.ResourceInfo(kind="Namespace", namespaced=False, verbs={"get", "list"}),
     # What kopf's peering needs when the operator runs with --peering (deploy/ha/).
     "kopf.dev/v1/kopfpeerings": kmock.ResourceInfo(
@@ -71,6 +75,13 @@ class KubeEmulator(kmock.KubernetesEmulator):
         data = request.data if isinstance(request.data, dict) else None
         if request.resource is not None and data is not None:
             metadata = data.setdefault("metadata", {})
+            if data.get("kind") == "Secret" and "stringData" in data:
+                # As the API server does: stringData is written into data, base64-encoded.
+                encoded = {
+                    key: base64.b64encode(str(value).encode()).decode()
+                    for key, value in (data.pop("stringData") or {}).items()
+                }
+                data["data"] = {**(data.get("data") or {}), **encoded}
             if request.action == kmock.action.CREATE:
                 if not metadata.get("name") and metadata.get("generateName"):
                     metadata["name"] = metadata["generateName"] + uuid.uuid4().hex[:5]

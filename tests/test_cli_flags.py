@@ -34,8 +34,9 @@ READS_A_REPOSITORY = {
 }  # fmt: skip
 LOCAL_ONLY = {"list", "set-image", "lint", "list-workloads", "list-images"}
 NAMES_ONE_WORKLOAD = {"automate", "deautomate", "lock", "unlock", "policy set"}
-# Every leaf prints data but the operator, which logs (``--log-format``).
-PRINTS_NO_DATA = {"controller"}
+# Every leaf prints data but the operator, which logs (``--log-format``), and ``install``, whose
+# output is Kubernetes objects for ``kubectl apply -f -`` (a format of its own).
+PRINTS_NO_DATA = {"controller", "install"}
 
 
 @dataclass(frozen=True, slots=True)

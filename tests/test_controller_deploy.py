@@ -64,6 +64,8 @@ ALLOWED = {
         for v in ("list", "watch")
     ),
     ("Role", "", "secrets", "get"),
+    # The deploy key Secret of an automation that names no SSH identity (issue 19).
+    ("Role", "", "secrets", "create"),
 }
 HA_ALLOWED = ALLOWED | {
     ("Role", "kopf.dev", "kopfpeerings", v) for v in ("get", "list", "watch", "patch")
@@ -325,13 +327,16 @@ def test_rbac_grants_nothing_beyond_what_the_operator_needs(
 
 
 @pytest.mark.parametrize("root", [BASE, HA], ids=["base", "ha"])
-def test_secrets_are_readable_only_by_name_and_only_with_get(root: Path) -> None:
+def test_secrets_are_readable_only_by_name_and_creatable_only_in_a_role(root: Path) -> None:
     roles = only("Role", root) + only("ClusterRole", root)
     rules = [r for role in roles for r in role["rules"] if "secrets" in r["resources"]]
     assert rules, "the operator must be able to read the Secrets automations point at"
     for rule in rules:
-        assert rule["verbs"] == ["get"]
-        assert rule.get("resourceNames"), "secret access must name the secrets"
+        assert rule["verbs"] in (["get"], ["create"]), rule
+        if rule["verbs"] == ["get"]:
+            assert rule.get("resourceNames"), "secret reads must name the secrets"
+    for role in only("ClusterRole", root):
+        assert not any("secrets" in r["resources"] for r in role["rules"]), "not cluster-wide"
     assert not any(
         "*" in r["verbs"] or "*" in r["resources"] for role in roles for r in role["rules"]
     )

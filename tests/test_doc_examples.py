@@ -83,7 +83,8 @@ def doc_kube() -> Iterator[Any]:
 def _params() -> list[Any]:
     params = []
     for example in EXAMPLES:
-        runs = example.marker is not None and not (example.marker.skip or example.marker.synopsis)
+        marker = example.marker
+        runs = marker is not None and not (marker.skip or marker.synopsis or marker.walkthrough)
         params.append(pytest.param(example, id=example.id, marks=[pytest.mark.rig] if runs else []))
     return params
 
@@ -96,6 +97,14 @@ def test_every_example_is_marked() -> None:
         if e.marker is None
     ]
     assert not wrong, "\n".join(wrong)
+
+
+def test_walkthrough_examples_are_only_the_walkthroughs() -> None:
+    """``walkthrough`` hands an example to tests/test_walkthrough.py, which runs the commands of
+    docs/walkthrough.md on the rig; anywhere else it would be a skip in disguise."""
+    elsewhere = [e.id for e in EXAMPLES if e.marker and e.marker.walkthrough]
+    elsewhere = [where for where in elsewhere if not where.startswith("docs/walkthrough.md:")]
+    assert not elsewhere, f"walkthrough marker outside docs/walkthrough.md: {elsewhere}"
 
 
 def test_skips_are_rare_and_say_why() -> None:
@@ -152,6 +161,8 @@ def test_example_runs_as_written(
     if marker.synopsis:
         check_synopsis(example)
         return
+    if marker.walkthrough:
+        pytest.skip(f"{example.id}: run by tests/test_walkthrough.py, with the page's other steps")
     values = rig_values(example, request)
     rig: DocRig = request.getfixturevalue("doc_rig")
     api = request.getfixturevalue("doc_kube") if "kube" in marker.needs else None

@@ -311,8 +311,18 @@ def documented_forms() -> list[str]:
     return forms
 
 
+# Forms whose imagebot command needs the operator or a cluster's objects: each has a module of
+# its own on the rig, which must exist and run that command.
+ELSEWHERE = {
+    "fluxctl install": ("test_install_cmd.py", '"install"'),
+    "fluxctl identity": ("test_identity_cmd.py", '"identity"'),
+}
+
+
 def test_the_docs_table_and_these_tests_name_the_same_fluxctl_forms() -> None:
-    assert sorted(set(documented_forms())) == sorted(FORMS)
+    assert sorted(set(documented_forms())) == sorted([*FORMS, *ELSEWHERE])
+    for module, command in ELSEWHERE.values():
+        assert command in (Path(__file__).parent / module).read_text(encoding="utf-8"), module
 
 
 @pytest.mark.parametrize("form", sorted(FORMS))

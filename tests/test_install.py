@@ -2,7 +2,8 @@
 
 An unprivileged user (``nobody``, through ``runuser``) with a home of its own makes a fresh venv
 with ``python3 -m venv``, runs ``pip install`` on a copy of the source tree, and uses the
-``imagebot`` it got: ``--help``, ``--version``, ``list --repo`` and ``run --dry-run`` on a local
+``imagebot`` it got: ``--help``, ``--version``, ``install`` (deploy/ ships as package data),
+``list --repo`` and ``run --dry-run`` on a local
 repository holding the seed example, whose images live in the rig's registry. No repository
 script runs, nothing runs as root after the set-up, no apt. pip may not reach the package index
 (``--no-index``): it takes the build backend and every dependency from a wheelhouse that the
@@ -254,3 +255,12 @@ def test_an_unprivileged_user_installs_imagebot_from_the_source_and_runs_it(
     # A dry run writes nothing: the file and the branch are as they were.
     assert (gitops / "deployment.yaml").read_bytes() == seeded
     assert user.run("git", "-C", gitops, "rev-parse", "HEAD").stdout == head
+
+    # deploy/ came along as package data: `imagebot install` writes deploy/base byte for byte.
+    written = user.base / "install"
+    made = user.run(
+        imagebot, "install", "--git-url", "https://example.org/gitops.git", "-o", written
+    )
+    assert made.returncode == 0, made.stdout + made.stderr
+    for shipped in (ROOT / "deploy" / "base").iterdir():
+        assert (written / "base" / shipped.name).read_bytes() == shipped.read_bytes()

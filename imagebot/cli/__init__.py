@@ -30,6 +30,14 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "run": ("imagebot.cli.run_cmd:run", "Update images in Git from the registries, commit, push."),
     "controller": ("imagebot.cli.controller_cmd:controller", "Run the Kubernetes operator."),
+    "install": (
+        "imagebot.cli.install_cmd:install",
+        "Print the operator and an automation for one repository.",
+    ),
+    "identity": (
+        "imagebot.cli.identity_cmd:identity",
+        "Print an automation's SSH deploy key (--regenerate: a new one).",
+    ),
     "automate": ("imagebot.cli.workflow_cmd:automate", "Turn on automation for a workload."),
     "deautomate": ("imagebot.cli.workflow_cmd:deautomate", "Turn off automation for a workload."),
     "lock": ("imagebot.cli.workflow_cmd:lock", "Lock a workload's images where they are."),

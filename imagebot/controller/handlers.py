@@ -1,9 +1,10 @@
 """kopf handlers for ImageAutomation: run the shared reconcile in a worker thread, report back.
 
 ``Controller.cycle`` is the one path every trigger takes (create, resume, spec edit, the
-``imagebot.io/reconcile-at`` annotation, the timer): spec -> Secrets -> reconcile off the event
-loop -> status, events, metrics. Rendering the status is ``status.py``'s; when to stall, when
-to retry and when a timer tick may be skipped on an unchanged fingerprint is decided here.
+``imagebot.io/reconcile-at`` annotation, the timer): spec -> Secrets (and the deploy key, made on
+first need) -> reconcile off the event loop -> status, events, metrics. Rendering the status is
+``status.py``'s; when to stall, when to retry and when a timer tick may be skipped on an
+unchanged fingerprint is decided here.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, cast
 
 from imagebot.config import RegistrySettings, Settings
+from imagebot.controller.deploykeys import DeployKeys, key_status
 from imagebot.controller.kube import Cluster
 from imagebot.controller.logs import log_cycle
 from imagebot.controller.metrics import Metrics
@@ -45,7 +47,8 @@ from imagebot.controller.status import (
     status_for_result,
     status_for_unchanged,
 )
-from imagebot.errors import ImagebotError, KubernetesError
+from imagebot.errors import DeployKeyRefused, GitAuthError, ImagebotError, KubernetesError
+from imagebot.gitrepo.deploykey import DeployKey
 from imagebot.model import RunResult
 from imagebot.reconcile.registries import CycleRegistry, RegistryClients
 from imagebot.redact import redact
@@ -130,11 +133,14 @@ class Controller:
             self._last_run[key] = self.clock()
             started = time.monotonic()
             since = None if force or retry else _fingerprint(status, generation)
+            used: list[DeployKey] = []
             try:
-                result = await asyncio.to_thread(self._run, spec, key, since)
+                result = await asyncio.to_thread(self._run, spec, body, since, used)
             except ImagebotError as error:
                 stamp = Stamp(self.clock(), status, generation)
-                self._fail(body, patch, error, stamp, retry, started)
+                self._publish_key(patch, name, status, used)
+                self._fail(body, patch, _refused(error, used), stamp, retry, started)
+            self._publish_key(patch, name, status, used)
         stamp = Stamp(self.clock(), status, generation)
         if result.unchanged:
             patch.status.update(status_for_unchanged(result, stamp))
@@ -187,11 +193,21 @@ class Controller:
         """The automations this controller keeps state for, as (namespace, name)."""
         return set(self._locks) | set(self._last_run) | self.registries.owners()
 
-    def _run(self, spec: AutomationSpec, key: AutomationKey, since: str | None) -> RunResult:
-        """Blocking: the worker thread's part (secrets, temporary files, reconcile)."""
+    def _run(
+        self,
+        spec: AutomationSpec,
+        body: Mapping[str, Any],
+        since: str | None,
+        used: list[DeployKey],
+    ) -> RunResult:
+        """Blocking: the worker thread's part (secrets, temporary files, reconcile). A deploy
+        key read or made for the cycle is appended to ``used`` (for the status, even when the
+        cycle then fails)."""
         from imagebot.reconcile import Edges
 
-        namespace = key[0]
+        meta = body.get("metadata") or {}
+        namespace = meta.get("namespace", "")
+        key: AutomationKey = (namespace, meta["name"])
         clients: list[CycleRegistry] = []
 
         def make_registry(settings: RegistrySettings) -> RegistryLike:
@@ -205,14 +221,30 @@ class Controller:
         secrets = self.secrets or KubernetesSecretReader(self.cluster.core)
         # Before the rest: a cycle that fails on its other Secrets can still be told of.
         self.notices.remember(key, resolve_receivers(spec, namespace, secrets))
+
+        def deploy_key() -> DeployKey:
+            found = DeployKeys(self.cluster.core).ensure(body)
+            used.append(found)
+            return found
+
         try:
-            with cycle_settings(spec, namespace, secrets) as settings:
+            with cycle_settings(spec, namespace, secrets, deploy_key) as settings:
                 # A minimum age is measured by the controller's clock, like its intervals.
                 edges = Edges(make_registry=make_registry, wall=lambda: self.clock().timestamp())
                 return self.run_reconcile(settings, edges, since)
         finally:
             for client in clients:
                 self._observe_client(client)
+
+    @staticmethod
+    def _publish_key(
+        patch: Any, name: str, status: Mapping[str, Any], used: list[DeployKey]
+    ) -> None:
+        """Put the deploy key's public half and fingerprint into the status when it changed."""
+        if used:
+            published = key_status(used[-1], name)
+            if status.get("deployKey") != published:
+                patch.status["deployKey"] = published
 
     def _observe_client(self, client: CycleRegistry) -> None:
         """Fold this cycle's registry requests and quota answers into the metrics (the client
@@ -272,6 +304,19 @@ class Controller:
             return
         if workload is not None:
             self.emit(workload, note.type, note.reason, note.message)
+
+
+def _refused(error: ImagebotError, used: list[DeployKey]) -> ImagebotError:
+    """A Git refusal of the operator's own deploy key, said as such: the fix is adding the key
+    at the Git host, which the timer's next poll sees."""
+    if not used or not isinstance(error, GitAuthError) or isinstance(error, DeployKeyRefused):
+        return error
+    refused = DeployKeyRefused(
+        f"{error}; add the deploy key {used[-1].fingerprint} to the repository with write "
+        "access (`imagebot identity` prints it)"
+    )
+    refused.__cause__ = error
+    return refused
 
 
 def _stalled(status: Mapping[str, Any], generation: int) -> bool:

@@ -3,8 +3,10 @@
 Registry logins from docker-config Secrets are parsed (``DockerConfig.from_secret``) and handed
 over inside the settings' host entries. SSH keys, known_hosts and signing keys are written to a
 private temporary directory (0700, files 0600) that exists only while the cycle runs, because
-git takes paths. Secret values are never logged or put in error messages; errors name the Secret
-and the key only. Reading goes through ``SecretReader`` so tests can use a real API server.
+git takes paths. An SSH URL whose Secret holds no identity uses the automation's deploy key,
+which the caller reads or makes (``controller/deploykeys.py``) only when it is needed. Secret
+values are never logged or put in error messages; errors name the Secret and the key only.
+Reading goes through ``SecretReader`` so tests can use a real API server.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 import base64
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
@@ -22,12 +24,16 @@ from imagebot.config import GitSettings, Receiver, RegistryHost, RegistrySetting
 from imagebot.controller.kube import kube_call
 from imagebot.controller.spec import AutomationSpec
 from imagebot.errors import ConfigError
+from imagebot.gitrepo.address import is_ssh_url
+from imagebot.gitrepo.deploykey import DeployKey
 from imagebot.redact import remember
 from imagebot.refs import normalize_registry
 from imagebot.registry import Credentials, DockerConfig
 from imagebot.settings.values import receiver_problem
 
 DOCKERCONFIGJSON = "kubernetes.io/dockerconfigjson"
+DeployKeySource = Callable[[], DeployKey]
+"""Reads (or makes) the automation's deploy key; called only when an SSH URL needs one."""
 
 
 class SecretReader(Protocol):
@@ -56,25 +62,43 @@ class KubernetesSecretReader:
 
 @contextmanager
 def cycle_settings(
-    spec: AutomationSpec, namespace: str, secrets: SecretReader
+    spec: AutomationSpec,
+    namespace: str,
+    secrets: SecretReader,
+    deploy_key: DeployKeySource | None = None,
 ) -> Iterator[Settings]:
-    """Settings for one cycle; the temporary credential files vanish when the block ends."""
+    """Settings for one cycle; the temporary credential files vanish when the block ends.
+
+    An SSH URL whose Secret holds no ``identity`` (or that names no Secret) uses the deploy key
+    from ``deploy_key``, and still needs ``known_hosts`` from the Secret: host keys are always
+    checked.
+    """
     with tempfile.TemporaryDirectory(prefix="imagebot-cycle-") as tmp:
         workdir = Path(tmp)
         workdir.chmod(0o700)
         yield replace(
             spec.settings,
-            git=_git_settings(spec, namespace, secrets, workdir),
+            git=_git_settings(spec, namespace, secrets, workdir, deploy_key),
             registries=_registry_settings(spec, namespace, secrets),
         )
 
 
 def _git_settings(
-    spec: AutomationSpec, namespace: str, secrets: SecretReader, workdir: Path
+    spec: AutomationSpec,
+    namespace: str,
+    secrets: SecretReader,
+    workdir: Path,
+    deploy_key: DeployKeySource | None,
 ) -> GitSettings:
     git = spec.settings.git
+    ssh = is_ssh_url(git.repo)
+    data: dict[str, bytes] = {}
     if spec.git_secret:
         _, data = secrets.read(namespace, spec.git_secret)
+    if ssh and "identity" not in data and deploy_key is not None:
+        git = _with_deploy_key(git, spec, namespace, data, workdir, deploy_key())
+        return _with_signing(git, spec, namespace, secrets, workdir)
+    if spec.git_secret:
         where = f"Secret {namespace}/{spec.git_secret}"
         if "identity" in data:
             git = replace(git, ssh_key_file=_private_file(workdir, "identity", data["identity"]))
@@ -87,12 +111,43 @@ def _git_settings(
             git = replace(git, token=token.decode().strip())
         if "identity" not in data and token is None:
             raise ConfigError(f"{where} needs identity + known_hosts (SSH) or token (HTTPS)")
-    if spec.signing_secret:
-        _, data = secrets.read(namespace, spec.signing_secret)
-        if "signing.key" not in data:
-            raise ConfigError(f"Secret {namespace}/{spec.signing_secret} has no signing.key key")
-        git = replace(git, signing_key=_private_file(workdir, "signing.key", data["signing.key"]))
-    return git
+    return _with_signing(git, spec, namespace, secrets, workdir)
+
+
+def _with_deploy_key(  # noqa: PLR0917 - the cycle's state, passed on
+    git: GitSettings,
+    spec: AutomationSpec,
+    namespace: str,
+    data: dict[str, bytes],
+    workdir: Path,
+    key: DeployKey,
+) -> GitSettings:
+    """``git`` with the operator's deploy key and the known_hosts of the automation's Secret
+    (``data``): ssh checks the host key whoever made the client key."""
+    git = replace(git, ssh_key_file=_private_file(workdir, "identity", key.private))
+    if not spec.git_secret:
+        raise ConfigError(
+            "spec.git.secretRef: an SSH URL needs a Secret with known_hosts (the deploy key "
+            "is made for you; `imagebot install --known-hosts FILE` writes both)"
+        )
+    if "known_hosts" not in data:
+        raise ConfigError(
+            f"Secret {namespace}/{spec.git_secret} has no known_hosts key: ssh checks the "
+            "Git host's key against it (ssh-keyscan HOST > known_hosts)"
+        )
+    return replace(git, known_hosts_file=_private_file(workdir, "known_hosts", data["known_hosts"]))
+
+
+def _with_signing(
+    git: GitSettings, spec: AutomationSpec, namespace: str, secrets: SecretReader, workdir: Path
+) -> GitSettings:
+    """``git`` with the signing key's file, if the spec names a Secret for one."""
+    if not spec.signing_secret:
+        return git
+    _, data = secrets.read(namespace, spec.signing_secret)
+    if "signing.key" not in data:
+        raise ConfigError(f"Secret {namespace}/{spec.signing_secret} has no signing.key key")
+    return replace(git, signing_key=_private_file(workdir, "signing.key", data["signing.key"]))
 
 
 def _registry_settings(

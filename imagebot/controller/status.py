@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from imagebot.controller.crd import MAX_PROBLEMS_IN_STATUS
-from imagebot.errors import ImagebotError, KubernetesError, RateLimited
+from imagebot.errors import DeployKeyRefused, ImagebotError, KubernetesError, RateLimited
 from imagebot.model import Problem, ProblemCode, RunResult, Severity, WorkloadId
 from imagebot.redact import redact
 from imagebot.refs import parse_reference
@@ -133,8 +133,14 @@ def _stall_reason(code: ProblemCode) -> str:
     return STALL_REASONS.get(code) or "".join(part.title() for part in code.split("-"))
 
 
-# Stalls whose fix arrives through Git or the registry, not the spec: the timer keeps polling.
-POLLED_STALLS = frozenset(_stall_reason(code) for code in ProblemCode if code.user_fixable)
+# Stalls whose fix arrives through Git, the registry or the Git host's deploy keys, not the spec:
+# the timer keeps polling.
+POLLED_STALLS = frozenset(
+    {
+        *(_stall_reason(code) for code in ProblemCode if code.user_fixable),
+        DeployKeyRefused.__name__,
+    }
+)
 
 
 def status_for_result(result: RunResult, stamp: Stamp) -> dict[str, Any]:

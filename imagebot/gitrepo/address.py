@@ -55,6 +55,53 @@ def parse_repo(repo: str) -> RepoAddress:
     return WorkTree(path)
 
 
+@dataclass(frozen=True, slots=True)
+class SshEndpoint:
+    """Where an SSH URL connects: what ``ssh-keyscan`` asks and ``known_hosts`` must name."""
+
+    host: str
+    port: int = 22
+
+    @property
+    def keyscan(self) -> str:
+        """The command that writes this host's keys to ``known_hosts``."""
+        port = f"-p {self.port} " if self.port != 22 else ""
+        return f"ssh-keyscan {port}{self.host} > known_hosts"
+
+    @property
+    def known_hosts_name(self) -> str:
+        """How ``known_hosts`` names this host (``[host]:port`` off port 22)."""
+        return self.host if self.port == 22 else f"[{self.host}]:{self.port}"
+
+
+def ssh_endpoint(url: str) -> SshEndpoint | None:
+    """The host and port of an ``ssh://`` or scp-like (``git@host:org/repo``) URL; None for any
+    other URL. Names only: nothing is looked up."""
+    if url.startswith(("ssh://", "git+ssh://", "ssh+git://")):
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(url)
+        try:
+            port = parts.port or 22
+        except ValueError:
+            raise ConfigError(f"{url!r}: the port is not a number") from None
+        if not parts.hostname:
+            raise ConfigError(f"{url!r}: no host")
+        return SshEndpoint(parts.hostname, port)
+    if "://" in url or not _SCP_LIKE.fullmatch(url):
+        return None
+    host = url.split(":", 1)[0].rpartition("@")[2]
+    return SshEndpoint(host.strip("[]"))
+
+
+def is_ssh_url(url: str) -> bool:
+    """Whether git reaches ``url`` over SSH (and so needs a key and known hosts)."""
+    try:
+        return ssh_endpoint(url) is not None
+    except ConfigError:
+        return True
+
+
 def cache_root(settings: GitSettings, override: Path | None = None) -> Path:
     """``override``, else ``git.cacheDir``, else ``$XDG_CACHE_HOME/imagebot/git``."""
     if override is not None:
