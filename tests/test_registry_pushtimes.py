@@ -26,15 +26,28 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
+from pathlib import Path
 
 import pytest
 import requests
 import responses
 
-from imagebot.config import PushTimes, RegistryHost, RegistrySettings
+from imagebot.config import PushTimes, RateLimit, RegistryHost, RegistrySettings
+from imagebot.errors import ConfigError
 from imagebot.refs import parse_reference
-from imagebot.registry import MetadataCache, RegistryClient, RepoQuery
+from imagebot.registry import (
+    CredentialStore,
+    DockerConfig,
+    MetadataCache,
+    RegistryClient,
+    RepoQuery,
+)
+from imagebot.settings import Source, parse_settings
+from imagebot.settings.grammar import read_settings
 from tests.registry_fakes import DOCKER_MANIFEST, digest_of, image
+from tests.rig.images import ImagePusher
+from tests.rig.registry import RegistryServer
 from tests.support import FakeClock
 
 D1, D2 = "sha256:" + "1" * 64, "sha256:" + "2" * 64
@@ -437,3 +450,92 @@ def test_push_time_apis_are_off_when_set_to_none_or_behind_a_mirror() -> None:
     assert scan_one(client, timed("quay.io/org/app:1.0")) == {"1.0": MAY_1}
     assert scan_one(client, timed("gcr.io/proj/app:2.0")) == {"2.0": MAY_2}
     assert "api" not in client.stats.by_kind()
+
+
+# --- the rig: a real registry without any push-time API ---
+
+
+@pytest.mark.parametrize("api", ["harbor", "quay"])
+def test_a_configured_api_the_real_registry_lacks_falls_back_with_the_same_answer(
+    api: str, registry: RegistryServer, pusher: ImagePusher, unique_repo: str
+) -> None:
+    pusher.push_tags(unique_repo, {"b-1": MAY_1, "b-2": MAY_2})
+    query = timed(f"{registry.host}/{unique_repo}:b-1")
+    fast = RateLimit(max_concurrency=4, requests_per_second=100_000)
+
+    def rig_client(push_times: PushTimes | None) -> RegistryClient:
+        host = RegistryHost(registry.host, rate_limit=fast, push_times=push_times)
+        settings = RegistrySettings(hosts=(host,))
+        return RegistryClient(
+            settings,
+            cache=MetadataCache(None),
+            credentials=CredentialStore(settings, DockerConfig({})),
+        )
+
+    configured = rig_client(PushTimes(api))
+    first = scan_one(configured, query)
+    again = scan_one(configured, query)
+    plain = scan_one(rig_client(None), query)
+
+    assert first == again == plain == {"b-1": MAY_1, "b-2": MAY_2}
+    assert configured.stats.by_kind()["api"] == 1  # refused once (404), not asked again
+    name = unique_repo.rpartition("/")[2]
+    asked = [e for e in registry.request_log() if e.path.startswith("/api/") and name in e.path]
+    assert len(asked) == 1 and asked[0].method == "GET"
+
+
+# --- settings: only trusted sources name an API, and only --config names its token ---
+
+
+def test_push_time_settings_are_read_from_the_trusted_config(tmp_path: Path) -> None:
+    token_file = tmp_path / "gh-token"
+    token_file.write_text("ghp_from_file\n")
+    text = (
+        "registries:\n  hosts:\n"
+        "    ghcr.io:\n      pushTimes: {api: github, tokenEnv: GH_PACKAGES}\n"
+        "    ghe.example:\n"
+        "      pushTimes: {api: github, url: 'https://ghe.example/api/v3',"
+        f" tokenFile: {token_file}}}\n"
+        "    harbor.example:\n      pushTimes: {api: harbor}\n"
+    )
+    settings = parse_settings(
+        text, "config.yaml", env={"GH_PACKAGES": "ghp_from_env"}, source=Source.CONFIG
+    )
+
+    hosts = {h.host: h.push_times for h in settings.registries.hosts}
+    assert hosts == {
+        "ghcr.io": PushTimes("github", token="ghp_from_env"),
+        "ghe.example": PushTimes("github", "https://ghe.example/api/v3", "ghp_from_file"),
+        "harbor.example": PushTimes("harbor"),
+    }
+    assert "ghp_from" not in repr(settings)
+
+
+@pytest.mark.parametrize(
+    ("source", "tree", "message"),
+    [
+        pytest.param(
+            Source.REPOSITORY,
+            {"registries": {"hosts": {"quay.io": {"pushTimes": {"api": "quay"}}}}},
+            "registries.hosts: not allowed in the repository",
+            id="repository-cannot-name-an-api",
+        ),
+        pytest.param(
+            Source.RESOURCE,
+            {"registries": {"hosts": [{"host": "ghcr.io", "pushTimes": {"tokenEnv": "X"}}]}},
+            "pushTimes.tokenEnv: unknown key (known keys: api, url)",
+            id="resource-cannot-read-the-operator-environment",
+        ),
+        pytest.param(
+            Source.CONFIG,
+            {"registries": {"hosts": {"quay.io": {"pushTimes": {"api": "ecr"}}}}},
+            "'ecr': expected one of auto, none, google, quay, harbor, github",
+            id="unknown-api",
+        ),
+    ],
+)
+def test_push_time_settings_refused_where_they_do_not_belong(
+    source: Source, tree: object, message: str
+) -> None:
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        read_settings(tree, source, lambda _p, _n, key: key, env={"X": "x"})
