@@ -35,6 +35,7 @@ import responses
 
 from imagebot.config import PushTimes, RateLimit, RegistryHost, RegistrySettings
 from imagebot.errors import ConfigError
+from imagebot.redact import redact
 from imagebot.refs import parse_reference
 from imagebot.registry import (
     CredentialStore,
@@ -409,6 +410,18 @@ def test_a_redirect_to_another_host_does_not_carry_the_api_token() -> None:
     sent = {c.request.url: c.request.headers.get("Authorization") for c in responses.calls}
     assert sent[f"{orgs}?per_page=100&page=1"] == f"Bearer {GH_TOKEN}"
     assert sent[elsewhere] is None
+
+
+@responses.activate
+def test_an_api_token_echoed_in_a_refusal_is_masked_in_all_output() -> None:
+    token = "ghp_echoed_back_token_987"  # a value no other test remembers
+    orgs = f"{GITHUB}/orgs/acme/packages/container/app/versions?per_page=100&page=1"
+    responses.get(orgs, status=403, json={"message": f"Bad credentials {token}"})
+    fallback_answers("https://ghcr.io/v2/acme/app", {"1.0": "2024-05-01T10:00:00Z"})
+    client = client_for(RegistryHost("ghcr.io", push_times=PushTimes(token=token)))
+
+    assert scan_one(client, timed("ghcr.io/acme/app:1.0")) == {"1.0": MAY_1}
+    assert token not in redact(f"refused: Bad credentials {token}")
 
 
 @responses.activate

@@ -20,6 +20,7 @@ from urllib.parse import quote
 
 from imagebot.config import PushTimes, RegistrySettings
 from imagebot.errors import RegistryError, RegistryNotFound
+from imagebot.redact import remember
 from imagebot.registry.auth import basic_header
 from imagebot.registry.credentials import CredentialStore
 from imagebot.registry.endpoints import Endpoint, host_settings, is_loopback
@@ -98,6 +99,7 @@ class PushTimeLister:
             return None
         headers = {"Accept": "application/json"}
         if config.token:
+            remember(config.token)  # masked in all output, as registry secrets are
             headers["Authorization"] = f"Bearer {config.token}"
         elif kind == "github":
             self._turn_off(endpoint, kind, "GitHub's packages API needs pushTimes.tokenEnv")
