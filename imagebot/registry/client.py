@@ -14,8 +14,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, TypeGuard
-from urllib.parse import urlsplit
+from typing import TypeGuard
 
 import requests
 
@@ -29,17 +28,16 @@ from imagebot.registry.cache import MetadataCache, TagRecord
 from imagebot.registry.credentials import CredentialStore
 from imagebot.registry.deadline import DeadlineAdapter
 from imagebot.registry.endpoints import Endpoint, rate_limit_for, resolve
-from imagebot.registry.limits import RateLimitInfo, RequestStats
+from imagebot.registry.limits import Progress, ProgressCounter, RateLimitInfo, RequestStats
 from imagebot.registry.listing import HubTag, list_hub_tags, list_tags
 from imagebot.registry.manifests import ACCEPT_ANY
 from imagebot.registry.metadata import Resolver
 from imagebot.registry.pushpages import PushedTag
 from imagebot.registry.pushtimes import PushTimeLister
+from imagebot.registry.session import Session
 from imagebot.registry.transport import Transport
 
 log = logging.getLogger(__name__)
-
-Progress = Callable[[int, int], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,7 +109,7 @@ class RegistryClient:
         if session is None:
             # Its connections obey each request's whole deadline (an injected session's cannot
             # be cut off mid-read; its answers are refused once late).
-            session = _Session()
+            session = Session()
             session.mount("https://", DeadlineAdapter(pool_maxsize=workers))
             session.mount("http://", DeadlineAdapter(pool_maxsize=workers))
         self._session = session
@@ -158,7 +156,7 @@ class RegistryClient:
             if query.needs_created:
                 entry.needs_created = True
                 entry.wants.append(query.wants)
-        counter = _Counter(progress)
+        counter = ProgressCounter(progress)
         # Threads past the hosts' concurrency limits would only wait for a slot, and each one
         # costs stack pages (~0.1 MB of peak RSS): size the pools to what can be in flight.
         hosts = {resolve(entry.image, self.settings).host for entry in merged.values()}
@@ -176,7 +174,9 @@ class RegistryClient:
             }
             return {name: future.result() for name, future in futures.items()}
 
-    def _scan_one(self, entry: _Merged, pool: ThreadPoolExecutor, counter: _Counter) -> RepoScan:
+    def _scan_one(
+        self, entry: _Merged, pool: ThreadPoolExecutor, counter: ProgressCounter
+    ) -> RepoScan:
         endpoint = resolve(entry.image, self.settings)
         try:
             if endpoint.hub_api:
@@ -274,7 +274,7 @@ class RegistryClient:
         return unlisted, failed
 
     def _scan_registry(
-        self, endpoint: Endpoint, entry: _Merged, pool: ThreadPoolExecutor, counter: _Counter
+        self, endpoint: Endpoint, entry: _Merged, pool: ThreadPoolExecutor, counter: ProgressCounter
     ) -> RepoScan:
         listing = list_tags(
             self._transport,
@@ -345,7 +345,7 @@ class RegistryClient:
             },
         )
 
-    def _resolve_counted(self, endpoint: Endpoint, tag: str, counter: _Counter) -> TagRecord:
+    def _resolve_counted(self, endpoint: Endpoint, tag: str, counter: ProgressCounter) -> TagRecord:
         try:
             return self._resolver.resolve_tag(endpoint, tag)
         finally:
@@ -389,48 +389,3 @@ class RegistryClient:
         if known:
             return known
         return self._resolver.platforms(endpoint, tag)
-
-
-class _Session(requests.Session):
-    """A session that reads proxy and CA-bundle variables once per origin, not per request.
-
-    requests looks them up on every request by scanning all of ``os.environ`` twice (a third of
-    the CPU a tag list costs); they depend only on the scheme and host, and a process's
-    environment does not change under it.
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._by_origin: dict[tuple[object, ...], Any] = {}
-
-    def merge_environment_settings(
-        self, url: str | bytes | None, proxies: Any, stream: Any, verify: Any, cert: Any
-    ) -> Any:
-        if proxies or not self.trust_env or not isinstance(url, str):
-            return super().merge_environment_settings(url, proxies, stream, verify, cert)
-        key = (*urlsplit(url)[:2], stream, verify, cert)
-        found = self._by_origin.get(key)
-        if found is None:
-            found = super().merge_environment_settings(url, {}, stream, verify, cert)
-            self._by_origin[key] = found
-        return {**found, "proxies": dict(found["proxies"])}
-
-
-class _Counter:
-    """Progress over creation-time fetches, for a progress bar on a terminal."""
-
-    def __init__(self, progress: Progress | None) -> None:
-        self._progress, self._done, self._total = progress, 0, 0
-        self._lock = threading.Lock()
-
-    def add(self, count: int) -> None:
-        with self._lock:
-            self._total += count
-
-    def done(self) -> None:
-        if self._progress is None:
-            return
-        with self._lock:
-            self._done += 1
-            done, total = self._done, self._total
-        self._progress(done, total)

@@ -2,7 +2,8 @@
 
 ``HostLimiter`` spaces requests to one host on an injected clock and sleep (so tests never really
 sleep) and bounds how many run at once. ``RequestStats`` counts every request by kind, host and
-status; ``parse_rate_limit`` reads Docker Hub's ``ratelimit-*`` headers. No HTTP here.
+status; ``ProgressCounter`` counts creation-time fetches for a progress bar;
+``parse_rate_limit`` reads Docker Hub's ``ratelimit-*`` headers. No HTTP here.
 """
 
 from __future__ import annotations
@@ -16,7 +17,10 @@ from dataclasses import dataclass
 
 from imagebot.config import RateLimit
 
-KINDS = ("list", "head", "manifest", "blob", "token", "hub")
+KINDS = ("list", "head", "manifest", "blob", "token", "hub", "api")
+
+Progress = Callable[[int, int], None]
+"""Told (done, total) as creation-time fetches finish."""
 
 
 class HostLimiter:
@@ -127,3 +131,23 @@ class RequestStats(Mapping[str, int]):
 
     def __repr__(self) -> str:
         return f"RequestStats({self.by_kind()!r})"
+
+
+class ProgressCounter:
+    """Progress over creation-time fetches, for a progress bar on a terminal."""
+
+    def __init__(self, progress: Progress | None) -> None:
+        self._progress, self._done, self._total = progress, 0, 0
+        self._lock = threading.Lock()
+
+    def add(self, count: int) -> None:
+        with self._lock:
+            self._total += count
+
+    def done(self) -> None:
+        if self._progress is None:
+            return
+        with self._lock:
+            self._done += 1
+            done, total = self._done, self._total
+        self._progress(done, total)
