@@ -552,3 +552,27 @@ def test_push_time_settings_refused_where_they_do_not_belong(
 ) -> None:
     with pytest.raises(ConfigError, match=re.escape(message)):
         read_settings(tree, source, lambda _p, _n, key: key, env={"X": "x"})
+
+
+@responses.activate
+def test_an_endless_api_listing_stops_at_max_tag_pages_with_a_warning() -> None:
+    for page in (1, 2, 3):
+        responses.get(
+            f"{QUAY}?page={page}&limit=100&onlyActiveTags=true",
+            json={"tags": [quay_tag(f"p{page}", 1714557600, D1)], "has_additional": True},
+        )
+    clock = FakeClock()
+    client = RegistryClient(
+        RegistrySettings(docker_config="/nonexistent/config.json", max_tag_pages=2),
+        session=requests.Session(),
+        cache=MetadataCache(None),
+        sleep=clock.sleep,
+        clock=clock,
+        workers=1,
+    )
+
+    result = client.scan([timed("quay.io/org/app:p1")])["quay.io/org/app"]
+
+    assert [t.tag for t in result.tags] == ["p1", "p2"]
+    assert any("max_tag_pages" in w for w in result.warnings)
+    assert client.stats.by_kind() == {"api": 2}
