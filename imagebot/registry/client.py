@@ -1,7 +1,8 @@
 """The registry client reconcile calls: scan repositories, verify a digest, check platforms.
 
-``scan`` merges queries per repository into one listing per cycle, resolves creation times only
-for tags a time-ordered policy wants and the cache does not know yet, and scans repositories
+``scan`` merges queries per repository into one listing per cycle, takes push times from the
+registry's own API where it has one (``pushtimes``), else resolves creation times only for tags
+a time-ordered policy wants and the cache does not know yet, and scans repositories
 concurrently. Each repository's trouble comes back as data in its ``RepoScan``. It knows nothing
 about policies beyond the ``wants`` predicate a caller hands in.
 """
