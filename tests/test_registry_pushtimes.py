@@ -373,20 +373,31 @@ def test_github_push_times_come_from_the_packages_api_with_its_own_token() -> No
         )
     )
 
-    first = scan_one(client, timed("ghcr.io/acme/tools/app:1.0"))
-    second = scan_one(client, timed("ghcr.io/acme/tools/app:1.0"))
+    listed = "https://ghcr.io/v2/acme/tools/app/tags/list?n=1000"
+    query = timed("ghcr.io/acme/tools/app:1.0")
 
-    assert first == second == {"1.1": MAY_2, "latest": MAY_2, "1.0": MAY_1}
-    # The owner's kind is remembered: the second scan asks /users/ at once.
-    assert [c.request.url.split("?")[0].split("/")[3] for c in responses.calls] == [
+    first = scan_one(client, query)
+    assert client.stats.by_kind() == {"api": 3}  # ghcr.io itself was not asked
+    # A later cycle lists the tags (1 request) and reuses the times the API gave.
+    responses.get(listed, json={"tags": ["1.0", "1.1", "latest"]})
+    second = scan_one(client, query)
+    assert client.stats.by_kind() == {"api": 3, "list": 1}
+    # A wanted tag the API has not described sends the scan back to its pages, at /users/ now.
+    responses.replace(responses.GET, listed, json={"tags": ["1.0", "1.1", "latest", "1.2"]})
+    third = scan_one(client, query)
+
+    assert first == second == third == {"1.1": MAY_2, "latest": MAY_2, "1.0": MAY_1}
+    api_calls = [c for c in responses.calls if c.request.url.startswith(GITHUB)]
+    assert [c.request.url.split("?")[0].split("/")[3] for c in api_calls] == [
         "orgs",
         "users",
         "users",
         "users",
         "users",
     ]
-    assert {c.request.headers["Authorization"] for c in responses.calls} == {f"Bearer {GH_TOKEN}"}
-    assert client.stats.by_kind() == {"api": 5}  # ghcr.io itself was never asked
+    assert {c.request.headers["Authorization"] for c in api_calls} == {f"Bearer {GH_TOKEN}"}
+    registry_calls = [c for c in responses.calls if c.request.url == listed]
+    assert all(GH_TOKEN not in str(c.request.headers) for c in registry_calls)
 
 
 @responses.activate

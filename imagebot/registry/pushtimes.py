@@ -74,6 +74,7 @@ class PushTimeLister:
         self._transport, self._settings, self._credentials = transport, settings, credentials
         self._off: set[str] = set()
         self._owners: dict[tuple[str, str], str] = {}  # (API base, owner) -> "orgs" or "users"
+        self._known: dict[str, dict[str, PushedTag]] = {}
         self._lock = threading.Lock()
 
     def reads_google(self, endpoint: Endpoint) -> bool:
@@ -113,6 +114,17 @@ class PushTimeLister:
             headers["Accept"] = "application/vnd.github+json"
             headers["X-GitHub-Api-Version"] = "2022-11-28"
         return PushApi(kind, base, headers)
+
+    def keep(self, endpoint: Endpoint, tags: Collection[PushedTag]) -> None:
+        """Remember the push times of a repository's wanted tags for this process's later
+        cycles: a tag is treated as immutable for ordering, as a tag record is (a claim of
+        another API is never written to the tag records, whose digests must have been hashed)."""
+        with self._lock:
+            self._known[endpoint.name] = {tag.name: tag for tag in tags}
+
+    def known(self, endpoint: Endpoint) -> dict[str, PushedTag] | None:
+        with self._lock:
+            return self._known.get(endpoint.name)
 
     def refused(self, endpoint: Endpoint, api: PushApi, error: RegistryError) -> None:
         """Note a failed API; one that will not pass is not asked again by this process."""
