@@ -190,9 +190,9 @@ class RegistryClient:
                     )
             api = self._pushed.api(endpoint) if entry.needs_created else None
             if api is not None:
-                warm = self._scan_known_pushes(endpoint, entry)
-                if warm is not None:
-                    return warm
+                known = self._pushed.relisted(endpoint, entry.wanted, keep=entry.current)
+                if known is not None:
+                    return self._scan_api(endpoint, entry, *known)
                 try:
                     found, warning = self._pushed.tags(endpoint, api, keep=entry.current)
                     self._pushed.keep(endpoint, [t for t in found if entry.wanted(t.name)])
@@ -221,19 +221,6 @@ class RegistryClient:
                 self._hub_platforms[(endpoint.name, hub_tag.name)] = tuple(hub_tag.platforms)
         pushed = [PushedTag(t.name, t.digest, t.pushed) for t in found]
         return self._scan_api(endpoint, entry, pushed, warning)
-
-    def _scan_known_pushes(self, endpoint: Endpoint, entry: _Merged) -> RepoScan | None:
-        """A later cycle's scan through a push-time API: the tag list (1 request), with the push
-        times the API gave this process before, when it gave one for every wanted tag; None
-        when a wanted tag is new to it (the caller then asks the API's pages again)."""
-        known = self._pushed.known(endpoint)
-        if known is None:
-            return None
-        listing = list_tags(self._transport, endpoint, self.settings, keep=entry.current)
-        if not all(tag in known for tag in listing.tags if entry.wanted(tag)):
-            return None
-        found = [known.get(tag) or PushedTag(tag, None, None) for tag in listing.tags]
-        return self._scan_api(endpoint, entry, found, listing.warning)
 
     def _scan_api(
         self,

@@ -5,7 +5,8 @@ per new tag (manifest, config blob); Quay's tag API, Harbor's artifacts API and 
 API give every tag's push time at 1 request per page, and Google's tag list carries it for free
 (``listing`` reads it). Docker Hub's API is ``listing.list_hub_tags``. Credentials are bound to
 the host they were configured for: a ``pushTimes`` token goes to the API URL's host only, the
-registry's own login only to an API on the registry's own host (Harbor). When an API refuses or
+registry's own login only to an API on the registry's own host (Harbor). A later cycle lists
+the tags (1 request) and reuses the times the API gave this process. When an API refuses or
 answers nonsense the caller falls back to manifests; a refusal that will not pass (401, 403,
 404, a malformed answer) turns the API off for that repository for the rest of the process.
 """
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
@@ -24,7 +25,7 @@ from imagebot.redact import remember
 from imagebot.registry.auth import basic_header
 from imagebot.registry.credentials import CredentialStore
 from imagebot.registry.endpoints import Endpoint, host_settings, is_loopback
-from imagebot.registry.listing import MAX_PAGE_BYTES, next_link, truncated
+from imagebot.registry.listing import MAX_PAGE_BYTES, list_tags, next_link, truncated
 from imagebot.registry.pushpages import PushedTag, github_page, harbor_page, quay_page
 from imagebot.registry.replies import Reply, host_of
 from imagebot.registry.transport import Transport
@@ -122,9 +123,20 @@ class PushTimeLister:
         with self._lock:
             self._known[endpoint.name] = {tag.name: tag for tag in tags}
 
-    def known(self, endpoint: Endpoint) -> dict[str, PushedTag] | None:
+    def relisted(
+        self, endpoint: Endpoint, wanted: Callable[[str], bool], keep: Collection[str] = ()
+    ) -> tuple[list[PushedTag], str | None] | None:
+        """A later cycle: the tag list (1 request) with the push times kept from the API, when
+        it gave one for every wanted tag; None before the API was read, or when a wanted tag is
+        new to it (the caller then reads the API's pages again)."""
         with self._lock:
-            return self._known.get(endpoint.name)
+            known = self._known.get(endpoint.name)
+        if known is None:
+            return None
+        listing = list_tags(self._transport, endpoint, self._settings, keep)
+        if not all(tag in known for tag in listing.tags if wanted(tag)):
+            return None
+        return [known.get(t) or PushedTag(t, None, None) for t in listing.tags], listing.warning
 
     def refused(self, endpoint: Endpoint, api: PushApi, error: RegistryError) -> None:
         """Note a failed API; one that will not pass is not asked again by this process."""
