@@ -28,6 +28,23 @@ class RateLimit:
     burst: int = 1
 
 
+PUSH_TIME_APIS = ("auto", "none", "google", "quay", "harbor", "github")
+"""Registry APIs that say when each tag was pushed (docs/registries.md, "Push times")."""
+
+
+@dataclass(frozen=True, slots=True)
+class PushTimes:
+    """Where a registry host says when each tag was pushed, so a time-ordered policy needs no
+    manifest or config blob per tag. ``auto`` picks by host (gcr.io and ``*.pkg.dev``: Google's
+    tag list; quay.io: Quay's tag API; ghcr.io: GitHub's packages API when a token is set).
+    ``url`` is the API's base when it is not the registry's own (GitHub Enterprise, a Quay or
+    Harbor behind another name); ``token`` goes to that URL's host only, never to the registry."""
+
+    api: str = "auto"
+    url: str | None = None
+    token: str | None = field(default=None, repr=False)
+
+
 @dataclass(frozen=True, slots=True)
 class RegistryHost:
     """Settings for one registry host (``docker.io``, ``ghcr.io``, ``host:5000``)."""
@@ -41,6 +58,7 @@ class RegistryHost:
     insecure: bool = False
     mirror: str | None = None
     rate_limit: RateLimit | None = None
+    push_times: PushTimes | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,7 +1,8 @@
 """The registry client reconcile calls: scan repositories, verify a digest, check platforms.
 
-``scan`` merges queries per repository into one listing per cycle, resolves creation times only
-for tags a time-ordered policy wants and the cache does not know yet, and scans repositories
+``scan`` merges queries per repository into one listing per cycle, takes push times from the
+registry's own API where it has one (``pushtimes``), else resolves creation times only for tags
+a time-ordered policy wants and the cache does not know yet, and scans repositories
 concurrently. Each repository's trouble comes back as data in its ``RepoScan``. It knows nothing
 about policies beyond the ``wants`` predicate a caller hands in.
 """
@@ -32,6 +33,8 @@ from imagebot.registry.limits import RateLimitInfo, RequestStats
 from imagebot.registry.listing import HubTag, list_hub_tags, list_tags
 from imagebot.registry.manifests import ACCEPT_ANY, Index, select_platform
 from imagebot.registry.metadata import Resolver
+from imagebot.registry.pushpages import PushedTag
+from imagebot.registry.pushtimes import PushTimeLister
 from imagebot.registry.session import ProcessSession, Progress, ProgressCounter
 from imagebot.registry.transport import Transport
 
@@ -116,7 +119,8 @@ class RegistryClient:
             session.mount("http://", DeadlineAdapter(pool_maxsize=workers))
         self._session = session
         self.cache = cache if cache is not None else MetadataCache(settings.cache_dir)
-        auth = AuthFlow(credentials or CredentialStore(settings), clock)
+        credentials = credentials or CredentialStore(settings)
+        auth = AuthFlow(credentials, clock)
         # Hosts a 429 shut are remembered next to the metadata cache, for the next process.
         home = self.cache.directory.parent if self.cache.directory is not None else None
         blocks = BlockStore(home, wall) if home is not None else None
@@ -124,6 +128,7 @@ class RegistryClient:
             settings, session, auth, clock=clock, sleep=sleep, blocks=blocks
         )
         self._resolver = Resolver(self._transport, self.cache, settings.platform)
+        self._pushed = PushTimeLister(self._transport, settings, credentials)
         self._workers = max(1, workers)
         self._hub_platforms: dict[tuple[str, str], tuple[str, ...]] = {}
         self._lock = threading.Lock()
@@ -187,6 +192,17 @@ class RegistryClient:
                     log.debug(
                         "Hub API unusable for %s (%s); using the registry", endpoint.name, error
                     )
+            api = self._pushed.api(endpoint) if entry.needs_created else None
+            if api is not None:
+                known = self._pushed.relisted(endpoint, entry.wanted, keep=entry.current)
+                if known is not None:
+                    return self._scan_api(endpoint, entry, *known)
+                try:
+                    found, warning = self._pushed.tags(endpoint, api, keep=entry.current)
+                    self._pushed.keep(endpoint, [t for t in found if entry.wanted(t.name)])
+                    return self._scan_api(endpoint, entry, found, warning)
+                except RegistryError as error:  # a 429 from the API's host too: ask the registry
+                    self._pushed.refused(endpoint, api, error)
             return self._scan_registry(endpoint, entry, pool, counter)
         except RateLimited as error:
             cached = self.cache.tags(endpoint.name)
@@ -207,9 +223,21 @@ class RegistryClient:
         with self._lock:
             for hub_tag in found:
                 self._hub_platforms[(endpoint.name, hub_tag.name)] = tuple(hub_tag.platforms)
+        pushed = [PushedTag(t.name, t.digest, t.pushed) for t in found]
+        return self._scan_api(endpoint, entry, pushed, warning)
 
-        # The Hub API's digest is a claim from another host: passed on only when its bytes were
-        # hashed before; otherwise ``digest()`` verifies it when a pin needs it.
+    def _scan_api(
+        self,
+        endpoint: Endpoint,
+        entry: _Merged,
+        found: Sequence[PushedTag],
+        warning: str | None,
+    ) -> RepoScan:
+        """A scan from an API that gave every tag's push time (Docker Hub, Quay, Harbor,
+        GitHub): no manifest or blob requests but for deployed tags it did not list."""
+
+        # An API's digest is a claim (from another host, or not from the bytes): passed on only
+        # when its bytes were hashed before; otherwise ``digest()`` verifies it for a pin.
         def verified(digest: str | None) -> TypeGuard[str]:
             return digest is not None and self.cache.verified(endpoint.name, digest)
 
@@ -219,7 +247,8 @@ class RegistryClient:
         )
         unlisted, failed = self._unlisted_current(endpoint, entry, {t.name for t in found})
         # The Hub list stops early (newest first), so a deployed tag is often on a page not
-        # read: its record is kept so the next cycle need not fetch its manifest again.
+        # read (or the API lists only tagged artifacts): its record is kept so the next cycle
+        # need not fetch its manifest again.
         if unlisted and unlisted != self.cache.tags(endpoint.name):
             self.cache.put_tags(endpoint.name, unlisted)
         return RepoScan(
@@ -256,14 +285,24 @@ class RegistryClient:
     def _scan_registry(
         self, endpoint: Endpoint, entry: _Merged, pool: ThreadPoolExecutor, counter: ProgressCounter
     ) -> RepoScan:
-        listing = list_tags(self._transport, endpoint, self.settings, keep=entry.current)
+        listing = list_tags(
+            self._transport,
+            endpoint,
+            self.settings,
+            keep=entry.current,
+            times=entry.needs_created and self._pushed.reads_google(endpoint),
+        )
+        # Push times from the same answer (gcr.io, Artifact Registry) stand in for manifests.
+        pushed = {tag: p.pushed for tag, p in listing.pushed.items() if p.pushed is not None}
         known = self.cache.tags(endpoint.name)
         platform = self.settings.platform
         fresh: dict[str, TagRecord] = {}
         missing = [
             tag
             for tag in listing.tags
-            if entry.wanted(tag) and (tag not in known or known[tag].platform != platform)
+            if entry.wanted(tag)
+            and tag not in pushed
+            and (tag not in known or known[tag].platform != platform)
         ]
         counter.add(len(missing))
         jobs = {tag: pool.submit(self._resolve_counted, endpoint, tag, counter) for tag in missing}
@@ -290,7 +329,7 @@ class RegistryClient:
         tags = tuple(
             TagInfo(
                 tag,
-                records[tag].created if tag in records else None,
+                pushed[tag] if tag in pushed else records[tag].created if tag in records else None,
                 Digest(fresh[tag].digest) if tag in fresh else None,
             )
             for tag in listing.tags

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from imagebot.config import RateLimit
 
-KINDS = ("list", "head", "manifest", "blob", "token", "hub")
+KINDS = ("list", "head", "manifest", "blob", "token", "hub", "api")
 
 
 class HostLimiter:

@@ -19,6 +19,7 @@ from imagebot.refs import is_valid_tag
 from imagebot.registry.answers import load_object
 from imagebot.registry.endpoints import Endpoint, hub_tags_url
 from imagebot.registry.manifests import parse_time, platform_name
+from imagebot.registry.pushpages import PushedTag, google_times
 from imagebot.registry.transport import Transport
 
 MAX_PAGE_BYTES = 16 << 20
@@ -65,11 +66,14 @@ def next_link(header: str | None, current_url: str, what: str = "the tag list") 
 
 @dataclass(slots=True)
 class Listing:
+    """A repository's tags, and the push times Google's tag list carries (``pushed``)."""
+
     tags: list[str] = field(default_factory=list)
     warning: str | None = None
+    pushed: dict[str, PushedTag] = field(default_factory=dict)
 
 
-def _truncated(what: str, count: int, bound: str) -> str:
+def truncated(what: str, count: int, bound: str) -> str:
     return (
         f"{what}: stopped listing after {count} tags ({bound} reached); newer tags may be "
         f"missing, raise registries.{bound} to see them all"
@@ -81,15 +85,18 @@ def list_tags(
     endpoint: Endpoint,
     settings: RegistrySettings,
     keep: Collection[str] = (),
+    *,
+    times: bool = False,
 ) -> Listing:
     """Every tag of the repository, following ``Link`` pages within the bounds; tags in
-    ``keep`` (the deployed ones) stay even past ``max_tags``."""
+    ``keep`` (the deployed ones) stay even past ``max_tags``. ``times``: also read the push
+    times gcr.io and Artifact Registry put in the same answer (no request of its own)."""
     what = f"the tags of {endpoint.name}"
     url: str | None = endpoint.url(f"tags/list?n={PAGE_SIZE}")
     listing, seen, pages = Listing(), set[str](), 0
     while url is not None:
         if pages >= settings.max_tag_pages:
-            listing.warning = _truncated(what, len(listing.tags), "max_tag_pages")
+            listing.warning = truncated(what, len(listing.tags), "max_tag_pages")
             break
         reply = transport.request(
             "list",
@@ -100,13 +107,16 @@ def list_tags(
             headers={"Accept": "application/json"},
         )
         pages += 1
-        for tag in _page_tags(reply.body, what):
+        data = load_object(reply.body, what)
+        if times:
+            listing.pushed.update(google_times(data))
+        for tag in _tags_of(data, what):
             if tag not in seen:
                 seen.add(tag)
                 listing.tags.append(tag)
         if len(listing.tags) >= settings.max_tags:
             listing.tags = _capped(listing.tags, settings.max_tags, keep)
-            listing.warning = _truncated(what, settings.max_tags, "max_tags")
+            listing.warning = truncated(what, settings.max_tags, "max_tags")
             break
         url = next_link(reply.headers.get("link"), reply.url, what)
     return listing
@@ -119,9 +129,12 @@ def _capped(tags: list[str], cap: int, keep: Collection[str]) -> list[str]:
 
 
 def _page_tags(body: bytes, what: str) -> list[str]:
+    return _tags_of(load_object(body, what), what)
+
+
+def _tags_of(data: dict[str, object], what: str) -> list[str]:
     """A page's valid tags; entries that are not tag strings are skipped (a registry may hold
     names another client's grammar allowed), an answer without a tag list is refused."""
-    data = load_object(body, what)
     tags = data.get("tags")
     if tags is None and isinstance(data.get("name"), str):
         return []  # a repository without tags answers "tags": null
@@ -170,7 +183,7 @@ def list_hub_tags(
     pages = 0
     while url is not None:
         if pages >= settings.max_tag_pages:
-            return found, _truncated(what, len(found), "max_tag_pages")
+            return found, truncated(what, len(found), "max_tag_pages")
         reply = transport.request(
             "hub",
             url,
@@ -190,7 +203,7 @@ def list_hub_tags(
             kept = found[: settings.max_tags] + [
                 t for t in found[settings.max_tags :] if t.name in keep
             ]
-            return kept, _truncated(what, settings.max_tags, "max_tags")
+            return kept, truncated(what, settings.max_tags, "max_tags")
         if enough(found):
             break
         nxt = data.get("next")

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
-from imagebot.config import RECEIVER_TYPES, SIGNING_FORMATS
+from imagebot.config import PUSH_TIME_APIS, RECEIVER_TYPES, SIGNING_FORMATS
 
 
 class Source(Enum):
@@ -177,6 +177,10 @@ HOST_FIELDS: tuple[Field, ...] = (
         above=True,
         maximum=10_000,
     ),
+    Field("pushTimes.api", Kind.CHOICE, "push_times.api", TRUSTED, choices=PUSH_TIME_APIS),
+    Field("pushTimes.url", S, "push_times.url", TRUSTED),
+    Field("pushTimes.tokenEnv", Kind.ENV, "push_times.token", TRUSTED_FILE),
+    Field("pushTimes.tokenFile", Kind.FILE, "push_times.token", TRUSTED_FILE),
 )
 """The keys of one registry host's entry (``registries.hosts.<host>`` or ``hosts[]``)."""
 

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
-from imagebot.config import RateLimit, Receiver, RegistryHost, Settings
+from imagebot.config import PushTimes, RateLimit, Receiver, RegistryHost, Settings
 from imagebot.errors import ConfigError
 from imagebot.redact import remember
 from imagebot.settings.fields import FIELDS, HOST_FIELDS, RECEIVER_FIELDS, Field, Kind, Source
@@ -33,7 +33,7 @@ Layout = dict[str, "Layout | Field"]
 _T = TypeVar("_T")
 
 # Optional values a dotted target may reach through; built from their defaults when first set.
-_EMPTY: dict[str, Callable[[], object]] = {"rate_limit": RateLimit}
+_EMPTY: dict[str, Callable[[], object]] = {"rate_limit": RateLimit, "push_times": PushTimes}
 
 
 @dataclass(frozen=True, slots=True)
