@@ -29,8 +29,10 @@ from imagebot.registry.cache import MetadataCache, TagRecord
 from imagebot.registry.credentials import CredentialStore
 from imagebot.registry.deadline import DeadlineAdapter
 from imagebot.registry.endpoints import Endpoint, rate_limit_for, resolve
+from imagebot.registry.fleet import SharedAnswers
 from imagebot.registry.limits import RateLimitInfo, RequestStats
-from imagebot.registry.listing import HubTag, list_hub_tags, list_tags
+from imagebot.registry.listing import HubTag
+from imagebot.registry.lists import Lists
 from imagebot.registry.manifests import ACCEPT_ANY
 from imagebot.registry.metadata import Resolver
 from imagebot.registry.transport import Transport
@@ -103,6 +105,7 @@ class RegistryClient:
         wall: Callable[[], float] = time.time,
         credentials: CredentialStore | None = None,
         workers: int = 16,
+        shared: SharedAnswers | None = None,
     ) -> None:
         self.settings = settings
         self._own_session = session is None
@@ -114,13 +117,17 @@ class RegistryClient:
             session.mount("http://", DeadlineAdapter(pool_maxsize=workers))
         self._session = session
         self.cache = cache if cache is not None else MetadataCache(settings.cache_dir)
-        auth = AuthFlow(credentials or CredentialStore(settings), clock)
+        credentials = credentials or CredentialStore(settings)
+        auth = AuthFlow(credentials, clock)
         # Hosts a 429 shut are remembered next to the metadata cache, for the next process.
         home = self.cache.directory.parent if self.cache.directory is not None else None
         blocks = BlockStore(home, wall) if home is not None else None
         self._transport = Transport(
             settings, session, auth, clock=clock, sleep=sleep, blocks=blocks
         )
+        # Tag lists, shared with the process's other clients (the operator's automations) when
+        # ``shared`` is given; the owner sets ``lists.freshness`` for each cycle.
+        self.lists = Lists(self._transport, settings, credentials, shared)
         self._resolver = Resolver(self._transport, self.cache, settings.platform)
         self._workers = max(1, workers)
         self._hub_platforms: dict[tuple[str, str], tuple[str, ...]] = {}
@@ -197,9 +204,7 @@ class RegistryClient:
             only_time_ordered = entry.needs_created and None not in entry.wants
             return only_time_ordered and any(entry.wanted(t.name) for t in found)
 
-        found, warning = list_hub_tags(
-            self._transport, endpoint, self.settings, enough, keep=entry.current
-        )
+        found, warning = self.lists.hub_tags(endpoint, entry.current, enough)
         with self._lock:
             for hub_tag in found:
                 self._hub_platforms[(endpoint.name, hub_tag.name)] = tuple(hub_tag.platforms)
@@ -252,7 +257,7 @@ class RegistryClient:
     def _scan_registry(
         self, endpoint: Endpoint, entry: _Merged, pool: ThreadPoolExecutor, counter: _Counter
     ) -> RepoScan:
-        listing = list_tags(self._transport, endpoint, self.settings, keep=entry.current)
+        listing = self.lists.tags(endpoint, entry.current)
         known = self.cache.tags(endpoint.name)
         platform = self.settings.platform
         fresh: dict[str, TagRecord] = {}
