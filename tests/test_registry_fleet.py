@@ -1,7 +1,8 @@
 """``SharedAnswers``: tag lists shared by the operator's clients, against the rig's registry.
 
 Concurrent askers of one repository share the one request in flight; an answer is reused while
-younger than 90 % of the asker's interval and fetched again after; a request for a fresh look
+younger than the asker's interval, counted from the start of the cycle that fetched it,
+and fetched again after; a request for a fresh look
 (``not_before``) lists again only the repositories it names; a 429 with Retry-After shuts the
 host for every client; a failure is never kept; the store stays within its bound; a key never
 shows the secret it was made from.
@@ -62,7 +63,7 @@ def test_concurrent_askers_of_one_repository_share_one_request(
     found: list[list[str]] = []
 
     def ask(client: RegistryClient) -> None:
-        client.lists.freshness = Freshness.for_interval(HOUR)
+        client.lists.freshness = Freshness(HOUR)
         start.wait()
         found.append([t.tag for t in scan(client, reference).tags])
 
@@ -90,20 +91,18 @@ def test_an_answer_serves_for_most_of_an_interval_and_a_request_names_what_to_li
     def cycle(
         client: RegistryClient, not_before: float = 0.0, refresh: frozenset[str] = frozenset()
     ) -> None:
-        client.lists.freshness = Freshness.for_interval(
-            HOUR, clock=clock, not_before=not_before, refresh=refresh
-        )
+        client.lists.freshness = Freshness(HOUR, not_before, refresh, clock, started=clock.now)
         for reference in (first, second):
             assert scan(client, reference).problem is None
 
     cycle(one)
-    clock.now += 0.8 * HOUR
-    cycle(other)  # younger than 90 % of the interval: taken
+    clock.now += 0.9 * HOUR
+    cycle(other)  # younger than the interval: taken
     assert (tag_lists(registry, first_repo), tag_lists(registry, second_repo)) == (1, 1)
 
     clock.now += 0.1 * HOUR
-    cycle(other)  # 90 % old: listed again, once
-    cycle(one)
+    cycle(one)  # its next cycle, an interval after its last began: listed again, once
+    cycle(other)
     assert (tag_lists(registry, first_repo), tag_lists(registry, second_repo)) == (2, 2)
 
     pusher.push_tags(first_repo, {"2.0": T0})
@@ -141,7 +140,7 @@ def test_a_429_shuts_the_host_for_every_client_and_a_failure_is_never_kept(
     settings = RegistrySettings(hosts=(RegistryHost(proxy.host, insecure=True),), max_retries=0)
     one, two = build(settings), build(settings)
     for client in (one, two):
-        client.lists.freshness = Freshness.for_interval(HOUR)
+        client.lists.freshness = Freshness(HOUR)
 
     def lists(repo: str) -> int:
         return sum(1 for s in proxy.seen if s.path.startswith(f"/v2/{repo}/tags/list"))
@@ -160,7 +159,7 @@ def test_the_store_keeps_its_bound_and_drops_answers_no_asker_would_take() -> No
     clock = Clock()
     store = SharedAnswers(max_entries=3)
     settings = RegistrySettings()
-    fresh = Freshness.for_interval(60, clock=clock)
+    fresh = Freshness(60, clock=clock)
 
     def key(name: str) -> AnswerKey:
         endpoint = resolve(parse_reference(f"registry.example/{name}"), settings)
@@ -201,7 +200,7 @@ def test_a_failure_reaches_only_the_askers_waiting_on_it(failing: Exception) -> 
     settings = RegistrySettings()
     endpoint = resolve(parse_reference("registry.example/team/app"), settings)
     key = store.key("tags", endpoint, endpoint.url("tags/list"), settings, None)
-    fresh = Freshness.for_interval(HOUR)
+    fresh = Freshness(HOUR)
     calls: list[int] = []
 
     def fail() -> list[str]:

@@ -23,24 +23,25 @@ def request_value(at: datetime, repositories: Iterable[str]) -> str:
 
 
 def cycle_freshness(
-    interval_seconds: float, requested: str | None, clock: Callable[[], datetime]
+    interval_seconds: float,
+    requested: str | None,
+    clock: Callable[[], datetime],
+    started: datetime,
 ) -> Freshness:
-    """What a cycle takes: answers younger than its interval allows, and for a requested cycle
-    none from before the request (at the latest now: a time in the future is no reason to
-    list on every cycle). ``clock`` is the controller's."""
+    """What a cycle that began at ``started`` takes: answers younger than its interval, and for
+    a requested cycle none from before the request (at the latest now: a time in the future is
+    no reason to list on every cycle). ``clock`` is the controller's."""
 
     def wall() -> float:
         return clock().timestamp()
 
-    now = wall()
+    now, began = wall(), started.timestamp()
     if requested is None:
-        return Freshness.for_interval(interval_seconds, clock=wall)
+        return Freshness(interval_seconds, clock=wall, started=began)
     first, *names = requested.split() or [""]
     try:
         at = datetime.fromisoformat(first).timestamp()
     except ValueError:
         at, names = now, []  # a hand-written value: everything afresh, as of now
     refresh = frozenset(names) if names else None
-    return Freshness.for_interval(
-        interval_seconds, not_before=min(at, now), refresh=refresh, clock=wall
-    )
+    return Freshness(interval_seconds, min(at, now), refresh, wall, began)

@@ -124,10 +124,10 @@ class Controller:
         async with lock:
             if not force and not retry and not self._due(key, spec, status, generation):
                 return
-            self._last_run[key] = self.clock()
+            began = self._last_run[key] = self.clock()
             started = time.monotonic()
             since = None if force or retry else _fingerprint(status, generation)
-            fresh = cycle_freshness(spec.interval_seconds, requested, self.clock)
+            fresh = cycle_freshness(spec.interval_seconds, requested, self.clock, began)
             try:
                 result = await asyncio.to_thread(self._run, spec, key, since, fresh)
             except ImagebotError as error:

@@ -11,9 +11,12 @@ scan between all its policies). A ``SharedAnswers`` sits under every client of t
   a login reaches only askers that would present the very same login, so access control stays
   the registry's. The fingerprint is a keyed hash with a key drawn per process: a key in a log
   or a dump says nothing about the secret and cannot be tried against guesses.
-- An asker takes an answer younger than its ``Freshness.max_age`` (90 % of its interval) and, for
-  repositories a webhook or a request named, fetched after that request. Concurrent askers of one
-  key wait for the one request in flight.
+- An asker takes an answer younger than its ``Freshness.max_age`` (its interval) and, for
+  repositories a webhook or a request named, fetched after that request. An answer's age counts
+  from the start of the cycle that fetched it: the timer starts an automation's next cycle an
+  interval after its last one began, so its own answer is never young enough to stand in for
+  the next, and a repository is listed about once per shortest interval asking for it.
+  Concurrent askers of one key wait for the one request in flight.
 - Failures are never kept: a refusal or fault reaches only the askers waiting on that very
   request (same key, hence same login); the next asker tries again itself. A 429 with a
   Retry-After shuts the host for every asker until then: the limit is the host's, not a login's.
@@ -42,33 +45,21 @@ from imagebot.registry.endpoints import Endpoint, host_settings
 
 A = TypeVar("A")
 MAX_ENTRIES = 4096
-REUSE_SHARE = 0.9
-"""The share of an interval an answer is reused for. Not all of it: an automation's own answer
-from its last cycle, fetched a moment after that cycle began, must not stand in for the next."""
 
 
 @dataclass(frozen=True, slots=True)
 class Freshness:
     """Which answers an asker takes: younger than ``max_age`` seconds and, for the repositories
     in ``refresh`` (``None``: all of them), fetched no earlier than ``not_before`` (wall clock,
-    the time a webhook or a user asked for a fresh look). ``clock`` is the asker's wall clock,
-    which also stamps the answers it fetches (the operator's, injected in tests)."""
+    the time a webhook or a user asked for a fresh look). ``clock`` is the asker's wall clock
+    (the operator's, injected in tests); ``started``, when its cycle began by that clock, stamps
+    the answers it fetches (``None``: the time of the request)."""
 
     max_age: float = 0.0
     not_before: float = 0.0
     refresh: frozenset[str] | None = frozenset()
     clock: Callable[[], float] = time.time
-
-    @classmethod
-    def for_interval(
-        cls,
-        seconds: float,
-        *,
-        not_before: float = 0.0,
-        refresh: frozenset[str] | None = frozenset(),
-        clock: Callable[[], float] = time.time,
-    ) -> Freshness:
-        return cls(seconds * REUSE_SHARE, not_before, refresh, clock)
+    started: float | None = None
 
     def accepts(self, repository: str, fetched_at: float, now: float) -> bool:
         if now - fetched_at >= self.max_age:
@@ -170,7 +161,7 @@ class SharedAnswers:
                 if flight is None:
                     flight = self._flights[key] = _Flight(now)
             if mine:
-                return self._fly(key, flight, fetch, freshness.clock)
+                return self._fly(key, flight, fetch, freshness)
             flight.done.wait()
             if flight.error is not None:
                 raise flight.error
@@ -182,7 +173,7 @@ class SharedAnswers:
             # Another asker's question (a Hub list cut short): ask again, this time ourselves.
 
     def _fly(
-        self, key: AnswerKey, flight: _Flight, fetch: Callable[[], A], clock: Callable[[], float]
+        self, key: AnswerKey, flight: _Flight, fetch: Callable[[], A], freshness: Freshness
     ) -> A:
         try:
             value = fetch()
@@ -201,9 +192,10 @@ class SharedAnswers:
             flight.value = value
             with self._lock:
                 self.fetched += 1
-                self._entries[key] = _Entry(flight.started, value)
+                stamp = flight.started if freshness.started is None else freshness.started
+                self._entries[key] = _Entry(min(stamp, flight.started), value)
                 self._entries.move_to_end(key)
-                self._prune(clock())
+                self._prune(freshness.clock())
             return value
         finally:
             with self._lock:
