@@ -16,17 +16,21 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import pytest
+import requests
+import responses
 
 from imagebot.config import RegistryHost, RegistrySettings
 from imagebot.controller.registries import FleetBuild, build_client
 from imagebot.errors import RegistryError
 from imagebot.refs import parse_reference
-from imagebot.registry import RegistryClient, RepoQuery, RepoScan
+from imagebot.registry import MetadataCache, RegistryClient, RepoQuery, RepoScan
 from imagebot.registry.endpoints import resolve
 from imagebot.registry.fleet import AnswerKey, Freshness, SharedAnswers
 from tests.rig.images import ImagePusher
 from tests.rig.proxy import Exchange, Proxy, start_proxy
 from tests.rig.registry import RegistryServer
+from tests.support import FakeClock
+from tests.test_registry_http import HUB, hub_page
 
 T0 = datetime(2024, 3, 1, tzinfo=UTC)
 HOUR = 3600.0
@@ -217,3 +221,40 @@ def test_a_failure_reaches_only_the_askers_waiting_on_it(failing: Exception) -> 
     assert store.get(key, fresh, fetches[1]) == ["1.0"]
     assert store.get(key, fresh, fetches[2]) == ["1.0"]
     assert len(calls) == 2
+
+
+def test_a_hub_list_cut_short_serves_only_askers_who_would_have_stopped_there_too() -> None:
+    # The Hub API is asked without a login, newest first; a time-ordered policy stops paging
+    # once it has a wanted tag. A version-ordered asker needs every page: it must not take
+    # that short answer, and a later time-ordered asker takes its complete one.
+    store, clock = SharedAnswers(), FakeClock()
+    second_url = f"{HUB}?page=2&page_size=100&ordering=last_updated"
+
+    def client() -> RegistryClient:
+        made = RegistryClient(
+            RegistrySettings(docker_config="/nonexistent/config.json"),
+            session=requests.Session(),
+            cache=MetadataCache(None),
+            sleep=clock.sleep,
+            clock=clock,
+            shared=store,
+        )
+        made.lists.freshness = Freshness(HOUR)
+        return made
+
+    def names(made: RegistryClient, needs_created: bool) -> list[str]:
+        nginx = RepoQuery(
+            parse_reference("nginx:1.26.0"), needs_created, lambda t: t.startswith("1.")
+        )
+        return [t.tag for t in made.scan([nginx])["docker.io/library/nginx"].tags]
+
+    with responses.RequestsMock() as mock:
+        first = mock.get(
+            f"{HUB}?page_size=100&ordering=last_updated",
+            json=hub_page([("1.27.1", "2024-06-02T10:00:00Z")], second_url),
+        )
+        second = mock.get(second_url, json=hub_page([("1.26.0", "2023-01-01T00:00:00Z")], None))
+        assert names(client(), needs_created=True) == ["1.27.1"]
+        assert names(client(), needs_created=False) == ["1.27.1", "1.26.0"]
+        assert names(client(), needs_created=True) == ["1.27.1", "1.26.0"]
+        assert (first.call_count, second.call_count) == (2, 1)
