@@ -1,12 +1,13 @@
 """Which shared registry answers a cycle takes, and how a request for a fresh look is written.
 
 The ``imagebot.io/reconcile-at`` annotation asks for a cycle now. Written by hand (any value,
-usually a time), it asks for every repository of that automation afresh. Written by the webhook
-receiver, it is ``<time> <repository>...``: only the repositories the registry said were pushed
-are listed afresh, once for every automation naming them (the first cycle lists, the others
-take that answer, fetched after the time), while the rest keep their answers from this interval.
-The annotation carries this, not the receiving replica's memory, because the receiver and the
-replica that runs the cycles may be different pods.
+usually a time), it asks for every repository of that automation afresh, as of that time when
+it is one (else as of now). Written by the webhook receiver, it is ``<time> <repository>...``:
+only the repositories the registry said were pushed are listed afresh, once for every
+automation naming them (the first cycle lists, the others take that answer, fetched after the
+time), while the rest keep their answers from this interval. The annotation carries this, not
+the receiving replica's memory, because the receiver and the replica that runs the cycles may
+be different pods.
 """
 
 from __future__ import annotations
