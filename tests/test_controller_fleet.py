@@ -2,15 +2,17 @@
 Git remotes and the real reconcile).
 
 Automations naming the same repositories list each of them once per interval between them, not
-once each; a webhook lists afresh only the repository it names; an answer fetched with one login
-reaches only automations presenting that very login: a wrong password gets its own refusal and
-an automation without a Secret its own 401, never another's tags.
+once each, in their creation cycles and in their timer cycles alike; a webhook lists afresh only
+the repository it names; an answer fetched with one login reaches only automations presenting
+that very login: a wrong password gets its own refusal and an automation without a Secret its
+own 401, never another's tags.
 """
 
 from __future__ import annotations
 
 import base64
 import contextlib
+import itertools
 import json
 import uuid
 from collections import Counter
@@ -240,3 +242,66 @@ async def test_each_automation_gets_answers_fetched_with_its_own_login(
     assert lists[right] == 1, "the same login in two Secrets shares one answer"
     assert lists[bad] >= 1, "the wrong password asked for itself"
     assert lists[""] >= 1, "the automation without a Secret asked for itself"
+
+
+@pytest.mark.asyncio
+async def test_timer_cycles_list_each_repository_once_per_interval_between_them(
+    registry: RegistryServer,
+    pusher: ImagePusher,
+    unique_repo: str,
+    bare_remote: Callable[..., Path],
+    tmp_path: Path,
+) -> None:
+    # The bug: every automation's timer cycle listed every repository it names, so three
+    # automations naming the same two repositories made six lists per interval, not two.
+    shared = [f"{unique_repo}/shared-{k}" for k in range(2)]
+    for repo in shared:
+        pusher.push_tags(repo, {"1.0.0": T0})
+    now = [datetime(2026, 3, 1, 12, 0, tzinfo=UTC)]
+    api = RunningApi().start()
+    try:
+        ctl = Controller(
+            cluster=Cluster(api.client()),
+            metrics=Metrics(),
+            emit=lambda obj, type_, reason, message: None,
+            clock=lambda: now[0],
+            cache_root=tmp_path / "cache",
+        )
+        bodies = []
+        for index in range(3):
+            images = [f"{registry.host}/{repo}:1.0.0" for repo in shared]
+            remote = bare_remote({"deployment.yaml": fleet_manifest(f"app-{index}", images)})
+            automation = body(
+                interval="10m",
+                git={"url": f"file://{remote}", "branch": "main"},
+                registries={"hosts": [{"host": registry.host, "insecure": True}]},
+            )
+            automation["metadata"]["name"] = f"timer-{index}"
+            bodies.append(automation)
+
+        async def cycle(index: int, *, force: bool) -> None:
+            patch = kopf.Patch()
+            await ctl.cycle(body=bodies[index], patch=patch, force=force)
+            bodies[index]["status"] = {**bodies[index]["status"], **patch["status"]}
+
+        counts = []
+        for index in range(3):  # created a minute apart
+            await cycle(index, force=True)
+            now[0] += timedelta(minutes=1)
+        counts.append(listed(registry, unique_repo))
+        for _ in range(2):  # two intervals of timer ticks, each automation due once in each
+            now[0] += timedelta(minutes=8)
+            for index in range(3):
+                await cycle(index, force=False)
+                now[0] += timedelta(minutes=1)
+            counts.append(listed(registry, unique_repo))
+    finally:
+        api.stop()
+    assert all(ready["status"] == "True" for b in bodies for ready in conditions(b, "Ready"))
+    per_interval = [dict(later - earlier) for earlier, later in itertools.pairwise(counts)]
+    assert dict(counts[0]) == dict.fromkeys(shared, 1)
+    assert per_interval == [dict.fromkeys(shared, 1)] * 2
+
+
+def conditions(automation: dict[str, Any], kind: str) -> list[dict[str, Any]]:
+    return [c for c in automation["status"].get("conditions", []) if c["type"] == kind]
