@@ -177,6 +177,21 @@ def test_the_store_keeps_its_bound_and_drops_answers_no_asker_would_take() -> No
     assert len(store) == 1, "answers older than any asker takes are dropped"
 
 
+def test_the_store_keeps_its_bound_on_tags_across_answers() -> None:
+    store = SharedAnswers(max_tags=10)
+    settings = RegistrySettings()
+    fresh = Freshness(60)
+    tags = [str(n) for n in range(4)]
+
+    def key(name: str) -> AnswerKey:
+        endpoint = resolve(parse_reference(f"registry.example/{name}"), settings)
+        return store.key("tags", endpoint, endpoint.url("tags/list"), settings, None)
+
+    for index in range(5):
+        store.get(key(f"r{index}"), fresh, lambda: tags, weigh=len)
+    assert len(store) == 2, "4 + 4 tags fit in 10, a third answer does not"
+
+
 def test_a_key_tells_logins_apart_without_holding_them() -> None:
     store = SharedAnswers()
     reference = parse_reference("registry.example/team/app")

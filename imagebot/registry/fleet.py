@@ -20,8 +20,9 @@ scan between all its policies). A ``SharedAnswers`` sits under every client of t
 - Failures are never kept: a refusal or fault reaches only the askers waiting on that very
   request (same key, hence same login); the next asker tries again itself. A 429 with a
   Retry-After shuts the host for every asker until then: the limit is the host's, not a login's.
-- Memory is bounded: at most ``max_entries`` answers, least recently used dropped first, and an
-  answer older than the longest age any asker accepts is dropped as useless.
+- Memory is bounded: at most ``max_entries`` answers and ``max_tags`` tags across them, least
+  recently used dropped first, and an answer older than the longest age any asker accepts is
+  dropped as useless.
 
 Manifests and config blobs are not shared here: the clients' metadata caches stay one per
 namespace (see ``imagebot.controller.registries``). It decides nothing about policies.
@@ -45,6 +46,8 @@ from imagebot.registry.endpoints import Endpoint, host_settings
 
 A = TypeVar("A")
 MAX_ENTRIES = 4096
+MAX_TAGS = 1_000_000
+"""Tags kept across all answers (each up to ``maxTags`` long): some 100 MB at worst."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +87,7 @@ class AnswerKey:
 class _Entry:
     fetched_at: float
     value: object
+    weight: int = 1
 
 
 @dataclass(slots=True)
@@ -97,8 +101,9 @@ class _Flight:
 class SharedAnswers:
     """The process's answers by key; thread-safe (cycles ask from worker threads)."""
 
-    def __init__(self, *, max_entries: int = MAX_ENTRIES) -> None:
-        self._max = max(1, max_entries)
+    def __init__(self, *, max_entries: int = MAX_ENTRIES, max_tags: int = MAX_TAGS) -> None:
+        self._max, self._max_weight = max(1, max_entries), max(1, max_tags)
+        self._weight = 0
         self._salt = secrets.token_bytes(32)
         self._entries: OrderedDict[AnswerKey, _Entry] = OrderedDict()
         self._flights: dict[AnswerKey, _Flight] = {}
@@ -137,9 +142,11 @@ class SharedAnswers:
         freshness: Freshness,
         fetch: Callable[[], A],
         fits: Callable[[A], bool] = lambda _: True,
+        weigh: Callable[[A], int] = lambda _: 1,
     ) -> A:
         """A kept answer this asker takes and that ``fits`` its question, the answer of a
-        request in flight for ``key``, or ``fetch()``'s (then kept for the next asker)."""
+        request in flight for ``key``, or ``fetch()``'s (then kept for the next asker, counted
+        as ``weigh`` of it against the store's bound on tags)."""
         while True:
             with self._lock:
                 now = freshness.clock()
@@ -161,7 +168,7 @@ class SharedAnswers:
                 if flight is None:
                     flight = self._flights[key] = _Flight(now)
             if mine:
-                return self._fly(key, flight, fetch, freshness)
+                return self._fly(key, flight, fetch, freshness, weigh)
             flight.done.wait()
             if flight.error is not None:
                 raise flight.error
@@ -173,7 +180,12 @@ class SharedAnswers:
             # Another asker's question (a Hub list cut short): ask again, this time ourselves.
 
     def _fly(
-        self, key: AnswerKey, flight: _Flight, fetch: Callable[[], A], freshness: Freshness
+        self,
+        key: AnswerKey,
+        flight: _Flight,
+        fetch: Callable[[], A],
+        freshness: Freshness,
+        weigh: Callable[[A], int],
     ) -> A:
         try:
             value = fetch()
@@ -193,8 +205,9 @@ class SharedAnswers:
             with self._lock:
                 self.fetched += 1
                 stamp = flight.started if freshness.started is None else freshness.started
-                self._entries[key] = _Entry(min(stamp, flight.started), value)
-                self._entries.move_to_end(key)
+                self._drop(key)
+                entry = self._entries[key] = _Entry(min(stamp, flight.started), value, weigh(value))
+                self._weight += entry.weight
                 self._prune(freshness.clock())
             return value
         finally:
@@ -206,11 +219,18 @@ class SharedAnswers:
         """Drop answers no asker would take any more, then the least recently used past the
         bound. Called with the lock held."""
         for key in [k for k, e in self._entries.items() if now - e.fetched_at >= self._longest]:
-            del self._entries[key]
-        while len(self._entries) > self._max:
-            self._entries.popitem(last=False)
+            self._drop(key)
+        while len(self._entries) > self._max or (
+            self._weight > self._max_weight and len(self._entries) > 1
+        ):
+            self._drop(next(iter(self._entries)))
         for host in [h for h, (until, _) in self._blocked.items() if until <= now]:
             del self._blocked[host]
+
+    def _drop(self, key: AnswerKey) -> None:
+        entry = self._entries.pop(key, None)
+        if entry is not None:
+            self._weight -= entry.weight
 
     def __len__(self) -> int:
         with self._lock:

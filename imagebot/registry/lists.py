@@ -50,7 +50,7 @@ class Lists:
 
         url = endpoint.url("tags/list")
         key = self._shared.key("tags", endpoint, url, self._settings, self._credentials)
-        listing = self._shared.get(key, self.freshness, fetch, fits)
+        listing = self._shared.get(key, self.freshness, fetch, fits, lambda f: len(f.tags))
         cap = self._settings.max_tags
         # Another asker's deployed tags past the cap are not this one's to see.
         tags = listing.tags[:cap] + [t for t in listing.tags[cap:] if t in keep]
@@ -80,5 +80,5 @@ class Lists:
             return not cut and (not early or enough(found))
 
         key = self._shared.key("hub", endpoint, endpoint.repository, self._settings, None)
-        found, warning, _ = self._shared.get(key, self.freshness, fetch, fits)
+        found, warning, _ = self._shared.get(key, self.freshness, fetch, fits, lambda a: len(a[0]))
         return list(found), warning
