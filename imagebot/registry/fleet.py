@@ -96,6 +96,7 @@ class _Flight:
     done: threading.Event = field(default_factory=threading.Event)
     value: object = None
     error: Exception | None = None
+    answered: bool = False
 
 
 class SharedAnswers:
@@ -173,11 +174,12 @@ class SharedAnswers:
             if flight.error is not None:
                 raise flight.error
             value = cast("A", flight.value)
-            if fits(value):
+            if flight.answered and fits(value):
                 with self._lock:
                     self.reused += 1
                 return value
-            # Another asker's question (a Hub list cut short): ask again, this time ourselves.
+            # Another asker's question (a Hub list cut short), or a fetch cut off by something
+            # no answer says (an interrupt): ask again, this time ourselves.
 
     def _fly(
         self,
@@ -201,7 +203,7 @@ class SharedAnswers:
             flight.error = error
             raise
         else:
-            flight.value = value
+            flight.value, flight.answered = value, True
             with self._lock:
                 self.fetched += 1
                 stamp = flight.started if freshness.started is None else freshness.started
