@@ -9,6 +9,7 @@ first, once the policy had its tag) fits only an asker who would have stopped by
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 
 from imagebot.config import RegistrySettings
 from imagebot.registry.credentials import CredentialStore
@@ -54,7 +55,7 @@ class Lists:
         cap = self._settings.max_tags
         # Another asker's deployed tags past the cap are not this one's to see.
         tags = listing.tags[:cap] + [t for t in listing.tags[cap:] if t in keep]
-        return Listing(tags, listing.warning)
+        return replace(listing, tags=tags)  # the shared one stays as it was
 
     def hub_tags(
         self, endpoint: Endpoint, keep: set[str], enough: Enough
