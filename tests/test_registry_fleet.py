@@ -82,7 +82,7 @@ def test_concurrent_askers_of_one_repository_share_one_request(
     assert build.shared.fetched == 1 and build.shared.reused == len(clients) - 1
 
 
-def test_an_answer_serves_for_most_of_an_interval_and_a_request_names_what_to_list_again(
+def test_an_answer_serves_for_an_interval_and_a_request_names_what_to_list_again(
     registry: RegistryServer, pusher: ImagePusher, unique_repo: str
 ) -> None:
     first_repo, second_repo = f"{unique_repo}/a", f"{unique_repo}/b"
