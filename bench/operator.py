@@ -1,7 +1,17 @@
-"""The operator process as deploy/ runs it: time from start to Ready, and its peak RSS idle and
-with N automations (50 by default), git children apart.
+"""The operator process as deploy/ runs it: time from start to Ready, its peak RSS idle and
+with N automations (50 by default), git children apart, and its registry requests per interval.
 
-    .venv/bin/python bench/operator.py [--automations N]
+    .venv/bin/python bench/operator.py [--automations N] [--shared 20] [--own 2]
+        [--interval 60] [--intervals 2]
+
+Each automation names the same ``--shared`` repositories plus ``--own`` of its own (50 x 2 + 20 =
+120 distinct by default), every image under a semver policy (so a cycle's requests are its tag
+lists). Once every automation is Ready, the registry's access log is read over ``--intervals``
+intervals of ``--interval`` seconds (the automations' ``spec.interval``): with the registry
+answers shared, requests per interval equal the number of distinct repositories (a client per
+automation made them 50 x 22 = 1,100). To keep that window short the operator gets
+``--interval-tick 2`` on top of the Deployment's args: the tick is how late a due cycle may
+start, not how often it runs.
 
 The rig serves everything on loopback: a registry with the seed scenario's images, one bare Git
 remote per automation, and the kmock API emulator (tests/kube_emulator.py) behind a kubeconfig
@@ -19,6 +29,7 @@ import os
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -29,16 +40,16 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tests.controller_support import (  # noqa: E402
+    OLD,
     apply_deploy_namespaces,
     deployment_args,
-    push_seed_images,
-    seed_manifest,
+    fleet_manifest,
 )
 from tests.kube_emulator import RunningApi  # noqa: E402
 from tests.rig.bare import make_bare_repo  # noqa: E402
 from tests.rig.images import ImagePusher  # noqa: E402
 from tests.rig.procs import free_port, spawn, stop, tail  # noqa: E402
-from tests.rig.registry import start_registry  # noqa: E402
+from tests.rig.registry import LoggedRequest, start_registry  # noqa: E402
 
 
 def peak_rss_mib(pid: int) -> float:
@@ -69,14 +80,22 @@ def answers(url: str) -> bool:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--automations", type=int, default=50)
+    parser.add_argument("--shared", type=int, default=20, help="repositories every one names")
+    parser.add_argument("--own", type=int, default=2, help="repositories each names alone")
+    parser.add_argument("--interval", type=int, default=60, help="spec.interval, seconds")
+    parser.add_argument("--intervals", type=int, default=2, help="intervals to count over")
     options = parser.parse_args()
     base = Path(tempfile.mkdtemp(prefix="imagebot-bench-operator-"))
     registry = start_registry(base / "registry")
     pusher = ImagePusher(registry)
-    push_seed_images(pusher, "bench")
+    shared = [f"bench/shared-{k}" for k in range(options.shared)]
+    own = [[f"bench/own-{i}-{k}" for k in range(options.own)] for i in range(options.automations)]
+    distinct = shared + [repo for repos in own for repo in repos]
+    for repo in distinct:
+        pusher.push_tags(repo, {"1.0.0": OLD})
     api = RunningApi().start()
     port = free_port()
-    args = deployment_args(port)
+    args = [*deployment_args(port), "--interval-tick", "2"]
     namespace = args[args.index("--namespace") + 1]
     http = api.session
     apply_deploy_namespaces(api)
@@ -85,9 +104,15 @@ def main() -> None:
         peering["metadata"] = {"name": args[args.index("--peering") + 1]}  # type: ignore[assignment]
         url = f"{api.url}/apis/kopf.dev/v1/namespaces/{namespace}/kopfpeerings"
         http.post(url, json=peering, timeout=5).raise_for_status()
-    manifest = seed_manifest(registry.host, "bench")
     remotes = [
-        make_bare_repo(base / f"remote-{i}.git", {"deployment.yaml": manifest})
+        make_bare_repo(
+            base / f"remote-{i}.git",
+            {
+                "deployment.yaml": fleet_manifest(
+                    f"app-{i}", [f"{registry.host}/{repo}:1.0.0" for repo in shared + own[i]]
+                )
+            },
+        )
         for i in range(options.automations)
     ]
     kubeconfig = api.write_kubeconfig(base / "kubeconfig", token_file=True)
@@ -112,13 +137,14 @@ def main() -> None:
             "kind": "ImageAutomation",
             "metadata": {"name": f"a{index}"},
             "spec": {
-                "interval": "1h",
+                "interval": f"{options.interval}s",
                 "git": {"url": f"file://{remotes[index]}", "branch": "main"},
                 "registries": {"hosts": [{"host": registry.host, "insecure": True}]},
             },
         }
         http.post(automations, json=body, timeout=5).raise_for_status()
 
+    pushed = len(registry.request_log())  # the pusher's requests: not the operator's
     start = time.monotonic()
     operator = spawn(
         [sys.executable, "-m", "imagebot", *args], stdout=base / "out", stderr=log, env=environ
@@ -139,6 +165,18 @@ def main() -> None:
         wait("every Ready", lambda: all(ready(n) for n in names), log)
         every = time.monotonic() - before_rest
         loaded = peak_rss_mib(operator.pid)
+        creation = requests_by_kind(registry.request_log()[pushed:])
+        # The window opens an interval after the first creation: each repository's next list
+        # then falls inside it however the creations were spread, and k lists fall in k
+        # intervals (a window opened at any moment may cut one off at either end).
+        time.sleep(max(0.0, before_first + options.interval - time.monotonic()))
+        seen = len(registry.request_log())
+        time.sleep(options.interval * options.intervals)
+        window = registry.request_log()[seen:]
+        steady = requests_by_kind(window)
+        per_repo = Counter(r.repo for r in window if r.kind == "tags")
+        held = peak_rss_mib(operator.pid)
+        now_rss = rss_mib(operator.pid)
     finally:
         stop(operator, grace=10)
         pusher.close()
@@ -150,6 +188,27 @@ def main() -> None:
     print(f"{options.automations - 1} more automations Ready         {every:.2f} s")
     print(f"peak RSS idle                     {idle:.1f} MiB")
     print(f"peak RSS, {options.automations} automations          {loaded:.1f} MiB")
+    n = options.intervals
+    print(f"distinct repositories             {len(distinct)}")
+    print(f"registry requests while creating  {dict(creation)}")
+    print(f"registry requests per interval    {sum(steady.values()) / n:.1f} {dict(steady)} / {n}")
+    print(f"tags/list per interval            {steady['tags'] / n:.1f}")
+    lists = sorted(Counter(per_repo.values()).items())
+    print(f"repositories by lists in window   {dict(lists)} ({len(per_repo)} listed)")
+    print(f"peak RSS after {n} intervals       {held:.1f} MiB ({held * 1.048576:.1f} MB)")
+    print(f"RSS now                           {now_rss:.1f} MiB")
+
+
+def requests_by_kind(entries: list[LoggedRequest]) -> Counter[str]:
+    return Counter(entry.kind for entry in entries)
+
+
+def rss_mib(pid: int) -> float:
+    """The process's resident set now (``VmRSS``)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmRSS in /proc")
 
 
 if __name__ == "__main__":

@@ -143,6 +143,24 @@ def seed_manifest(host: str, repo: str) -> bytes:
     return text.replace(b"image: nginx:", f"image: {host}/{repo}/nginx:".encode())
 
 
+def fleet_manifest(name: str, images: list[str], policy: str = "semver:~1") -> bytes:
+    """A Deployment ``name`` in my-demo, automated, one container per image (``host/repo:tag``),
+    each under ``policy`` (semver by default: no creation times, so a cycle's registry requests
+    are its tag lists)."""
+    annotations = "".join(
+        f"    flux.weave.works/tag.c{i}: '{policy}'\n" for i in range(len(images))
+    )
+    containers = "".join(
+        f"      - name: c{i}\n        image: {image}\n" for i, image in enumerate(images)
+    )
+    return (
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n"
+        f"  name: {name}\n  namespace: my-demo\n  annotations:\n"
+        f"    flux.weave.works/automated: 'true'\n{annotations}"
+        f"spec:\n  template:\n    spec:\n      containers:\n{containers}"
+    ).encode()
+
+
 def seed_automation(name: str, remote: Path, registry_host: str) -> dict[str, Any]:
     """The ImageAutomation a user writes for the seed scenario: hourly (anything sooner came from
     a trigger), its Git remote a bare repo on disk, the rig registry over plain HTTP."""

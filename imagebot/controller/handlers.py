@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, cast
 
 from imagebot.config import RegistrySettings, Settings
 from imagebot.controller.deploykeys import DeployKeys, key_status
+from imagebot.controller.freshness import cycle_freshness
 from imagebot.controller.kube import Cluster
 from imagebot.controller.logs import log_cycle
 from imagebot.controller.metrics import Metrics
@@ -52,6 +53,7 @@ from imagebot.gitrepo.deploykey import DeployKey
 from imagebot.model import RunResult
 from imagebot.reconcile.registries import CycleRegistry, RegistryClients
 from imagebot.redact import redact
+from imagebot.registry.fleet import Freshness
 
 if TYPE_CHECKING:
     from imagebot.reconcile import Edges
@@ -104,13 +106,16 @@ class Controller:
         patch: Any,
         retry: int = 0,
         force: bool = True,
+        requested: str | None = None,
         **_: Any,
     ) -> None:
         """Run one cycle for the automation in ``body`` unless it is suspended or not due.
 
         ``force`` is False for timer ticks: they run only once the interval has passed (or when
         kopf retries a failed tick) and may be skipped cheaply when nothing moved. Creation,
-        resumption, spec edits and webhook requests always run in full.
+        resumption, spec edits and webhook requests always run in full. ``requested``: the
+        ``reconcile-at`` annotation that asked for this cycle, which says what to list afresh
+        rather than take from the answers other automations got this interval.
         """
         meta, status = body.get("metadata", {}), body.get("status") or {}
         namespace, name = meta.get("namespace", ""), meta["name"]
@@ -130,12 +135,13 @@ class Controller:
         async with lock:
             if not force and not retry and not self._due(key, spec, status, generation):
                 return
-            self._last_run[key] = self.clock()
+            began = self._last_run[key] = self.clock()
             started = time.monotonic()
             since = None if force or retry else _fingerprint(status, generation)
             used: list[DeployKey] = []
+            fresh = cycle_freshness(spec.interval_seconds, requested, self.clock, began)
             try:
-                result = await asyncio.to_thread(self._run, spec, body, since, used)
+                result = await asyncio.to_thread(self._run, spec, body, since, used, fresh)
             except ImagebotError as error:
                 stamp = Stamp(self.clock(), status, generation)
                 self._publish_key(patch, name, status, used)
@@ -199,10 +205,11 @@ class Controller:
         body: Mapping[str, Any],
         since: str | None,
         used: list[DeployKey],
+        fresh: Freshness,
     ) -> RunResult:
         """Blocking: the worker thread's part (secrets, temporary files, reconcile). A deploy
         key read or made for the cycle is appended to ``used`` (for the status, even when the
-        cycle then fails)."""
+        cycle then fails); ``fresh`` says which tag lists other automations' answers may serve."""
         from imagebot.reconcile import Edges
 
         meta = body.get("metadata") or {}
@@ -215,6 +222,7 @@ class Controller:
                 cache = self.cache_root / (namespace or "_cluster")
                 settings = replace(settings, cache_dir=str(cache))
             client = self.registries.lease(key, settings)
+            client.client.lists.freshness = fresh
             clients.append(client)
             return client
 
@@ -366,6 +374,9 @@ def build_registry(
     async def on_change(**kwargs: Any) -> None:
         await controller.cycle(**kwargs)
 
+    async def on_request(*, new: Any = None, **kwargs: Any) -> None:
+        await controller.cycle(requested=str(new) if new else None, **kwargs)
+
     async def on_tick(**kwargs: Any) -> None:
         await controller.cycle(force=False, **kwargs)
 
@@ -384,7 +395,7 @@ def build_registry(
         registry=registry,
         id="cycle-on-request",
         labels=selector,
-    )(on_change)
+    )(on_request)
     # Every automation, not only the selected ones: it must see one leave the selector.
     kopf.on.event(*resource, registry=registry, id="forget-on-delete")(on_event)
     # The first tick waits one period so that it does not race the creation/resume handler.

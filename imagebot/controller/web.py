@@ -15,6 +15,7 @@ from typing import Any, Protocol
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from imagebot.controller.freshness import request_value
 from imagebot.controller.kube import AutomationEntry
 from imagebot.controller.metrics import Metrics
 from imagebot.controller.webhooks import (
@@ -75,9 +76,12 @@ def make_app(
 
     async def _trigger(sender: Sender, pushes: list[Pushed]) -> web.Response:
         entries = await asyncio.to_thread(directory.automations)
-        matched = sorted(
-            {(e.namespace, e.name) for e in entries for p in pushes if p.repository in e.images}
-        )
+        pushed: dict[tuple[str, str], set[str]] = {}
+        for entry in entries:
+            for push in pushes:
+                if push.repository in entry.images:
+                    pushed.setdefault((entry.namespace, entry.name), set()).add(push.repository)
+        matched = sorted(pushed)
         unknown = sorted(
             {p.repository for p in pushes if not any(p.repository in e.images for e in entries)}
         )
@@ -87,9 +91,11 @@ def make_app(
             status = 200 if sender in BATCH_SENDERS else 404
             error = f"no automation uses {', '.join(unknown)}"
             return web.json_response({"error": error, "triggered": []}, status=status)
-        at = datetime.now(UTC).isoformat()
+        at = datetime.now(UTC)
         for namespace, name in matched:
-            await asyncio.to_thread(directory.request_cycle, namespace, name, at)
+            # The repositories ride along: only they are listed afresh (controller/freshness.py).
+            value = request_value(at, pushed[namespace, name])
+            await asyncio.to_thread(directory.request_cycle, namespace, name, value)
         metrics.webhook_deliveries.labels(sender, "accepted").inc()
         triggered = [f"{namespace}/{name}" for namespace, name in matched]
         return web.json_response({"triggered": triggered, "unknown": unknown}, status=202)

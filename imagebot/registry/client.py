@@ -29,8 +29,10 @@ from imagebot.registry.cache import MetadataCache, TagRecord
 from imagebot.registry.credentials import CredentialStore
 from imagebot.registry.deadline import DeadlineAdapter
 from imagebot.registry.endpoints import Endpoint, rate_limit_for, resolve
+from imagebot.registry.fleet import SharedAnswers
 from imagebot.registry.limits import RateLimitInfo, RequestStats
-from imagebot.registry.listing import HubTag, list_hub_tags, list_tags
+from imagebot.registry.listing import HubTag
+from imagebot.registry.lists import Lists
 from imagebot.registry.manifests import ACCEPT_ANY, Index, select_platform
 from imagebot.registry.metadata import Resolver
 from imagebot.registry.pushpages import PushedTag
@@ -108,6 +110,7 @@ class RegistryClient:
         wall: Callable[[], float] = time.time,
         credentials: CredentialStore | None = None,
         workers: int = 16,
+        shared: SharedAnswers | None = None,
     ) -> None:
         self.settings = settings
         self._own_session = session is None
@@ -127,6 +130,9 @@ class RegistryClient:
         self._transport = Transport(
             settings, session, auth, clock=clock, sleep=sleep, blocks=blocks
         )
+        # Tag lists, shared with the process's other clients (the operator's automations) when
+        # ``shared`` is given; the owner sets ``lists.freshness`` for each cycle.
+        self.lists = Lists(self._transport, settings, credentials, shared)
         self._resolver = Resolver(self._transport, self.cache, settings.platform)
         self._pushed = PushTimeLister(self._transport, settings, credentials)
         self._workers = max(1, workers)
@@ -217,9 +223,7 @@ class RegistryClient:
             only_time_ordered = entry.needs_created and None not in entry.wants
             return only_time_ordered and any(entry.wanted(t.name) for t in found)
 
-        found, warning = list_hub_tags(
-            self._transport, endpoint, self.settings, enough, keep=entry.current
-        )
+        found, warning = self.lists.hub_tags(endpoint, entry.current, enough)
         with self._lock:
             for hub_tag in found:
                 self._hub_platforms[(endpoint.name, hub_tag.name)] = tuple(hub_tag.platforms)
@@ -285,11 +289,9 @@ class RegistryClient:
     def _scan_registry(
         self, endpoint: Endpoint, entry: _Merged, pool: ThreadPoolExecutor, counter: ProgressCounter
     ) -> RepoScan:
-        listing = list_tags(
-            self._transport,
+        listing = self.lists.tags(
             endpoint,
-            self.settings,
-            keep=entry.current,
+            entry.current,
             times=entry.needs_created and self._pushed.reads_google(endpoint),
         )
         # Push times from the same answer (gcr.io, Artifact Registry) stand in for manifests.
