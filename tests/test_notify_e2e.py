@@ -1,5 +1,7 @@
 """Notifications end to end: ``run --interval`` over the rig's registry and a real Git remote,
-and the operator's handlers over kmock, each telling a real webhook receiver on 127.0.0.1.
+the operator's handlers over kmock, and the operator started as deploy/ starts it (its own
+process, the real reconcile, a Git remote a person commits to), each telling a real webhook
+receiver on 127.0.0.1.
 
 Each notice arrives signed as Flux signs ``generic-hmac`` (checked as Flux's docs check it) and
 as a Slack ``text``; a receiver that always answers 500 is retried, reported and never changes a
@@ -10,8 +12,12 @@ output or log line. The waits between attempts are shortened: nothing here sleep
 from __future__ import annotations
 
 import base64
+import json
 import logging
+import os
+import sys
 from collections.abc import Callable, Iterator, Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,9 +31,13 @@ from imagebot.reconcile.registries import RegistryClients
 from imagebot.redact import install_log_redaction
 from tests.controller_support import (
     Recorder,
+    apply_deploy_namespaces,
     body,
     controller,
+    deployment_args,
     push_seed_images,
+    rendered_deploy,
+    seed_automation,
     seed_manifest,
     seeded_api,
 )
@@ -36,7 +46,9 @@ from tests.leaks import assert_no_leaks
 from tests.notify_support import Received, WebhookReceiver, signature_valid
 from tests.rig.bare import run_git
 from tests.rig.images import ImagePusher
+from tests.rig.procs import free_port, spawn, stop
 from tests.rig.registry import RegistryServer
+from tests.test_controller_deployed import ROOT, Kubectl, _answers, wait_for
 from tests.test_notify import pushed
 
 TOKEN = "sign-me-7c1e4a90"  # test secrets, checked never to leak
@@ -230,3 +242,121 @@ async def test_the_operator_tells_of_its_commit_and_ready_to_stalled_and_back(
     logs = "\n".join(r.getMessage() for r in caplog.records)
     texts = {"log": logs, "events": repr(recorder.events), "status": repr(third)}
     assert_no_leaks([TOKEN, SLACK_TOKEN], texts=texts)
+
+
+def readable_secrets() -> set[str]:
+    """The Secret names the Role that deploy/ installs lets the operator read."""
+    (role,) = [o for o in rendered_deploy() if o["kind"] == "Role"]
+    return {name for rule in role["rules"] for name in rule.get("resourceNames", ())}
+
+
+@pytest.mark.slow
+def test_the_deployed_operator_tells_of_its_commit_and_a_persons_broken_policy_and_fix(
+    tmp_path: Path,
+    registry: RegistryServer,
+    pusher: ImagePusher,
+    unique_repo: str,
+    bare_remote: Callable[..., Path],
+    receiver: WebhookReceiver,
+    api: RunningApi,  # the seed's Deployment in my-demo, for the commit's event
+) -> None:
+    push_seed_images(pusher, unique_repo)
+    remote = bare_remote({"deployment.yaml": seed_manifest(registry.host, unique_repo)})
+    port = free_port()
+    args = [*deployment_args(port), "--log-level", "debug"]
+    namespace = args[args.index("--namespace") + 1]
+    kubectl = Kubectl(api, namespace)
+    apply_deploy_namespaces(api)
+    # The signing key in the Secret the shipped Role names; Slack's URL (its own credential) in
+    # one the user adds to that Role, as docs/notifications.md says (kmock checks no RBAC).
+    assert "imagebot-notifications" in readable_secrets()
+    slack_path = f"/services/T0/B0/{SLACK_TOKEN}"
+    for name, data in {
+        "imagebot-notifications": {"address": f"{receiver.url}/hook", "token": TOKEN},
+        "slack-webhook": {"address": receiver.url + slack_path},
+    }.items():
+        encoded = {k: base64.b64encode(v.encode()).decode() for k, v in data.items()}
+        secret = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name}, "data": encoded}
+        kubectl.create(f"/api/v1/namespaces/{namespace}/secrets", secret)
+    automation = seed_automation("seed", remote, registry.host)
+    automation["spec"]["notifications"] = [
+        {"type": "generic-hmac", "secretRef": {"name": "imagebot-notifications"}},
+        {"type": "slack", "secretRef": {"name": "slack-webhook"}},
+    ]
+    environ = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("KUBERNETES_")},
+        "KUBECONFIG": str(api.write_kubeconfig(tmp_path / "kube" / "config", token_file=True)),
+        "HOME": str(tmp_path / "home"),
+        "XDG_CACHE_HOME": str(tmp_path / "cache"),
+        "PYTHONPATH": str(ROOT),
+    }
+    log = tmp_path / "operator.log"
+    operator = spawn(
+        [sys.executable, "-m", "imagebot", *args],
+        stdout=tmp_path / "operator.out",
+        stderr=log,
+        env=environ,
+    )
+
+    def hooks(event: str, count: int) -> list[dict[str, Any]] | None:
+        found = events(receiver.at("/hook"), event)
+        return found if len(found) >= count else None
+
+    def cycle_now() -> None:  # what `kubectl annotate imagebot.io/reconcile-at=...` does
+        api.session.patch(
+            f"{kubectl.automations}/seed",
+            json={
+                "metadata": {
+                    "annotations": {"imagebot.io/reconcile-at": datetime.now(UTC).isoformat()}
+                }
+            },
+            headers={"Content-Type": "application/merge-patch+json"},
+            timeout=5,
+        ).raise_for_status()
+
+    try:
+        wait_for("/readyz", lambda: _answers(f"http://127.0.0.1:{port}/readyz"), log)
+        kubectl.create(kubectl.automations.removeprefix(api.url), automation)
+        (commit,) = wait_for("the commit notice", lambda: hooks("commit", 1), log)
+        assert commit["commit"] == run_git("--git-dir", str(remote), "rev-parse", "main").strip()
+        assert [
+            (c["container"], c["old"].rpartition(":")[2], c["tag"]) for c in commit["changes"]
+        ] == [("flask", "develop-v1.8.0", "develop-v1.9.0")]
+        assert (commit["branch"], commit["pushed"]) == ("main", True)
+
+        edit_remote(remote, tmp_path, b"glob:develop-v*", b"regex:(develop")
+        cycle_now()
+        (stalled,) = wait_for("the Stalled notice", lambda: hooks("state", 1), log)
+        assert stalled["severity"] == "error" and stalled["reason"] == "InvalidPolicy"
+        assert "invalid policy 'regex:(develop'" in stalled["message"]
+        assert stalled["state"]["previous"] == {"ready": "True", "stalled": "False"}
+        assert (stalled["state"]["current"]["ready"], stalled["state"]["current"]["stalled"]) == (
+            "False",
+            "True",
+        )
+        edit_remote(remote, tmp_path, b"regex:(develop", b"glob:develop-v*")
+        cycle_now()
+        recovered = wait_for("the Ready notice", lambda: hooks("state", 2), log)[1]
+        assert recovered["severity"] == "info"
+        assert recovered["state"]["previous"] == {"ready": "False", "stalled": "True"}
+        assert recovered["state"]["current"] == {
+            "ready": "True",
+            "stalled": "False",
+            "reason": recovered["reason"],
+        }
+        wait_for("three Slack notices", lambda: len(receiver.at(slack_path)) >= 3, log)
+        final = kubectl.automation("seed")
+        seen = json.dumps([kubectl.events(namespace), kubectl.events("my-demo")])
+    finally:
+        stop(operator, grace=10)
+    assert all(signature_valid(r, TOKEN) for r in receiver.at("/hook"))
+    assert len(receiver.at("/hook")) == 3  # the commit, Ready -> Stalled, and back: no more
+    texts = [r.json()["text"] for r in receiver.at(slack_path)]
+    assert len(texts) == 3 and "committed 1 image update(s)" in texts[0]
+    assert "Stalled=True (InvalidPolicy)" in texts[1]
+    text = log.read_text() + (tmp_path / "operator.out").read_text()
+    assert "Traceback" not in text
+    assert_no_leaks(
+        [TOKEN, SLACK_TOKEN],
+        texts={"operator log": text, "events": seen, "automation": json.dumps(final)},
+    )
