@@ -36,8 +36,13 @@ def tree_files(application: str, flask_repo: str, url: str) -> dict[str, bytes]:
     files["argocd/fluxdemo.yaml"] = app.replace(
         b"REPO_URL", url.removesuffix(".git").encode() + b"/"
     )
+    # nginx moves beside this test's flask: the session's registry is shared, and the seed's
+    # library/nginx must keep only the tags the other tests push there.
+    nginx = f"image: docker.io/{flask_repo.rsplit('/', 1)[0]}/nginx:".encode()
     return {
-        name: data.replace(b"docker.io/demo/flaskapp", f"docker.io/{flask_repo}".encode())
+        name: data.replace(b"docker.io/demo/flaskapp", f"docker.io/{flask_repo}".encode()).replace(
+            b"image: nginx:", nginx
+        )
         for name, data in files.items()
     }
 
@@ -173,7 +178,9 @@ def test_helm_values_write_back_commits_the_tag_key(
     http_git_server: GitHttpServer,
     tmp_path: Path,
 ) -> None:
-    pusher.push_image("library/nginx", "1.17", created=T0)  # not in the image-list: left alone
+    nginx = f"{flask_repo.rsplit('/', 1)[0]}/nginx"
+    pusher.push_tags(nginx, {"1.16-perl": T0, "1.17": T0 + timedelta(hours=3)})  # left alone:
+    # not in the Application's image-list
     pusher.push_tags(
         flask_repo,
         {"1.8.0": T0, "1.9.0": T0 + timedelta(hours=1), "2.0.0": T0 + timedelta(hours=2)},
