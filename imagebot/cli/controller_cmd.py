@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import click
 
+from imagebot.cli import options
 from imagebot.cli.common import seconds_between
 
 MAX_PRIORITY = 2**31 - 1
@@ -77,14 +78,8 @@ def replica_priority() -> int:
     help="How long a replica that stopped answering still counts as alive: the longest hand-over "
     "after a crash (10s to 1h).",
 )
-@click.option(
-    "--kubeconfig",
-    type=click.Path(dir_okay=False),
-    default=None,
-    help="Log in with this kubeconfig (default: in-cluster service account, else $KUBECONFIG "
-    "or ~/.kube/config).",
-)
-@click.option("--context", default=None, help="Use this kubeconfig context (implies kubeconfig).")
+@options.KUBECONFIG
+@options.CONTEXT
 @click.option(
     "--log-format",
     type=click.Choice(["text", "json"]),

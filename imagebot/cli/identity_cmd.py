@@ -13,6 +13,8 @@ import sys
 
 import click
 
+from imagebot.cli import options
+
 
 @click.command("identity")
 @click.option(
@@ -30,14 +32,8 @@ import click
     is_flag=True,
     help="Replace the key pair with a new one; the old deploy key must then be replaced.",
 )
-@click.option(
-    "--kubeconfig",
-    type=click.Path(dir_okay=False),
-    default=None,
-    help="Log in with this kubeconfig (default: in-cluster service account, else $KUBECONFIG "
-    "or ~/.kube/config).",
-)
-@click.option("--context", default=None, help="Use this kubeconfig context (implies kubeconfig).")
+@options.KUBECONFIG
+@options.CONTEXT
 @click.option(
     "--output",
     type=click.Choice(["text", "json"]),

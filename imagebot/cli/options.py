@@ -70,6 +70,16 @@ OUTPUT = click.option(
     show_default=True,
     help="Print text for people or json for programs (shapes: docs/cli.md).",
 )
+KUBECONFIG = click.option(
+    "--kubeconfig",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Log in with this kubeconfig (default: in-cluster service account, else $KUBECONFIG "
+    "or ~/.kube/config).",
+)
+CONTEXT = click.option(
+    "--context", default=None, help="Use this kubeconfig context (implies kubeconfig)."
+)
 ALLOW_DOWNGRADE = click.option(
     "--allow-downgrade",
     is_flag=True,
