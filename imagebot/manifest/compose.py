@@ -24,7 +24,7 @@ from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from ruamel.yaml.resolver import VersionedResolver
 
 from imagebot.errors import ManifestError
-from imagebot.manifest.guard import Unsafe, may_be_deep, too_deep, unsafe_graph
+from imagebot.manifest.guard import Unsafe, may_alias, may_be_deep, too_deep, unsafe_graph
 
 try:  # ruamel.yaml.clib is a declared dependency, but a PyPy install would not have it
     from ruamel.yaml.cyaml import CParser  # type: ignore[attr-defined]
@@ -125,7 +125,7 @@ def compose_documents(body: str) -> list[Node]:
         documents = _compose_fallback(body, deep, first)
     except (ValueError, TypeError) as error:  # libyaml reports some encoding faults this way
         raise ComposeError(f"not readable as YAML: {error}", None) from error
-    if "*" in body:  # without an alias there is no cycle and no bomb
+    if may_alias(body):  # without an alias there is no cycle and no bomb
         for root in documents:
             _refuse(unsafe_graph(root))
     return documents

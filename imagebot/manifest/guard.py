@@ -36,6 +36,12 @@ EXPANSION_RATIO = 10
 _DEEP_LINE = re.compile(rf"^[ \t?:-]{{{MAX_DEPTH // 4}}}", re.MULTILINE)
 
 
+# An alias token starts with ``*`` where a node may start: after a space or a line start, a flow
+# indicator, or the ``:`` after a quoted flow key (``{"a":*x}``), and goes on with an anchor
+# character. A ``*`` inside a plain scalar (``semver:*``, ``glob:v*``) is none.
+_ALIAS = re.compile(r"""(?:^|[\s\[{,]|["']:)\*[^\s\[\]{},]""", re.MULTILINE)
+
+
 @dataclass(frozen=True, slots=True)
 class Unsafe:
     """Why a text or document is refused, and the 1-based line where it shows."""
@@ -48,6 +54,12 @@ def may_be_deep(body: str) -> bool:
     """False when ``body`` certainly nests less than MAX_DEPTH: no event pass needed."""
     brackets = body.count("[") + body.count("{")
     return brackets >= MAX_DEPTH // 2 or _DEEP_LINE.search(body) is not None
+
+
+def may_alias(body: str) -> bool:
+    """False when ``body`` certainly holds no alias: its graph is then a tree, never a cycle or
+    a bomb, and the walk is skipped (policies such as ``semver:*`` put a ``*`` in most files)."""
+    return "*" in body and _ALIAS.search(body) is not None
 
 
 def too_deep(events: Iterable[Event]) -> Unsafe | None:
