@@ -31,7 +31,15 @@ PLACEHOLDERS: dict[str, str | None] = {
 SHELL = frozenset({"", "bash", "sh", "shell", "console"})
 NEEDS = frozenset({"registry", "git", "kube"})
 CONFIGS = frozenset(
-    {"repository", "trusted", "resource", "annotations", "application", "pre-commit"}
+    {
+        "repository",
+        "trusted",
+        "resource",
+        "annotations",
+        "application",
+        "kustomization",
+        "pre-commit",
+    }
 )
 _OPERATORS = frozenset({"|", "||", "&&", ";", "&", "(", ")"})
 

@@ -132,6 +132,9 @@ class Runner:
         elif config == "application":
             self.place_application(text)
             default = "imagebot lint --repo ./gitops"
+        elif config == "kustomization":
+            self.place_kustomization(text)
+            default = "imagebot lint --repo ./gitops"
         elif config == "resource":
             self.try_resource(text)
             return
@@ -172,6 +175,21 @@ class Runner:
         (path / "kustomization.yaml").write_text("\n".join(lines) + "\n")
         found = scan_tree(gitops, only_automated=True, repository_urls=lambda: (origin,))
         automated = [t for t in found.targets if t.workload.kind == "Application"]
+        assert len(automated) == len(entries), (self.example.id, found.problems)
+
+    def place_kustomization(self, text: str) -> None:
+        """A kustomization.yaml in ``./gitops/apps/kustomize/``; its annotations must automate
+        every one of its ``images:`` entries."""
+        from imagebot.manifest import scan_tree
+
+        gitops = self.work / "gitops"
+        (gitops / "apps" / "kustomize").mkdir(parents=True, exist_ok=True)
+        (gitops / "apps" / "kustomize" / "kustomization.yaml").write_text(text)
+        entries = yaml.safe_load(text)["images"]
+        found = scan_tree(gitops, only_automated=True)
+        automated = [
+            t for t in found.targets if t.location.file == "apps/kustomize/kustomization.yaml"
+        ]
         assert len(automated) == len(entries), (self.example.id, found.problems)
 
     def try_resource(self, text: str) -> None:
