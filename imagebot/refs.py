@@ -167,3 +167,11 @@ def _split_domain(name: str) -> tuple[str | None, str]:
     if "." in first or ":" in first or first == "localhost" or first.lower() != first:
         return first, remainder
     return None, name
+
+
+def matches_platform(candidate: str, wanted: str) -> bool:
+    """``linux/arm64`` matches ``linux/arm64/v8``; a wanted variant must match exactly. One rule
+    for the platform a registry client chooses and the platforms a policy requires."""
+    if candidate == wanted:
+        return True
+    return wanted.count("/") == 1 and candidate.startswith(wanted + "/")

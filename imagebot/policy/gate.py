@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from imagebot.model import ProblemCode, TagFacts, TagInfo
 from imagebot.policy.protocol import Policy
 from imagebot.policy.select import Decision, select_tag
+from imagebot.refs import matches_platform
 
 MAX_EXAMINED = 10
 """Candidates examined at the registry per target and cycle: each costs a request, and without
@@ -149,14 +150,7 @@ def _age(min_age: float, now: datetime | None, created: datetime | None) -> Refu
 def missing_platforms(offered: Sequence[str], required: Sequence[str]) -> list[str]:
     """The required ``os/arch[/variant]`` that ``offered`` lacks: ``linux/arm64`` is offered by
     ``linux/arm64/v8`` too, a required variant only by itself."""
-    return [
-        want
-        for want in required
-        if not any(
-            have == want or (want.count("/") == 1 and have.startswith(want + "/"))
-            for have in offered
-        )
-    ]
+    return [w for w in required if not any(matches_platform(h, w) for h in offered)]
 
 
 def span(seconds: float) -> str:

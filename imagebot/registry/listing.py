@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TypeVar
 from urllib.parse import urljoin, urlsplit
 
 from imagebot.config import RegistrySettings
@@ -21,6 +22,8 @@ from imagebot.registry.endpoints import Endpoint, hub_tags_url
 from imagebot.registry.manifests import parse_time, platform_name
 from imagebot.registry.pushpages import PushedTag, google_times
 from imagebot.registry.transport import Transport
+
+T = TypeVar("T")
 
 MAX_PAGE_BYTES = 16 << 20
 PAGE_SIZE = 1000
@@ -115,17 +118,17 @@ def list_tags(
                 seen.add(tag)
                 listing.tags.append(tag)
         if len(listing.tags) >= settings.max_tags:
-            listing.tags = _capped(listing.tags, settings.max_tags, keep)
+            listing.tags = capped(listing.tags, settings.max_tags, keep, str)
             listing.warning = truncated(what, settings.max_tags, "max_tags")
             break
         url = next_link(reply.headers.get("link"), reply.url, what)
     return listing
 
 
-def _capped(tags: list[str], cap: int, keep: Collection[str]) -> list[str]:
+def capped(tags: list[T], cap: int, keep: Collection[str], name: Callable[[T], str]) -> list[T]:
     """The first ``cap`` tags, plus any tag in ``keep`` past them: ``max_tags`` must never cut
     off a deployed tag, or a time-ordered policy would lose what it compares against."""
-    return tags[:cap] + [tag for tag in tags[cap:] if tag in keep]
+    return tags[:cap] + [tag for tag in tags[cap:] if name(tag) in keep]
 
 
 def _page_tags(body: bytes, what: str) -> list[str]:

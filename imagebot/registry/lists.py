@@ -15,7 +15,7 @@ from imagebot.config import RegistrySettings
 from imagebot.registry.credentials import CredentialStore
 from imagebot.registry.endpoints import Endpoint
 from imagebot.registry.fleet import Freshness, SharedAnswers
-from imagebot.registry.listing import HubTag, Listing, list_hub_tags, list_tags
+from imagebot.registry.listing import HubTag, Listing, capped, list_hub_tags, list_tags
 from imagebot.registry.transport import Transport
 
 Enough = Callable[[Sequence[HubTag]], bool]
@@ -55,9 +55,8 @@ class Lists:
         kind = "tags+times" if times else "tags"
         key = self._shared.key(kind, endpoint, url, self._settings, self._credentials)
         listing = self._shared.get(key, self.freshness, fetch, fits, lambda f: len(f.tags))
-        cap = self._settings.max_tags
         # Another asker's deployed tags past the cap are not this one's to see.
-        tags = listing.tags[:cap] + [t for t in listing.tags[cap:] if t in keep]
+        tags = capped(listing.tags, self._settings.max_tags, keep, str)
         return replace(listing, tags=tags)  # the shared one stays as it was
 
     def hub_tags(

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from imagebot.errors import RegistryAnswerError
+from imagebot.refs import matches_platform
 from imagebot.registry.answers import load_object
 
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
@@ -95,13 +96,6 @@ def _digest(value: str, what: str) -> str:
     if _DIGEST.fullmatch(value) is None:
         raise RegistryAnswerError(f"{what}: {value[:80]!r} is not a digest (ALGORITHM:HEX)")
     return value
-
-
-def matches_platform(candidate: str, wanted: str) -> bool:
-    """``linux/arm64`` matches ``linux/arm64/v8``; a wanted variant must match exactly."""
-    if candidate == wanted:
-        return True
-    return wanted.count("/") == 1 and candidate.startswith(wanted + "/")
 
 
 def select_platform(index: Index, wanted: str) -> str | None:

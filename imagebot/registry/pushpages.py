@@ -12,12 +12,12 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 
 from imagebot.errors import RegistryAnswerError
 from imagebot.refs import is_valid_tag
 from imagebot.registry.answers import load_json, load_object
 from imagebot.registry.manifests import parse_time
+from imagebot.registry.replies import http_date
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,13 +99,8 @@ def quay_page(body: bytes, what: str) -> tuple[list[PushedTag], bool]:
 def _rfc2822(value: object) -> datetime | None:
     if not isinstance(value, str) or len(value) > 100:
         return None
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:  # Quay writes "-0000" (RFC 2822: UTC, source zone unknown)
-        when = when.replace(tzinfo=UTC)
-    return _when(when.timestamp())
+    when = http_date(value)  # Quay writes "-0000" (RFC 2822: UTC, source zone unknown)
+    return _when(when.timestamp()) if when is not None else None
 
 
 def _entries(body: bytes, what: str, api: str) -> list[object]:

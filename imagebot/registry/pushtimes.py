@@ -25,7 +25,7 @@ from imagebot.redact import remember
 from imagebot.registry.auth import basic_header
 from imagebot.registry.credentials import CredentialStore
 from imagebot.registry.endpoints import Endpoint, host_settings, is_loopback
-from imagebot.registry.listing import MAX_PAGE_BYTES, list_tags, next_link, truncated
+from imagebot.registry.listing import MAX_PAGE_BYTES, capped, list_tags, next_link, truncated
 from imagebot.registry.pushpages import PushedTag, github_page, harbor_page, quay_page
 from imagebot.registry.replies import Reply, host_of
 from imagebot.registry.transport import Transport
@@ -47,13 +47,18 @@ class PushApi:
     headers: Mapping[str, str] = field(default_factory=dict, repr=False)
 
 
+def push_config(settings: RegistrySettings, host: str) -> PushTimes:
+    """The host's ``pushTimes`` settings, or the defaults (``auto``) when it names none."""
+    entry = host_settings(settings, host)
+    return entry.push_times if entry is not None and entry.push_times else PushTimes()
+
+
 def api_kind(endpoint: Endpoint, settings: RegistrySettings) -> str:
     """The API named for the host, or for ``auto`` the one its well-known name implies; a mirror
     answers for another registry, so it has none (as the Hub API is off behind a mirror)."""
     if endpoint.host != endpoint.registry:
         return "none"
-    entry = host_settings(settings, endpoint.host)
-    config = entry.push_times if entry is not None and entry.push_times else PushTimes()
+    config = push_config(settings, endpoint.host)
     if config.api != "auto":
         return config.api
     host = endpoint.host.lower()
@@ -90,8 +95,7 @@ class PushTimeLister:
         with self._lock:
             if endpoint.name in self._off:
                 return None
-        entry = host_settings(self._settings, endpoint.host)
-        config = entry.push_times if entry is not None and entry.push_times else PushTimes()
+        config = push_config(self._settings, endpoint.host)
         default = GITHUB_API if kind == "github" else endpoint.base_url
         base = (config.url or default).rstrip("/")
         if not base.startswith("https://") and not (
@@ -184,7 +188,7 @@ class PushTimeLister:
                     found.append(tag)
             if len(found) >= self._settings.max_tags:
                 cap = self._settings.max_tags
-                kept = found[:cap] + [t for t in found[cap:] if t.name in keep]
+                kept = capped(found, cap, keep, name=lambda t: t.name)
                 return kept, truncated(what, cap, "max_tags")
         return found, None
 

@@ -41,6 +41,16 @@ def safe_url(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}{parts.path}"
 
 
+def http_date(value: str) -> datetime | None:
+    """An RFC 2822 / HTTP date, aware (a zone of ``-0000`` means UTC, as RFC 2822 says); None for
+    anything that does not parse or overflows."""
+    try:
+        when = parsedate_to_datetime(value)
+        return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
+    except (TypeError, ValueError, OverflowError, IndexError):
+        return None
+
+
 def retry_after_seconds(value: str | None, now: datetime | None = None) -> float:
     """``Retry-After`` as seconds or an HTTP date; a missing or odd value means a minute, and
     no value means more than a day (``MAX_BLOCK_SECONDS``)."""
@@ -49,13 +59,10 @@ def retry_after_seconds(value: str | None, now: datetime | None = None) -> float
     try:
         seconds = float(value)
     except ValueError:
-        try:
-            when = parsedate_to_datetime(value)
-            if when.tzinfo is None:
-                when = when.replace(tzinfo=UTC)  # "-0000" means UTC too
-            seconds = (when - (now or datetime.now(UTC))).total_seconds()
-        except (TypeError, ValueError, OverflowError, IndexError):
+        when = http_date(value)
+        if when is None:
             return DEFAULT_RETRY_AFTER_SECONDS
+        seconds = (when - (now or datetime.now(UTC))).total_seconds()
     if math.isnan(seconds):
         return DEFAULT_RETRY_AFTER_SECONDS
     return min(MAX_BLOCK_SECONDS, max(0.0, seconds))
