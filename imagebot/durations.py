@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import math
 import re
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 
 from imagebot.errors import ConfigError
 
@@ -102,3 +104,13 @@ def _bounded(seconds: float, value: object) -> float:
         shown = repr(value) if len(repr(value)) <= 30 else f"{repr(value)[:27]}..."
         raise ConfigError(f"{shown} is longer than a year ({MAX_SECONDS:.0f}s); give less")
     return float(seconds)
+
+
+def http_date(value: str) -> datetime | None:
+    """An RFC 2822 / HTTP date, aware (a zone of ``-0000`` means UTC, as RFC 2822 says); None for
+    anything that does not parse or overflows."""
+    try:
+        when = parsedate_to_datetime(value)
+        return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
+    except (TypeError, ValueError, OverflowError, IndexError):
+        return None

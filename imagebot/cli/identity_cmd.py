@@ -8,7 +8,6 @@ before it is written.
 
 from __future__ import annotations
 
-import json
 import sys
 
 import click
@@ -56,6 +55,7 @@ def identity(  # noqa: PLR0917 - click passes every option as a parameter
     the deploy key at the Git host must be replaced with the one printed.
     """
     from imagebot.cli.common import EXIT_TRANSIENT, fail, reported_errors
+    from imagebot.cli.render import document
     from imagebot.controller.identity import Identities
     from imagebot.controller.login import Login
 
@@ -71,16 +71,16 @@ def identity(  # noqa: PLR0917 - click passes every option as a parameter
             EXIT_TRANSIENT,
         )
     if output == "json":
-        document = {
-            "schemaVersion": 1,
-            "namespace": key.namespace,
-            "automation": key.automation,
-            "secretName": key.secret_name,
-            "publicKey": key.public_key,
-            "fingerprint": key.fingerprint,
-            "regenerated": regenerate,
-        }
-        text = json.dumps(document, indent=2) + "\n"
+        text = document(
+            {
+                "namespace": key.namespace,
+                "automation": key.automation,
+                "secretName": key.secret_name,
+                "publicKey": key.public_key,
+                "fingerprint": key.fingerprint,
+                "regenerated": regenerate,
+            }
+        )
     else:
         text = key.public_key + "\n"
     _write(text)

@@ -175,10 +175,12 @@ def render(options: InstallOptions) -> str:
     return header + _dump(objects)
 
 
+@cache  # read only: the shipped base does not change while a command runs
 def _base_objects() -> list[dict[str, Any]]:
     return kustomize.build({f"{BASE}/{k}": v for k, v in shipped_base().items()}, BASE)
 
 
+@cache
 def _base_namespace() -> str:
     from ruamel.yaml import YAML
 

@@ -15,11 +15,11 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 
 from imagebot import __version__
 from imagebot.config import Receiver
+from imagebot.durations import http_date
 from imagebot.notify.notice import Notice, generic_body, slack_body
 
 if TYPE_CHECKING:
@@ -147,7 +147,5 @@ def retry_after(value: Any, now: Callable[[], float] = time.time) -> float | Non
     text = value.strip()
     if text.isdigit():
         return float(text)
-    try:
-        return max(0.0, parsedate_to_datetime(text).timestamp() - now())
-    except (TypeError, ValueError, IndexError, OverflowError):
-        return None
+    when = http_date(text)  # a zone-less date is UTC, never the host's local time
+    return None if when is None else max(0.0, when.timestamp() - now())

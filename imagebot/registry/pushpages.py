@@ -13,11 +13,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from imagebot.durations import http_date
 from imagebot.errors import RegistryAnswerError
 from imagebot.refs import is_valid_tag
 from imagebot.registry.answers import load_json, load_object
 from imagebot.registry.manifests import parse_time
-from imagebot.registry.replies import http_date
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,11 +11,11 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
 
 import requests
 
+from imagebot.durations import http_date
 from imagebot.errors import RegistryAnswerError, RegistryError
 from imagebot.registry.answers import load_json
 from imagebot.registry.blocks import MAX_BLOCK_SECONDS
@@ -39,16 +39,6 @@ def safe_url(url: str) -> str:
     """The URL without its query: presigned storage URLs carry signatures there."""
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}{parts.path}"
-
-
-def http_date(value: str) -> datetime | None:
-    """An RFC 2822 / HTTP date, aware (a zone of ``-0000`` means UTC, as RFC 2822 says); None for
-    anything that does not parse or overflows."""
-    try:
-        when = parsedate_to_datetime(value)
-        return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
-    except (TypeError, ValueError, OverflowError, IndexError):
-        return None
 
 
 def retry_after_seconds(value: str | None, now: datetime | None = None) -> float:
