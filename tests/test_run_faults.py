@@ -92,21 +92,27 @@ CRASHING_DRIVER = textwrap.dedent(
 
     def open_workspace(settings):
         workspace = _open_workspace(settings)
-        real_commit, real_push = workspace.commit, workspace.push
-        def commit(paths, message):
-            if point == "after-write":
-                crash()
-            sha = real_commit(paths, message)
-            if point == "after-commit":
-                crash()
-            return sha
+        real_commit, real_import = workspace.commit, workspace.commit_texts
+        real_push = workspace.push
+        def around(real):
+            # Files written (in place) or about to be imported (a cached clone): either way
+            # the commit is next.
+            def commit(*args):
+                if point == "after-write":
+                    crash()
+                sha = real(*args)
+                if point == "after-commit":
+                    crash()
+                return sha
+            return commit
+        workspace.commit, workspace.commit_texts = around(real_commit), around(real_import)
         def push(**kwargs):
             if point == "during-push":
                 # Kill the whole process group while git is sending the pack.
                 import threading
                 threading.Timer(0.02, lambda: os.killpg(os.getpgid(0), signal.SIGKILL)).start()
             return real_push(**kwargs)
-        workspace.commit, workspace.push = commit, push
+        workspace.push = push
         return workspace
 
     settings = Settings(git=GitSettings(repo=sys.argv[1]))

@@ -10,7 +10,8 @@ classified; GitPython is loaded only once a workspace is being opened.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+import os
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Self
@@ -20,6 +21,13 @@ from imagebot.errors import ConfigError, GitError, ImagebotError
 from imagebot.gitrepo import address
 from imagebot.gitrepo.clone import clone_unless_cached
 from imagebot.gitrepo.credentials import GitEnvironment, RemoteUrl, split_password
+from imagebot.gitrepo.fastimport import (
+    EXECUTABLE,
+    REGULAR,
+    FileChange,
+    cleanup_message,
+    commit_stream,
+)
 from imagebot.gitrepo.lock import FileLock
 from imagebot.gitrepo.message import check_git_names
 from imagebot.model import CommitSha
@@ -158,6 +166,43 @@ class Workspace:
         log.info("committed %s on %s in %s", sha[:12], self.branch, self._label)
         return sha
 
+    @property
+    def commits_without_work_tree(self) -> bool:
+        """Whether ``commit_texts`` may commit straight into the object store: only in the cached
+        clone of a URL, whose work tree nobody reads, and only for an unsigned commit dated now
+        (fast-import can neither sign nor take ``GIT_COMMITTER_DATE``)."""
+        dated = any(os.environ.get(f"GIT_{who}_DATE") for who in ("AUTHOR", "COMMITTER"))
+        return self._cached and not self._env.signing_key and not dated
+
+    def commit_texts(self, texts: Mapping[str, str], message: str) -> CommitSha | None:
+        """Commit ``texts`` (path relative to ``root``, symlinks resolved -> new text) on the
+        branch with one ``git fast-import``: one process and one pack for any number of files.
+
+        Only where ``commits_without_work_tree``: the work tree and index keep the old texts
+        until the next refresh resets them. None when there is nothing to commit.
+        """
+        cleaned = cleanup_message(message)
+        if not texts or not cleaned:
+            return None
+        files = {
+            path: FileChange(text.encode("utf-8"), self._mode(path)) for path, text in texts.items()
+        }
+        stream = commit_stream(
+            branch=self.branch, files=files, message=cleaned, author=self._author
+        )
+        out = self._git.run(
+            "commit",
+            "fast-import",
+            "--quiet",
+            "--done",
+            "--date-format=now",
+            stdin=stream,
+        )
+        sha = CommitSha(out.split()[-1])
+        self._own_commits.add(sha)
+        log.info("committed %s on %s in %s", sha[:12], self.branch, self._label)
+        return sha
+
     def push(self, *, to_branch: str | None = None) -> None:
         """Push HEAD to the branch it came from, or replace ``to_branch`` with it (review mode).
 
@@ -215,6 +260,14 @@ class Workspace:
         traceback: TracebackType | None,
     ) -> None:
         self.close()
+
+    def _mode(self, path: str) -> str:
+        """The file mode ``git add`` would record for the file at ``path`` now."""
+        try:
+            executable = (self.root / path).stat().st_mode & 0o100
+        except OSError:
+            executable = 0  # a new file: written as a regular one, as write_files makes it
+        return EXECUTABLE if executable else REGULAR
 
     @property
     def _tracking_ref(self) -> str:

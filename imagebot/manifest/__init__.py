@@ -11,7 +11,7 @@ from imagebot.manifest.compose import c_composer_available
 from imagebot.manifest.release import plan_set_image, targets_of
 from imagebot.manifest.rewrite import Update, rewrite_text
 from imagebot.manifest.scan import scan_text
-from imagebot.manifest.tree import MAX_FILE_BYTES, TreeScan, scan_tree, write_files
+from imagebot.manifest.tree import MAX_FILE_BYTES, TreeScan, paths_in_tree, scan_tree, write_files
 
 __all__ = [
     "MAX_FILE_BYTES",
@@ -19,6 +19,7 @@ __all__ = [
     "TreeScan",
     "Update",
     "c_composer_available",
+    "paths_in_tree",
     "plan_set_image",
     "rewrite_files",
     "rewrite_text",

@@ -310,9 +310,7 @@ def write_files(root: Path, new_texts: Mapping[str, str]) -> None:
     staged: list[tuple[str, Path]] = []
     try:
         for relative, text in sorted(new_texts.items()):
-            target = (base / relative).resolve()
-            if not target.is_relative_to(base):
-                raise ManifestError(f"{relative}: leads outside the tree; not written")
+            target = base / _in_tree(base, relative)
             staged.append((_stage(target, text.encode("utf-8")), target))
         for temporary, target in staged:
             Path(temporary).replace(target)
@@ -321,6 +319,21 @@ def write_files(root: Path, new_texts: Mapping[str, str]) -> None:
     finally:
         for temporary, _ in staged:
             Path(temporary).unlink(missing_ok=True)
+
+
+def paths_in_tree(root: Path, new_texts: Mapping[str, str]) -> dict[str, str]:
+    """``new_texts`` keyed by where each file really is in ``root`` (symlinks resolved, as
+    ``write_files`` writes them), ``/``-separated; a path leading outside is refused."""
+    base = root.resolve()
+    return {_in_tree(base, relative).as_posix(): text for relative, text in new_texts.items()}
+
+
+def _in_tree(base: Path, relative: str) -> Path:
+    """Where ``relative`` really is under ``base`` (resolved), as a path relative to it."""
+    target = (base / relative).resolve()
+    if not target.is_relative_to(base):
+        raise ManifestError(f"{relative}: leads outside the tree; not written")
+    return target.relative_to(base)
 
 
 def _stage(target: Path, data: bytes) -> str:

@@ -15,7 +15,7 @@ from typing import Generic, Protocol, TypeVar
 
 from imagebot.config import Settings
 from imagebot.errors import PushRejected
-from imagebot.manifest import write_files
+from imagebot.manifest import paths_in_tree, write_files
 from imagebot.model import CommitSha
 
 T = TypeVar("T")
@@ -28,7 +28,10 @@ class Committer(Protocol):
     def root(self) -> Path: ...
     @property
     def has_remote(self) -> bool: ...
+    @property
+    def commits_without_work_tree(self) -> bool: ...
     def commit(self, paths: Sequence[str], message: str) -> CommitSha | None: ...
+    def commit_texts(self, texts: Mapping[str, str], message: str) -> CommitSha | None: ...
     def push(self, *, to_branch: str | None = None) -> None: ...
     def refresh(self) -> None: ...
 
@@ -86,8 +89,8 @@ def commit_with_retries(
     for attempt in range(1, attempts + 1):
         if not write or not prepared.texts:
             return Committed(prepared, attempts=attempt - 1)
-        write_files(workspace.root, {path: new for path, (_, new) in prepared.texts.items()})
-        commit = workspace.commit(sorted(prepared.texts), prepared.message())
+        commit = _commit(workspace, {path: new for path, (_, new) in prepared.texts.items()},
+                         prepared.message())  # fmt: skip
         if not push or commit is None:
             return Committed(prepared, commit, attempts=attempt - 1)
         try:
@@ -102,6 +105,15 @@ def commit_with_retries(
             continue
         return Committed(prepared, commit, pushed=True, attempts=attempt)
     raise AssertionError("unreachable: the last attempt returns or raises")  # pragma: no cover
+
+
+def _commit(workspace: Committer, texts: Mapping[str, str], message: str) -> CommitSha | None:
+    """Commit the new texts: straight into the object store where the workspace can, else by
+    writing the work tree and committing those paths (a user's work tree, a signed commit)."""
+    if workspace.commits_without_work_tree:
+        return workspace.commit_texts(paths_in_tree(workspace.root, texts), message)
+    write_files(workspace.root, texts)
+    return workspace.commit(sorted(texts), message)
 
 
 def commit_as_configured(
