@@ -57,3 +57,46 @@ def test_no_text_with_an_alias_is_screened_out(text: str) -> None:
 def test_the_screen_on_hand_made_texts(text: str, alias: bool) -> None:
     assert may_alias(text) is alias
     assert aliases_in(text) in (alias, None)
+
+
+def libyaml_aliases_in(text: str) -> bool | None:
+    """Whether libyaml (through ruamel's CParser) reads an alias; None when it refuses."""
+    from ruamel.yaml.cyaml import CParser  # type: ignore[attr-defined]
+
+    parser = CParser(text)
+    try:
+        found = False
+        while parser.check_event():
+            found = found or isinstance(parser.get_event(), AliasEvent)
+        return found
+    except (YAMLError, ValueError, TypeError):
+        return None
+    finally:
+        parser.dispose()
+
+
+LIBYAML_PIECES = st.sampled_from(
+    [" ", "\n", "- ", ": ", "[", "]", "{", "}", ", ", "*", "&", "a", "x-1_", '"', "'", "*/5",
+     "<<", "é", "*é", "*\"", "semver:*"]
+)  # fmt: skip
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.lists(LIBYAML_PIECES, max_size=24).map("".join))
+def test_no_text_libyaml_reads_an_alias_in_is_screened_out(text: str) -> None:
+    if libyaml_aliases_in(text):
+        assert may_alias(text, libyaml=True), text
+
+
+@pytest.mark.parametrize(
+    ("text", "alias"),
+    [
+        ('schedule: "*/30 * * * *"\n', False),  # a CronJob's: no anchor name starts with / or "
+        ("a: &x-1 1\nb: *x-1\n", True),
+        ("[*a_b]\n", True),
+    ],
+)
+def test_the_narrower_screen_for_what_libyaml_composed(text: str, alias: bool) -> None:
+    assert may_alias(text, libyaml=True) is alias
+    assert libyaml_aliases_in(text) in (alias, None)
+    assert may_alias(text)  # the general screen keeps the quote and the slash for ruamel's parser

@@ -118,14 +118,16 @@ def compose_documents(body: str) -> list[Node]:
     UnsafeYamlError for text too deep to compose or documents that are cyclic or alias bombs.
     """
     deep = may_be_deep(body)
+    libyaml = CParser is not None
     try:
         with held_gc():
-            documents = _compose_c(body, deep) if CParser is not None else _compose_pure(body, deep)
+            documents = _compose_c(body, deep) if libyaml else _compose_pure(body, deep)
     except YAMLError as first:
+        libyaml = False
         documents = _compose_fallback(body, deep, first)
     except (ValueError, TypeError) as error:  # libyaml reports some encoding faults this way
         raise ComposeError(f"not readable as YAML: {error}", None) from error
-    if may_alias(body):  # without an alias there is no cycle and no bomb
+    if may_alias(body, libyaml=libyaml):  # without an alias there is no cycle and no bomb
         for root in documents:
             _refuse(unsafe_graph(root))
     return documents

@@ -40,6 +40,9 @@ _DEEP_LINE = re.compile(rf"^[ \t?:-]{{{MAX_DEPTH // 4}}}", re.MULTILINE)
 # indicator, or the ``:`` after a quoted flow key (``{"a":*x}``), and goes on with an anchor
 # character. A ``*`` inside a plain scalar (``semver:*``, ``glob:v*``) is none.
 _ALIAS = re.compile(r"""(?:^|[\s\[{,]|["']:)\*[^\s\[\]{},]""", re.MULTILINE)
+# libyaml reads an anchor name of ASCII letters, digits, ``-`` and ``_`` only, and refuses the
+# text otherwise: in what it composed, ``"*/5 * * * *"`` (a CronJob's schedule) holds no alias.
+_LIBYAML_ALIAS = re.compile(r"""(?:^|[\s\[{,]|["']:)\*[0-9A-Za-z_-]""", re.MULTILINE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,10 +59,12 @@ def may_be_deep(body: str) -> bool:
     return brackets >= MAX_DEPTH // 2 or _DEEP_LINE.search(body) is not None
 
 
-def may_alias(body: str) -> bool:
+def may_alias(body: str, *, libyaml: bool = False) -> bool:
     """False when ``body`` certainly holds no alias: its graph is then a tree, never a cycle or
-    a bomb, and the walk is skipped (policies such as ``semver:*`` put a ``*`` in most files)."""
-    return "*" in body and _ALIAS.search(body) is not None
+    a bomb, and the walk is skipped (policies such as ``semver:*`` put a ``*`` in most files).
+    ``libyaml``: the text is one libyaml composed, whose anchor names are narrower."""
+    pattern = _LIBYAML_ALIAS if libyaml else _ALIAS
+    return "*" in body and pattern.search(body) is not None
 
 
 def too_deep(events: Iterable[Event]) -> Unsafe | None:

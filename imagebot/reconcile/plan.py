@@ -27,7 +27,7 @@ from imagebot.errors import (
     RegistryNotFound,
 )
 from imagebot.model import Change, Digest, Problem, ProblemCode, Severity, TagInfo, Target
-from imagebot.policy import Policy, parse_policy, select_gated
+from imagebot.policy import Gated, Policy, parse_policy, select_gated
 from imagebot.reconcile.gating import (
     NO_RULES,
     ExamineEdge,
@@ -172,6 +172,9 @@ def select(
     problems it went ahead despite (tags it could not consider, newer tags passed over)."""
     decisions: list[Selected] = []
     listed: dict[str, frozenset[str]] = {}
+    # Targets that share a repository, policy, rules and deployed tag share one decision: a
+    # repository's tags are ranked once, not once per workload that runs it.
+    memo: dict[tuple[object, ...], Gated] = {}
     for item in automated:
         target = item.target
         scan = scans.get(target.image.name)
@@ -202,6 +205,7 @@ def select(
                     current_created,
                     rules=rules,
                     examine=examine,
+                    memo=memo,
                 )
             )
         except ImagebotError as error:
@@ -286,24 +290,35 @@ def _select_one(
     *,
     rules: Rules,
     examine: ExamineEdge | None,
+    memo: dict[tuple[object, ...], Gated] | None = None,
 ) -> list[Selected]:
     """The target's decision, preceded by the problems that say why newer tags were passed
-    over when the rules refused them."""
+    over when the rules refused them. ``memo`` keeps decisions for targets alike."""
     target, image = item.target, item.target.image
     if item.policy.needs_current and not image.tag:
         return [
             problem_at(target, f"policy {item.policy.text!r} needs a current tag; there is none")
         ]
+    gate = rules.gate_for(target)
+    key = (image.name, item.policy, gate, image.tag, current_created, allow_downgrade)
     try:
-        gated = select_gated(
-            item.policy,
-            tags,
-            rules.gate_for(target),
-            examine=bind(examine, image) if examine is not None else None,
-            current=image.tag,
-            current_created=current_created,
-            allow_downgrade=allow_downgrade,
-        )
+        gated = memo.get(key) if memo is not None else None
+    except TypeError:  # a policy that cannot be hashed is decided each time
+        memo = None
+        gated = None
+    try:
+        if gated is None:
+            gated = select_gated(
+                item.policy,
+                tags,
+                gate,
+                examine=bind(examine, image) if examine is not None else None,
+                current=image.tag,
+                current_created=current_created,
+                allow_downgrade=allow_downgrade,
+            )
+            if memo is not None:
+                memo[key] = gated
     except Unavailable as stop:
         message = f"{image.name}: could not examine {stop.tag} ({stop.error}); not updated"
         return [problem_at(target, message, ProblemCode.REGISTRY_UNAVAILABLE)]
