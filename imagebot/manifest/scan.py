@@ -28,6 +28,7 @@ from imagebot.manifest.compose import (
 )
 from imagebot.manifest.containers import find_container_images
 from imagebot.manifest.context import DocumentContext
+from imagebot.manifest.facts import FileFacts, file_facts
 from imagebot.manifest.helm import find_helm_images
 from imagebot.manifest.kustomize import describe_kustomization, find_kustomize_images
 from imagebot.manifest.objects import is_workload, objects_of
@@ -65,6 +66,9 @@ class FileScan:
     occurrences: tuple[Occurrence, ...] = ()
     # Argo CD Applications with an image-list: their targets are in other files (the tree's).
     applications: tuple[ArgoApp, ...] = ()
+    # Only with ``with_facts``: what a rewrite of this very text needs, so it need not compose
+    # it again (``facts``); None when the file has no target.
+    facts: FileFacts | None = None
 
 
 def scan_file(
@@ -74,6 +78,7 @@ def scan_file(
     with_workloads: bool = False,
     watch: Collection[str] = (),
     watch_own: bool = False,
+    with_facts: bool = False,
 ) -> FileScan:
     """Targets, problems, unresolved setter marks and Flux image objects of one file.
 
@@ -81,15 +86,28 @@ def scan_file(
     so a command that needs both never composes a file twice. ``watch`` (canonical repository
     names) also finds the copies of those images that no target covers, with why
     (``occurrences``); ``watch_own`` watches the images of the file's own targets.
+    ``with_facts`` also records what a rewrite of this text needs of its targets' values
+    (``facts``): the run rewrites without composing the old text again.
     """
     with held_gc():
         return _scan_file(
-            text, file, with_workloads=with_workloads, watch=watch, watch_own=watch_own
+            text,
+            file,
+            with_workloads=with_workloads,
+            watch=watch,
+            watch_own=watch_own,
+            with_facts=with_facts,
         )
 
 
 def _scan_file(
-    text: str, file: str, *, with_workloads: bool, watch: Collection[str], watch_own: bool
+    text: str,
+    file: str,
+    *,
+    with_workloads: bool,
+    watch: Collection[str],
+    watch_own: bool,
+    with_facts: bool,
 ) -> FileScan:
     _, body = split_bom(text)
     try:
@@ -175,7 +193,17 @@ def _scan_file(
         workloads=tuple(workloads),
         occurrences=tuple(occurrences),
         applications=tuple(applications),
+        facts=_facts(text, body, roots, [*kept, *(m.template for m in marks)], refused)
+        if with_facts
+        else None,
     )
+
+
+def _facts(
+    text: str, body: str, roots: list[Node], targets: list[Target], refused: set[int]
+) -> FileFacts | None:
+    keys = [(target.location.document, target.yaml_path) for target in targets]
+    return file_facts(text, body, roots, keys, refused)
 
 
 def _application(ctx: DocumentContext, obj: Node, found: list[ArgoApp]) -> bool:

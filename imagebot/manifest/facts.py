@@ -1,0 +1,146 @@
+"""What a scan learns about a file that a rewrite of the same text needs: compact, no nodes.
+
+A run composes each changed file once for the scan; the rewrite splices at the spans the scan
+recorded and composes only the new text. Its proof that nothing else changed is the *shape*:
+a hash of a canonical depth-first serialization of every document, where a node seen for the
+first time emits its kind, tag, scalar value or number of children, a node seen again (an
+alias) emits the index of its first visit, and every target's scalar emits a placeholder. Two
+graphs serialize alike exactly when ``verify.first_difference``, which pairs nodes by identity,
+finds no difference but at those scalars; the rewrite then checks each of them by hand. A scan
+keeps a few hundred bytes per file instead of its node graph (5,000 files must fit in RSS).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from imagebot.manifest import nodes
+from imagebot.manifest.compose import MappingNode, Node, ScalarNode
+from imagebot.manifest.guard import may_alias
+from imagebot.manifest.splice import ScalarSpan
+
+SlotKey = tuple[int, nodes.YamlPath]  # (document, yaml_path), as a Target names its value
+
+
+@dataclass(frozen=True, slots=True)
+class SlotFact:
+    """One target's scalar: ``index`` is its first visit in the shape walk (two paths to one
+    anchored scalar share it); ``uses`` counts the logical places it is used in its document
+    (None when the document has no alias or merge key, where each node has one place)."""
+
+    span: ScalarSpan
+    index: int
+    tag: str
+    in_flow: bool
+    uses: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class FileFacts:
+    """The facts of one scanned text: its digest (the rewrite must be given the very text),
+    its shape and each target's scalar."""
+
+    text: bytes
+    shape: bytes
+    slots: Mapping[SlotKey, SlotFact]
+
+    def of(self, text: str) -> Mapping[SlotKey, SlotFact] | None:
+        """The slots, when ``text`` is the text these facts were taken from."""
+        return self.slots if text_digest(text) == self.text else None
+
+
+def text_digest(text: str) -> bytes:
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+
+
+def file_facts(
+    text: str, body: str, roots: Sequence[Node], keys: Iterable[SlotKey], refused: Collection[int]
+) -> FileFacts | None:
+    """The facts of ``text`` (``body`` is it without a BOM, ``roots`` its documents) for the
+    values at ``keys``; those in ``refused`` documents (a repeated key: a rewrite refuses them)
+    are left out, as are paths that lead to no scalar. None when no value is left."""
+    found: dict[SlotKey, tuple[ScalarNode, bool]] = {}
+    for document, path in keys:
+        if document in refused or not 0 <= document < len(roots) or (document, path) in found:
+            continue
+        node = nodes.resolve_path(roots[document], path)
+        if isinstance(node, ScalarNode):
+            parent = nodes.resolve_path(roots[document], path[:-1])
+            found[document, path] = node, bool(getattr(parent, "flow_style", False))
+    if not found:
+        return None
+    uses = _uses(body, roots, found)
+    digest, at = shape(roots, ids={id(node) for node, _ in found.values()})
+    index_of = {id(node): index for index, node in at.items()}
+    slots = {
+        key: SlotFact(
+            ScalarSpan(
+                nodes.content_start(body, node),
+                int(node.end_mark.index),
+                node.style or "",
+                node.value,
+            ),
+            index_of[id(node)],
+            str(node.tag),
+            in_flow,
+            uses.get(id(node)),
+        )
+        for key, (node, in_flow) in found.items()
+    }
+    return FileFacts(text_digest(text), digest, slots)
+
+
+def _uses(
+    body: str, roots: Sequence[Node], found: Mapping[SlotKey, tuple[ScalarNode, bool]]
+) -> dict[int, int]:
+    """How many places use each found scalar, in the documents with an alias or merge key."""
+    if not may_alias(body) and "<<" not in body:
+        return {}
+    counted: dict[int, int] = {}
+    for document in sorted({document for document, _ in found}):
+        root = roots[document]
+        if nodes.has_aliases(root):
+            mine: list[Node] = [node for (d, _), (node, _) in found.items() if d == document]
+            counted.update(nodes.count_uses(root, mine))
+    return counted
+
+
+def shape(
+    roots: Sequence[Node], *, ids: Collection[int] = (), indexes: Collection[int] = ()
+) -> tuple[bytes, dict[int, ScalarNode]]:
+    """The shape digest of ``roots`` with a placeholder for each scalar whose ``id()`` is in
+    ``ids`` or whose first-visit index is in ``indexes``, and those scalars by index.
+
+    The serialization is a flat list: an int is a back-reference, ``"p"`` a placeholder, and
+    ``"s"``/``"m"``/``"q"`` (scalar, mapping, sequence) are followed by the tag and the value or
+    the number of children. ``repr`` of it is unambiguous, so equal digests mean equal graphs.
+    """
+    out: list[object] = [len(roots)]
+    seen: dict[int, int] = {}
+    at: dict[int, ScalarNode] = {}
+    stack: list[Node] = list(reversed(roots))
+    while stack:
+        node = stack.pop()
+        key = id(node)
+        index = seen.get(key)
+        if index is not None:
+            out.append(index)
+            continue
+        index = seen[key] = len(seen)
+        if isinstance(node, ScalarNode):
+            if key in ids or index in indexes:
+                at[index] = node
+                out.append("p")
+            else:
+                out.extend(("s", node.tag, node.value))
+        elif isinstance(node, MappingNode):
+            out.extend(("m", node.tag, len(node.value)))
+            for pair in reversed(node.value):
+                stack.extend(reversed(pair))
+        else:
+            out.extend(("q", node.tag, len(node.value)))
+            stack.extend(reversed(node.value))
+    digest = hashlib.blake2b(repr(out).encode("utf-8", "surrogatepass"), digest_size=16)
+    return digest.digest(), at
