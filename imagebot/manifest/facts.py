@@ -18,7 +18,6 @@ from dataclasses import dataclass
 
 from imagebot.manifest import nodes
 from imagebot.manifest.compose import MappingNode, Node, ScalarNode
-from imagebot.manifest.guard import may_alias
 from imagebot.manifest.splice import ScalarSpan
 
 SlotKey = tuple[int, nodes.YamlPath]  # (document, yaml_path), as a Target names its value
@@ -65,14 +64,14 @@ def file_facts(
     for document, path in keys:
         if document in refused or not 0 <= document < len(roots) or (document, path) in found:
             continue
-        node = nodes.resolve_path(roots[document], path)
+        parent = nodes.resolve_path(roots[document], path[:-1])
+        node = nodes.resolve_path(parent, path[-1:]) if parent is not None and path else None
         if isinstance(node, ScalarNode):
-            parent = nodes.resolve_path(roots[document], path[:-1])
             found[document, path] = node, bool(getattr(parent, "flow_style", False))
     if not found:
         return None
-    uses = _uses(body, roots, found)
-    digest, at = shape(roots, ids={id(node) for node, _ in found.values()})
+    digest, at, aliased = shape(roots, ids={id(node) for node, _ in found.values()})
+    uses = _uses(roots, found, aliased if "<<" not in body else range(len(roots)))
     index_of = {id(node): index for index, node in at.items()}
     slots = {
         key: SlotFact(
@@ -93,13 +92,14 @@ def file_facts(
 
 
 def _uses(
-    body: str, roots: Sequence[Node], found: Mapping[SlotKey, tuple[ScalarNode, bool]]
+    roots: Sequence[Node],
+    found: Mapping[SlotKey, tuple[ScalarNode, bool]],
+    maybe: Collection[int],
 ) -> dict[int, int]:
-    """How many places use each found scalar, in the documents with an alias or merge key."""
-    if not may_alias(body) and "<<" not in body:
-        return {}
+    """How many places use each found scalar, in the documents with an alias or merge key
+    (only those in ``maybe`` can have one: a node reached twice, or ``<<`` in the text)."""
     counted: dict[int, int] = {}
-    for document in sorted({document for document, _ in found}):
+    for document in sorted({document for document, _ in found if document in maybe}):
         root = roots[document]
         if nodes.has_aliases(root):
             mine: list[Node] = [node for (d, _), (node, _) in found.items() if d == document]
@@ -109,9 +109,10 @@ def _uses(
 
 def shape(
     roots: Sequence[Node], *, ids: Collection[int] = (), indexes: Collection[int] = ()
-) -> tuple[bytes, dict[int, ScalarNode]]:
+) -> tuple[bytes, dict[int, ScalarNode], set[int]]:
     """The shape digest of ``roots`` with a placeholder for each scalar whose ``id()`` is in
-    ``ids`` or whose first-visit index is in ``indexes``, and those scalars by index.
+    ``ids`` or whose first-visit index is in ``indexes``; those scalars by index; and the
+    documents where some node is reached twice (an alias).
 
     The serialization is a flat list: an int is a back-reference, ``"p"`` a placeholder, and
     ``"s"``/``"m"``/``"q"`` (scalar, mapping, sequence) are followed by the tag and the value or
@@ -120,27 +121,35 @@ def shape(
     out: list[object] = [len(roots)]
     seen: dict[int, int] = {}
     at: dict[int, ScalarNode] = {}
-    stack: list[Node] = list(reversed(roots))
-    while stack:
-        node = stack.pop()
-        key = id(node)
-        index = seen.get(key)
-        if index is not None:
-            out.append(index)
-            continue
-        index = seen[key] = len(seen)
-        if isinstance(node, ScalarNode):
-            if key in ids or index in indexes:
-                at[index] = node
-                out.append("p")
+    aliased: set[int] = set()
+    for document, root in enumerate(roots):
+        stack: list[Node] = [root]
+        while stack:
+            node = stack.pop()
+            key = id(node)
+            index = seen.get(key)
+            if index is not None:
+                out.append(index)
+                aliased.add(document)
+                continue
+            index = seen[key] = len(seen)
+            # The tag as ``node.tag`` spells it costs two Python calls a node; its parts are
+            # plain attributes, and equal parts spell equal tags (a suffix alone is a str, a
+            # handle and its spelling a tuple: the two never compare equal).
+            parts = node.ctag
+            tag = parts.suffix if parts.handle is None else (parts.handle, str(parts))
+            if isinstance(node, ScalarNode):
+                if key in ids or index in indexes:
+                    at[index] = node
+                    out.append("p")
+                else:
+                    out.extend(("s", tag, node.value))
+            elif isinstance(node, MappingNode):
+                out.extend(("m", tag, len(node.value)))
+                for pair in reversed(node.value):
+                    stack.extend(reversed(pair))
             else:
-                out.extend(("s", node.tag, node.value))
-        elif isinstance(node, MappingNode):
-            out.extend(("m", node.tag, len(node.value)))
-            for pair in reversed(node.value):
-                stack.extend(reversed(pair))
-        else:
-            out.extend(("q", node.tag, len(node.value)))
-            stack.extend(reversed(node.value))
+                out.extend(("q", tag, len(node.value)))
+                stack.extend(reversed(node.value))
     digest = hashlib.blake2b(repr(out).encode("utf-8", "surrogatepass"), digest_size=16)
-    return digest.digest(), at
+    return digest.digest(), at, aliased

@@ -72,7 +72,7 @@ def _same_shape(new_body: str, facts: FileFacts, changed: Mapping[int, _Edit]) -
         new_roots = compose_documents(new_body)
     except ComposeError:
         return False
-    digest, found = shape(new_roots, indexes={slot.index for slot in facts.slots.values()})
+    digest, found, _ = shape(new_roots, indexes={slot.index for slot in facts.slots.values()})
     if digest != facts.shape:
         return False
     for slot in facts.slots.values():
