@@ -199,7 +199,7 @@ def main() -> None:
         print(f"(a) discovery, whole tree:      {discovery:7.2f} s  "
               f"({len(scan.targets)} targets in {scan.files_composed} composed files)")  # fmt: skip
         started = time.perf_counter()
-        automated_scan = scan_tree(work, only_automated=True)
+        automated_scan = scan_tree(work, only_automated=True, with_facts=True)  # as a run
         screened = time.perf_counter() - started
         composed = automated_scan.files_composed
         print(f"    discovery, automated only:  {screened:7.2f} s  "
@@ -207,7 +207,7 @@ def main() -> None:
 
         started = time.perf_counter()
         updates = [Update(t, "2.0.0") for t in automated_scan.targets]
-        result = rewrite_files(automated_scan.texts, updates)
+        result = rewrite_files(automated_scan.texts, updates, automated_scan.facts)
         write_files(work, result.new_texts)
         rewrite = time.perf_counter() - started
         print(f"(b) rewrite + verify + write:   {rewrite:7.2f} s  "

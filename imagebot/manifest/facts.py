@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from imagebot.manifest import nodes
 from imagebot.manifest.compose import MappingNode, Node, ScalarNode
@@ -23,23 +23,22 @@ from imagebot.manifest.splice import ScalarSpan
 SlotKey = tuple[int, nodes.YamlPath]  # (document, yaml_path), as a Target names its value
 
 
-@dataclass(frozen=True, slots=True)
-class SlotFact:
-    """One target's scalar: ``index`` is its first visit in the shape walk (two paths to one
+class SlotFact(NamedTuple):
+    """One target's scalar: ``visit`` is its first-visit index in the shape walk (two paths to one
     anchored scalar share it); ``uses`` counts the logical places it is used in its document
     (None when the document has no alias or merge key, where each node has one place)."""
 
     span: ScalarSpan
-    index: int
+    visit: int
     tag: str
     in_flow: bool
     uses: int | None
 
 
-@dataclass(frozen=True, slots=True)
-class FileFacts:
+class FileFacts(NamedTuple):
     """The facts of one scanned text: its digest (the rewrite must be given the very text),
-    its shape and each target's scalar."""
+    its shape and each target's scalar. NamedTuples, as ``ScalarSpan``: cheap to define on
+    the run's import path, and compact to hold."""
 
     text: bytes
     shape: bytes

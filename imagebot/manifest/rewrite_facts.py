@@ -14,7 +14,6 @@ difference is found and worded as it always was.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
 from imagebot.errors import RewriteError
 from imagebot.manifest.compose import STR_TAG, ComposeError, compose_documents, split_bom
@@ -23,12 +22,14 @@ from imagebot.manifest.splice import apply_splices, splice_span
 from imagebot.manifest.update import Update, expected_text, new_value
 
 
-@dataclass(slots=True)
 class _Edit:
-    slot: SlotFact
-    value: str
-    where: str
-    uses: int = 1
+    """One scalar's new value; ``uses`` counts the targets that reach it (a plain class: the
+    run imports this module, and a dataclass costs more to define than it saves to write)."""
+
+    __slots__ = ("slot", "uses", "value", "where")
+
+    def __init__(self, slot: SlotFact, value: str, where: str) -> None:
+        self.slot, self.value, self.where, self.uses = slot, value, where, 1
 
 
 def rewrite_with_facts(
@@ -72,12 +73,12 @@ def _same_shape(new_body: str, facts: FileFacts, changed: Mapping[int, _Edit]) -
         new_roots = compose_documents(new_body)
     except ComposeError:
         return False
-    digest, found, _ = shape(new_roots, indexes={slot.index for slot in facts.slots.values()})
+    digest, found, _ = shape(new_roots, indexes={slot.visit for slot in facts.slots.values()})
     if digest != facts.shape:
         return False
     for slot in facts.slots.values():
-        node = found.get(slot.index)
-        edit = changed.get(slot.index)
+        node = found.get(slot.visit)
+        edit = changed.get(slot.visit)
         wanted, tag = (edit.value, STR_TAG) if edit is not None else (slot.span.value, slot.tag)
         if node is None or node.value != wanted or node.tag != tag:
             return False
@@ -105,9 +106,9 @@ def _edits(
             value = new_value(update, slot.span.value, where)
         except RewriteError:
             return None
-        edit = edits.get(slot.index)
+        edit = edits.get(slot.visit)
         if edit is None:
-            edits[slot.index] = _Edit(slot, value, where)
+            edits[slot.visit] = _Edit(slot, value, where)
         elif edit.value != value:
             return None  # one anchored value wanted two ways
         else:
