@@ -305,3 +305,42 @@ def test_a_target_whose_value_moved_on_is_refused_alike() -> None:
     stale = Target(**{**_fields(target), "current_value": "nginx:0.9"})
     refused = assert_same_both_ways(text, "m.yaml", [Update(stale, "2.0")])
     assert "now has 'nginx:1.0' there, not 'nginx:0.9'" in refused
+
+
+def test_a_target_in_a_document_with_a_repeated_key_is_refused_alike() -> None:
+    """The scan leaves such a target out; one planned on the text before the key was repeated
+    must still be refused, not spliced at the facts' span."""
+    clean = POD + "  - name: a\n    image: nginx:1.0\n"
+    repeated = clean + "  - {name: b, name: c}\n"
+    [target] = scan_text(clean, "m.yaml")[0]
+    assert not scan_text(repeated, "m.yaml")[0]
+    facts = facts_of(repeated, "m.yaml")
+    assert facts is not None and facts.refused == {0}
+    refused = facts_way(repeated, "m.yaml", [Update(target, "2.0")], facts)
+    assert refused == composing_way(repeated, "m.yaml", [Update(target, "2.0")])
+    assert "key 'name' appears twice" in refused
+    assert rewrite_with_facts(repeated, "m.yaml", [Update(target, "2.0")], facts) is None
+
+
+@pytest.mark.parametrize("case", sorted(HAND_MADE))
+def test_a_scan_finds_the_same_with_facts_as_without(case: str) -> None:
+    """The facts' walk also finds the repeated keys: the problems and targets are the same."""
+    text = HAND_MADE[case] + "---\n" + HAND_MADE["repeated key in another document"]
+    plain, walked = scan_file(text, "m.yaml"), scan_file(text, "m.yaml", with_facts=True)
+    assert plain.facts is None and walked.facts is not None
+    assert walked == plain.__class__(**{**_fields_of(plain), "facts": walked.facts})
+    assert any("appears twice" in problem.message for problem in walked.problems)
+
+
+def test_fixture_files_scan_the_same_with_facts_as_without() -> None:
+    for path in fixture_files():
+        try:
+            text = path.read_bytes().decode("utf-8")
+        except UnicodeDecodeError:
+            continue
+        plain, walked = scan_file(text, path.name), scan_file(text, path.name, with_facts=True)
+        assert walked == plain.__class__(**{**_fields_of(plain), "facts": walked.facts}), path
+
+
+def _fields_of(scan: object) -> dict[str, object]:
+    return {name: getattr(scan, name) for name in scan.__dataclass_fields__}  # type: ignore[attr-defined]

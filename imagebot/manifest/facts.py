@@ -13,7 +13,7 @@ keeps a few hundred bytes per file instead of its node graph (5,000 files must f
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import NamedTuple
 
 from imagebot.manifest import nodes
@@ -37,12 +37,14 @@ class SlotFact(NamedTuple):
 
 class FileFacts(NamedTuple):
     """The facts of one scanned text: its digest (the rewrite must be given the very text),
-    its shape and each target's scalar. NamedTuples, as ``ScalarSpan``: cheap to define on
-    the run's import path, and compact to hold."""
+    its shape, each target's scalar, and the documents a rewrite refuses (a repeated key;
+    their targets' scalars are placeholders all the same). NamedTuples, as ``ScalarSpan``:
+    cheap to define on the run's import path, and compact to hold."""
 
     text: bytes
     shape: bytes
     slots: Mapping[SlotKey, SlotFact]
+    refused: frozenset[int] = frozenset()
 
     def of(self, text: str) -> Mapping[SlotKey, SlotFact] | None:
         """The slots, when ``text`` is the text these facts were taken from."""
@@ -53,23 +55,35 @@ def text_digest(text: str) -> bytes:
     return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
 
 
-def file_facts(
-    text: str, body: str, roots: Sequence[Node], keys: Iterable[SlotKey], refused: Collection[int]
-) -> FileFacts | None:
+class Walked(NamedTuple):
+    """What the one walk of a scanned file finds: its facts (None when no key leads to a
+    scalar) and, per document, the first key repeated in one of its mappings (the scan's
+    ``nodes.duplicate_key``, found on the same walk)."""
+
+    facts: FileFacts | None
+    repeated: dict[int, ScalarNode]
+
+
+def file_facts(text: str, body: str, roots: Sequence[Node], keys: Sequence[SlotKey]) -> Walked:
     """The facts of ``text`` (``body`` is it without a BOM, ``roots`` its documents) for the
-    values at ``keys``; those in ``refused`` documents (a repeated key: a rewrite refuses them)
-    are left out, as are paths that lead to no scalar. None when no value is left."""
+    values at ``keys`` (paths that lead to no scalar are left out), and its repeated keys.
+    No key, no walk: a file without a target has nothing to rewrite or refuse."""
+    if not keys:
+        return Walked(None, {})
     found: dict[SlotKey, tuple[ScalarNode, bool]] = {}
     for document, path in keys:
-        if document in refused or not 0 <= document < len(roots) or (document, path) in found:
+        if not 0 <= document < len(roots) or not path or (document, path) in found:
             continue
         parent = nodes.resolve_path(roots[document], path[:-1])
-        node = nodes.resolve_path(parent, path[-1:]) if parent is not None and path else None
+        node = nodes.resolve_path(parent, path[-1:]) if parent is not None else None
         if isinstance(node, ScalarNode):
             found[document, path] = node, bool(getattr(parent, "flow_style", False))
+    repeated: dict[int, ScalarNode] = {}
+    digest, at, aliased = shape(
+        roots, ids={id(node) for node, _ in found.values()}, repeated=repeated
+    )
     if not found:
-        return None
-    digest, at, aliased = shape(roots, ids={id(node) for node, _ in found.values()})
+        return Walked(None, repeated)
     uses = _uses(roots, found, aliased if "<<" not in body else range(len(roots)))
     index_of = {id(node): index for index, node in at.items()}
     slots = {
@@ -87,7 +101,7 @@ def file_facts(
         )
         for key, (node, in_flow) in found.items()
     }
-    return FileFacts(text_digest(text), digest, slots)
+    return Walked(FileFacts(text_digest(text), digest, slots), repeated)
 
 
 def _uses(
@@ -107,11 +121,16 @@ def _uses(
 
 
 def shape(
-    roots: Sequence[Node], *, ids: Collection[int] = (), indexes: Collection[int] = ()
+    roots: Sequence[Node],
+    *,
+    ids: Collection[int] = (),
+    indexes: Collection[int] = (),
+    repeated: dict[int, ScalarNode] | None = None,
 ) -> tuple[bytes, dict[int, ScalarNode], set[int]]:
     """The shape digest of ``roots`` with a placeholder for each scalar whose ``id()`` is in
     ``ids`` or whose first-visit index is in ``indexes``; those scalars by index; and the
-    documents where some node is reached twice (an alias).
+    documents where some node is reached twice (an alias). ``repeated`` is filled with each
+    document's first repeated key, in the order ``nodes.duplicate_key`` finds it.
 
     The serialization is a flat list: an int is a back-reference, ``"p"`` a placeholder, and
     ``"s"``/``"m"``/``"q"`` (scalar, mapping, sequence) are followed by the tag and the value or
@@ -145,6 +164,10 @@ def shape(
                     out.extend(("s", tag, node.value))
             elif isinstance(node, MappingNode):
                 out.extend(("m", tag, len(node.value)))
+                if repeated is not None and document not in repeated:
+                    key_node = nodes.repeated_key(node)
+                    if key_node is not None:
+                        repeated[document] = key_node
                 for pair in reversed(node.value):
                     stack.extend(reversed(pair))
             else:

@@ -40,7 +40,7 @@ def rewrite_with_facts(
     slots = facts.of(text)
     if slots is None:
         return None
-    edits = _edits(file, updates, slots)
+    edits = _edits(file, updates, slots, facts.refused)
     if edits is None:
         return None
     changed = {index: e for index, e in edits.items() if e.value != e.slot.span.value}
@@ -86,7 +86,7 @@ def _same_shape(new_body: str, facts: FileFacts, changed: Mapping[int, _Edit]) -
 
 
 def _edits(
-    file: str, updates: Sequence[Update], slots: Mapping[SlotKey, SlotFact]
+    file: str, updates: Sequence[Update], slots: Mapping[SlotKey, SlotFact], refused: frozenset[int]
 ) -> dict[int, _Edit] | None:
     """One edit per scalar (two targets through an alias share one), as ``rewrite`` makes
     them; None where it would refuse or a value is not among the facts."""
@@ -99,7 +99,9 @@ def _edits(
             continue
         seen.add(key)
         slot = slots.get(key)
-        if slot is None or slot.span.value != (target.current_value or expected_text(target)):
+        if slot is None or key[0] in refused:
+            return None
+        if slot.span.value != (target.current_value or expected_text(target)):
             return None
         where = f"{file}:{target.location.line}"
         try:

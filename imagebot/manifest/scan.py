@@ -9,7 +9,7 @@ a document with a repeated key yields no targets, since appliers disagree about 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 from imagebot.errors import ReferenceError_
@@ -165,7 +165,7 @@ def _scan_file(
         by_path = {(t.location.document, t.yaml_path): t for ctx in contexts for t in ctx.targets}
         marks = [_named_as_found(mark, by_path) for mark in marks]
     marked = {(m.template.location.document, m.template.yaml_path) for m in marks}
-    refused = _documents_with_duplicate_keys(contexts, marked)
+    refused, facts = _refused(text, body, roots, contexts, marks, with_facts=with_facts)
     kept = [t for ctx in contexts if ctx.document not in refused for t in ctx.targets]
     # A setter marker governs the value it sits on, whatever else found it.
     shadowed = [t for t in kept if (t.location.document, t.yaml_path) in marked] if marks else []
@@ -193,17 +193,31 @@ def _scan_file(
         workloads=tuple(workloads),
         occurrences=tuple(occurrences),
         applications=tuple(applications),
-        facts=_facts(text, body, roots, [*kept, *(m.template for m in marks)], refused)
-        if with_facts
-        else None,
+        facts=facts,
     )
 
 
-def _facts(
-    text: str, body: str, roots: list[Node], targets: list[Target], refused: set[int]
-) -> FileFacts | None:
-    keys = [(target.location.document, target.yaml_path) for target in targets]
-    return file_facts(text, body, roots, keys, refused)
+def _refused(
+    text: str,
+    body: str,
+    roots: list[Node],
+    contexts: list[DocumentContext],
+    marks: Sequence[SetterMark],
+    *,
+    with_facts: bool,
+) -> tuple[set[int], FileFacts | None]:
+    """The documents refused for a repeated key, and the file's facts when asked for: one
+    walk finds both (``facts.file_facts``), where without facts each document is walked for
+    its repeated keys alone."""
+    marked = {(m.template.location.document, m.template.yaml_path) for m in marks}
+    if not with_facts:
+        return _documents_with_duplicate_keys(contexts, marked, None), None
+    found = [t for ctx in contexts for t in ctx.targets] + [m.template for m in marks]
+    keys = [(target.location.document, target.yaml_path) for target in found]
+    walked = file_facts(text, body, roots, keys)
+    refused = _documents_with_duplicate_keys(contexts, marked, walked.repeated)
+    facts = walked.facts
+    return refused, facts._replace(refused=frozenset(refused)) if facts is not None else None
 
 
 def _application(ctx: DocumentContext, obj: Node, found: list[ArgoApp]) -> bool:
@@ -266,13 +280,20 @@ def skip_reason(body: str, error: ComposeError) -> str:
 
 
 def _documents_with_duplicate_keys(
-    contexts: list[DocumentContext], marked: set[tuple[int, nodes.YamlPath]]
+    contexts: list[DocumentContext],
+    marked: set[tuple[int, nodes.YamlPath]],
+    repeated: Mapping[int, ScalarNode] | None,
 ) -> set[int]:
+    """Documents with a target or marker and a repeated key, each one a problem; ``repeated``
+    is what the facts' walk found (None: walk each such document here)."""
     refused: set[int] = set()
     for ctx in contexts:
         if not ctx.targets and not any(document == ctx.document for document, _ in marked):
             continue
-        duplicate = nodes.duplicate_key(ctx.root)
+        if repeated is None:
+            duplicate = nodes.duplicate_key(ctx.root)
+        else:
+            duplicate = repeated.get(ctx.document)
         if duplicate is not None:
             refused.add(ctx.document)
             ctx.problem(
