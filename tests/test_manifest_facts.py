@@ -315,7 +315,7 @@ def test_a_target_in_a_document_with_a_repeated_key_is_refused_alike() -> None:
     [target] = scan_text(clean, "m.yaml")[0]
     assert not scan_text(repeated, "m.yaml")[0]
     facts = facts_of(repeated, "m.yaml")
-    assert facts is not None and facts.refused == {0}
+    assert facts is not None and facts.refused == (0,)
     refused = facts_way(repeated, "m.yaml", [Update(target, "2.0")], facts)
     assert refused == composing_way(repeated, "m.yaml", [Update(target, "2.0")])
     assert "key 'name' appears twice" in refused

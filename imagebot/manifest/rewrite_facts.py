@@ -13,7 +13,7 @@ difference is found and worded as it always was.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 
 from imagebot.errors import RewriteError
 from imagebot.manifest.compose import STR_TAG, ComposeError, compose_documents, split_bom
@@ -50,7 +50,7 @@ def rewrite_with_facts(
         return None  # an anchor used in places that are not all targets
     prefix, body = split_bom(text)
     new_body = _spliced(body, file, changed)
-    if new_body is None or not _same_shape(new_body, facts, changed):
+    if new_body is None or not _same_shape(new_body, facts.shape, slots.values(), changed):
         return None
     return prefix + new_body
 
@@ -66,17 +66,19 @@ def _spliced(body: str, file: str, changed: Mapping[int, _Edit]) -> str | None:
         return None
 
 
-def _same_shape(new_body: str, facts: FileFacts, changed: Mapping[int, _Edit]) -> bool:
+def _same_shape(
+    new_body: str, old_shape: bytes, slots: Collection[SlotFact], changed: Mapping[int, _Edit]
+) -> bool:
     """What ``first_difference`` asks: the graphs alike but at the targets' scalars, each
     edited one read as its new string, each other as it was."""
     try:
         new_roots = compose_documents(new_body)
     except ComposeError:
         return False
-    digest, found, _ = shape(new_roots, indexes={slot.visit for slot in facts.slots.values()})
-    if digest != facts.shape:
+    digest, found, _ = shape(new_roots, indexes={slot.visit for slot in slots})
+    if digest != old_shape:
         return False
-    for slot in facts.slots.values():
+    for slot in slots:
         node = found.get(slot.visit)
         edit = changed.get(slot.visit)
         wanted, tag = (edit.value, STR_TAG) if edit is not None else (slot.span.value, slot.tag)
@@ -86,7 +88,10 @@ def _same_shape(new_body: str, facts: FileFacts, changed: Mapping[int, _Edit]) -
 
 
 def _edits(
-    file: str, updates: Sequence[Update], slots: Mapping[SlotKey, SlotFact], refused: frozenset[int]
+    file: str,
+    updates: Sequence[Update],
+    slots: Mapping[SlotKey, SlotFact],
+    refused: tuple[int, ...],
 ) -> dict[int, _Edit] | None:
     """One edit per scalar (two targets through an alias share one), as ``rewrite`` makes
     them; None where it would refuse or a value is not among the facts."""

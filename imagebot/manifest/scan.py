@@ -217,7 +217,7 @@ def _refused(
     walked = file_facts(text, body, roots, keys)
     refused = _documents_with_duplicate_keys(contexts, marked, walked.repeated)
     facts = walked.facts
-    return refused, facts._replace(refused=frozenset(refused)) if facts is not None else None
+    return refused, facts._replace(refused=tuple(sorted(refused))) if facts is not None else None
 
 
 def _application(ctx: DocumentContext, obj: Node, found: list[ArgoApp]) -> bool:
