@@ -9,7 +9,7 @@ a document with a repeated key yields no targets, since appliers disagree about 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from imagebot.errors import ReferenceError_
@@ -28,7 +28,7 @@ from imagebot.manifest.compose import (
 )
 from imagebot.manifest.containers import find_container_images
 from imagebot.manifest.context import DocumentContext
-from imagebot.manifest.facts import FileFacts, file_facts
+from imagebot.manifest.facts import FileFacts
 from imagebot.manifest.helm import find_helm_images
 from imagebot.manifest.kustomize import describe_kustomization, find_kustomize_images
 from imagebot.manifest.objects import is_workload, objects_of
@@ -37,6 +37,7 @@ from imagebot.manifest.occurrences import (
     find_occurrences,
     find_occurrences_in_text,
 )
+from imagebot.manifest.refusals import refused_documents
 from imagebot.manifest.setters import (
     FluxObject,
     SetterMark,
@@ -165,7 +166,7 @@ def _scan_file(
         by_path = {(t.location.document, t.yaml_path): t for ctx in contexts for t in ctx.targets}
         marks = [_named_as_found(mark, by_path) for mark in marks]
     marked = {(m.template.location.document, m.template.yaml_path) for m in marks}
-    refused, facts = _refused(text, body, roots, contexts, marks, with_facts=with_facts)
+    refused, facts = refused_documents(text, body, roots, contexts, marks, with_facts=with_facts)
     kept = [t for ctx in contexts if ctx.document not in refused for t in ctx.targets]
     # A setter marker governs the value it sits on, whatever else found it.
     shadowed = [t for t in kept if (t.location.document, t.yaml_path) in marked] if marks else []
@@ -195,29 +196,6 @@ def _scan_file(
         applications=tuple(applications),
         facts=facts,
     )
-
-
-def _refused(
-    text: str,
-    body: str,
-    roots: list[Node],
-    contexts: list[DocumentContext],
-    marks: Sequence[SetterMark],
-    *,
-    with_facts: bool,
-) -> tuple[set[int], FileFacts | None]:
-    """The documents refused for a repeated key, and the file's facts when asked for: one
-    walk finds both (``facts.file_facts``), where without facts each document is walked for
-    its repeated keys alone."""
-    marked = {(m.template.location.document, m.template.yaml_path) for m in marks}
-    if not with_facts:
-        return _documents_with_duplicate_keys(contexts, marked, None), None
-    found = [t for ctx in contexts for t in ctx.targets] + [m.template for m in marks]
-    keys = [(target.location.document, target.yaml_path) for target in found]
-    walked = file_facts(text, body, roots, keys)
-    refused = _documents_with_duplicate_keys(contexts, marked, walked.repeated)
-    facts = walked.facts
-    return refused, facts._replace(refused=tuple(sorted(refused))) if facts is not None else None
 
 
 def _application(ctx: DocumentContext, obj: Node, found: list[ArgoApp]) -> bool:
@@ -277,31 +255,6 @@ def skip_reason(body: str, error: ComposeError) -> str:
     if "{{" in body:
         return f"skipped: looks like a Helm or Go template, not YAML ({error})"
     return f"skipped: {error}"
-
-
-def _documents_with_duplicate_keys(
-    contexts: list[DocumentContext],
-    marked: set[tuple[int, nodes.YamlPath]],
-    repeated: Mapping[int, ScalarNode] | None,
-) -> set[int]:
-    """Documents with a target or marker and a repeated key, each one a problem; ``repeated``
-    is what the facts' walk found (None: walk each such document here)."""
-    refused: set[int] = set()
-    for ctx in contexts:
-        if not ctx.targets and not any(document == ctx.document for document, _ in marked):
-            continue
-        if repeated is None:
-            duplicate = nodes.duplicate_key(ctx.root)
-        else:
-            duplicate = repeated.get(ctx.document)
-        if duplicate is not None:
-            refused.add(ctx.document)
-            ctx.problem(
-                f"key {duplicate.value!r} appears twice in one mapping, so tools disagree about "
-                f"which value counts; remove one (no image in this document will be updated)",
-                duplicate,
-            )
-    return refused
 
 
 def scan_text(text: str, file: str) -> tuple[list[Target], list[Problem]]:
