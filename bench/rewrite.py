@@ -6,6 +6,11 @@ Generates N manifest files (mixed kinds and formatting, 10% automated), then pri
 (c) ruamel.yaml round-trip load+dump time for the same files, and the ratio; finally it checks
 that every byte outside the rewritten values is identical. Run:
 ``.venv/bin/python bench/rewrite.py [--files 10000] [--roundtrip-sample N] [--keep]``.
+
+``--run-path`` measures what ``imagebot run`` does instead, over N files every one of them
+automated: ``scan_tree(only_automated=True)`` then ``rewrite_files`` of every target, once with
+the scan's facts (the old text composed once) and once without (composed again by the
+rewrite); best of ``--repeat`` each, interleaved, with the facts' bytes per file.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import shutil
 import sys
 import tempfile
 import time
+import tracemalloc
 from pathlib import Path
 
 from ruamel.yaml import YAML
@@ -124,12 +130,87 @@ def verify(root: Path, before: dict[str, bytes], updates: list[Update]) -> int:
     return bad
 
 
+def run_path(files: int, repeat: int) -> None:
+    """Scan then rewrite every automated target, with and without the scan's facts."""
+    work = Path(tempfile.mkdtemp(prefix="imagebot-bench-"))
+    try:
+        rng = random.Random(42)
+        for index in range(files):
+            path = work / f"apps/team{index % 50:02d}/{index:05d}.yaml"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(workload(rng, index, automated=True))
+        best: dict[bool, tuple[float, float]] = {}
+        results = {}
+        for _ in range(repeat):
+            for facts in (False, True):
+                started = time.perf_counter()
+                scan = scan_tree(work, only_automated=True, with_facts=facts)
+                scanned = time.perf_counter()
+                updates = [Update(t, "2.0.0") for t in scan.targets]
+                result = rewrite_files(scan.texts, updates, scan.facts)
+                done = time.perf_counter()
+                times = (scanned - started, done - scanned)
+                old = best.get(facts, (float("inf"), float("inf")))
+                best[facts] = (min(old[0], times[0]), min(old[1], times[1]))
+                results[facts] = result
+        assert results[True].new_texts == results[False].new_texts
+        composes = {facts: count_composes(work, facts) for facts in (False, True)}
+        tracemalloc.start()  # what a TreeScan holds with facts, less what it holds without
+        before = tracemalloc.get_traced_memory()[0]
+        kept = scan_tree(work, only_automated=True, with_facts=True)
+        held = tracemalloc.get_traced_memory()[0] - before
+        del kept
+        before = tracemalloc.get_traced_memory()[0]
+        kept = scan_tree(work, only_automated=True)
+        held_plain = tracemalloc.get_traced_memory()[0] - before
+        tracemalloc.stop()
+        del kept
+        changed = len(results[True].new_texts)
+        print(f"{files} automated files, {changed} rewritten, best of {repeat}")
+        for facts, label in ((False, "composing again"), (True, "scan's facts   ")):
+            scan_s, rewrite_s = best[facts]
+            print(f"  {label}: scan {scan_s * 1000:7.1f} ms  rewrite {rewrite_s * 1000:7.1f} ms"
+                  f"  total {(scan_s + rewrite_s) * 1000:7.1f} ms"
+                  f"  composes {composes[facts]}")  # fmt: skip
+        print(f"  facts held: {(held - held_plain) / files:.0f} bytes per file")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def count_composes(work: Path, facts: bool) -> int:
+    """How many times the scan and the rewrite compose YAML, counted in every module that
+    composes on this path."""
+    from imagebot.manifest import compose, rewrite, rewrite_facts, scan
+
+    calls = [0]
+
+    def counting(body: str) -> list[compose.Node]:
+        calls[0] += 1
+        return compose.compose_documents(body)
+
+    modules = (scan, rewrite, rewrite_facts)
+    for module in modules:
+        module.compose_documents = counting  # type: ignore[attr-defined]
+    try:
+        tree = scan_tree(work, only_automated=True, with_facts=facts)
+        rewrite_files(tree.texts, [Update(t, "2.0.0") for t in tree.targets], tree.facts)
+    finally:
+        for module in modules:
+            module.compose_documents = compose.compose_documents  # type: ignore[attr-defined]
+    return calls[0]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--files", type=int, default=10_000)
     parser.add_argument("--roundtrip-sample", type=int, default=0, help="0 = every file")
     parser.add_argument("--keep", action="store_true")
+    parser.add_argument("--run-path", action="store_true", help="scan + rewrite, as a run")
+    parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
+    if args.run_path:
+        run_path(args.files, args.repeat)
+        return
     work = Path(tempfile.mkdtemp(prefix="imagebot-bench-"))
     try:
         generate(work, args.files)
@@ -143,7 +224,7 @@ def main() -> None:
         print(f"(a) discovery, whole tree:      {discovery:7.2f} s  "
               f"({len(scan.targets)} targets in {scan.files_composed} composed files)")  # fmt: skip
         started = time.perf_counter()
-        automated_scan = scan_tree(work, only_automated=True)
+        automated_scan = scan_tree(work, only_automated=True, with_facts=True)  # as a run
         screened = time.perf_counter() - started
         composed = automated_scan.files_composed
         print(f"    discovery, automated only:  {screened:7.2f} s  "
@@ -151,7 +232,7 @@ def main() -> None:
 
         started = time.perf_counter()
         updates = [Update(t, "2.0.0") for t in automated_scan.targets]
-        result = rewrite_files(automated_scan.texts, updates)
+        result = rewrite_files(automated_scan.texts, updates, automated_scan.facts)
         write_files(work, result.new_texts)
         rewrite = time.perf_counter() - started
         print(f"(b) rewrite + verify + write:   {rewrite:7.2f} s  "

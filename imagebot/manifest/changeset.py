@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from imagebot.errors import ManifestError
+from imagebot.manifest.facts import FileFacts
 from imagebot.manifest.rewrite import Update, new_value, rewrite_text
 from imagebot.model import Problem
 
@@ -32,9 +33,15 @@ class RewriteResult:
     problems: tuple[Problem, ...] = ()
 
 
-def rewrite_files(texts: Mapping[str, str], updates: Sequence[Update]) -> RewriteResult:
+def rewrite_files(
+    texts: Mapping[str, str],
+    updates: Sequence[Update],
+    facts: Mapping[str, FileFacts] | None = None,
+) -> RewriteResult:
     """Apply updates file by file to ``texts``; a file that cannot be rewritten safely is left
-    out whole and reported, the others go on."""
+    out whole and reported, the others go on. ``facts`` (the scan's, ``TreeScan.facts``) spare
+    composing each file's old text again; a file's facts count only for the text they were
+    taken from."""
     by_file: dict[str, list[Update]] = defaultdict(list)
     for update in updates:
         by_file[update.target.location.file].append(update)
@@ -47,7 +54,7 @@ def rewrite_files(texts: Mapping[str, str], updates: Sequence[Update]) -> Rewrit
             problems.append(Problem("not rewritten: the file's text is not at hand", file))
             continue
         try:
-            new = rewrite_text(old, file, file_updates)
+            new = rewrite_text(old, file, file_updates, (facts or {}).get(file))
         except ManifestError as error:
             problems.append(_not_rewritten(file, str(error)))
             continue

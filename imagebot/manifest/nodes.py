@@ -172,17 +172,26 @@ def _count_paths(start: Node, parents: dict[int, list[Node]], memo: dict[int, in
 def duplicate_key(root: Node) -> ScalarNode | None:
     """The second occurrence of the first key repeated in one mapping, if any."""
     for node in iter_nodes(root):
-        if not isinstance(node, MappingNode) or len(node.value) < 2:
+        if isinstance(node, MappingNode):
+            repeated = repeated_key(node)
+            if repeated is not None:
+                return repeated
+    return None
+
+
+def repeated_key(node: MappingNode) -> ScalarNode | None:
+    """The second occurrence of the first key repeated in this one mapping, if any."""
+    if len(node.value) < 2:
+        return None
+    seen: dict[str, ScalarNode] = {}
+    for key, _ in node.value:
+        if not isinstance(key, ScalarNode) or is_merge_key(key):
             continue
-        seen: dict[str, ScalarNode] = {}
-        for key, _ in node.value:
-            if not isinstance(key, ScalarNode) or is_merge_key(key):
-                continue
-            other = seen.get(key.value)
-            # "1" and 1 are different keys; compare tags only when the texts collide.
-            if other is not None and other.tag == key.tag:
-                return key
-            seen[key.value] = key
+        other = seen.get(key.value)
+        # "1" and 1 are different keys; compare tags only when the texts collide.
+        if other is not None and other.tag == key.tag:
+            return key
+        seen[key.value] = key
     return None
 
 

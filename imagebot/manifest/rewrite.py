@@ -2,8 +2,11 @@
 
 Each update finds its target again by document and path in the text given (which may be fresher
 than the scan), checks the value is still the one scanned, splices the new value in, composes the
-result and compares node graphs (``verify``): only the targeted scalars may differ. Pure: no file
-system.
+result and compares node graphs (``verify``): only the targeted scalars may differ. Given the
+scan's ``facts`` of that very text, the old text is not composed again: the splices go at the
+recorded spans and the new text's shape must equal the recorded one (``facts``); anything the
+facts cannot settle (a refusal, a shape that differs) goes the composing way, so every error
+reads as it always did. Pure: no file system.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from imagebot.errors import ReferenceError_, RewriteError
+from imagebot.errors import RewriteError
 from imagebot.manifest import nodes
 from imagebot.manifest.compose import (
     ComposeError,
@@ -21,19 +24,14 @@ from imagebot.manifest.compose import (
     held_gc,
     split_bom,
 )
+from imagebot.manifest.facts import FileFacts
+from imagebot.manifest.rewrite_facts import rewrite_with_facts
 from imagebot.manifest.splice import Splice, apply_splices, splice_scalar
+from imagebot.manifest.update import Update, expected_text, new_value
 from imagebot.manifest.verify import first_difference
-from imagebot.model import Target, TargetKind
-from imagebot.refs import is_valid_digest, is_valid_tag, parse_reference
+from imagebot.model import Target
 
-
-@dataclass(frozen=True, slots=True)
-class Update:
-    """Give ``target`` a new tag and/or digest (each written in the part the target holds)."""
-
-    target: Target
-    new_tag: str | None
-    new_digest: str | None = None
+__all__ = ["Update", "new_value", "rewrite_text"]
 
 
 @dataclass(slots=True)
@@ -46,11 +44,20 @@ class _Edit:
     uses: int = 1
 
 
-def rewrite_text(text: str, file: str, updates: Sequence[Update]) -> str:
-    """``text`` with every update applied, or RewriteError naming file:line and why."""
+def rewrite_text(
+    text: str, file: str, updates: Sequence[Update], facts: FileFacts | None = None
+) -> str:
+    """``text`` with every update applied, or RewriteError naming file:line and why.
+
+    ``facts`` are the scan's of ``text``: when they cover every update, the old text is not
+    composed again (``rewrite_facts``); the result is the same either way."""
     if not updates:
         return text
     with held_gc():
+        if facts is not None:
+            done = rewrite_with_facts(text, file, updates, facts)
+            if done is not None:
+                return done
         return _rewrite_text(text, file, updates)
 
 
@@ -103,7 +110,7 @@ def _relocate(roots: list[Node], target: Target, file: str) -> tuple[ScalarNode,
             f"{where}: the image of {target.workload} is no longer at "
             f"{'.'.join(map(str, target.yaml_path))}; the file changed since it was scanned"
         )
-    expected = target.current_value or _expected_text(target)
+    expected = target.current_value or expected_text(target)
     if node.value != expected:
         raise RewriteError(
             f"{where}: {target.workload} now has {node.value!r} there, not {expected!r}; "
@@ -111,44 +118,6 @@ def _relocate(roots: list[Node], target: Target, file: str) -> tuple[ScalarNode,
         )
     parent = nodes.resolve_path(root, target.yaml_path[:-1]) if root is not None else None
     return node, parent
-
-
-def _expected_text(target: Target) -> str:
-    image, part = target.image, target.field_part
-    texts = {"tag": image.tag, "digest": image.digest, "name": image.written_name}
-    return (texts.get(part) if part in texts else str(image)) or ""
-
-
-def new_value(update: Update, current: str, where: str) -> str:
-    """The text the target's field should hold after the update."""
-    tag, digest, target = update.new_tag, update.new_digest, update.target
-    if tag is not None and not is_valid_tag(tag):
-        raise RewriteError(f"{where}: {tag!r} is not a valid tag; nothing was written")
-    if digest is not None and not is_valid_digest(digest):
-        raise RewriteError(f"{where}: {digest!r} is not a valid digest; nothing was written")
-    part = target.field_part
-    if part == "name":
-        return target.image.written_name
-    if part in ("tag", "digest"):
-        value = tag if part == "tag" else digest
-        if value is None:
-            raise RewriteError(f"{where}: this field holds a {part} but the update gives none")
-        return value
-    prefix = ""
-    if target.kind is TargetKind.ARGOCD:  # Argo CD's `old=new:tag`: only new:tag changes
-        prefix, equals, current = current.rpartition("=")
-        prefix += equals
-    try:
-        name = parse_reference(current).written_name
-        current_tag = parse_reference(current).tag
-    except ReferenceError_ as error:
-        raise RewriteError(f"{where}: {error}") from error
-    if target.kind is TargetKind.SETTER:
-        name = target.image.written_name  # the marker's policy names the repository, as Flux
-    if tag is None and digest is None:
-        raise RewriteError(f"{where}: the update gives neither a tag nor a digest")
-    tag = tag if tag is not None else current_tag
-    return prefix + name + (f":{tag}" if tag else "") + (f"@{digest}" if digest else "")
 
 
 def _check_documents(

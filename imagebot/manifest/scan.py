@@ -28,6 +28,7 @@ from imagebot.manifest.compose import (
 )
 from imagebot.manifest.containers import find_container_images
 from imagebot.manifest.context import DocumentContext
+from imagebot.manifest.facts import FileFacts
 from imagebot.manifest.helm import find_helm_images
 from imagebot.manifest.kustomize import describe_kustomization, find_kustomize_images
 from imagebot.manifest.objects import is_workload, objects_of
@@ -36,6 +37,7 @@ from imagebot.manifest.occurrences import (
     find_occurrences,
     find_occurrences_in_text,
 )
+from imagebot.manifest.refusals import refused_documents
 from imagebot.manifest.setters import (
     FluxObject,
     SetterMark,
@@ -65,6 +67,9 @@ class FileScan:
     occurrences: tuple[Occurrence, ...] = ()
     # Argo CD Applications with an image-list: their targets are in other files (the tree's).
     applications: tuple[ArgoApp, ...] = ()
+    # Only with ``with_facts``: what a rewrite of this very text needs, so it need not compose
+    # it again (``facts``); None when the file has no target.
+    facts: FileFacts | None = None
 
 
 def scan_file(
@@ -74,6 +79,7 @@ def scan_file(
     with_workloads: bool = False,
     watch: Collection[str] = (),
     watch_own: bool = False,
+    with_facts: bool = False,
 ) -> FileScan:
     """Targets, problems, unresolved setter marks and Flux image objects of one file.
 
@@ -81,15 +87,28 @@ def scan_file(
     so a command that needs both never composes a file twice. ``watch`` (canonical repository
     names) also finds the copies of those images that no target covers, with why
     (``occurrences``); ``watch_own`` watches the images of the file's own targets.
+    ``with_facts`` also records what a rewrite of this text needs of its targets' values
+    (``facts``): the run rewrites without composing the old text again.
     """
     with held_gc():
         return _scan_file(
-            text, file, with_workloads=with_workloads, watch=watch, watch_own=watch_own
+            text,
+            file,
+            with_workloads=with_workloads,
+            watch=watch,
+            watch_own=watch_own,
+            with_facts=with_facts,
         )
 
 
 def _scan_file(
-    text: str, file: str, *, with_workloads: bool, watch: Collection[str], watch_own: bool
+    text: str,
+    file: str,
+    *,
+    with_workloads: bool,
+    watch: Collection[str],
+    watch_own: bool,
+    with_facts: bool,
 ) -> FileScan:
     _, body = split_bom(text)
     try:
@@ -147,7 +166,7 @@ def _scan_file(
         by_path = {(t.location.document, t.yaml_path): t for ctx in contexts for t in ctx.targets}
         marks = [_named_as_found(mark, by_path) for mark in marks]
     marked = {(m.template.location.document, m.template.yaml_path) for m in marks}
-    refused = _documents_with_duplicate_keys(contexts, marked)
+    refused, facts = refused_documents(text, body, roots, contexts, marks, with_facts=with_facts)
     kept = [t for ctx in contexts if ctx.document not in refused for t in ctx.targets]
     # A setter marker governs the value it sits on, whatever else found it.
     shadowed = [t for t in kept if (t.location.document, t.yaml_path) in marked] if marks else []
@@ -175,6 +194,7 @@ def _scan_file(
         workloads=tuple(workloads),
         occurrences=tuple(occurrences),
         applications=tuple(applications),
+        facts=facts,
     )
 
 
@@ -235,24 +255,6 @@ def skip_reason(body: str, error: ComposeError) -> str:
     if "{{" in body:
         return f"skipped: looks like a Helm or Go template, not YAML ({error})"
     return f"skipped: {error}"
-
-
-def _documents_with_duplicate_keys(
-    contexts: list[DocumentContext], marked: set[tuple[int, nodes.YamlPath]]
-) -> set[int]:
-    refused: set[int] = set()
-    for ctx in contexts:
-        if not ctx.targets and not any(document == ctx.document for document, _ in marked):
-            continue
-        duplicate = nodes.duplicate_key(ctx.root)
-        if duplicate is not None:
-            refused.add(ctx.document)
-            ctx.problem(
-                f"key {duplicate.value!r} appears twice in one mapping, so tools disagree about "
-                f"which value counts; remove one (no image in this document will be updated)",
-                duplicate,
-            )
-    return refused
 
 
 def scan_text(text: str, file: str) -> tuple[list[Target], list[Problem]]:

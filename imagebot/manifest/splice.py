@@ -9,6 +9,7 @@ Values that run over several lines are refused rather than guessed at.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from imagebot.errors import RewriteError
 from imagebot.manifest import nodes
@@ -33,12 +34,29 @@ def splice_scalar(
     source: str, node: ScalarNode, value: str, *, in_flow: bool, where: str
 ) -> Splice:
     """The splice that makes ``node`` read ``value``; ``where`` (file:line) names it in errors."""
-    start = nodes.content_start(source, node)
-    end = int(node.end_mark.index)
+    span = ScalarSpan(
+        nodes.content_start(source, node), int(node.end_mark.index), node.style or "", node.value
+    )
+    return splice_span(source, span, value, in_flow=in_flow, where=where)
+
+
+class ScalarSpan(NamedTuple):
+    """What a splice needs of a scalar: where its content is in the text, its style and the
+    value it reads as. A scan keeps these (``facts``) so a rewrite need not compose again (a
+    NamedTuple: the run imports it, and a frozen dataclass costs ~8x as much to define)."""
+
+    start: int
+    end: int
+    style: str
+    value: str
+
+
+def splice_span(source: str, span: ScalarSpan, value: str, *, in_flow: bool, where: str) -> Splice:
+    """The splice that makes the scalar at ``span`` read ``value``."""
+    start, end, style = span.start, span.end, span.style
     raw = source[start:end]
-    style = node.style or ""
     if style in ("|", ">"):
-        block = _splice_block(raw, str(node.value), value, where)
+        block = _splice_block(raw, span.value, value, where)
         return Splice(start, end, block)
     if any(char in raw for char in _LINE_BREAKS):
         raise RewriteError(f"{where}: the image value runs over several lines; join it into one")
@@ -46,9 +64,9 @@ def splice_scalar(
         return Splice(start, end, "'" + value.replace("'", "''") + "'")
     if style == '"':
         return Splice(start, end, double_quoted(value))
-    if raw != node.value:
-        raise RewriteError(f"{where}: the plain value {raw!r} does not read as {node.value!r}")
-    if plain_is_safe(value, old=str(node.value), in_flow=in_flow):
+    if raw != span.value:
+        raise RewriteError(f"{where}: the plain value {raw!r} does not read as {span.value!r}")
+    if plain_is_safe(value, old=span.value, in_flow=in_flow):
         return Splice(start, end, value)
     return Splice(start, end, double_quoted(value))
 

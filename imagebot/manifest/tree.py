@@ -17,6 +17,7 @@ from pathlib import Path
 from imagebot.errors import ManifestError
 from imagebot.manifest.argocd_values import current_tags
 from imagebot.manifest.argocd_writeback import resolve_applications
+from imagebot.manifest.facts import FileFacts
 from imagebot.manifest.occurrences import Occurrence
 from imagebot.manifest.scan import FileScan, scan_file, target_order, with_setters
 from imagebot.manifest.setters import resolve_markers
@@ -60,6 +61,9 @@ class TreeScan:
     # Only with ``only_automated`` and ``watch_automated``: the targets left out for not being
     # automated, in the files that hold an automated one.
     others: tuple[Target, ...] = ()
+    # Only with ``with_facts``: per file of ``texts`` that holds a target, what a rewrite of
+    # that text needs (``rewrite_files(texts, updates, facts)`` then composes it only once).
+    facts: Mapping[str, FileFacts] = field(default_factory=dict)
 
 
 def scan_tree(
@@ -72,6 +76,7 @@ def scan_tree(
     watch_automated: bool = False,
     max_bytes: int = MAX_FILE_BYTES,
     repository_urls: Callable[[], Sequence[str]] | None = None,
+    with_facts: bool = False,
 ) -> TreeScan:
     """Scan ``root`` (or only ``paths`` below it) for targets.
 
@@ -85,7 +90,9 @@ def scan_tree(
     URLs of the repository itself, asked only when an Argo CD Application with an
     ``image-list`` is found: the Applications whose source it is are updated in the files they
     point at (``argocd_writeback``). Without it (the workflow commands) Applications are not
-    followed at all; with no URL, each one is reported as left alone.
+    followed at all; with no URL, each one is reported as left alone. ``with_facts`` keeps,
+    for each file with a target, what a rewrite of it needs (``facts``): no node, a few
+    hundred bytes a file.
     """
     base = root.resolve()
     problems: list[Problem] = []
@@ -111,7 +118,12 @@ def scan_tree(
             continue
         composed += 1
         scan = scan_file(
-            text, relative, with_workloads=with_workloads, watch=watch, watch_own=watch_automated
+            text,
+            relative,
+            with_workloads=with_workloads,
+            watch=watch,
+            watch_own=watch_automated,
+            with_facts=with_facts,
         )
         if scan.skipped is not None:
             skipped.append(scan.skipped)
@@ -165,6 +177,7 @@ def scan_tree(
         workloads=tuple(workloads),
         occurrences=tuple(occurrences),
         others=tuple(others) if watch_automated else (),
+        facts={s.file: s.facts for s in scans if s.facts is not None and s.file in kept},
     )
 
 

@@ -72,7 +72,7 @@ class LatestRelease:
 
     def __call__(self, root: Path, settings: Settings) -> Edit:
         scope = self.wanted.scope
-        tree = scan_tree(root, settings.paths, with_workloads=True)
+        tree = scan_tree(root, settings.paths, with_workloads=True, with_facts=True)
         scoped = within(tree.targets, tree.workloads, scope)
         force = self.wanted.force and bool(scope.workloads)
         targets = [followed(t, workload_of(t, tree.workloads), force) for t in scoped.targets]
@@ -90,7 +90,7 @@ class LatestRelease:
                 except RegistryError as error:
                     self.digests[image.name, tag] = error
         plan = finalize(decisions, self.digests)
-        texts, changes, problems = rewrite_changes(tree.texts, plan.changes)
+        texts, changes, problems = rewrite_changes(tree.texts, plan.changes, tree.facts)
         notes: tuple[str, ...] = ()
         if screened.automated and not texts:
             notes = ("every image in scope is at the newest tag its policy allows",)

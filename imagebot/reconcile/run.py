@@ -29,7 +29,7 @@ from imagebot.gitrepo import (
     render_message,
 )
 from imagebot.gitrepo.remotes import remote_urls
-from imagebot.manifest import Update, rewrite_files, scan_tree, unified_diff
+from imagebot.manifest import FileFacts, Update, rewrite_files, scan_tree, unified_diff
 from imagebot.model import (
     Change,
     CommitSha,
@@ -224,10 +224,12 @@ def _reconcile_in(
 
 @dataclass(frozen=True, slots=True)
 class _Planned:
-    """A plan and the texts of the files it was made from."""
+    """A plan, the texts of the files it was made from and the scan's facts of them (so the
+    rewrite composes each changed file's old text no second time)."""
 
     plan: Plan
     texts: Mapping[str, str]
+    facts: Mapping[str, FileFacts] = field(default_factory=dict)
 
 
 class _Planner:
@@ -265,6 +267,7 @@ class _Planner:
             only_automated=True,
             watch_automated=True,
             repository_urls=lambda: remote_urls(self.root),
+            with_facts=True,
         )
         screened = screen(tree.targets)
         queries = [
@@ -290,7 +293,7 @@ class _Planner:
         report_copies(plan, decisions, tree)
         plan.problems[:0] = [*tree.problems, *screened.problems]
         plan.skipped[:0] = [*tree.skipped, *screened.skipped]
-        return _Planned(plan, tree.texts)
+        return _Planned(plan, tree.texts, tree.facts)
 
     def _examine(self, image: ImageRef, tag: str) -> TagFacts | RegistryError:
         key = (image.name, tag)
@@ -342,7 +345,9 @@ def _prepare(planned: _Planned, settings: Settings) -> Prepared[_Outcome]:
     """Rewrite the planned changes into the texts they were planned on, ready to commit."""
     outcome = _Outcome(plan=planned.plan)
     current = planned.texts
-    texts, outcome.changes, outcome.problems = rewrite_changes(current, planned.plan.changes)
+    texts, outcome.changes, outcome.problems = rewrite_changes(
+        current, planned.plan.changes, planned.facts
+    )
     outcome.after = {**current, **{path: new for path, (_, new) in texts.items()}}
     template = settings.git.push_branch
     if template and texts and is_template(template):
@@ -361,11 +366,15 @@ def _prepare(planned: _Planned, settings: Settings) -> Prepared[_Outcome]:
 
 
 def rewrite_changes(
-    texts: Mapping[str, str], changes: Sequence[Change]
+    texts: Mapping[str, str],
+    changes: Sequence[Change],
+    facts: Mapping[str, FileFacts] | None = None,
 ) -> tuple[dict[str, tuple[str, str]], list[Change], list[Problem]]:
-    """Apply changes to the texts they were planned on; a file that fails is left out whole."""
+    """Apply changes to the texts they were planned on; a file that fails is left out whole.
+    ``facts``: the scan's of those texts, when it kept them (``scan_tree(with_facts=True)``)."""
     by_target = {change.target: change for change in changes}
-    result = rewrite_files(texts, [Update(c.target, c.new_tag, c.new_digest) for c in changes])
+    updates = [Update(c.target, c.new_tag, c.new_digest) for c in changes]
+    result = rewrite_files(texts, updates, facts)
     applied = [by_target[update.target] for update in result.applied]
     rewritten = {path: (texts[path], new) for path, new in result.new_texts.items()}
     return rewritten, applied, list(result.problems)

@@ -191,7 +191,13 @@ def release_into(root: Path, paths: Sequence[str], wanted: Release) -> Released:
     memory: the one use case behind ``release`` (which commits) and ``set-image`` (which
     writes the files in place)."""
     scope = wanted.scope
-    scan = scan_tree(root, paths, with_workloads=scope.needs_workloads, watch=(wanted.image.name,))
+    scan = scan_tree(
+        root,
+        paths,
+        with_workloads=scope.needs_workloads,
+        watch=(wanted.image.name,),
+        with_facts=True,
+    )
     targets = list(scan.targets)
     not_named: list[Target] = []
     if scope.needs_workloads:
@@ -201,7 +207,7 @@ def release_into(root: Path, paths: Sequence[str], wanted: Release) -> Released:
     if wanted.force:
         targets = [replace(t, automation=replace(t.automation, locked=False)) for t in targets]
     updates, problems = plan_set_image(targets, wanted.image, wanted.tag, wanted.digest)
-    result = rewrite_files(scan.texts, updates)
+    result = rewrite_files(scan.texts, updates, scan.facts)
     failed = {problem.file for problem in result.problems}
     return Released(
         texts={file: (scan.texts[file], new) for file, new in result.new_texts.items()},
