@@ -288,4 +288,4 @@ def _nothing_found(result: RunResult) -> bool:
 
 
 def _load_reconcile() -> None:
-    import imagebot.reconcile  # noqa: F401 - loaded for its side effect: the modules are ready
+    import imagebot.reconcile.run  # noqa: F401 - loaded for its side effect: the modules are ready

@@ -15,14 +15,22 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 from imagebot.config import RegistrySettings
-from imagebot.model import Digest, TagFacts
-from imagebot.refs import ImageRef
-from imagebot.registry import RateLimitInfo, RegistryClient, RepoQuery, RepoScan, RequestStats
 
-Build = Callable[[RegistrySettings], RegistryClient]
+if TYPE_CHECKING:  # requests loads with the registry client: not before a first cycle needs it
+    from imagebot.model import Digest, TagFacts
+    from imagebot.refs import ImageRef
+    from imagebot.registry import (
+        RateLimitInfo,
+        RegistryClient,
+        RepoQuery,
+        RepoScan,
+        RequestStats,
+    )
+
+Build = Callable[[RegistrySettings], "RegistryClient"]
 Fingerprint = Callable[[RegistrySettings], Hashable]
 Owner = TypeVar("Owner", bound=Hashable)
 
@@ -70,6 +78,12 @@ def _same_settings(settings: RegistrySettings) -> Hashable:
     return settings
 
 
+def _new_client(settings: RegistrySettings) -> RegistryClient:
+    from imagebot.registry import RegistryClient
+
+    return RegistryClient(settings)
+
+
 class RegistryClients(Generic[Owner]):
     """One registry client per owner, reused while the owner's registry settings stay the same.
 
@@ -81,7 +95,7 @@ class RegistryClients(Generic[Owner]):
     """
 
     def __init__(
-        self, build: Build = RegistryClient, fingerprint: Fingerprint = _same_settings
+        self, build: Build = _new_client, fingerprint: Fingerprint = _same_settings
     ) -> None:
         self._build, self._fingerprint = build, fingerprint
         self._kept: dict[Owner, _Kept] = {}
