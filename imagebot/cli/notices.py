@@ -53,10 +53,13 @@ class RunNotices:
     ) -> None:
         """After each cycle: tell of its commit, and (in a loop) of a changed exit code.
         ``receivers`` None keeps the last cycle's (a cycle whose --config failed has none)."""
-        from imagebot.notify import commit_notice, state_notice
-
         if receivers is not None:
             self.receivers = receivers
+        if not self.receivers:  # nobody to tell: notify is not even loaded
+            self.previous = code
+            return
+        from imagebot.notify import commit_notice, state_notice
+
         now = datetime.now(UTC)
         notices = []
         if result is not None:

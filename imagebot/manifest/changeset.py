@@ -7,7 +7,6 @@ the new texts for one write and one commit. Pure: writing is ``tree.write_files`
 
 from __future__ import annotations
 
-import difflib
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -84,6 +83,8 @@ def unified_diff(file: str, old: str, new: str) -> str:
     if len(old_lines) == len(new_lines):
         lines: Iterable[str] = _diff_in_place(file, old_lines, new_lines)
     else:
+        import difflib  # only for an edit that adds or drops lines: a rewrite never does
+
         lines = difflib.unified_diff(old_lines, new_lines, fromfile=f"a/{file}", tofile=f"b/{file}")
     out: list[str] = []
     for line in lines:

@@ -15,8 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from imagebot.errors import ManifestError
-from imagebot.manifest.argocd_values import current_tags
-from imagebot.manifest.argocd_writeback import resolve_applications
+from imagebot.manifest.argocd import ArgoApp
 from imagebot.manifest.facts import FileFacts
 from imagebot.manifest.occurrences import Occurrence
 from imagebot.manifest.scan import FileScan, scan_file, target_order, with_setters
@@ -141,20 +140,15 @@ def scan_tree(
     targets = with_setters(scans, setter_targets)
     apps = [app for scan in scans for app in scan.applications]
     if apps and repository_urls is not None:
-        resolved = resolve_applications(
+        targets = _with_applications(
             apps,
-            lambda relative: _read_plain(base, relative, max_bytes),
-            repository_urls,
-            lambda path, image: current_tags(_targets_under(base, path, max_bytes)).get(image),
+            targets,
+            problems,
+            texts,
+            base=base,
+            repository_urls=repository_urls,
+            max_bytes=max_bytes,
         )
-        claimed = {(t.location.file, t.location.document, t.yaml_path) for t in resolved.targets}
-        targets = [
-            t for t in targets
-            if (t.location.file, t.location.document, t.yaml_path) not in claimed
-        ]  # fmt: skip
-        targets.extend(resolved.targets)
-        problems.extend(resolved.problems)
-        texts.update({f: resolved.texts[f] for f in {t.location.file for t in resolved.targets}})
     occurrences.extend(o for scan in scans for o in scan.occurrences)
     others: list[Target] = []
     if only_automated:
@@ -305,6 +299,37 @@ def _walk(directory: Path) -> Iterator[tuple[Path, bool]]:
                 if link or entry.is_file(follow_symlinks=False):  # not a FIFO, which would block
                     yield Path(entry.path), link
         pending.extend(reversed(directories))
+
+
+def _with_applications(
+    apps: list[ArgoApp],
+    targets: list[Target],
+    problems: list[Problem],
+    texts: dict[str, str],
+    *,
+    base: Path,
+    repository_urls: Callable[[], Sequence[str]],
+    max_bytes: int,
+) -> list[Target]:
+    """``targets`` with the ones Argo CD Applications' image lists claim put in their place;
+    their problems and files go into ``problems`` and ``texts``. Loaded only for a tree that
+    has such Applications, not for every run."""
+    from imagebot.manifest.argocd_values import current_tags
+    from imagebot.manifest.argocd_writeback import resolve_applications
+
+    resolved = resolve_applications(
+        apps,
+        lambda relative: _read_plain(base, relative, max_bytes),
+        repository_urls,
+        lambda path, image: current_tags(_targets_under(base, path, max_bytes)).get(image),
+    )
+    claimed = {(t.location.file, t.location.document, t.yaml_path) for t in resolved.targets}
+    kept = [
+        t for t in targets if (t.location.file, t.location.document, t.yaml_path) not in claimed
+    ]
+    problems.extend(resolved.problems)
+    texts.update({f: resolved.texts[f] for f in {t.location.file for t in resolved.targets}})
+    return [*kept, *resolved.targets]
 
 
 def is_manifest_name(name: str) -> bool:
