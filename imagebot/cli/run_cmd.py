@@ -232,11 +232,13 @@ def _cycle(options: Mapping[str, Any], clients: RegistryClients[str]) -> Cycle:
         with Workspace.open(settings.git, meanwhile=_load_reconcile) as workspace:
             from imagebot.cli.progress import Progress
             from imagebot.reconcile import Edges, reconcile
+            from imagebot.reconcile.forked import forked_map
 
             progress = Progress()
             try:
                 edges = Edges(
                     progress=progress,
+                    map_files=forked_map,
                     open_workspace=lambda _git: workspace,
                     make_registry=lambda settings: clients.lease(_OWNER, settings),
                 )

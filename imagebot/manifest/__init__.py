@@ -9,6 +9,7 @@ to a registry or to Git, and no YAML is ever re-emitted by a dumper.
 from imagebot.manifest.changeset import RewriteResult, rewrite_files, unified_diff, updated_value
 from imagebot.manifest.compose import c_composer_available
 from imagebot.manifest.facts import FileFacts
+from imagebot.manifest.filemap import FileMap, serial_map
 from imagebot.manifest.release import plan_set_image, targets_of
 from imagebot.manifest.rewrite import Update, rewrite_text
 from imagebot.manifest.scan import scan_text
@@ -17,6 +18,7 @@ from imagebot.manifest.tree import MAX_FILE_BYTES, TreeScan, paths_in_tree, scan
 __all__ = [
     "MAX_FILE_BYTES",
     "FileFacts",
+    "FileMap",
     "RewriteResult",
     "TreeScan",
     "Update",
@@ -27,6 +29,7 @@ __all__ = [
     "rewrite_text",
     "scan_text",
     "scan_tree",
+    "serial_map",
     "targets_of",
     "unified_diff",
     "updated_value",

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from imagebot.errors import ManifestError
 from imagebot.manifest.facts import FileFacts
+from imagebot.manifest.filemap import FileMap, serial_map
 from imagebot.manifest.rewrite import Update, new_value, rewrite_text
 from imagebot.model import Problem
 
@@ -36,28 +37,38 @@ def rewrite_files(
     texts: Mapping[str, str],
     updates: Sequence[Update],
     facts: Mapping[str, FileFacts] | None = None,
+    *,
+    map_files: FileMap | None = None,
 ) -> RewriteResult:
     """Apply updates file by file to ``texts``; a file that cannot be rewritten safely is left
     out whole and reported, the others go on. ``facts`` (the scan's, ``TreeScan.facts``) spare
     composing each file's old text again; a file's facts count only for the text they were
-    taken from."""
+    taken from. ``map_files`` spreads the files (``serial_map`` when None)."""
     by_file: dict[str, list[Update]] = defaultdict(list)
     for update in updates:
         by_file[update.target.location.file].append(update)
+    known = facts or {}
+
+    def rewrite_one(item: tuple[str, list[Update]]) -> str | Problem:
+        file, file_updates = item
+        old = texts.get(file)
+        if old is None:
+            return Problem("not rewritten: the file's text is not at hand", file)
+        try:
+            return rewrite_text(old, file, file_updates, known.get(file))
+        except ManifestError as error:
+            return _not_rewritten(file, str(error))
+
+    work = sorted(by_file.items())
     new_texts: dict[str, str] = {}
     applied: list[Update] = []
     problems: list[Problem] = []
-    for file, file_updates in sorted(by_file.items()):
-        old = texts.get(file)
-        if old is None:
-            problems.append(Problem("not rewritten: the file's text is not at hand", file))
-            continue
-        try:
-            new = rewrite_text(old, file, file_updates, (facts or {}).get(file))
-        except ManifestError as error:
-            problems.append(_not_rewritten(file, str(error)))
-            continue
-        if new != old:
+    for (file, file_updates), new in zip(
+        work, (map_files or serial_map)(rewrite_one, work), strict=True
+    ):
+        if isinstance(new, Problem):
+            problems.append(new)
+        elif new != texts[file]:
             new_texts[file] = new
             # A target already at the new value is not news: the others in its file are.
             applied.extend(u for u in file_updates if updated_value(u) != u.target.current_value)

@@ -13,10 +13,12 @@ import tempfile
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from imagebot.errors import ManifestError
 from imagebot.manifest.argocd import ArgoApp
 from imagebot.manifest.facts import FileFacts
+from imagebot.manifest.filemap import FileMap, serial_map
 from imagebot.manifest.occurrences import Occurrence
 from imagebot.manifest.scan import FileScan, scan_file, target_order, with_setters
 from imagebot.manifest.setters import resolve_markers
@@ -65,6 +67,16 @@ class TreeScan:
     facts: Mapping[str, FileFacts] = field(default_factory=dict)
 
 
+class _Scanned(NamedTuple):
+    """One file read and scanned; what reading it found goes back with it."""
+
+    relative: str
+    text: str | None
+    problems: tuple[Problem, ...]
+    skipped: tuple[Problem, ...]
+    scan: FileScan | None
+
+
 def scan_tree(
     root: Path,
     paths: Sequence[str] = (),
@@ -76,6 +88,7 @@ def scan_tree(
     max_bytes: int = MAX_FILE_BYTES,
     repository_urls: Callable[[], Sequence[str]] | None = None,
     with_facts: bool = False,
+    map_files: FileMap | None = None,
 ) -> TreeScan:
     """Scan ``root`` (or only ``paths`` below it) for targets.
 
@@ -91,8 +104,10 @@ def scan_tree(
     point at (``argocd_writeback``). Without it (the workflow commands) Applications are not
     followed at all; with no URL, each one is reported as left alone. ``with_facts`` keeps,
     for each file with a target, what a rewrite of it needs (``facts``): no node, a few
-    hundred bytes a file.
+    hundred bytes a file. ``map_files`` reads and scans the files (``serial_map`` when None):
+    the CLI hands in one that shares them with a second process.
     """
+    map_files = map_files or serial_map
     base = root.resolve()
     problems: list[Problem] = []
     skipped: list[Problem] = []
@@ -101,29 +116,24 @@ def scan_tree(
     workloads: list[Workload] = []
     occurrences: list[Occurrence] = []
     also = _copy_screen(watch)
-    seen = composed = 0
-    for relative, path in _manifest_files(base, paths, skipped):
-        seen += 1
-        text = _read(
-            path,
-            relative,
-            max_bytes=max_bytes,
-            problems=problems,
-            skipped=skipped,
-            only_automated=only_automated,
-            also=also,
-        )
-        if text is None:
+
+    read_and_scan = _ReadAndScan(
+        max_bytes,
+        only_automated,
+        also,
+        with_workloads,
+        frozenset(watch),
+        watch_automated,
+        with_facts,
+    )
+    found = list(_manifest_files(base, paths, skipped))
+    composed = 0
+    for relative, text, read_problems, read_skipped, scan in map_files(read_and_scan, found):
+        problems.extend(read_problems)
+        skipped.extend(read_skipped)
+        if text is None or scan is None:
             continue
         composed += 1
-        scan = scan_file(
-            text,
-            relative,
-            with_workloads=with_workloads,
-            watch=watch,
-            watch_own=watch_automated,
-            with_facts=with_facts,
-        )
         if scan.skipped is not None:
             skipped.append(scan.skipped)
             occurrences.extend(scan.occurrences)
@@ -166,13 +176,51 @@ def scan_tree(
         problems=tuple(problems),
         skipped=tuple(skipped),
         texts={file: texts[file] for file in sorted(kept)},
-        files_seen=seen,
+        files_seen=len(found),
         files_composed=composed,
         workloads=tuple(workloads),
         occurrences=tuple(occurrences),
         others=tuple(others) if watch_automated else (),
         facts={s.file: s.facts for s in scans if s.facts is not None and s.file in kept},
     )
+
+
+@dataclass(frozen=True, slots=True)
+class _ReadAndScan:
+    """Read one file and scan it, as ``scan_tree`` was asked to."""
+
+    max_bytes: int
+    only_automated: bool
+    also: re.Pattern[bytes] | None
+    with_workloads: bool
+    watch: frozenset[str]
+    watch_own: bool
+    with_facts: bool
+
+    def __call__(self, found: tuple[str, Path]) -> _Scanned:
+        relative, path = found
+        problems: list[Problem] = []
+        skipped: list[Problem] = []
+        text = _read(
+            path,
+            relative,
+            max_bytes=self.max_bytes,
+            problems=problems,
+            skipped=skipped,
+            only_automated=self.only_automated,
+            also=self.also,
+        )
+        scan = None
+        if text is not None:
+            scan = scan_file(
+                text,
+                relative,
+                with_workloads=self.with_workloads,
+                watch=self.watch,
+                watch_own=self.watch_own,
+                with_facts=self.with_facts,
+            )
+        return _Scanned(relative, text, tuple(problems), tuple(skipped), scan)
 
 
 def _read_plain(base: Path, relative: str, max_bytes: int) -> str | None:

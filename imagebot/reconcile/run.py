@@ -29,7 +29,7 @@ from imagebot.gitrepo import (
     render_message,
 )
 from imagebot.gitrepo.remotes import remote_urls
-from imagebot.manifest import FileFacts, Update, rewrite_files, scan_tree, unified_diff
+from imagebot.manifest import FileFacts, FileMap, Update, rewrite_files, scan_tree, unified_diff
 from imagebot.model import (
     Change,
     CommitSha,
@@ -111,6 +111,10 @@ class Edges:
     jitter: Callable[[], float] = field(default=random.random)
     # Told (done, total) while creation times are fetched: the CLI draws a progress bar.
     progress: Callable[[int, int], None] | None = None
+    # How the tree's files are read and scanned (None: one after the other). The CLI shares
+    # them with a forked process (``forked.forked_map``); the operator, whose threads a fork
+    # would copy, does not.
+    map_files: FileMap | None = None
 
 
 def reconcile(
@@ -158,7 +162,9 @@ def _reconcile_in(
         min_age=settings.min_age,
         now=datetime.fromtimestamp(edges.wall(), UTC),
     )
-    planner = _Planner(workspace.root, settings, registry, edges.progress, rules)
+    planner = _Planner(
+        workspace.root, settings, registry, edges.progress, rules, map_files=edges.map_files
+    )
     first = planner.plan()
     observed = planner.fingerprint(first.texts)
     if unchanged_since is not None and observed == unchanged_since:
@@ -175,8 +181,8 @@ def _reconcile_in(
         )
     committed = commit_as_configured(
         workspace,
-        _prepare(first, settings),
-        lambda: _prepare(planner.plan(), settings),
+        _prepare(first, settings, edges.map_files),
+        lambda: _prepare(planner.plan(), settings, edges.map_files),
         settings,
         sleep=edges.sleep,
         jitter=edges.jitter,
@@ -248,9 +254,11 @@ class _Planner:
         registry: RegistryLike,
         progress: Callable[[int, int], None] | None = None,
         rules: Rules = NO_RULES,
+        *,
+        map_files: FileMap | None = None,
     ) -> None:
         self.root, self.settings, self.registry = root, settings, registry
-        self.progress, self.rules = progress, rules
+        self.progress, self.rules, self.map_files = progress, rules, map_files
         self.scans: dict[str, RepoScan] = {}
         self.digests: dict[DigestKey, Digest | RegistryError] = {}
         # Candidates examined for the rules on chosen tags, once per run (a retry asks none).
@@ -268,6 +276,7 @@ class _Planner:
             watch_automated=True,
             repository_urls=lambda: remote_urls(self.root),
             with_facts=True,
+            map_files=self.map_files,
         )
         screened = screen(tree.targets)
         queries = [
@@ -341,12 +350,14 @@ class _Outcome:
     diff: str = ""
 
 
-def _prepare(planned: _Planned, settings: Settings) -> Prepared[_Outcome]:
+def _prepare(
+    planned: _Planned, settings: Settings, map_files: FileMap | None = None
+) -> Prepared[_Outcome]:
     """Rewrite the planned changes into the texts they were planned on, ready to commit."""
     outcome = _Outcome(plan=planned.plan)
     current = planned.texts
     texts, outcome.changes, outcome.problems = rewrite_changes(
-        current, planned.plan.changes, planned.facts
+        current, planned.plan.changes, planned.facts, map_files=map_files
     )
     outcome.after = {**current, **{path: new for path, (_, new) in texts.items()}}
     template = settings.git.push_branch
@@ -369,12 +380,14 @@ def rewrite_changes(
     texts: Mapping[str, str],
     changes: Sequence[Change],
     facts: Mapping[str, FileFacts] | None = None,
+    *,
+    map_files: FileMap | None = None,
 ) -> tuple[dict[str, tuple[str, str]], list[Change], list[Problem]]:
     """Apply changes to the texts they were planned on; a file that fails is left out whole.
     ``facts``: the scan's of those texts, when it kept them (``scan_tree(with_facts=True)``)."""
     by_target = {change.target: change for change in changes}
     updates = [Update(c.target, c.new_tag, c.new_digest) for c in changes]
-    result = rewrite_files(texts, updates, facts)
+    result = rewrite_files(texts, updates, facts, map_files=map_files)
     applied = [by_target[update.target] for update in result.applied]
     rewritten = {path: (texts[path], new) for path, new in result.new_texts.items()}
     return rewritten, applied, list(result.problems)
