@@ -87,7 +87,8 @@ def manifest(n: int) -> str:
     extra = "      - name: side\n        image: busybox:1.0\n" if n % 7 == 0 else ""
     return (
         f"apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: app-{n}\n  annotations:\n"
-        f'    imagebot.io/automated: "true"\n    imagebot.io/tag.app: semver:*\nspec:\n  template:\n    spec:\n      containers:\n'
+        '    imagebot.io/automated: "true"\n    imagebot.io/tag.app: semver:*\n'
+        "spec:\n  template:\n    spec:\n      containers:\n"
         f"      - name: app\n        image: reg.example/team/app{n % 5}:1.0.{n % 3}\n{extra}"
     )
 
