@@ -67,7 +67,8 @@ def libyaml_aliases_in(text: str) -> bool | None:
     try:
         found = False
         while parser.check_event():
-            found = found or isinstance(parser.get_event(), AliasEvent)
+            event = parser.get_event()  # always taken: check_event repeats until it is
+            found = found or isinstance(event, AliasEvent)
         return found
     except (YAMLError, ValueError, TypeError):
         return None
