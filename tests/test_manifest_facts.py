@@ -36,6 +36,7 @@ from tests.test_manifest_properties import (
     TARGET,
     TRICKY_TAGS,
     Manifest,
+    draw_tags,
     render,
 )
 
@@ -78,8 +79,7 @@ def assert_same_both_ways(text: str, file: str, updates: list[Update]) -> str:
 def test_drawn_manifests_give_the_same_text_both_ways(
     manifest: Manifest, data: st.DataObject
 ) -> None:
-    count = len(manifest.images)
-    old_tags = data.draw(st.lists(TAGS, min_size=count, max_size=count))
+    old_tags = draw_tags(manifest, data)
     old = render(manifest, old_tags, data.draw(TAGS))
     targets, problems = scan_text(old, "m.yaml")
     assert not problems

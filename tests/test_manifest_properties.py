@@ -73,6 +73,12 @@ MANIFESTS = st.builds(
 )
 
 
+def draw_tags(manifest: Manifest, data: st.DataObject) -> list[str]:
+    """One drawn tag per image of ``manifest``: the tags it is rendered with."""
+    count = len(manifest.images)
+    return data.draw(st.lists(TAGS, min_size=count, max_size=count))
+
+
 def render(manifest: Manifest, tags: list[str], mention: str) -> str:
     """The manifest with ``tags`` as image values; comments, a block scalar and ``args`` mention
     ``TARGET:mention`` as text, which no rewrite may touch."""
@@ -128,8 +134,7 @@ def with_images_replaced(documents: list[object], new_tag: str) -> list[object]:
 def test_set_image_changes_exactly_the_target_values(
     manifest: Manifest, data: st.DataObject
 ) -> None:
-    count = len(manifest.images)
-    old_tags = data.draw(st.lists(TAGS, min_size=count, max_size=count))
+    old_tags = draw_tags(manifest, data)
     new_tag, mention = data.draw(TAGS), data.draw(TAGS)
     new_tags = [
         new_tag if repository == TARGET else tag
