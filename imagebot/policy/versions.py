@@ -59,22 +59,9 @@ def parse_version(text: str) -> Version | None:
 
 
 def version_key(text: str) -> VersionKey | None:
-    """Just the precedence key of ``text``: the fast path for ranking many tags. Kept per text
-    (bounded): a repository's tags are ranked once for each deployed tag that runs it."""
-    try:
-        return _KEYS[text]
-    except KeyError:
-        pass
+    """Just the precedence key of ``text``: the fast path for ranking many tags."""
     m = _VERSION.fullmatch(text)
-    key = None if m is None else _key(m)
-    if len(_KEYS) >= _KEYS_LIMIT:
-        _KEYS.clear()
-    _KEYS[text] = key
-    return key
-
-
-_KEYS: dict[str, VersionKey | None] = {}
-_KEYS_LIMIT = 65_536
+    return None if m is None else _key(m)
 
 
 def _key(m: re.Match[str]) -> VersionKey | None:

@@ -59,12 +59,7 @@ def forked_map(fn: Callable[[T], R], items: Sequence[T], /) -> list[R]:
 
 
 def _may_fork(count: int) -> bool:
-    return (
-        count >= MIN_ITEMS
-        and sys.platform == "linux"
-        and hasattr(os, "fork")
-        and len(os.sched_getaffinity(0)) >= 2
-    )
+    return count >= MIN_ITEMS and sys.platform == "linux" and len(os.sched_getaffinity(0)) >= 2
 
 
 def _collect(read_end: int, pid: int) -> list[R] | None:

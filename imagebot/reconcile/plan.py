@@ -290,10 +290,11 @@ def _select_one(
     *,
     rules: Rules,
     examine: ExamineEdge | None,
-    memo: dict[tuple[object, ...], Gated] | None = None,
+    memo: dict[tuple[object, ...], Gated],
 ) -> list[Selected]:
     """The target's decision, preceded by the problems that say why newer tags were passed
-    over when the rules refused them. ``memo`` keeps decisions for targets alike."""
+    over when the rules refused them. ``memo`` keeps decisions for targets alike (policies
+    are frozen dataclasses, so equal policies are one key)."""
     target, image = item.target, item.target.image
     if item.policy.needs_current and not image.tag:
         return [
@@ -301,11 +302,7 @@ def _select_one(
         ]
     gate = rules.gate_for(target)
     key = (image.name, item.policy, gate, image.tag, current_created, allow_downgrade)
-    try:
-        gated = memo.get(key) if memo is not None else None
-    except TypeError:  # a policy that cannot be hashed is decided each time
-        memo = None
-        gated = None
+    gated = memo.get(key)
     try:
         if gated is None:
             gated = select_gated(
@@ -317,8 +314,7 @@ def _select_one(
                 current_created=current_created,
                 allow_downgrade=allow_downgrade,
             )
-            if memo is not None:
-                memo[key] = gated
+            memo[key] = gated
     except Unavailable as stop:
         message = f"{image.name}: could not examine {stop.tag} ({stop.error}); not updated"
         return [problem_at(target, message, ProblemCode.REGISTRY_UNAVAILABLE)]
