@@ -36,3 +36,19 @@ def test_help_lists_commands_without_importing_heavy_modules() -> None:
     ).stdout
     assert "Usage: imagebot" in out
     assert "HEAVY []" in out
+
+
+@pytest.mark.rig
+def test_the_scan_path_loads_neither_the_http_stack_nor_gitpython() -> None:
+    """``imagebot run`` forks its scan before loading requests and GitPython (``ForkedMap``'s
+    ``meanwhile``), and opens a fresh clone without GitPython: the run path's modules, a
+    workspace's and the registry package's answers must not import them."""
+    code = (
+        "import sys\n"
+        "import imagebot.reconcile.run, imagebot.gitrepo.checkout, imagebot.registry\n"
+        "print('LOADED', [m for m in ('git', 'requests', 'urllib3') if m in sys.modules])\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert "LOADED []" in out

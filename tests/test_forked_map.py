@@ -1,11 +1,13 @@
-"""``forked_map``: the second half of a tree's files in a forked child, the result always the
-serial one. The child is a real fork of the test process; its failures must never be the run's.
+"""``forked_map`` and ``ForkedMap``: a tree's files shared with a forked child that works from
+the end of the list, the result always the serial one. The child is a real fork of the test
+process; its failures must never be the run's.
 """
 
 from __future__ import annotations
 
 import os
 import signal
+import time
 from pathlib import Path
 
 import pytest
@@ -13,7 +15,7 @@ import pytest
 from imagebot.manifest import rewrite_files, scan_tree, serial_map
 from imagebot.manifest.rewrite import Update
 from imagebot.reconcile import forked
-from imagebot.reconcile.forked import MIN_ITEMS, forked_map
+from imagebot.reconcile.forked import MIN_ITEMS, ForkedMap, forked_map
 
 pytestmark = pytest.mark.rig  # forks a process
 
@@ -26,14 +28,51 @@ def square_with_pid(n: int) -> tuple[int, int]:
     return n * n, os.getpid()
 
 
+def slow_square_with_pid(n: int) -> tuple[int, int]:
+    time.sleep(0.002)  # long enough for the child to be forked and take its share
+    return n * n, os.getpid()
+
+
 @needs_two_cpus
-def test_the_second_half_is_computed_in_another_process_and_comes_back_in_order() -> None:
+def test_both_processes_take_items_and_the_results_come_back_in_order() -> None:
     items = list(range(MIN_ITEMS * 2 + 1))
-    results = forked_map(square_with_pid, items)
+    results = forked_map(slow_square_with_pid, items)
     assert [value for value, _ in results] == [n * n for n in items]
     pids = [pid for _, pid in results]
     assert pids[0] == os.getpid() and pids[-1] != os.getpid()
     assert len(set(pids)) == 2
+    # One meeting point: this process's items first, then the child's.
+    assert pids == sorted(pids, key=lambda pid: pid != os.getpid())
+
+
+@needs_two_cpus
+def test_the_child_works_while_this_process_does_its_meanwhile_once() -> None:
+    ran: list[int] = []
+
+    def meanwhile() -> None:
+        ran.append(os.getpid())
+        time.sleep(0.5)
+
+    shared = ForkedMap(meanwhile=meanwhile)
+    items = list(range(MIN_ITEMS * 2))
+    results = shared(slow_square_with_pid, items)
+    assert [value for value, _ in results] == [n * n for n in items]
+    theirs = sum(pid != os.getpid() for _, pid in results)
+    assert theirs > len(items) // 2  # the child ran ahead while this process was busy
+    assert ran == [os.getpid()]
+    assert [value for value, _ in shared(square_with_pid, items)] == [n * n for n in items]
+    assert ran == [os.getpid()]  # not again on the next map
+
+
+def test_few_items_run_no_meanwhile() -> None:
+    ran: list[int] = []
+    shared = ForkedMap(meanwhile=lambda: ran.append(1))
+    assert shared(square_with_pid, [1, 2, 3]) == [
+        (1, os.getpid()),
+        (4, os.getpid()),
+        (9, os.getpid()),
+    ]
+    assert ran == []
 
 
 def test_few_items_stay_in_this_process() -> None:
@@ -52,6 +91,22 @@ def test_a_child_that_dies_leaves_its_half_to_this_process() -> None:
 
     items = list(range(MIN_ITEMS * 2))
     assert forked_map(die_in_the_child, items) == [n + 1 for n in items]
+
+
+@needs_two_cpus
+def test_a_child_killed_midway_leaves_what_it_claimed_to_this_process() -> None:
+    parent = os.getpid()
+    items = list(range(MIN_ITEMS * 2))
+
+    def die_after_some(n: int) -> int:
+        if os.getpid() != parent and n == len(items) - 10:
+            os.kill(os.getpid(), signal.SIGKILL)
+        time.sleep(0.002)
+        return n + 1
+
+    assert ForkedMap(meanwhile=lambda: time.sleep(0.2))(die_after_some, items) == [
+        n + 1 for n in items
+    ]
 
 
 @needs_two_cpus

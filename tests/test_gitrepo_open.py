@@ -48,8 +48,11 @@ def test_the_clone_is_under_way_while_meanwhile_runs(settings: GitSettings, tmp_
     assert not partial_clones(tmp_path)  # the finished clone was renamed into place
 
 
-def test_meanwhile_runs_before_gitpython_is_loaded(settings: GitSettings, tmp_path: Path) -> None:
-    """The point of ``meanwhile``: the CLI's imports overlap the clone, GitPython's included."""
+def test_a_fresh_clone_opens_without_gitpython(settings: GitSettings, tmp_path: Path) -> None:
+    """The point of ``meanwhile``: the CLI's imports overlap the clone. GitPython is not among
+    them: a fresh clone is opened (its branch read from HEAD) and scanned before git runs in
+    it, so ``imagebot run`` loads GitPython while its scan is under way; the first git command
+    loads it."""
     code = (
         "import sys\n"
         "from pathlib import Path\n"
@@ -58,14 +61,17 @@ def test_meanwhile_runs_before_gitpython_is_loaded(settings: GitSettings, tmp_pa
         "seen = []\n"
         f"settings = GitSettings(repo={settings.repo!r})\n"
         f"with Workspace.open(settings, cache_root=Path({str(tmp_path)!r}),\n"
-        "                    meanwhile=lambda: seen.append('git' in sys.modules)):\n"
-        "    pass\n"
-        "print('GIT LOADED IN MEANWHILE', seen, 'AFTER', 'git' in sys.modules)\n"
+        "                    meanwhile=lambda: seen.append('git' in sys.modules)) as w:\n"
+        "    loaded = 'git' in sys.modules\n"
+        "    print('OPEN ON', w.branch, 'GIT LOADED IN MEANWHILE', seen, 'AFTER', loaded)\n"
+        "    w.head()\n"
+        "    print('AFTER A COMMAND', 'git' in sys.modules)\n"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     ).stdout
-    assert "GIT LOADED IN MEANWHILE [False] AFTER True" in out
+    assert "OPEN ON main GIT LOADED IN MEANWHILE [False] AFTER False" in out
+    assert "AFTER A COMMAND True" in out
 
 
 def test_meanwhile_runs_once_for_a_reused_cache_and_a_work_tree_in_place(

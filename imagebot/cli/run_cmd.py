@@ -232,13 +232,14 @@ def _cycle(options: Mapping[str, Any], clients: RegistryClients[str]) -> Cycle:
         with Workspace.open(settings.git, meanwhile=_load_reconcile) as workspace:
             from imagebot.cli.progress import Progress
             from imagebot.reconcile import Edges, reconcile
-            from imagebot.reconcile.forked import forked_map
+            from imagebot.reconcile.forked import ForkedMap
 
             progress = Progress()
             try:
                 edges = Edges(
                     progress=progress,
-                    map_files=forked_map,
+                    # The HTTP stack and GitPython load while a forked child starts on the scan.
+                    map_files=ForkedMap(meanwhile=_load_edges),
                     open_workspace=lambda _git: workspace,
                     make_registry=lambda settings: clients.lease(_OWNER, settings),
                 )
@@ -291,3 +292,9 @@ def _nothing_found(result: RunResult) -> bool:
 
 def _load_reconcile() -> None:
     import imagebot.reconcile.run  # noqa: F401 - loaded for its side effect: the modules are ready
+
+
+def _load_edges() -> None:
+    import git  # noqa: F401 - loaded for their side effect, as above
+
+    import imagebot.registry.client  # noqa: F401

@@ -13,9 +13,7 @@ import shutil
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-
-from git import Repo
-from git.exc import GitCommandError, InvalidGitRepositoryError, NoSuchPathError
+from typing import TYPE_CHECKING
 
 from imagebot.config import GitSettings
 from imagebot.errors import ConfigError
@@ -24,6 +22,9 @@ from imagebot.gitrepo.clone import PendingClone
 from imagebot.gitrepo.failures import Redactor, classify
 from imagebot.gitrepo.lock import FileLock
 from imagebot.gitrepo.runner import GitRunner
+
+if TYPE_CHECKING:
+    from git import Repo
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +65,7 @@ class Checkout:
 
     @property
     def root(self) -> Path:
-        return Path(str(self.git.repo.working_tree_dir))
+        return self.git.root
 
 
 def open_cached(
@@ -84,14 +85,24 @@ def open_cached(
     label = redact(url)
     repo = None if clone is not None else _reusable(directory)
     fresh = repo is None
-    if repo is None:
-        repo = _finished(clone or PendingClone(url, directory, settings.branch, env), url, redact)
-    repo.git.update_environment(**env)
-    git = GitRunner(repo, label=label, redact=redact)
+    if repo is None:  # GitPython is not needed yet: the runner opens the clone on first use
+        _finished(clone or PendingClone(url, directory, settings.branch, env), url, redact)
+    git = GitRunner(directory, label=label, redact=redact, env=env, repo=repo)
     if not fresh:  # a fresh clone names ``url`` already
         git.run("set the remote", "remote", "set-url", REMOTE, url)
-    branch = settings.branch or repo.active_branch.name
+    branch = settings.branch or (fresh and _cloned_branch(directory)) or git.active_branch()
     return Checkout(git, branch, REMOTE, branch, cached=True, lock=lock, fresh=fresh)
+
+
+def _cloned_branch(directory: Path) -> str | None:
+    """The branch a clone of ours just checked out, read from its HEAD file (git wrote it a
+    moment ago: a symbolic ref), so that opening it needs no GitPython yet."""
+    try:
+        head = (directory / ".git" / "HEAD").read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError):
+        return None
+    name = head.removeprefix("ref: refs/heads/")
+    return name if name != head and name else None
 
 
 def open_in_place(
@@ -103,6 +114,9 @@ def open_in_place(
     secrets: Iterable[str | None],
 ) -> Checkout:
     """Use the work tree around ``path`` as it is: no fetch, reset or clean of the user's files."""
+    from git import Repo
+    from git.exc import InvalidGitRepositoryError, NoSuchPathError
+
     try:
         repo = Repo(path, search_parent_directories=True)
     except (InvalidGitRepositoryError, NoSuchPathError) as error:
@@ -112,9 +126,9 @@ def open_in_place(
     ensure_reaper()
     lock = FileLock(Path(repo.git_dir) / "imagebot.lock")
     lock.acquire(lock_timeout)
-    git = GitRunner(repo, label=str(repo.working_tree_dir), redact=Redactor(secrets))
+    root = Path(str(repo.working_tree_dir))
+    git = GitRunner(root, label=str(root), redact=Redactor(secrets), env=env, repo=repo)
     try:
-        repo.git.update_environment(**env)
         wanted = settings.branch
         if wanted and (repo.head.is_detached or repo.active_branch.name != wanted):
             git.run(f"check out {wanted}", "checkout", wanted)
@@ -138,6 +152,9 @@ def open_in_place(
 
 def _reusable(directory: Path) -> Repo | None:
     """The cached clone, with lock files of a killed git removed; None when there is none."""
+    from git import Repo
+    from git.exc import InvalidGitRepositoryError, NoSuchPathError
+
     if not (directory / ".git").is_dir():
         shutil.rmtree(directory, ignore_errors=True)
         return None
@@ -163,7 +180,7 @@ def _reusable(directory: Path) -> Repo | None:
     return repo
 
 
-def _finished(clone: PendingClone, url: str, redact: Redactor) -> Repo:
+def _finished(clone: PendingClone, url: str, redact: Redactor) -> None:
     """Wait for the shallow clone into a temporary sibling, then rename it into place: a killed
     clone leaves no workspace."""
     try:
@@ -172,9 +189,10 @@ def _finished(clone: PendingClone, url: str, redact: Redactor) -> Repo:
         clone.cancel()
         raise
     if status != 0:
+        from git.exc import GitCommandError
+
         clone.cancel()
         error = GitCommandError(clone.command, status, printed)
         raise classify(error, action=f"clone {redact(url)}", redact=redact) from error
     clone.partial.rename(clone.directory)
     log.info("cloned %s into %s", redact(url), clone.directory)
-    return Repo(clone.directory)

@@ -10,11 +10,13 @@ not from text.
 from __future__ import annotations
 
 import re
-
-from git.exc import GitCommandError
+from typing import TYPE_CHECKING
 
 from imagebot.errors import ConfigError, GitAuthError, GitError, ImagebotError, PushRejected
 from imagebot.redact import Redactor
+
+if TYPE_CHECKING:
+    from git.exc import GitCommandError
 
 __all__ = ["LOST_RACE", "Redactor", "classify", "lost_race", "signing_failed"]
 

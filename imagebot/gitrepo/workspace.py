@@ -4,7 +4,8 @@ A URL is cloned shallow into a cache directory that later runs reuse; every open
 fetches and hard-resets it, so whatever a crashed run left (files, commits, lock files) is gone.
 A local work tree is used in place and never reset or cleaned. Which files change and what the
 message says is decided by the caller. Git runs through ``runner.py``, where its failures are
-classified; GitPython is loaded only once a workspace is being opened.
+classified; GitPython is loaded only once git runs in the workspace (for a fresh clone, not before
+the first commit or question: ``runner.py``).
 """
 
 from __future__ import annotations
@@ -42,6 +43,13 @@ __all__ = ["DEFAULT_LOCK_TIMEOUT", "Workspace"]
 DEFAULT_LOCK_TIMEOUT = 600.0
 
 
+class _Unread:
+    """``remote_revision`` before its first read."""
+
+
+_UNREAD = _Unread()
+
+
 class Workspace:
     """A checked-out branch that imagebot may commit to and push from. Use ``open``.
 
@@ -62,7 +70,18 @@ class Workspace:
         self._env = env
         self._author = author
         self._own_commits: set[str] = set()
-        self.remote_revision: str | None = self._remote_head()
+        self._remote_revision: str | _Unread | None = _UNREAD
+
+    @property
+    def remote_revision(self) -> str | None:
+        # Read when first asked, not at open: a fresh clone then runs no git before its scan.
+        if isinstance(self._remote_revision, _Unread):
+            self._remote_revision = self._remote_head()
+        return self._remote_revision
+
+    @remote_revision.setter
+    def remote_revision(self, value: str | None) -> None:
+        self._remote_revision = value
 
     @classmethod
     def open(
@@ -87,7 +106,7 @@ class Workspace:
             env = GitEnvironment(settings, None)
             try:
                 _call(meanwhile)
-                from imagebot.gitrepo.checkout import open_in_place  # GitPython loads here
+                from imagebot.gitrepo.checkout import open_in_place
 
                 checkout = open_in_place(
                     where.path,
@@ -335,7 +354,7 @@ def _open_cached(
     try:
         clone = clone_unless_cached(remote.url, directory, settings.branch, env.variables)
         _call(meanwhile)
-        from imagebot.gitrepo.checkout import open_cached  # GitPython loads here, while git clones
+        from imagebot.gitrepo.checkout import open_cached
 
         return open_cached(
             remote.url,

@@ -52,7 +52,7 @@ from imagebot.reconcile.plan import (
 )
 from imagebot.reconcile.retry import Prepared, commit_as_configured
 from imagebot.refs import ImageRef
-from imagebot.registry import RegistryClient, RepoQuery, RepoScan
+from imagebot.registry import RepoQuery, RepoScan
 
 
 class WorkspaceLike(Protocol):
@@ -94,8 +94,42 @@ def _open_workspace(settings: GitSettings) -> WorkspaceLike:
 
 
 def _make_registry(settings: RegistrySettings) -> RegistryLike:
+    from imagebot.registry.client import RegistryClient  # the HTTP stack, when first needed
+
     client: RegistryLike = RegistryClient(settings)
     return client
+
+
+class _LeasedOnFirstUse:
+    """The cycle's registry, made when first asked: the CLI loads its HTTP stack (~0.1 s) while
+    the scan is already under way, and a tree with nothing to ask about never loads it."""
+
+    def __init__(self, make: Callable[[], RegistryLike]) -> None:
+        self._make = make
+        self._registry: RegistryLike | None = None
+
+    def _leased(self) -> RegistryLike:
+        if self._registry is None:
+            self._registry = self._make()
+        return self._registry
+
+    def scan(
+        self,
+        requests: Sequence[RepoQuery],
+        *,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> dict[str, RepoScan]:
+        return self._leased().scan(requests, progress=progress)
+
+    def digest(self, image: ImageRef, tag: str) -> Digest:
+        return self._leased().digest(image, tag)
+
+    def examine(self, image: ImageRef, tag: str) -> TagFacts:
+        return self._leased().examine(image, tag)
+
+    @property
+    def stats(self) -> Mapping[str, int]:
+        return {} if self._registry is None else self._registry.stats
 
 
 @dataclass(slots=True)
@@ -112,7 +146,7 @@ class Edges:
     # Told (done, total) while creation times are fetched: the CLI draws a progress bar.
     progress: Callable[[int, int], None] | None = None
     # How the tree's files are read and scanned (None: one after the other). The CLI shares
-    # them with a forked process (``forked.forked_map``); the operator, whose threads a fork
+    # them with a forked process (``forked.SharedMap``); the operator, whose threads a fork
     # would copy, does not.
     map_files: FileMap | None = None
 
@@ -156,7 +190,7 @@ def _reconcile_in(
     started: float,
     unchanged_since: str | None,
 ) -> RunResult:
-    registry = edges.make_registry(settings.registries)
+    registry = _LeasedOnFirstUse(lambda: edges.make_registry(settings.registries))
     rules = Rules(
         required_platforms=settings.registries.required_platforms,
         min_age=settings.min_age,
