@@ -21,8 +21,9 @@ from imagebot.errors import RewriteError
 from imagebot.manifest import Update, plan_set_image, rewrite_text, scan_text
 from imagebot.manifest.compose import compose_documents
 from imagebot.manifest.facts import FileFacts, shape
-from imagebot.manifest.rewrite_facts import rewrite_with_facts
+from imagebot.manifest.rewrite_facts import _Edit, _same_shape, _same_token, rewrite_with_facts
 from imagebot.manifest.scan import scan_file
+from imagebot.manifest.splice import apply_splices, splice_span
 from imagebot.manifest.verify import first_difference
 from imagebot.model import Target
 from imagebot.refs import parse_reference
@@ -221,8 +222,9 @@ def test_facts_of_another_text_are_not_used() -> None:
 
 def test_a_shape_that_differs_is_worded_by_the_composing_way() -> None:
     """Facts whose shape does not match (as if the splice had changed more than the value):
-    the facts way gives up and the composing way answers as it always did."""
-    text = POD + "  - name: a\n    image: nginx:1.0\n"
+    the facts way gives up and the composing way answers as it always did. (In a flow mapping,
+    where a plain value is not proven the same token, so the shape is what decides.)"""
+    text = POD + "  - {name: a, image: nginx:1.0}\n"
     facts = facts_of(text, "m.yaml")
     assert facts is not None
     wrong = FileFacts(facts.text, bytes(16), facts.slots)
@@ -344,3 +346,61 @@ def test_fixture_files_scan_the_same_with_facts_as_without() -> None:
 
 def _fields_of(scan: object) -> dict[str, object]:
     return {name: getattr(scan, name) for name in scan.__dataclass_fields__}  # type: ignore[attr-defined]
+
+
+# Values for the same-token proof: reference characters and every character that could end,
+# open or escape a token (indicators, quotes, backslash, blanks, a line break).
+PROOF_VALUES = st.one_of(
+    st.from_regex(r"[A-Za-z0-9][A-Za-z0-9._/:@+-]{0,11}", fullmatch=True),
+    st.text(
+        alphabet=st.sampled_from("aZ09._/:@+-#,[]{}'\"\\ \t!&*|>?%`\n"), min_size=1, max_size=12
+    ),
+)
+OLD_SCALARS = st.sampled_from(
+    ["nginx:1.0", "'nginx:1.0'", '"nginx:1.0"', "'it''s'", '"a\\"b"', "&a nginx:1.0", "!!str 1.0"]
+)
+LINES = st.sampled_from(
+    [
+        "  - name: a\n    image: {old}{suffix}\n",
+        "  - {{name: a, image: {old}}}\n",
+        "  - name: a\n    image:\n      {old}{suffix}\n",
+    ]
+)
+
+
+@settings(max_examples=examples(400), deadline=None)
+@given(
+    line=LINES,
+    old=OLD_SCALARS,
+    suffix=st.sampled_from(["", "  ", " # c", "\t"]),
+    value=PROOF_VALUES,
+)
+def test_a_proven_same_token_composes_to_the_same_graph(
+    line: str, old: str, suffix: str, value: str
+) -> None:
+    """Where ``_same_token`` spares the compose, composing agrees: the new text's graph is the
+    scan's with only the edited value changed (what ``_same_shape`` checks by composing)."""
+    text = POD + line.format(old=old, suffix=suffix)
+    facts = facts_of(text, "m.yaml")
+    assume(facts is not None and facts.slots)
+    assert facts is not None
+    [slot] = facts.slots
+    try:
+        splice = splice_span(text, slot.span, value, in_flow=slot.in_flow, where="m.yaml:6")
+    except RewriteError:
+        return
+    edit = _Edit(slot, value, "m.yaml:6")
+    if _same_token(text, edit, splice):
+        new = apply_splices(text, [splice], "m.yaml")
+        assert _same_shape(new, facts.shape, facts.slots, {slot.visit: edit}), new
+
+
+def test_the_same_token_proof_covers_the_common_image_line() -> None:
+    """The bench's and most repositories' shape: a plain or quoted reference in a block."""
+    for old in ("nginx:1.0", "'nginx:1.0'", '"nginx:1.0"'):
+        text = POD + f"  - name: a\n    image: {old}  # pinned\n"
+        facts = facts_of(text, "m.yaml")
+        assert facts is not None
+        [slot] = facts.slots
+        splice = splice_span(text, slot.span, "nginx:2.0", in_flow=False, where="m.yaml:6")
+        assert _same_token(text, _Edit(slot, "nginx:2.0", "m.yaml:6"), splice)
