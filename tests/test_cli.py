@@ -21,9 +21,15 @@ def test_version_prints_the_package_version() -> None:
     assert __version__ in result.output
 
 
+def python_prints(code: str) -> str:
+    """What ``code`` prints in a fresh interpreter: which modules it loaded is its own."""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return done.stdout
+
+
 @pytest.mark.rig
 def test_help_lists_commands_without_importing_heavy_modules() -> None:
-    code = (
+    out = python_prints(
         "import sys\n"
         "from imagebot.cli import main\n"
         "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
@@ -31,9 +37,6 @@ def test_help_lists_commands_without_importing_heavy_modules() -> None:
         "         if m in sys.modules]\n"
         "print('HEAVY', heavy)\n"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    ).stdout
     assert "Usage: imagebot" in out
     assert "HEAVY []" in out
 
@@ -43,12 +46,9 @@ def test_the_scan_path_loads_neither_the_http_stack_nor_gitpython() -> None:
     """``imagebot run`` forks its scan before loading requests and GitPython (``ForkedMap``'s
     ``meanwhile``), and opens a fresh clone without GitPython: the run path's modules, a
     workspace's and the registry package's answers must not import them."""
-    code = (
+    out = python_prints(
         "import sys\n"
         "import imagebot.reconcile.run, imagebot.gitrepo.checkout, imagebot.registry\n"
         "print('LOADED', [m for m in ('git', 'requests', 'urllib3') if m in sys.modules])\n"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    ).stdout
     assert "LOADED []" in out

@@ -71,6 +71,7 @@ class UnsafeYamlError(ComposeError):
 
 _PLAIN_TAGS: dict[str, Any] = {}
 _PLAIN_TAGS_LIMIT = 65_536
+_RESOLVERS = (VersionedResolver(version=(1, 1)), VersionedResolver(version=(1, 2)))
 
 if CParser is not None:
 
@@ -82,14 +83,15 @@ if CParser is not None:
             VersionedResolver.__init__(self, version=None, loadumper=self)
 
         def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
-            # ruamel's resolve looks the YAML version up and rebuilds its tables per loader;
-            # this loader always resolves as YAML 1.2, so a plain value's tag can be cached.
+            # ruamel's resolve looks the YAML version up and builds its tables once per loader,
+            # a file's; this loader always resolves as YAML 1.2, so a plain value's tag can be
+            # cached, and one shared 1.2 resolver builds them once.
             if kind is ScalarNode:
                 if not implicit[0]:
                     return self.DEFAULT_SCALAR_TAG
                 tag = _PLAIN_TAGS.get(value)
                 if tag is None:
-                    tag = VersionedResolver.resolve(self, kind, value, implicit)
+                    tag = _RESOLVERS[1].resolve(kind, value, implicit)
                     if len(_PLAIN_TAGS) >= _PLAIN_TAGS_LIMIT:
                         _PLAIN_TAGS.clear()
                     _PLAIN_TAGS[value] = tag
@@ -231,9 +233,6 @@ def _as_compose_error(error: YAMLError) -> ComposeError:
         problem = error.problem or error.context or "invalid YAML"
         return ComposeError(f"not valid YAML: {problem}", line)
     return ComposeError(f"not valid YAML: {error}", line)
-
-
-_RESOLVERS = (VersionedResolver(version=(1, 1)), VersionedResolver(version=(1, 2)))
 
 
 def resolves_to_string(value: str) -> bool:

@@ -8,6 +8,11 @@ alias) emits the index of its first visit, and every target's scalar emits a pla
 graphs serialize alike exactly when ``verify.first_difference``, which pairs nodes by identity,
 finds no difference but at those scalars; the rewrite then checks each of them by hand. A scan
 keeps a few hundred bytes per file instead of its node graph (5,000 files must fit in RSS).
+
+Where every target's scalar is one whose edit the rewrite can prove token for token
+(``one_token``: a one-line string, plain in a block or quoted), the digest is not computed: the
+walk still finds the aliases and repeated keys, and an edit the proof does not cover after all
+(an odd new value) goes the composing way, as a file without facts does.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from collections.abc import Collection, Mapping, Sequence
 from typing import NamedTuple
 
 from imagebot.manifest import nodes
-from imagebot.manifest.compose import MappingNode, Node, ScalarNode
+from imagebot.manifest.compose import STR_TAG, MappingNode, Node, ScalarNode
 from imagebot.manifest.splice import ScalarSpan
 
 SlotKey = tuple[int, nodes.YamlPath]  # (document, yaml_path), as a Target names its value
@@ -46,7 +51,7 @@ class FileFacts(NamedTuple):
     cheap to define on the run's import path, and compact to hold."""
 
     text: bytes
-    shape: bytes
+    shape: bytes  # b"" when not computed (every slot ``one_token``)
     # A tuple, not a dict by key: most files hold one or two targets, and a small dict costs
     # ~200 bytes; the rewrite builds it. ~450 bytes a file in all.
     slots: tuple[SlotFact, ...]
@@ -86,9 +91,19 @@ def file_facts(text: str, body: str, roots: Sequence[Node], keys: Sequence[SlotK
         node = nodes.resolve_path(parent, path[-1:]) if parent is not None else None
         if isinstance(node, ScalarNode):
             found[document, path] = node, bool(getattr(parent, "flow_style", False))
+    spans = {
+        id(node): ScalarSpan(
+            nodes.content_start(body, node), int(node.end_mark.index), node.style or "", node.value
+        )
+        for node, _ in found.values()
+    }
+    provable = all(
+        one_token(body, spans[id(node)], in_flow=in_flow, tag=str(node.tag))
+        for node, in_flow in found.values()
+    )
     repeated: dict[int, ScalarNode] = {}
     digest, at, aliased = shape(
-        roots, ids={id(node) for node, _ in found.values()}, repeated=repeated
+        roots, ids=spans.keys(), repeated=repeated, digest=bool(found) and not provable
     )
     if not found:
         return Walked(None, repeated)
@@ -98,12 +113,7 @@ def file_facts(text: str, body: str, roots: Sequence[Node], keys: Sequence[SlotK
         SlotFact(
             document,
             path,
-            ScalarSpan(
-                nodes.content_start(body, node),
-                int(node.end_mark.index),
-                node.style or "",
-                node.value,
-            ),
+            spans[id(node)],
             index_of[id(node)],
             sys.intern(str(node.tag)),  # shared, not one copy a file
             in_flow,
@@ -112,6 +122,25 @@ def file_facts(text: str, body: str, roots: Sequence[Node], keys: Sequence[SlotK
         for (document, path), (node, in_flow) in found.items()
     )
     return Walked(FileFacts(text_digest(text), digest, slots), repeated)
+
+
+_BREAKS = "\r\n\x85\u2028\u2029"
+
+
+def one_token(body: str, span: ScalarSpan, *, in_flow: bool, tag: str) -> bool:
+    """True for a scalar whose every edit to a reference the rewrite can prove (see
+    ``rewrite_facts``): a string on one line, not at the start of one, plain in a block (its
+    text exactly its value) or quoted."""
+    if tag != STR_TAG or span.start < 1 or body[span.start - 1] in _BREAKS:
+        return False
+    raw = body[span.start : span.end]
+    if any(char in raw for char in _BREAKS):
+        return False
+    if span.style == "":
+        return not in_flow and raw == span.value
+    if span.style in ("'", '"'):
+        return len(raw) >= 2 and raw[0] == span.style and raw[-1] == span.style
+    return False
 
 
 def _uses(
@@ -136,11 +165,13 @@ def shape(
     ids: Collection[int] = (),
     indexes: Collection[int] = (),
     repeated: dict[int, ScalarNode] | None = None,
+    digest: bool = True,
 ) -> tuple[bytes, dict[int, ScalarNode], set[int]]:
     """The shape digest of ``roots`` with a placeholder for each scalar whose ``id()`` is in
-    ``ids`` or whose first-visit index is in ``indexes``; those scalars by index; and the
-    documents where some node is reached twice (an alias). ``repeated`` is filled with each
-    document's first repeated key, in the order ``nodes.duplicate_key`` finds it.
+    ``ids`` or whose first-visit index is in ``indexes`` (b"" unless ``digest``); those scalars
+    by index; and the documents where some node is reached twice (an alias). ``repeated`` is
+    filled with each document's first repeated key, in the order ``nodes.duplicate_key`` finds
+    it.
 
     The serialization is a flat list: an int is a back-reference, ``"p"`` a placeholder, and
     ``"s"``/``"m"``/``"q"`` (scalar, mapping, sequence) are followed by the tag and the value or
@@ -161,16 +192,12 @@ def shape(
                 aliased.add(document)
                 continue
             index = seen[key] = len(seen)
-            # The tag as ``node.tag`` spells it costs two Python calls a node; its parts are
-            # plain attributes, and equal parts spell equal tags (a suffix alone is a str, a
-            # handle and its spelling a tuple: the two never compare equal).
-            parts = node.ctag
-            tag = parts.suffix if parts.handle is None else (parts.handle, str(parts))
+            tag = _tag_of(node) if digest else None
             if isinstance(node, ScalarNode):
                 if key in ids or index in indexes:
                     at[index] = node
                     out.append("p")
-                else:
+                elif digest:
                     out.extend(("s", tag, node.value))
             elif isinstance(node, MappingNode):
                 out.extend(("m", tag, len(node.value)))
@@ -183,5 +210,15 @@ def shape(
             else:
                 out.extend(("q", tag, len(node.value)))
                 stack.extend(reversed(node.value))
-    digest = hashlib.blake2b(repr(out).encode("utf-8", "surrogatepass"), digest_size=16)
-    return digest.digest(), at, aliased
+    if not digest:
+        return b"", at, aliased
+    hashed = hashlib.blake2b(repr(out).encode("utf-8", "surrogatepass"), digest_size=16)
+    return hashed.digest(), at, aliased
+
+
+def _tag_of(node: Node) -> object:
+    """The tag as ``node.tag`` spells it costs two Python calls a node; its parts are plain
+    attributes, and equal parts spell equal tags (a suffix alone is a str, a handle and its
+    spelling a tuple: the two never compare equal)."""
+    parts = node.ctag
+    return parts.suffix if parts.handle is None else (parts.handle, str(parts))

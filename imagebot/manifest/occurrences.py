@@ -203,7 +203,12 @@ class _Reader:
             cut = min(value.find(m) for m in ("{{", "${", "$(", "<%") if m in value)
             ref = _reference(value[:cut].rstrip(":@"), bare=True) if cut else None
         else:
-            ref = _reference(value, bare=bool(path) and path[-1] == "image")
+            bare = bool(path) and path[-1] == "image"
+            # Not bare, a copy has a tag or a digest: no ":" or "@", no reference to parse (an
+            # object's name or label holds the repository's name more often than not).
+            if not bare and ":" not in value and "@" not in value:
+                return None
+            ref = _reference(value, bare=bare)
         if ref is None or ref.name not in self.names:
             return None
         obj = self._holder(path)

@@ -6,15 +6,18 @@ and spliced with the same function the composing path uses. Every refusal of the
 (``rewrite``) has its counterpart here, but this path never refuses: it answers None, and the
 caller composes the old text and refuses with its usual file:line and why.
 
-Most edits need no compose at all: a one-line string scalar rewritten in its own style with a
-value of reference characters (``[A-Za-z0-9._/:@+-]``, not ending in ``:``) stays one token with
-the same ends in the same place, so the new text composes to the scan's graph with only that
-value changed (``_same_token``; ``tests/test_manifest_facts.py`` checks that claim against
-composing, over generated texts). Any other edit composes the new text once: its shape
-(``facts.shape``) must equal the scan's, each edited scalar must read as its new string, and
-each other target's scalar as it did, which is what ``verify.first_difference`` asks of the two
-graphs. A shape that differs is answered with None too, so the first difference is found and
-worded as it always was.
+Most edits need no compose at all: a one-line string scalar rewritten with a value of reference
+characters (``[A-Za-z0-9_./:@+-]``, not ending in ``:``), in its own style or double-quoted where
+plain would read as another type, stays one token with the same ends in the same place, so the
+new text composes to the scan's graph with only that value changed (``_same_token``;
+``tests/test_manifest_facts.py`` checks that claim against composing, over generated texts).
+The scan records no shape where it expects every edit to be proven so (``facts.one_token``).
+
+Any other edit composes the new text once: its shape (``facts.shape``) must equal the scan's,
+each edited scalar must read as its new string, and each other target's scalar as it did, which
+is what ``verify.first_difference`` asks of the two graphs. A shape that differs, or none
+recorded, is answered with None too, so the composing way decides and words any difference as
+it always did.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from collections.abc import Collection, Mapping, Sequence
 
 from imagebot.errors import RewriteError
 from imagebot.manifest.compose import STR_TAG, ComposeError, compose_documents, split_bom
-from imagebot.manifest.facts import FileFacts, SlotFact, SlotKey, shape
+from imagebot.manifest.facts import FileFacts, SlotFact, SlotKey, one_token, shape
 from imagebot.manifest.splice import Splice, apply_splices, splice_span
 from imagebot.manifest.update import Update, expected_text, new_value
 
@@ -64,45 +67,36 @@ def rewrite_with_facts(
         new_body = apply_splices(body, [splice for _, splice in splices], file)
     except RewriteError:
         return None
-    alike = all(_same_token(body, e, splice) for e, splice in splices) or _same_shape(
-        new_body, facts.shape, slots.values(), changed
+    # Without a recorded shape (the scan expected every edit proven) the composing way decides.
+    alike = all(_same_token(body, e, splice) for e, splice in splices) or (
+        bool(facts.shape) and _same_shape(new_body, facts.shape, slots.values(), changed)
     )
     return prefix + new_body if alike else None
 
 
 # What a reference or tag is made of: no quote, backslash, space, comment or flow indicator,
 # no line break or control character, and not an indicator where a plain scalar starts.
-_REFERENCE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/:@+-]*")
-_BREAKS = "\r\n\x85\u2028\u2029"
+_REFERENCE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_./:@+-]*")
 
 
 def _same_token(body: str, edit: _Edit, splice: Splice) -> bool:
     """True when ``splice`` provably leaves the text composing to the same graph, with only
     the edited scalar reading ``edit.value``: the old scalar was a one-line string not at the
-    start of a line, and the new one is written in the same style, plain or quoted, with
-    characters that cannot end, open or escape anything, so the scanner meets the same tokens
-    with the same ends. A plain value must also be a string under YAML 1.1 and 1.2, which the
-    splice checked when it kept it plain."""
+    start of a line (``facts.one_token``), and the new one is written with characters that
+    cannot end, open or escape anything, in the same style or, for a plain one that would read
+    as another type (``0``, ``1.10``), double-quoted, so the scanner meets the same tokens with
+    the same ends. Plain is kept only for a string under YAML 1.1 and 1.2 (``splice``), and a
+    quoted scalar is a string: what follows a plain scalar in a block (a blank, a comment, a
+    line break) cannot turn a quoted one into a key."""
     slot, value = edit.slot, edit.value
-    span = slot.span
-    if slot.tag != STR_TAG or not _REFERENCE.fullmatch(value) or value.endswith(":"):
+    if not _REFERENCE.fullmatch(value) or value.endswith(":"):
         return False
-    if span.start < 1 or body[span.start - 1] in _BREAKS:
+    if not one_token(body, slot.span, in_flow=slot.in_flow, tag=slot.tag):
         return False
-    raw = body[span.start : span.end]
-    if any(char in raw for char in _BREAKS):
-        return False
-    if span.style == "":
-        return not slot.in_flow and raw == span.value and splice.text == value
-    if span.style in ("'", '"'):
-        quote = span.style
-        return (
-            len(raw) >= 2
-            and raw[0] == quote
-            and raw[-1] == quote
-            and splice.text == quote + value + quote
-        )
-    return False
+    quote = slot.span.style
+    return splice.text == quote + value + quote or (
+        quote == "" and splice.text == '"' + value + '"'
+    )
 
 
 def _same_shape(
