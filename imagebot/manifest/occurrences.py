@@ -20,7 +20,7 @@ from enum import StrEnum
 
 from imagebot.errors import ReferenceError_
 from imagebot.manifest import nodes
-from imagebot.manifest.compose import MappingNode, Node, ScalarNode
+from imagebot.manifest.compose import MappingNode, Node, ScalarNode, SequenceNode
 from imagebot.manifest.context import DocumentContext, is_placeholder
 from imagebot.manifest.kustomize import images_path
 from imagebot.manifest.objects import Object, is_helm_release, is_workload, object_id, objects_of
@@ -183,6 +183,8 @@ class _Reader:
         return self.objects.get(path[:2]) or self.objects.get(())
 
     def occurrences(self, *, refused: bool) -> list[Occurrence]:
+        if not self._may_hold_copies():
+            return []
         found: list[Occurrence] = []
         for path, node in nodes.walk_scalars(self.ctx.root):
             value = node.value
@@ -194,6 +196,37 @@ class _Reader:
             if occurrence is not None:
                 found.append(occurrence)
         return sorted(found, key=lambda o: (o.location.line, o.location.column))
+
+    def _may_hold_copies(self) -> bool:
+        """A pass without paths first: does a scalar no target covers hold a watched name's
+        last segment, and a tag or digest, a placeholder, or is it an ``image`` value? Only
+        such a scalar can be a copy, and in most files the only one is the target itself."""
+        seen: set[int] = set()
+        stack: list[Node] = [self.ctx.root]
+        while stack:
+            node = stack.pop()
+            if id(node) in seen:
+                continue
+            seen.add(id(node))
+            if isinstance(node, MappingNode):
+                pairs = [
+                    (key.value if isinstance(key, ScalarNode) else None, v) for key, v in node.value
+                ]
+            elif isinstance(node, SequenceNode):
+                pairs = [(None, item) for item in node.value]
+            else:
+                pairs = [(None, node)]
+            for key, value in pairs:
+                if not isinstance(value, ScalarNode):
+                    stack.append(value)
+                elif id(value) not in self.covered and self._candidate(value.value, key):
+                    return True
+        return False
+
+    def _candidate(self, value: object, key: object) -> bool:
+        if not isinstance(value, str) or not any(s in value for s in self.screen):
+            return False
+        return key == "image" or ":" in value or "@" in value or is_placeholder(value)
 
     def _classify(
         self, path: nodes.YamlPath, node: ScalarNode, value: str, refused: bool
