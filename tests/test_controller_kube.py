@@ -97,17 +97,17 @@ def test_api_errors_become_kubernetes_errors_by_status(
         answering(status) as cluster,
         pytest.raises(KubernetesError, match=f"^{message}") as raised,
     ):
-        KubernetesSecretReader(cluster.core).read("ns", "git")
+        KubernetesSecretReader(cluster.secrets_api).read("ns", "git")
     assert (raised.value.status, raised.value.permanent) == (status, permanent)
 
 
 def test_an_api_server_that_does_not_answer_is_a_transient_kubernetes_error() -> None:
     with answering(500) as cluster:
-        port = cluster.core.api_client.configuration.host
+        port = cluster.secrets_api.host
     closed = _without_retries(port)  # nothing listens there any more: connection refused
     try:
         with pytest.raises(KubernetesError, match="no answer") as raised:
-            KubernetesSecretReader(Cluster(closed).core).read("ns", "git")
+            KubernetesSecretReader(Cluster(closed).secrets_api).read("ns", "git")
     finally:
         closed.close()
     assert raised.value.status is None and not raised.value.permanent

@@ -158,7 +158,7 @@ def test_registry_logins_from_secrets_reach_the_registry_without_a_file(
     docker_secret(api, "wrong", {basic_auth_registry.host: {"auth": "d3Jvbmc6d3Jvbmc="}})
     docker_secret(api, "right", {basic_auth_registry.host: {"auth": login}})
     parsed = parse_spec(spec(registries={"secretRefs": [{"name": "wrong"}, {"name": "right"}]}))
-    reader = KubernetesSecretReader(Cluster(api.client()).core)
+    reader = KubernetesSecretReader(Cluster(api.client()).secrets_api)
 
     with cycle_settings(parsed, "ns", reader) as settings:
         registries = settings.registries
@@ -179,7 +179,7 @@ def test_an_identity_token_secret_becomes_a_refresh_token_login(api: RunningApi)
 
     docker_secret(api, "azure", {"corp.example": {"username": "<token>", "identitytoken": "rt"}})
     parsed = parse_spec(spec(registries={"secretRefs": [{"name": "azure"}]}))
-    reader = KubernetesSecretReader(Cluster(api.client()).core)
+    reader = KubernetesSecretReader(Cluster(api.client()).secrets_api)
     with cycle_settings(parsed, "ns", reader) as settings:
         found = CredentialStore(settings.registries, DockerConfig({})).for_host("corp.example")
     assert found is not None and (found.identity_token, found.password) == ("rt", None)

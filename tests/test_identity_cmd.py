@@ -22,6 +22,7 @@ from click.testing import CliRunner, Result
 from imagebot.cli import cli
 from imagebot.controller.crd import REQUESTED_AT
 from imagebot.controller.deploykeys import DeployKeys
+from imagebot.controller.kube import SecretsApi
 from imagebot.gitrepo import deploykey
 from tests.controller_support import PUSHED, controller
 from tests.kube_emulator import RunningApi
@@ -207,7 +208,5 @@ def test_no_key_yet_exits_1_and_no_automation_exits_2(api: RunningApi, kubeconfi
     assert "replace the old deploy key at the Git host" in made.stderr
 
 
-def _core(api: RunningApi) -> Any:
-    from kubernetes import client
-
-    return client.CoreV1Api(api.client())
+def _core(api: RunningApi) -> SecretsApi:
+    return SecretsApi(api.client())

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from imagebot.controller.crd import API_VERSION, KIND
-from imagebot.controller.kube import kube_call
+from imagebot.controller.kube import SecretsApi, kube_call
 from imagebot.errors import KubernetesError
 from imagebot.gitrepo import deploykey
 from imagebot.gitrepo.deploykey import DeployKey
@@ -57,10 +57,10 @@ def secret_body(automation: Mapping[str, Any], key: DeployKey) -> dict[str, Any]
 
 
 class DeployKeys:
-    """Deploy key Secrets over the kubernetes client's CoreV1Api."""
+    """Deploy key Secrets over the API server."""
 
-    def __init__(self, core_v1: Any) -> None:
-        self._api = core_v1
+    def __init__(self, api: SecretsApi) -> None:
+        self._api = api
 
     def read(self, namespace: str, automation: str) -> DeployKey | None:
         """The automation's key pair, or None when its Secret does not exist yet."""
@@ -72,12 +72,12 @@ class DeployKeys:
         }
         try:
             with kube_call(f"get {where}", messages):
-                secret = self._api.read_namespaced_secret(name, namespace)
+                secret = self._api.read(namespace, name)
         except KubernetesError as error:
             if error.status == 404:
                 return None
             raise
-        data = {key: base64.b64decode(value) for key, value in (secret.data or {}).items()}
+        data = {key: base64.b64decode(value) for key, value in (secret.get("data") or {}).items()}
         return deploykey.from_secret(data, where)
 
     def ensure(self, automation: Mapping[str, Any]) -> DeployKey:
@@ -95,7 +95,7 @@ class DeployKeys:
         }
         try:
             with kube_call(f"create {where}", messages):
-                self._api.create_namespaced_secret(namespace, secret_body(automation, key))
+                self._api.create(namespace, secret_body(automation, key))
         except KubernetesError as error:
             if error.status != 409:
                 raise
@@ -116,15 +116,15 @@ class DeployKeys:
         with kube_call(f"replace {where}"):
             if self._exists(namespace, secret):
                 patch = {"data": body["data"]}
-                self._api.patch_namespaced_secret(secret, namespace, patch)
+                self._api.patch(namespace, secret, patch)
             else:
-                self._api.create_namespaced_secret(namespace, body)
+                self._api.create(namespace, body)
 
     def _exists(self, namespace: str, name: str) -> bool:
         from kubernetes.client.exceptions import ApiException
 
         try:
-            self._api.read_namespaced_secret(name, namespace)
+            self._api.read(namespace, name)
         except ApiException as error:
             if error.status == 404:
                 return False

@@ -226,12 +226,12 @@ class Controller:
             clients.append(client)
             return client
 
-        secrets = self.secrets or KubernetesSecretReader(self.cluster.core)
+        secrets = self.secrets or KubernetesSecretReader(self.cluster.secrets_api)
         # Before the rest: a cycle that fails on its other Secrets can still be told of.
         self.notices.remember(key, resolve_receivers(spec, namespace, secrets))
 
         def deploy_key() -> DeployKey:
-            found = DeployKeys(self.cluster.core).ensure(body)
+            found = DeployKeys(self.cluster.secrets_api).ensure(body)
             used.append(found)
             return found
 

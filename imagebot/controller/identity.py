@@ -15,7 +15,7 @@ from typing import Any
 
 from imagebot.controller.crd import GROUP, PLURAL, REQUESTED_AT, VERSION
 from imagebot.controller.deploykeys import DeployKeys, key_comment
-from imagebot.controller.kube import api_client, kube_call
+from imagebot.controller.kube import SecretsApi, api_client, kube_call
 from imagebot.controller.login import Login
 from imagebot.errors import KubernetesError, UsageError
 from imagebot.gitrepo import deploykey
@@ -44,7 +44,7 @@ class Identities:
 
         api = api_client(login)
         self._custom: Any = client.CustomObjectsApi(api)
-        self._keys = DeployKeys(client.CoreV1Api(api))
+        self._keys = DeployKeys(SecretsApi(api))
 
     def automation(self, namespace: str, name: str | None) -> dict[str, Any]:
         """The automation ``name``, or the only one in ``namespace`` when no name is given."""

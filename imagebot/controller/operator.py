@@ -158,7 +158,7 @@ def run_operator(options: OperatorOptions) -> None:
     log.info(
         "imagebot %s: API server %s, credentials from %s, watching %s, %s",
         __version__,
-        controller.cluster.core.api_client.configuration.host,
+        controller.cluster.secrets_api.host,
         options.login.describe(),
         ", ".join(options.namespaces) or "every namespace",
         "standalone"

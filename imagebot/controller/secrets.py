@@ -18,10 +18,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 from imagebot.config import GitSettings, Receiver, RegistryHost, RegistrySettings, Settings
-from imagebot.controller.kube import kube_call
+from imagebot.controller.kube import SecretsApi, kube_call
 from imagebot.controller.spec import AutomationSpec
 from imagebot.errors import ConfigError
 from imagebot.gitrepo.address import is_ssh_url
@@ -43,10 +43,10 @@ class SecretReader(Protocol):
 
 
 class KubernetesSecretReader:
-    """``SecretReader`` over the kubernetes client's CoreV1Api (``get`` on secrets only)."""
+    """``SecretReader`` over the API server (``get`` on secrets only)."""
 
-    def __init__(self, core_v1: Any) -> None:
-        self._api = core_v1
+    def __init__(self, api: SecretsApi) -> None:
+        self._api = api
 
     def read(self, namespace: str, name: str) -> tuple[str, dict[str, bytes]]:
         where = f"Secret {namespace}/{name}"
@@ -55,9 +55,9 @@ class KubernetesSecretReader:
             403: f"imagebot may not read {where}; grant get on it in the controller's Role",
         }
         with kube_call(f"get {where}", messages):
-            secret = self._api.read_namespaced_secret(name, namespace)
-        data = {key: base64.b64decode(value) for key, value in (secret.data or {}).items()}
-        return secret.type or "Opaque", data
+            secret = self._api.read(namespace, name)
+        data = {key: base64.b64decode(value) for key, value in (secret.get("data") or {}).items()}
+        return secret.get("type") or "Opaque", data
 
 
 @contextmanager
