@@ -98,13 +98,17 @@ class _Watchdog:
                     target=self._run, name="imagebot-deadlines", daemon=True
                 )
                 self._thread.start()
-            self._wake.notify()
+            elif deadline.at <= min(d.at for d in self._pending):
+                # Woken only for a deadline earlier than the one it sleeps until: requests of
+                # one kind share a timeout, so a scan of 200 repositories wakes it about once,
+                # not twice a request (each wake-up takes the interpreter lock from a worker).
+                self._wake.notify()
 
     def remove(self, deadline: Deadline) -> None:
+        # No wake-up: a watchdog sleeping until this deadline finds it gone, and sleeps on.
         with self._wake:
             if deadline in self._pending:
                 self._pending.remove(deadline)
-            self._wake.notify()
 
     def _run(self) -> None:
         with self._wake:
