@@ -203,24 +203,26 @@ class _Reader:
         such a scalar can be a copy, and in most files the only one is the target itself."""
         seen: set[int] = set()
         stack: list[Node] = [self.ctx.root]
+        covered, candidate = self.covered, self._candidate
         while stack:
             node = stack.pop()
             if id(node) in seen:
                 continue
             seen.add(id(node))
             if isinstance(node, MappingNode):
-                pairs = [
-                    (key.value if isinstance(key, ScalarNode) else None, v) for key, v in node.value
-                ]
+                for key, value in node.value:
+                    if not isinstance(value, ScalarNode):
+                        stack.append(value)
+                    elif id(value) not in covered and candidate(value.value, key.value):
+                        return True
             elif isinstance(node, SequenceNode):
-                pairs = [(None, item) for item in node.value]
-            else:
-                pairs = [(None, node)]
-            for key, value in pairs:
-                if not isinstance(value, ScalarNode):
-                    stack.append(value)
-                elif id(value) not in self.covered and self._candidate(value.value, key):
-                    return True
+                for item in node.value:
+                    if not isinstance(item, ScalarNode):
+                        stack.append(item)
+                    elif id(item) not in covered and candidate(item.value, None):
+                        return True
+            elif id(node) not in covered and candidate(node.value, None):  # a scalar document
+                return True
         return False
 
     def _candidate(self, value: object, key: object) -> bool:
