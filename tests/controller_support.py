@@ -14,8 +14,9 @@ import json
 import shutil
 import subprocess
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -289,3 +290,20 @@ async def served(app: web.Application) -> TestServer:
     server = TestServer(app)
     await server.start_server(**RUNNER_OPTIONS)
     return server
+
+
+def send_json(
+    handler: BaseHTTPRequestHandler,
+    status: int,
+    document: object,
+    headers: Mapping[str, str] | None = None,
+) -> None:
+    """Answer a hand-made API server's request with ``document`` as JSON."""
+    body = json.dumps(document).encode()
+    handler.send_response(status)
+    for name, value in (headers or {}).items():
+        handler.send_header(name, value)
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Content-Length", str(len(body)))
+    handler.end_headers()
+    handler.wfile.write(body)

@@ -3,7 +3,6 @@ act (401/403/404), transient otherwise (5xx, 429, no answer), and the cycle repo
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,7 +17,7 @@ from imagebot.controller.kube import Cluster
 from imagebot.controller.metrics import Metrics
 from imagebot.controller.secrets import KubernetesSecretReader
 from imagebot.errors import KubernetesError
-from tests.controller_support import PUSHED, Recorder, body
+from tests.controller_support import PUSHED, Recorder, body, send_json
 
 URL = "file:///srv/fluxdemo.git"
 
@@ -38,14 +37,8 @@ class _Answer(BaseHTTPRequestHandler):
 
     def _answer(self) -> None:
         status = self.status if self.only in self.path else 404
-        body = json.dumps({"kind": "Status", "code": status}).encode()
-        self.send_response(status)
-        if self.retry_after is not None:
-            self.send_header("Retry-After", self.retry_after)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        retry = {"Retry-After": self.retry_after} if self.retry_after is not None else {}
+        send_json(self, status, {"kind": "Status", "code": status}, retry)
 
     def log_message(self, *_: object) -> None:
         pass

@@ -26,6 +26,7 @@ from imagebot.controller.deploykeys import DeployKeys
 from imagebot.controller.kube import SecretsApi, kube_call
 from imagebot.controller.secrets import KubernetesSecretReader
 from imagebot.errors import KubernetesError
+from tests.controller_support import send_json
 from tests.kube_emulator import RunningApi
 
 pytestmark = pytest.mark.rig  # a loopback API server answers
@@ -59,12 +60,7 @@ class _Recorder(BaseHTTPRequestHandler):
         sent = json.loads(self.rfile.read(length)) if length else None
         accept, content_type = self.headers.get("Accept", ""), self.headers.get("Content-Type", "")
         self.seen.append((self.command, self.path, accept, content_type, sent))
-        body = json.dumps(SECRET).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        send_json(self, status, SECRET)
 
     def log_message(self, *_: object) -> None:
         pass
