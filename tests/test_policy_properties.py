@@ -14,8 +14,9 @@ import semver
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from imagebot.errors import PolicyError
 from imagebot.model import TagInfo
-from imagebot.policy import parse_policy, select_tag
+from imagebot.policy import RankMemo, parse_policy, select_tag
 from tests.lane_support import examples
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
@@ -116,3 +117,41 @@ def test_allowing_downgrades_is_choosing_as_if_nothing_were_deployed(
     others = [i for i in infos if i.tag != current]
     allowed = select_tag(parsed, others, current=current, allow_downgrade=True)
     assert allowed.chosen == select_tag(parsed, others).chosen
+
+
+BUMPS_AND_TIMES = [*POLICIES, "minor", "patch", "major", "all", "latest", "glob:*@newest"]
+
+
+@settings(max_examples=examples(200), deadline=None)
+@given(
+    calls=st.lists(
+        st.tuples(
+            st.sampled_from(BUMPS_AND_TIMES),
+            st.one_of(st.none(), tags),
+            st.integers(0, 3),
+            st.booleans(),
+        ),
+        min_size=1,
+        max_size=8,
+    ),
+    infos=candidates,
+)
+def test_one_rank_memo_for_many_choices_changes_no_choice(
+    calls: list[tuple[str, str | None, int, bool]], infos: list[TagInfo]
+) -> None:
+    """A plan shares one ``RankMemo`` between all its targets: policies, deployed tags and
+    pools (a gate drops refused winners) mixed, every decision is the one without it."""
+    memo: RankMemo = {}
+    for policy, current, dropped, downgrade in calls:
+        try:
+            parsed = parse_policy(policy)
+        except PolicyError:
+            continue
+        if parsed.needs_current and not current:
+            continue
+        pool = infos[dropped:]
+        alone = select_tag(parsed, pool, current=current, allow_downgrade=downgrade)
+        shared = select_tag(parsed, pool, current=current, allow_downgrade=downgrade, memo=memo)
+        assert shared.chosen == alone.chosen
+        assert shared.reason == alone.reason
+        assert shared.verdicts == alone.verdicts

@@ -11,7 +11,7 @@ from imagebot.policy.factory import TagPolicy, parse_policy
 from imagebot.policy.gate import Gate, Gated, Refusal, select_gated
 from imagebot.policy.protocol import Ordering, Policy, Rank
 from imagebot.policy.ranges import Range, parse_range
-from imagebot.policy.select import Decision, Verdict, select_tag
+from imagebot.policy.select import Decision, RankMemo, Verdict, select_tag
 from imagebot.policy.versions import Version, parse_version
 
 __all__ = [
@@ -22,6 +22,7 @@ __all__ = [
     "Policy",
     "Range",
     "Rank",
+    "RankMemo",
     "Refusal",
     "TagPolicy",
     "Verdict",

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 
 from imagebot.model import ProblemCode, TagFacts, TagInfo
 from imagebot.policy.protocol import Policy
-from imagebot.policy.select import Decision, select_tag
+from imagebot.policy.select import Decision, RankMemo, select_tag
 from imagebot.refs import matches_platform
 
 MAX_EXAMINED = 10
@@ -78,9 +78,11 @@ def select_gated(
     current: str | None = None,
     current_created: datetime | None = None,
     allow_downgrade: bool = False,
+    memo: RankMemo | None = None,
 ) -> Gated:
     """``select_tag`` under ``gate``: a refused winner is dropped and the policy chooses again.
-    Without ``examine`` (``imagebot policy select``) only the times given are known."""
+    Without ``examine`` (``imagebot policy select``) only the times given are known. ``memo``:
+    see ``select.RankMemo``."""
     pool = list(candidates)
     refused: list[tuple[TagInfo, Refusal]] = []
     examined = 0
@@ -91,6 +93,7 @@ def select_gated(
             current=current,
             current_created=current_created,
             allow_downgrade=allow_downgrade,
+            memo=memo,
         )
         chosen = decision.chosen
         if chosen is None or chosen.tag == current or not gate.active:

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from imagebot.errors import PolicyError
 from imagebot.model import TagInfo
-from imagebot.policy.protocol import Key, Ordering, Policy, Rank
+from imagebot.policy.protocol import Key, Ordering, Policy, Rank, Ranker
 from imagebot.refs import TAG_PATTERN
 
 NOT_A_TAG = "not a valid tag ([A-Za-z0-9_][A-Za-z0-9._-]{0,127})"
@@ -73,6 +73,11 @@ class Explanation:
 
 _NOTHING = Explanation((), {}, {}, None, None)
 
+RankMemo = dict[tuple[object, ...], "Rank | str"]
+"""What policies made of tags before, by (policy, the current value for kinds that rank
+relative to it, tag, creation time): a rank, or why the tag was excluded. ``select_tag`` with one
+memo for a whole plan ranks a repository's tags once, not once per deployed tag."""
+
 
 @dataclass(frozen=True, slots=True)
 class Decision:
@@ -95,10 +100,12 @@ def select_tag(
     current: str | None = None,
     current_created: datetime | None = None,
     allow_downgrade: bool = False,
+    memo: RankMemo | None = None,
 ) -> Decision:
     """Pick the best candidate under ``policy``; see the module docstring for the rules.
 
     ``current_created`` defaults to the creation time of the current tag among the candidates.
+    ``memo`` keeps what each tag ranked (``RankMemo``) for the next call.
     Raises PolicyError when the policy needs the current tag and there is none.
     """
     if policy.needs_current and not current:
@@ -119,19 +126,19 @@ def select_tag(
     rank = ordering.ranker(current_value)
     value_of = policy.value_of
     valid = _VALID_TAG.fullmatch
+    scope = (policy, current_value if ordering.needs_current else None)
     excluded: dict[str, str] = {}
     ranks: dict[str, Rank] = {}
     best: list[tuple[Rank, TagInfo]] = []
     top: Key | None = None
     for tag, info in unique.items():
-        if valid(tag) is None:
-            excluded[tag] = NOT_A_TAG
-            continue
-        value = value_of(tag)
-        if value is None:
-            excluded[tag] = FILTERED_OUT
-            continue
-        ranked = rank(value, info.created)
+        if memo is None:
+            ranked = _rank_one(tag, info.created, valid, value_of, rank)
+        else:
+            key = (*scope, tag, info.created)
+            ranked = memo.get(key) or memo.setdefault(
+                key, _rank_one(tag, info.created, valid, value_of, rank)
+            )
         if isinstance(ranked, str):
             excluded[tag] = ranked
             continue
@@ -150,6 +157,20 @@ def select_tag(
         chosen = max(best, key=lambda pair: (ordering.tie_key(pair[0][1]), pair[1].tag))[1]
     explanation = Explanation(unique, excluded, ranks, ordering, chosen.tag if chosen else None)
     return Decision(chosen, _reason(chosen, ranks, excluded, ordering, note), explanation)
+
+
+def _rank_one(
+    tag: str,
+    created: datetime | None,
+    valid: Callable[[str], object],
+    value_of: Callable[[str], str | None],
+    rank: Ranker,
+) -> Rank | str:
+    """How one tag ranks, or why it is excluded."""
+    if valid(tag) is None:
+        return NOT_A_TAG
+    value = value_of(tag)
+    return FILTERED_OUT if value is None else rank(value, created)
 
 
 def _unique(candidates: Iterable[TagInfo]) -> dict[str, TagInfo]:

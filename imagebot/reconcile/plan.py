@@ -27,7 +27,7 @@ from imagebot.errors import (
     RegistryNotFound,
 )
 from imagebot.model import Change, Digest, Problem, ProblemCode, Severity, TagInfo, Target
-from imagebot.policy import Gated, Policy, parse_policy, select_gated
+from imagebot.policy import Gated, Policy, RankMemo, parse_policy, select_gated
 from imagebot.reconcile.gating import (
     NO_RULES,
     ExamineEdge,
@@ -175,6 +175,8 @@ def select(
     # Targets that share a repository, policy, rules and deployed tag share one decision: a
     # repository's tags are ranked once, not once per workload that runs it.
     memo: dict[tuple[object, ...], Gated] = {}
+    # Targets of one repository with different deployed tags share each tag's rank.
+    ranks: RankMemo = {}
     for item in automated:
         target = item.target
         scan = scans.get(target.image.name)
@@ -206,6 +208,7 @@ def select(
                     rules=rules,
                     examine=examine,
                     memo=memo,
+                    ranks=ranks,
                 )
             )
         except ImagebotError as error:
@@ -291,6 +294,7 @@ def _select_one(
     rules: Rules,
     examine: ExamineEdge | None,
     memo: dict[tuple[object, ...], Gated],
+    ranks: RankMemo,
 ) -> list[Selected]:
     """The target's decision, preceded by the problems that say why newer tags were passed
     over when the rules refused them. ``memo`` keeps decisions for targets alike (policies
@@ -313,6 +317,7 @@ def _select_one(
                 current=image.tag,
                 current_created=current_created,
                 allow_downgrade=allow_downgrade,
+                memo=ranks,
             )
             memo[key] = gated
     except Unavailable as stop:
