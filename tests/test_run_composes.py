@@ -47,18 +47,23 @@ def composes(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
     return counts
 
 
+def rewritten(tmp_path: Path, files: dict[str, str], *, changing: str) -> str:
+    """``changing``'s new text after a scan with facts of ``files`` and a rewrite of its
+    targets to tag 1.1, as the run does them."""
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    tree = scan_tree(tmp_path, only_automated=True, with_facts=True)
+    assert sorted(tree.facts) == sorted(files)
+    updates = [Update(t, "1.1") for t in tree.targets if t.location.file == changing]
+    return rewrite_files(tree.texts, updates, tree.facts).new_texts[changing]
+
+
 def test_a_rewritten_file_is_composed_once_and_its_new_text_proven(
     composes: Counter[str], tmp_path: Path
 ) -> None:
     changed = workload("web", "nginx:1.0", "semver:^1")
     kept = workload("api", "redis:6.0", "semver:^6")
-    (tmp_path / "web.yaml").write_text(changed)
-    (tmp_path / "api.yaml").write_text(kept)
-    tree = scan_tree(tmp_path, only_automated=True, with_facts=True)
-    assert sorted(tree.facts) == ["api.yaml", "web.yaml"]
-    updates = [Update(t, "1.1") for t in tree.targets if t.location.file == "web.yaml"]
-    result = rewrite_files(tree.texts, updates, tree.facts)
-    new = result.new_texts["web.yaml"]
+    new = rewritten(tmp_path, {"web.yaml": changed, "api.yaml": kept}, changing="web.yaml")
     assert new == changed.replace("nginx:1.0", "nginx:1.1")
     assert composes == {changed: 1, kept: 1}
 
@@ -71,10 +76,7 @@ def test_a_value_in_a_flow_mapping_has_its_new_text_composed(
         "- {name: app, image: nginx:1.0}  # keep this comment",
     )
     assert "{name: app, image: nginx:1.0}" in changed
-    (tmp_path / "web.yaml").write_text(changed)
-    tree = scan_tree(tmp_path, only_automated=True, with_facts=True)
-    result = rewrite_files(tree.texts, [Update(t, "1.1") for t in tree.targets], tree.facts)
-    new = result.new_texts["web.yaml"]
+    new = rewritten(tmp_path, {"web.yaml": changed}, changing="web.yaml")
     assert new == changed.replace("nginx:1.0", "nginx:1.1")
     assert composes == {changed: 1, new: 1}
 

@@ -124,17 +124,14 @@ def file_facts(text: str, body: str, roots: Sequence[Node], keys: Sequence[SlotK
     return Walked(FileFacts(text_digest(text), digest, slots), repeated)
 
 
-_BREAKS = "\r\n\x85\u2028\u2029"
-
-
 def one_token(body: str, span: ScalarSpan, *, in_flow: bool, tag: str) -> bool:
     """True for a scalar whose every edit to a reference the rewrite can prove (see
     ``rewrite_facts``): a string on one line, not at the start of one, plain in a block (its
     text exactly its value) or quoted."""
-    if tag != STR_TAG or span.start < 1 or body[span.start - 1] in _BREAKS:
+    if tag != STR_TAG or span.start < 1 or body[span.start - 1] in nodes.LINE_BREAKS:
         return False
     raw = body[span.start : span.end]
-    if any(char in raw for char in _BREAKS):
+    if any(char in raw for char in nodes.LINE_BREAKS):
         return False
     if span.style == "":
         return not in_flow and raw == span.value

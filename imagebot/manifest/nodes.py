@@ -20,7 +20,8 @@ from imagebot.manifest.compose import (
 )
 
 YamlPath = tuple[str | int, ...]
-_LINE_BREAKS = "\r\n\x85\u2028\u2029"
+# What YAML counts as a line break (libyaml counts NEL, LS and PS too).
+LINE_BREAKS = "\r\n\x85\u2028\u2029"
 
 
 def is_merge_key(key: Node) -> bool:
@@ -201,7 +202,7 @@ def content_start(source: str, node: Node) -> int:
     index = int(node.start_mark.index)
     end = int(node.end_mark.index)
     while index < end and source[index] in "&!":
-        while index < end and source[index] not in " \t" + _LINE_BREAKS:
+        while index < end and source[index] not in " \t" + LINE_BREAKS:
             index += 1
         index = _skip_blank(source, index, end)
     return index
@@ -210,10 +211,10 @@ def content_start(source: str, node: Node) -> int:
 def _skip_blank(source: str, index: int, end: int) -> int:
     while index < end:
         char = source[index]
-        if char in " \t" + _LINE_BREAKS:
+        if char in " \t" + LINE_BREAKS:
             index += 1
         elif char == "#":
-            while index < end and source[index] not in _LINE_BREAKS:
+            while index < end and source[index] not in LINE_BREAKS:
                 index += 1
         else:
             break

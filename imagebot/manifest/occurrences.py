@@ -188,9 +188,7 @@ class _Reader:
         found: list[Occurrence] = []
         for path, node in nodes.walk_scalars(self.ctx.root):
             value = node.value
-            if id(node) in self.covered or not isinstance(value, str):
-                continue
-            if not any(s in value for s in self.screen):
+            if id(node) in self.covered or not self._candidate(value, path[-1] if path else None):
                 continue
             occurrence = self._classify(path, node, value, refused)
             if occurrence is not None:
@@ -226,6 +224,9 @@ class _Reader:
         return False
 
     def _candidate(self, value: object, key: object) -> bool:
+        """Could this scalar be a copy? It holds a watched name's last segment, and, unless it
+        is an ``image`` value, a tag or digest (``:`` or ``@``) or a placeholder: an object's
+        name or label holds the repository's name more often than not, and is not parsed."""
         if not isinstance(value, str) or not any(s in value for s in self.screen):
             return False
         return key == "image" or ":" in value or "@" in value or is_placeholder(value)
@@ -238,12 +239,7 @@ class _Reader:
             cut = min(value.find(m) for m in ("{{", "${", "$(", "<%") if m in value)
             ref = _reference(value[:cut].rstrip(":@"), bare=True) if cut else None
         else:
-            bare = bool(path) and path[-1] == "image"
-            # Not bare, a copy has a tag or a digest: no ":" or "@", no reference to parse (an
-            # object's name or label holds the repository's name more often than not).
-            if not bare and ":" not in value and "@" not in value:
-                return None
-            ref = _reference(value, bare=bare)
+            ref = _reference(value, bare=bool(path) and path[-1] == "image")
         if ref is None or ref.name not in self.names:
             return None
         obj = self._holder(path)

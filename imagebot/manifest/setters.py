@@ -27,8 +27,7 @@ from imagebot.refs import ImageRef, parse_reference
 # A marker's JSON inside a longer comment, to tell its author why it does nothing.
 MARKER = re.compile(r'\{\s*"\$imagepolicy"\s*:\s*"([^"]*)"\s*\}')
 SCREEN = '"$imagepolicy"'  # what Flux screens files for before parsing them
-_BREAKS = "\r\n\x85\u2028\u2029"
-_BREAK = re.compile(f"[{_BREAKS}]")
+_BREAK = re.compile(f"[{nodes.LINE_BREAKS}]")
 FLUX_IMAGE_GROUP = "image.toolkit.fluxcd.io/"
 PARTS = ("tag", "name", "digest")
 
@@ -83,7 +82,7 @@ def find_markers(contexts: Sequence[DocumentContext], source: str) -> list[Sette
         ):
             continue  # the text is inside a string or block scalar: not a comment
         index = bisect.bisect_right(ends, token) - 1
-        line_start = max(source.rfind(c, 0, token) for c in _BREAKS) + 1
+        line_start = max(source.rfind(c, 0, token) for c in nodes.LINE_BREAKS) + 1
         # A block scalar ends where the next line starts: a comment there follows no value.
         follows = index >= 0 and ends[index] > line_start
         comment = source.find("#", ends[index] if follows else line_start, token)

@@ -15,7 +15,6 @@ from imagebot.errors import RewriteError
 from imagebot.manifest import nodes
 from imagebot.manifest.compose import ScalarNode, resolves_to_string
 
-_LINE_BREAKS = "\r\n\x85\u2028\u2029"
 _PLAIN_FIRST_FORBIDDEN = "-?:,[]{}#&*!|>'\"%@`"
 _FLOW_FORBIDDEN = ",[]{}"
 _ESCAPES = {"\\": "\\\\", '"': '\\"', "\t": "\\t"}
@@ -58,7 +57,7 @@ def splice_span(source: str, span: ScalarSpan, value: str, *, in_flow: bool, whe
     if style in ("|", ">"):
         block = _splice_block(raw, span.value, value, where)
         return Splice(start, end, block)
-    if any(char in raw for char in _LINE_BREAKS):
+    if any(char in raw for char in nodes.LINE_BREAKS):
         raise RewriteError(f"{where}: the image value runs over several lines; join it into one")
     if style == "'":
         return Splice(start, end, "'" + value.replace("'", "''") + "'")
@@ -75,7 +74,7 @@ def _splice_block(raw: str, old: str, value: str, where: str) -> str:
     """A block scalar holding one line (``image: >-`` then the reference): replace that line's
     text and keep the header, indentation and chomping as they are."""
     line = old.rstrip("\n")
-    header_end = min((raw.find(c) for c in _LINE_BREAKS if c in raw), default=-1)
+    header_end = min((raw.find(c) for c in nodes.LINE_BREAKS if c in raw), default=-1)
     at = raw.find(line, header_end) if line and header_end >= 0 else -1
     if "\n" in line or at < 0 or raw.count(line, header_end) != 1:
         raise RewriteError(f"{where}: the image is a block scalar over several lines; join it")
@@ -90,7 +89,7 @@ def plain_is_safe(value: str, *, old: str, in_flow: bool) -> bool:
     """True when ``value`` written plain reads back as the same string."""
     if not value or value != value.strip() or value[0] in _PLAIN_FIRST_FORBIDDEN:
         return False
-    if ": " in value or " #" in value or any(char in value for char in _LINE_BREAKS + "\t"):
+    if ": " in value or " #" in value or any(char in value for char in nodes.LINE_BREAKS + "\t"):
         return False
     if value.endswith(":"):
         return False
