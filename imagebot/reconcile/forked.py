@@ -85,13 +85,14 @@ def _shared(
         os.close(read_end)
         _stop(pid)
         raise
+    marks.close()
     theirs: tuple[int, list[R]] | None = _collect(read_end, pid, count)
     done = len(mine)
-    if theirs is None:  # the child failed: what it claimed is computed here
+    # A child that failed, or (which the counters rule out) one that left a gap: what it
+    # claimed is computed here.
+    if theirs is None or theirs[0] > done:
         return [*mine, *(fn(item) for item in items[done:])]
     first, results = theirs
-    if first > done:  # cannot happen with the counters above; never trust it to
-        return [*mine, *(fn(item) for item in items[done:])]
     return [*mine, *results[done - first :]]
 
 
