@@ -189,6 +189,33 @@ def test_the_search_is_linear_in_the_file() -> None:
     assert large < small * 25, (small, large)
 
 
+@pytest.mark.parametrize("keys", ["distinct", "repeated"])
+def test_many_copies_in_one_object_cost_each_a_look_at_it_once(
+    monkeypatch: pytest.MonkeyPatch, keys: str
+) -> None:
+    """A ConfigMap of n copies (or one key repeated n times, which YAML refuses and a hostile
+    repository writes anyway): what holds them is looked at once, not once per copy, each
+    time through all n keys (16,384 copies took minutes)."""
+    from imagebot.manifest import nodes
+
+    looked_at = [0]
+    real_get = nodes.get
+
+    def counted(node: object, key: str) -> object:
+        looked_at[0] += len(getattr(node, "value", ()) or ())
+        return real_get(node, key)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(nodes, "get", counted)
+    count = 2000
+    name = (lambda i: f"k{i}") if keys == "distinct" else (lambda i: "image")
+    data = "".join(f"  {name(i)}: {APP}:1.{i}\n" for i in range(count))
+    scan = scan_file(
+        f"kind: ConfigMap\nmetadata: {{name: c}}\ndata:\n{data}", "c.yaml", watch=(APP,)
+    )
+    assert len(scan.occurrences) == count
+    assert looked_at[0] < 50 * count, looked_at[0]
+
+
 def test_a_tree_scan_reads_a_file_for_a_copy_but_not_for_a_label(tmp_path: Path) -> None:
     """A ConfigMap holding the image has no image field to screen for; a Service labelled
     ``app: app`` mentions the name but holds no copy, and is not composed."""

@@ -167,6 +167,9 @@ class _Reader:
         self.objects = {obj.path: obj for obj in objects_of(ctx.document, ctx.root)}
         self.covered: set[int] = set()
         self.read_objects: set[nodes.YamlPath] = set()
+        # What each holder is, once per object: a mapping of n copies (a ConfigMap's data, or
+        # one key repeated) asked it per copy, n lookups in n keys each.
+        self._held: dict[nodes.YamlPath, _Holder] = {}
         for path, part in covered:
             node = nodes.resolve_path(ctx.root, path)
             if node is not None:
@@ -244,43 +247,41 @@ class _Reader:
             return None
         obj = self._holder(path)
         inner = path[len(obj.path) :] if obj is not None else path
-        if obj is not None and self._names_only(obj, inner):
+        held = _NO_HOLDER if obj is None else self._held.get(obj.path) or self._describe(obj)
+        if held.names_only(inner):
             return None
-        holder = self._name_of(obj)
         if refused:
             reason = Reason.REFUSED_DOCUMENT
         elif placeholder:
             reason = Reason.PLACEHOLDER
-        elif self._reads(obj):
+        elif held.reads:
             reason = Reason.UNREAD_FIELD
         else:
-            reason = Reason.UNREAD_KIND if holder else Reason.NO_KIND
-        return Occurrence(self.ctx.location(node), value, ref.name, reason, holder, _dotted(inner))
+            reason = Reason.UNREAD_KIND if held.name else Reason.NO_KIND
+        location = self.ctx.location(node)
+        return Occurrence(location, value, ref.name, reason, held.name, _dotted(inner))
 
-    def _name_of(self, obj: Object | None) -> str:
+    def _describe(self, obj: Object) -> _Holder:
+        api_version = nodes.get_text(obj.node, "apiVersion") or ""
+        held = self._held[obj.path] = _Holder(
+            name=self._name_of(obj),
+            reads=self._reads(obj),
+            watcher=api_version.startswith(_WATCHERS),
+            images=images_path(obj.node, self.ctx.file),
+        )
+        return held
+
+    def _name_of(self, obj: Object) -> str:
         """``Kind/namespace/name`` of the holder; a kind-less kustomization.yaml is named by its
         directory; an object with no kind has no name to give."""
-        if obj is None:
-            return ""
         if nodes.get_text(obj.node, "kind"):
             return str(object_id(obj.node))
         if images_path(obj.node, self.ctx.file) is not None:
             return f"Kustomization/{posixpath.dirname(self.ctx.file) or '.'}"
         return ""
 
-    def _names_only(self, obj: Object, inner: nodes.YamlPath) -> bool:
-        """Values that name a repository rather than run a version of it: Flux's image
-        objects, and a Kustomize entry's ``name``/``newName`` (its ``newTag`` is the target)."""
-        api_version = nodes.get_text(obj.node, "apiVersion") or ""
-        if api_version.startswith(_WATCHERS):
-            return True
-        where = images_path(obj.node, self.ctx.file)
-        return where is not None and inner[: len(where)] == where and len(inner) == len(where) + 2
-
-    def _reads(self, obj: Object | None) -> bool:
+    def _reads(self, obj: Object) -> bool:
         """Whether imagebot reads images in this object at all."""
-        if obj is None:
-            return False
         node: Node = obj.node
         return (
             obj.path in self.read_objects
@@ -288,6 +289,28 @@ class _Reader:
             or is_helm_release(node)
             or images_path(node, self.ctx.file) is not None
         )
+
+
+@dataclass(frozen=True, slots=True)
+class _Holder:
+    """What the object holding copies is: its name, whether imagebot reads it, and where it
+    names repositories rather than versions."""
+
+    name: str
+    reads: bool
+    watcher: bool  # Flux's image objects
+    images: tuple[str, ...] | None  # a Kustomization's images list
+
+    def names_only(self, inner: nodes.YamlPath) -> bool:
+        """Values that name a repository rather than run a version of it: Flux's image
+        objects, and a Kustomize entry's ``name``/``newName`` (its ``newTag`` is the target)."""
+        where = self.images
+        return self.watcher or (
+            where is not None and inner[: len(where)] == where and len(inner) == len(where) + 2
+        )
+
+
+_NO_HOLDER = _Holder(name="", reads=False, watcher=False, images=None)
 
 
 def _dotted(path: nodes.YamlPath) -> str:
