@@ -210,10 +210,12 @@ def open_workspace(tmp_path: Path) -> Iterator[Callable[..., Workspace]]:
 
     opened: list[Workspace] = []
 
-    def open_(repo: Path | str, **options: object) -> Workspace:
+    def open_(repo: Path | str, *, objects_only: bool = False, **options: object) -> Workspace:
         url = repo.as_uri() if isinstance(repo, Path) else repo
         settings = GitSettings(repo=url, **options)  # type: ignore[arg-type]
-        workspace = Workspace.open(settings, cache_root=tmp_path / "cache")
+        workspace = Workspace.open(
+            settings, cache_root=tmp_path / "cache", objects_only=objects_only
+        )
         opened.append(workspace)
         return workspace
 

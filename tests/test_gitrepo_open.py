@@ -60,7 +60,7 @@ def test_a_fresh_clone_opens_without_gitpython(settings: GitSettings, tmp_path: 
         "from imagebot.gitrepo import Workspace\n"
         "seen = []\n"
         f"settings = GitSettings(repo={settings.repo!r})\n"
-        f"with Workspace.open(settings, cache_root=Path({str(tmp_path)!r}),\n"
+        f"with Workspace.open(settings, cache_root=Path({str(tmp_path)!r}), objects_only=True,\n"
         "                    meanwhile=lambda: seen.append('git' in sys.modules)) as w:\n"
         "    loaded = 'git' in sys.modules\n"
         "    print('OPEN ON', w.branch, 'GIT LOADED IN MEANWHILE', seen, 'AFTER', loaded)\n"

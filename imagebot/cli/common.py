@@ -117,13 +117,15 @@ def local_tree(ctx: click.Context, repo: str, paths: Sequence[str]) -> tuple[Pat
     return tree, tuple(relative)
 
 
-def check_paths(root: Path, paths: Sequence[str], flag: str) -> None:
+def check_paths(
+    root: Path, paths: Sequence[str], flag: str, exists: Callable[[str], bool] | None = None
+) -> None:
     """``UsageError`` naming ``flag`` for a path below ``root`` that does not exist: a typo must
-    not read as "nothing to do" (exit 0). Run after the clone for a URL repository."""
+    not read as "nothing to do" (exit 0). Run after the clone for a URL repository; ``exists``
+    answers for a clone whose files are read from the commit (``Workspace.snapshot``)."""
     for path in paths:
-        candidate = root / path
         try:
-            found = candidate.exists()
+            found = exists(path) if exists else (root / path).exists()
         except (OSError, ValueError) as error:  # ValueError: a NUL byte
             raise UsageError(f"{flag} {path!r}: cannot be looked at: {error}") from None
         if not found:

@@ -50,6 +50,7 @@ if TYPE_CHECKING:
     from imagebot.config import Receiver
     from imagebot.model import RunResult
     from imagebot.reconcile.registries import RegistryClients
+    from imagebot.settings.files import CommittedFiles
 
 _OWNER = "run"  # the one owner of the poll loop's registry clients
 
@@ -216,9 +217,9 @@ def _cycle(options: Mapping[str, Any], clients: RegistryClients[str]) -> Cycle:
     in_tree: list[bool] = []
     receivers: tuple[Receiver, ...] | None = None
 
-    def configure(root: Path) -> Settings:
+    def configure(root: Path, committed: CommittedFiles | None = None) -> Settings:
         try:
-            final.append(loader(root))
+            final.append(loader(root, committed))
         except ImagebotError:
             in_tree.append(True)
             raise
@@ -229,7 +230,9 @@ def _cycle(options: Mapping[str, Any], clients: RegistryClients[str]) -> Cycle:
         receivers = settings.notifications  # --config's alone: the repository's may name none
         check_git_templates(settings.git)
         # The clone runs while the rest of imagebot loads (requests, ruamel, GitPython).
-        with Workspace.open(settings.git, meanwhile=_load_reconcile) as workspace:
+        with Workspace.open(
+            settings.git, meanwhile=_load_reconcile, objects_only=True
+        ) as workspace:
             from imagebot.cli.progress import Progress
             from imagebot.reconcile import Edges, reconcile
             from imagebot.reconcile.forked import ForkedMap

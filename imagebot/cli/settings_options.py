@@ -10,14 +10,16 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from imagebot.cli.common import check_paths
 from imagebot.cli.progress import default_cache_dir
 from imagebot.config import GitSettings, Settings
 
+if TYPE_CHECKING:
+    from imagebot.settings.files import CommittedFiles, Configure
+
 Apply = Callable[[Settings], Settings]
-Loader = Callable[[Path], Settings]
 
 # Flag name -> GitSettings attribute, for the Git flags a command may take.
 _GIT_FLAGS = ("branch", "push_branch", "author_name", "author_email")
@@ -62,7 +64,7 @@ def unread_keys(options: Mapping[str, Any]) -> frozenset[str]:
     return SIGNING_KEYS | GIT_REMOTE_KEYS if local else SIGNING_KEYS
 
 
-def settings_and_loader(options: Mapping[str, Any]) -> tuple[Settings, Loader]:
+def settings_and_loader(options: Mapping[str, Any]) -> tuple[Settings, Configure]:
     """The settings to open the repository with, and the loader of the final settings.
 
     ``--config`` is read here, once, before cloning: it may hold the Git credentials and author.
@@ -74,17 +76,18 @@ def settings_and_loader(options: Mapping[str, Any]) -> tuple[Settings, Loader]:
 
     settings, apply = command_line_settings(options)
     path = options.get("config_file")
-    loader: Loader
+    loader: Configure
     if path:
         configured = apply(load_settings(path, settings, unread=unread_keys(options)))
-        settings, loader = configured, lambda _root: configured
+        settings, loader = configured, lambda _root, _committed=None: configured
     else:
         loader = settings_loader(None, settings, apply)
     flag = "--path" if options.get("paths") else "paths"
 
-    def load(root: Path) -> Settings:
-        final = loader(root)
-        check_paths(root, final.paths, flag)  # after the clone: only now is there a tree
+    def load(root: Path, committed: CommittedFiles | None = None) -> Settings:
+        final = loader(root, committed)
+        # After the clone: only now is there a tree.
+        check_paths(root, final.paths, flag, committed.exists if committed else None)
         return final
 
     return settings, load

@@ -1,4 +1,4 @@
-"""``git clone --depth 1`` as a child process: started at once, waited for when needed.
+"""``git clone --depth 1 --no-checkout`` as a child process: started at once, awaited later.
 
 ``Workspace.open`` starts the clone before GitPython and the rest of imagebot are loaded, so that
 the two proceed together (about 0.2 s of a CLI run). Nothing here imports GitPython.
@@ -47,7 +47,8 @@ class PendingClone:
         self.partial = directory.parent / f"{directory.name}.partial"
         shutil.rmtree(self.partial, ignore_errors=True)
         directory.parent.mkdir(parents=True, exist_ok=True)
-        args = ["clone", "--quiet", "--depth", "1", "--no-tags", "--single-branch"]
+        # No checkout: the workspace writes the files out only for a caller that reads them.
+        args = ["clone", "--quiet", "--no-checkout", "--depth", "1", "--no-tags", "--single-branch"]
         args += ["--branch", branch] if branch else []
         self.command = ["git", *args, "--", url, str(self.partial)]
         self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - closed by wait or cancel

@@ -2,6 +2,9 @@
 
 A URL is cloned shallow into a cache directory that later runs reuse; every open and refresh
 fetches and hard-resets it, so whatever a crashed run left (files, commits, lock files) is gone.
+The clone's files are written out only for a caller that reads the work tree: ``reconcile``
+reads the commit's objects (``snapshot``) and commits with ``fast-import``, and then the clone
+never gets a work tree at all (its branch is moved, not checked out).
 A local work tree is used in place and never reset or cleaned. Which files change and what the
 message says is decided by the caller. Git runs through ``runner.py``, where its failures are
 classified; GitPython is loaded only once git runs in the workspace (for a fresh clone, not before
@@ -31,6 +34,7 @@ from imagebot.gitrepo.fastimport import (
 )
 from imagebot.gitrepo.lock import FileLock
 from imagebot.gitrepo.message import check_git_names
+from imagebot.gitrepo.snapshot import CommitFiles
 from imagebot.model import CommitSha
 
 if TYPE_CHECKING:
@@ -55,6 +59,9 @@ class Workspace:
 
     ``root`` is the work tree, ``branch`` the checked-out branch, ``has_remote`` whether ``push``
     can work, ``remote_revision`` the remote branch's sha at the last fetch or push.
+
+    A cached clone opened ``objects_only`` has files in its work tree only once ``check_out``
+    wrote them (a git index says so): until then ``snapshot`` gives the commit's files.
     """
 
     def __init__(self, checkout: Checkout, *, env: GitEnvironment, author: tuple[str, str]) -> None:
@@ -71,6 +78,8 @@ class Workspace:
         self._author = author
         self._own_commits: set[str] = set()
         self._remote_revision: str | _Unread | None = _UNREAD
+        self._checked_out = not checkout.cached or (checkout.root / ".git" / "index").exists()
+        self._snapshot: CommitFiles | None = None
 
     @property
     def remote_revision(self) -> str | None:
@@ -91,10 +100,15 @@ class Workspace:
         cache_root: Path | None = None,
         lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
         meanwhile: Callable[[], object] | None = None,
+        objects_only: bool = False,
     ) -> Workspace:
         """Clone or reuse ``settings.repo`` and check out ``settings.branch`` (None: the remote's
         default branch). Waits up to ``lock_timeout`` s for another process using the same
         workspace.
+
+        ``objects_only``: the caller reads files through ``snapshot`` and commits with
+        ``commit_texts``, so a cached clone's files need not be written out (they are anyway
+        when the commit must be signed or dated, which ``fast-import`` cannot do).
 
         ``meanwhile`` runs once, after a first clone has started and before anything waits for
         it, and before GitPython is loaded: the CLI loads the rest of imagebot there, so that the
@@ -130,14 +144,38 @@ class Workspace:
             env.close()
             raise
         workspace = cls(checkout, env=env, author=(settings.author_name, settings.author_email))
-        if checkout.fresh:
-            return workspace
         try:
-            workspace.refresh()
+            if not checkout.fresh:
+                workspace.refresh()
+            if not (objects_only and workspace.commits_without_work_tree):
+                workspace.check_out()
         except BaseException:
             workspace.close()
             raise
         return workspace
+
+    def snapshot(self) -> CommitFiles | None:
+        """The files of HEAD read from the object store, while the work tree was never written
+        out; None when ``root`` holds them. A commit with a symlink is checked out instead (where
+        a link leads is the work tree's business), and None is returned."""
+        if self._checked_out:
+            return None
+        if self._snapshot is None:
+            files = CommitFiles.of(self.root, self._env.variables)
+            if files.has_links:
+                self.check_out()
+                return None
+            self._snapshot = files
+        return self._snapshot
+
+    def check_out(self) -> None:
+        """Write the branch's files into the work tree, when that was never done."""
+        if self._checked_out:
+            return
+        self._drop_snapshot()
+        self._git.run("check out", "checkout", "--force", "-B", self.branch, "HEAD")
+        self._git.run("clean", "clean", "-ffdxq")
+        self._checked_out = True
 
     def use_author(self, name: str, email: str) -> None:
         """Commit as this author from now on (the repository's own imagebot.yaml may name one,
@@ -154,6 +192,8 @@ class Workspace:
         """
         if not paths:
             return None
+        if not self._checked_out:  # the index would hold only ``paths``: a commit deleting all else
+            raise GitError(f"{self._label}: no work tree to commit from; commit_texts instead")
         self._git.run("stage changes", "add", "--all", "--", *paths)
         signing = [word for option in self._env.signing_options for word in ("-c", option)]
         # The message goes through stdin (-F -): a 1,000-change message exceeds the kernel's
@@ -250,6 +290,14 @@ class Workspace:
         if self._remote is None:
             return
         self._fetch(shallow=self._cached)
+        if self._cached and not self._checked_out:
+            self._drop_snapshot()  # only the branch moves: there is no work tree to reset
+            self._git.run(
+                "move the branch", "update-ref", f"refs/heads/{self.branch}", self._tracking_ref
+            )
+            self._git.run("move HEAD", "symbolic-ref", "HEAD", f"refs/heads/{self.branch}")
+            self._own_commits.clear()
+            return
         if self._cached:
             self._reset_hard()
             return
@@ -265,6 +313,7 @@ class Workspace:
 
     def close(self) -> None:
         """Release the workspace; closing it again does nothing."""
+        self._drop_snapshot()
         self._git.close()
         self._lock.release()
         self._env.close()
@@ -282,11 +331,19 @@ class Workspace:
 
     def _mode(self, path: str) -> str:
         """The file mode ``git add`` would record for the file at ``path`` now."""
+        files = None if self._checked_out else self.snapshot()
+        if files is not None:  # no work tree: the mode the commit has
+            return EXECUTABLE if files.mode(path) == EXECUTABLE else REGULAR
         try:
             executable = (self.root / path).stat().st_mode & 0o100
         except OSError:
             executable = 0  # a new file: written as a regular one, as write_files makes it
         return EXECUTABLE if executable else REGULAR
+
+    def _drop_snapshot(self) -> None:
+        if self._snapshot is not None:
+            self._snapshot.close()
+            self._snapshot = None
 
     @property
     def _tracking_ref(self) -> str:

@@ -1,8 +1,8 @@
-"""Walk a directory for manifests, and write rewritten files back atomically.
+"""Scan a tree's manifests, and write rewritten files back atomically.
 
-The only module of the package that touches the file system. Files are screened by cheap byte
-searches before any YAML is composed; ``.git`` is skipped, symlinks are followed only when they
-stay inside the tree, and oversized files are reported, not read.
+Files are listed and read through ``TreeFiles`` (``files.py``: a directory, or a commit's
+objects), screened by cheap byte searches before any YAML is composed, and oversized ones are
+reported, not read. Writing back is for a work tree on disk only.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import re
 import tempfile
-from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
@@ -19,15 +19,13 @@ from imagebot.errors import ManifestError
 from imagebot.manifest.argocd import ArgoApp
 from imagebot.manifest.facts import FileFacts
 from imagebot.manifest.filemap import FileMap, serial_map
+from imagebot.manifest.files import DirectoryFiles, FileRef, TreeFiles, is_manifest_name
 from imagebot.manifest.occurrences import Occurrence
 from imagebot.manifest.scan import FileScan, scan_file, target_order, with_setters
 from imagebot.manifest.setters import resolve_markers
 from imagebot.manifest.workload_index import Workload
 from imagebot.model import Problem, Target
 
-# Compared in lower case: `kubectl apply -f APP.YAML` and a Kustomization's `resources:` apply
-# such a file. kustomize's own file names (kustomization.yaml, Kustomization) stay exact, as there.
-MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 MAX_FILE_BYTES = 8 * 1024 * 1024
 # Every target kind needs one of these words in its file: screen before composing anything.
 SCREEN_TOKENS = (b"image", b"newTag")
@@ -78,7 +76,7 @@ class _Scanned(NamedTuple):
 
 
 def scan_tree(
-    root: Path,
+    root: Path | TreeFiles,
     paths: Sequence[str] = (),
     *,
     only_automated: bool = False,
@@ -90,7 +88,8 @@ def scan_tree(
     with_facts: bool = False,
     map_files: FileMap | None = None,
 ) -> TreeScan:
-    """Scan ``root`` (or only ``paths`` below it) for targets.
+    """Scan ``root`` (or only ``paths`` below it) for targets: a directory, or the files of a
+    commit that was not checked out (``TreeFiles``).
 
     ``only_automated`` reads only files that mention automation and returns only automated
     targets: what a reconcile needs, and ~10x less YAML to compose in a typical repository.
@@ -108,7 +107,7 @@ def scan_tree(
     the CLI hands in one that shares them with a second process.
     """
     map_files = map_files or serial_map
-    base = root.resolve()
+    files = DirectoryFiles(root) if isinstance(root, Path) else root
     problems: list[Problem] = []
     skipped: list[Problem] = []
     scans: list[FileScan] = []
@@ -126,7 +125,7 @@ def scan_tree(
         watch_automated,
         with_facts,
     )
-    found = list(_manifest_files(base, paths, skipped))
+    found = list(files.listing(paths, skipped, is_manifest_name))
     composed = 0
     for relative, text, read_problems, read_skipped, scan in map_files(read_and_scan, found):
         problems.extend(read_problems)
@@ -155,7 +154,7 @@ def scan_tree(
             targets,
             problems,
             texts,
-            base=base,
+            files=files,
             repository_urls=repository_urls,
             max_bytes=max_bytes,
         )
@@ -197,12 +196,12 @@ class _ReadAndScan:
     watch_own: bool
     with_facts: bool
 
-    def __call__(self, found: tuple[str, Path]) -> _Scanned:
-        relative, path = found
+    def __call__(self, found: tuple[str, FileRef]) -> _Scanned:
+        relative, file = found
         problems: list[Problem] = []
         skipped: list[Problem] = []
         text = _read(
-            path,
+            file,
             relative,
             max_bytes=self.max_bytes,
             problems=problems,
@@ -223,26 +222,12 @@ class _ReadAndScan:
         return _Scanned(relative, text, tuple(problems), tuple(skipped), scan)
 
 
-def _read_plain(base: Path, relative: str, max_bytes: int) -> str | None:
-    """The text of one file an Argo CD Application points at, or None when it is not there
-    (or not a readable UTF-8 file inside the tree)."""
-    path = (base / relative).resolve()
-    try:
-        if not path.is_relative_to(base) or not path.is_file():
-            return None
-        if path.stat().st_size > max_bytes:
-            return None
-        return path.read_bytes().decode("utf-8")
-    except (OSError, UnicodeDecodeError):
-        return None
-
-
-def _targets_under(base: Path, path: str, max_bytes: int) -> list[Target]:
+def _targets_under(files: TreeFiles, path: str, max_bytes: int) -> list[Target]:
     """Every target below ``path``, automated or not: the current tags of an Application's
     images, to start a new ``.argocd-source`` file from."""
     found: list[Target] = []
-    for relative, file in _manifest_files(base, [path], []):
-        text = _read_plain(base, relative, max_bytes) if file.is_file() else None
+    for relative, _ in files.listing([path], [], is_manifest_name):
+        text = files.read_text(relative, max_bytes)
         if text is not None:
             found.extend(scan_file(text, relative).targets)
     return sorted(found, key=target_order)
@@ -259,7 +244,7 @@ def _copy_screen(watch: Collection[str]) -> re.Pattern[bytes] | None:
 
 
 def _read(
-    path: Path,
+    file: FileRef,
     relative: str,
     *,
     max_bytes: int,
@@ -269,10 +254,10 @@ def _read(
     also: re.Pattern[bytes] | None = None,
 ) -> str | None:
     try:
-        if path.stat().st_size > max_bytes:
+        if file.size() > max_bytes:
             problems.append(Problem(f"skipped: larger than {max_bytes} bytes", relative))
             return None
-        data = path.read_bytes()
+        data = file.read_bytes()
     except OSError as error:
         problems.append(Problem(f"cannot read: {error.strerror or error}", relative))
         return None
@@ -289,73 +274,13 @@ def _read(
         return None
 
 
-def _manifest_files(
-    base: Path, paths: Sequence[str], skipped: list[Problem]
-) -> Iterator[tuple[str, Path]]:
-    """``(relative POSIX path, real path)`` of each manifest file once, in a stable order."""
-    yielded: set[str] = set()
-    for start in [base / p for p in paths] or [base]:
-        real = start.resolve()
-        if not real.is_relative_to(base):
-            skipped.append(Problem("skipped: the path leads outside the tree", str(start)))
-            continue
-        candidates = [(real, False)] if real.is_file() else _walk(real)
-        for found, is_link in candidates:
-            relative = found.relative_to(base).as_posix()
-            candidate = found
-            if is_link:  # only links need resolving: the walk itself never leaves ``base``
-                candidate, why = _follow(found, base)
-                if why:
-                    skipped.append(Problem(f"skipped: a symlink {why}", relative))
-                    continue
-                relative = candidate.relative_to(base).as_posix()
-            if relative not in yielded:
-                yielded.add(relative)
-                yield relative, candidate
-
-
-def _follow(link: Path, base: Path) -> tuple[Path, str]:
-    """The file a symlink leads to, or why it is not one to read."""
-    try:
-        real = link.resolve(strict=True)
-    except (OSError, RuntimeError):  # RuntimeError: a loop, on Python before 3.13
-        return link, "that leads nowhere (broken or a loop)"
-    if not real.is_relative_to(base):
-        return link, "that leads outside the tree"
-    if not real.is_file():
-        return link, "to something that is not a file"
-    return real, ""
-
-
-def _walk(directory: Path) -> Iterator[tuple[Path, bool]]:
-    """Manifest files below ``directory`` and whether each is a symlink; ``.git`` is skipped,
-    and symlinked directories are not entered."""
-    pending = [directory]
-    while pending:
-        current = pending.pop()
-        try:
-            entries = sorted(os.scandir(current), key=lambda entry: entry.name)
-        except OSError:
-            continue
-        directories: list[Path] = []
-        for entry in entries:
-            if entry.is_dir(follow_symlinks=False):
-                if entry.name != ".git":
-                    directories.append(Path(entry.path))
-            elif is_manifest_name(entry.name):
-                link = entry.is_symlink()
-                if link or entry.is_file(follow_symlinks=False):  # not a FIFO, which would block
-                    yield Path(entry.path), link
-        pending.extend(reversed(directories))
-
-
 def _with_applications(
     apps: list[ArgoApp],
     targets: list[Target],
     problems: list[Problem],
     texts: dict[str, str],
     *,
-    base: Path,
+    files: TreeFiles,
     repository_urls: Callable[[], Sequence[str]],
     max_bytes: int,
 ) -> list[Target]:
@@ -367,9 +292,9 @@ def _with_applications(
 
     resolved = resolve_applications(
         apps,
-        lambda relative: _read_plain(base, relative, max_bytes),
+        lambda relative: files.read_text(relative, max_bytes),
         repository_urls,
-        lambda path, image: current_tags(_targets_under(base, path, max_bytes)).get(image),
+        lambda path, image: current_tags(_targets_under(files, path, max_bytes)).get(image),
     )
     claimed = {(t.location.file, t.location.document, t.yaml_path) for t in resolved.targets}
     kept = [
@@ -378,12 +303,6 @@ def _with_applications(
     problems.extend(resolved.problems)
     texts.update({f: resolved.texts[f] for f in {t.location.file for t in resolved.targets}})
     return [*kept, *resolved.targets]
-
-
-def is_manifest_name(name: str) -> bool:
-    """Whether the walk reads a file of this name: ``.yaml``, ``.yml`` or ``.json`` in any case,
-    or kustomize's extension-less ``Kustomization``."""
-    return name.lower().endswith(MANIFEST_SUFFIXES) or name == "Kustomization"
 
 
 def write_files(root: Path, new_texts: Mapping[str, str]) -> None:

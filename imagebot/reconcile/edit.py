@@ -64,6 +64,7 @@ def edit_repository(
     edges = edges or Edges()
     workspace = edges.open_workspace(settings.git)
     try:
+        workspace.check_out()  # ``compute`` reads and writes the work tree
         if configure is not None:
             settings = configure(workspace.root)
             # As in ``reconcile``: the repository's own imagebot.yaml may name the author.

@@ -30,6 +30,7 @@ from imagebot.gitrepo import (
 )
 from imagebot.gitrepo.remotes import remote_urls
 from imagebot.manifest import FileFacts, FileMap, Update, rewrite_files, scan_tree, unified_diff
+from imagebot.manifest.files import TreeFiles
 from imagebot.model import (
     Change,
     CommitSha,
@@ -53,6 +54,11 @@ from imagebot.reconcile.plan import (
 from imagebot.reconcile.retry import Prepared, commit_as_configured
 from imagebot.refs import ImageRef
 from imagebot.registry import RepoQuery, RepoScan
+from imagebot.settings.files import CommittedFiles, Configure
+
+
+class CommitTree(TreeFiles, CommittedFiles, Protocol):
+    """A commit's files, read without a work tree (``Workspace.snapshot``)."""
 
 
 class WorkspaceLike(Protocol):
@@ -71,6 +77,8 @@ class WorkspaceLike(Protocol):
     def refresh(self) -> None: ...
     def close(self) -> None: ...
     def use_author(self, name: str, email: str) -> None: ...
+    def snapshot(self) -> CommitTree | None: ...
+    def check_out(self) -> None: ...
 
 
 class RegistryLike(Protocol):
@@ -89,7 +97,7 @@ class RegistryLike(Protocol):
 
 
 def _open_workspace(settings: GitSettings) -> WorkspaceLike:
-    workspace: WorkspaceLike = Workspace.open(settings)
+    workspace: WorkspaceLike = Workspace.open(settings, objects_only=True)
     return workspace
 
 
@@ -155,7 +163,7 @@ def reconcile(
     settings: Settings,
     *,
     edges: Edges | None = None,
-    configure: Callable[[Path], Settings] | None = None,
+    configure: Configure | None = None,
     unchanged_since: str | None = None,
 ) -> RunResult:
     """Run one cycle. Per-item trouble comes back as problems; whole-run failures raise.
@@ -175,7 +183,8 @@ def reconcile(
     workspace = edges.open_workspace(settings.git)
     try:
         if configure is not None:
-            settings = configure(workspace.root)
+            committed = workspace.snapshot()
+            settings = configure(workspace.root, committed)
             check_git_templates(settings.git)
             workspace.use_author(settings.git.author_name, settings.git.author_email)
         return _reconcile_in(workspace, settings, edges, started, unchanged_since)
@@ -197,7 +206,13 @@ def _reconcile_in(
         now=datetime.fromtimestamp(edges.wall(), UTC),
     )
     planner = _Planner(
-        workspace.root, settings, registry, edges.progress, rules, map_files=edges.map_files
+        workspace.root,
+        lambda: workspace.snapshot() or workspace.root,
+        settings,
+        registry,
+        progress=edges.progress,
+        rules=rules,
+        map_files=edges.map_files,
     )
     first = planner.plan()
     observed = planner.fingerprint(first.texts)
@@ -284,14 +299,15 @@ class _Planner:
     def __init__(
         self,
         root: Path,
+        files: Callable[[], Path | TreeFiles],
         settings: Settings,
         registry: RegistryLike,
+        *,
         progress: Callable[[int, int], None] | None = None,
         rules: Rules = NO_RULES,
-        *,
         map_files: FileMap | None = None,
     ) -> None:
-        self.root, self.settings, self.registry = root, settings, registry
+        self.root, self.files, self.settings, self.registry = root, files, settings, registry
         self.progress, self.rules, self.map_files = progress, rules, map_files
         self.scans: dict[str, RepoScan] = {}
         self.digests: dict[DigestKey, Digest | RegistryError] = {}
@@ -304,7 +320,7 @@ class _Planner:
     def plan(self) -> _Planned:
         """The plan for the files as they are now, and the texts it was made from."""
         tree = scan_tree(
-            self.root,
+            self.files(),
             self.settings.paths,
             only_automated=True,
             watch_automated=True,

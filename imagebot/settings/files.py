@@ -11,7 +11,7 @@ from __future__ import annotations
 import stat
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from imagebot.config import Settings
 from imagebot.errors import ConfigError
@@ -114,6 +114,17 @@ def load_settings(
         raise ConfigError(f"{name}: no such file; check the --config path") from None
     except OSError as error:
         raise ConfigError(f"{name}: cannot read: {error.strerror}") from None
+    return _parse_bytes(raw, name, base, source=source, unread=unread)
+
+
+def _parse_bytes(
+    raw: bytes,
+    name: str,
+    base: Settings | None,
+    *,
+    source: Source,
+    unread: frozenset[str] = frozenset(),
+) -> Settings:
     if len(raw) > MAX_FILE_BYTES:
         raise ConfigError(f"{name}: larger than {MAX_FILE_BYTES} bytes; not a settings file")
     try:
@@ -123,8 +134,29 @@ def load_settings(
     return parse_settings(text, name, base, source=source, unread=unread)
 
 
-def repository_settings(root: Path, base: Settings) -> Settings:
-    """``base`` under the repository's own ``imagebot.yaml``, if it has one (untrusted)."""
+class CommittedFiles(Protocol):
+    """The files of the commit being worked on, for a clone whose work tree was never written
+    out (``Workspace.snapshot``); such a commit holds no symlinks."""
+
+    def read_committed(self, name: str, limit: int) -> bytes | None:
+        """At most ``limit + 1`` bytes of the regular file ``name``; None when there is none."""
+        ...
+
+    def exists(self, path: str) -> bool:
+        """Whether ``path`` names a file or a directory of the commit."""
+        ...
+
+
+def repository_settings(
+    root: Path, base: Settings, committed: CommittedFiles | None = None
+) -> Settings:
+    """``base`` under the repository's own ``imagebot.yaml``, if it has one (untrusted): from
+    the work tree at ``root``, or from the ``committed`` files."""
+    if committed is not None:
+        raw = committed.read_committed(REPOSITORY_FILE, MAX_FILE_BYTES)
+        if raw is None:
+            return base
+        return _parse_bytes(raw, REPOSITORY_FILE, base, source=Source.REPOSITORY)
     file = root / REPOSITORY_FILE
     if file.is_symlink():
         inside = root.resolve()
@@ -138,17 +170,24 @@ def repository_settings(root: Path, base: Settings) -> Settings:
     return load_settings(file, base, origin=REPOSITORY_FILE, source=Source.REPOSITORY)
 
 
+class Configure(Protocol):
+    """The final settings for a workspace: its root, and its ``committed`` files when they are
+    read from the commit rather than the work tree."""
+
+    def __call__(self, root: Path, committed: CommittedFiles | None = None, /) -> Settings: ...
+
+
 def settings_loader(
     path: str | None, base: Settings, apply: Callable[[Settings], Settings]
-) -> Callable[[Path], Settings]:
+) -> Configure:
     """A function from workspace root to final settings: ``path`` (``--config``, trusted) or
     else the repository's ``imagebot.yaml`` (untrusted), under the command line's explicit
     choices, which ``apply`` re-applies on top."""
 
-    def load(root: Path) -> Settings:
+    def load(root: Path, committed: CommittedFiles | None = None) -> Settings:
         if path:
             return apply(load_settings(path, base))
-        settings = repository_settings(root, base)
+        settings = repository_settings(root, base, committed)
         return base if settings is base else apply(settings)
 
     return load
