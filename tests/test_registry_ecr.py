@@ -33,9 +33,12 @@ import hmac
 import json
 import logging
 import re
+import subprocess
+import sys
 from collections.abc import Mapping
 from contextlib import suppress
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -603,3 +606,21 @@ def test_an_automation_may_name_ecr_but_never_reads_the_operator_s_aws_environme
     reading = read_settings(tree, Source.RESOURCE, lambda _p, _n, key: key, env=env)
 
     assert reading.settings.registries.hosts[0].push_times == PushTimes("ecr")
+
+
+@pytest.mark.rig
+def test_the_run_path_imports_the_signer_only_where_ecr_is_configured() -> None:
+    probe = (
+        "import sys, imagebot.registry, imagebot.registry.pushtimes; "
+        "print(sorted(m for m in sys.modules if m.endswith(('.ecr', '.sigv4'))))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=Path(__file__).resolve().parent.parent,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+
+    assert done.stdout.strip() == "[]"

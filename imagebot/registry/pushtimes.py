@@ -19,6 +19,7 @@ import threading
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from imagebot.config import PushTimes, RegistrySettings
@@ -26,13 +27,14 @@ from imagebot.errors import RegistryAnswerError, RegistryError, RegistryNotFound
 from imagebot.redact import remember
 from imagebot.registry.auth import basic_header
 from imagebot.registry.credentials import CredentialStore
-from imagebot.registry.ecr import EcrSigning, ecr_registry, signed_request
 from imagebot.registry.endpoints import Endpoint, host_settings, is_loopback
 from imagebot.registry.listing import MAX_PAGE_BYTES, capped, list_tags, next_link, truncated
 from imagebot.registry.pushpages import PushedTag, ecr_page, github_page, harbor_page, quay_page
 from imagebot.registry.replies import Reply, host_of
-from imagebot.registry.sigv4 import AwsCredentials
 from imagebot.registry.transport import Transport
+
+if TYPE_CHECKING:  # ``ecr`` and ``sigv4`` are imported only where ECR is configured
+    from imagebot.registry.ecr import EcrSigning
 
 log = logging.getLogger(__name__)
 
@@ -143,6 +145,9 @@ class PushTimeLister:
     def _ecr_api(self, endpoint: Endpoint, config: PushTimes) -> PushApi | None:
         """ECR's API, signed with the configured AWS credentials, on the API host of the
         registry's region (or ``url``: a VPC or FIPS endpoint)."""
+        from imagebot.registry.ecr import EcrSigning, ecr_registry
+        from imagebot.registry.sigv4 import AwsCredentials
+
         registry = ecr_registry(endpoint.host)
         if registry is None:
             reason = f"{endpoint.host} is not named <account>.dkr.ecr.<region>.amazonaws.com"
@@ -263,6 +268,8 @@ class PushTimeLister:
     ) -> tuple[list[PushedTag], str | None]:
         if api.ecr is None:
             return self._read(api, self._get(endpoint, api, cursor, what), what, page)
+        from imagebot.registry.ecr import signed_request
+
         url = f"{api.base}/"
         body, headers = signed_request(api.ecr, url, endpoint.repository, cursor, self._now())
         reply = self._transport.request(
