@@ -154,9 +154,9 @@ class PushTimeLister:
             self._turn_off(endpoint, "ecr", reason)
             return None
         base = self._checked(endpoint, "ecr", config.url or registry.api)
-        key, secret, token = config.access_key_id, config.secret_access_key, config.session_token
         if base is None:
             return None
+        key, secret, token = config.access_key_id, config.secret_access_key, config.session_token
         if not key or not secret:
             reason = (
                 "ECR's API needs AWS credentials: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, "
