@@ -2,13 +2,12 @@
 
 A CI runner without a kept cache used to pay 1 list + N manifest + N config-blob GETs per
 repository under a creation-time policy. Where a registry says when each tag was pushed through
-an API (Docker Hub, Google, Quay, Harbor, GitHub), imagebot asks that API instead: 1 request per
-page. Those services cannot run here, so their answers are ``responses`` fakes in the shapes
-their documentation gives (tests/test_registry_pushtimes.py names the sources); ECR (no push-time
-API in imagebot yet: it needs AWS SigV4) is faked as the plain registry API it serves; plain OCI
-is the rig's real registry. Each kind runs REPOS repositories of TAGS tags through the real
-client, counting requests by kind. Exit 1 if any manifest or blob GET is made for a kind that
-has a push-time API, or if that kind pays more than one request per page.
+an API (Docker Hub, Google, Quay, Harbor, GitHub, ECR), imagebot asks that API instead: 1 request
+per page. Those services cannot run here, so their answers are ``responses`` fakes in the shapes
+their documentation gives (tests/test_registry_pushtimes.py and tests/test_registry_ecr.py name
+the sources); plain OCI is the rig's real registry. Each kind runs REPOS repositories of TAGS
+tags through the real client, counting requests by kind. Exit 1 if any manifest or blob GET is
+made for a kind that has a push-time API, or if that kind pays more than one request per page.
 Run: .venv/bin/python bench/cold.py [--repos N --tags M]
 """
 
@@ -16,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import math
 import sys
 import tempfile
@@ -40,7 +40,8 @@ T0 = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
 PAGE = 100
 FAST = RateLimit(max_concurrency=8, requests_per_second=100_000)
 TOKEN = "bench-token"  # noqa: S105 - a fake service's token
-API_KINDS = ("Docker Hub", "Google", "Quay", "Harbor", "GitHub")
+API_KINDS = ("Docker Hub", "Google", "Quay", "Harbor", "GitHub", "ECR")
+ECR_PAGE = 1000  # DescribeImages' maxResults
 
 
 def when(index: int) -> dt.datetime:
@@ -174,17 +175,39 @@ def fake_github(mock: responses.RequestsMock, repos: int, tags: int) -> None:
 
 
 def fake_ecr(mock: responses.RequestsMock, repos: int, tags: int) -> None:
+    """DescribeImages: one POST endpoint for every repository, paged by nextToken."""
+
+    def describe(request: requests.PreparedRequest) -> tuple[int, dict[str, str], str]:
+        if "Authorization" not in request.headers:
+            return 400, {}, json.dumps({"__type": "MissingAuthenticationTokenException"})
+        asked = json.loads(request.body or b"{}")
+        r = int(asked["repositoryName"].removeprefix("svc"))
+        start = int(asked.get("nextToken", "0"))
+        chunk = range(start, min(start + min(asked["maxResults"], ECR_PAGE), tags))
+        details = [
+            {"registryId": "123456789012", "repositoryName": f"svc{r}",
+             "imageDigest": fake_digest(r, i), "imageTags": [f"build-{i:04d}"],
+             "imagePushedAt": when(i).timestamp(), "imageSizeInBytes": 1}
+            for i in chunk
+        ]  # fmt: skip
+        answer: dict[str, object] = {"imageDetails": details}
+        if chunk.stop < tags:
+            answer["nextToken"] = str(chunk.stop)
+        return 200, {"Content-Type": "application/x-amz-json-1.1"}, json.dumps(answer)
+
+    mock.add_callback(responses.POST, ECR_API, callback=describe)
     for r in range(repos):
-        base = f"https://{ECR}/v2/svc{r}"
-        _tags_list(mock, base, tags)
-        _manifests(mock, base, tags, r * tags)
+        _tags_list(mock, f"https://{ECR}/v2/svc{r}", tags)
 
 
 ECR = "123456789012.dkr.ecr.eu-west-1.amazonaws.com"
+ECR_API = "https://api.ecr.eu-west-1.amazonaws.com/"
+ECR_KEYS = PushTimes("ecr", access_key_id="AKIDBENCH", secret_access_key="bench")  # noqa: S106
 
 
 def kinds(tags: int) -> list[Kind]:
     per_page = math.ceil(tags / PAGE) or 1
+    ecr_pages = math.ceil(tags / ECR_PAGE) or 1
     return [
         # Newest first: a time-ordered scan stops after the first page with a wanted tag.
         Kind("Docker Hub", lambda r: f"docker.io/bench/svc{r}", (), fake_hub, lambda _: 1),
@@ -200,8 +223,10 @@ def kinds(tags: int) -> list[Kind]:
              (RegistryHost("ghcr.io", rate_limit=FAST, push_times=PushTimes(token=TOKEN)),
               RegistryHost("api.github.com", rate_limit=FAST)), fake_github,
              lambda _: per_page),
-        Kind("ECR (no API yet)", lambda r: f"{ECR}/svc{r}",
-             (RegistryHost(ECR, rate_limit=FAST),), fake_ecr, lambda _: 1 + 2 * tags),
+        Kind("ECR", lambda r: f"{ECR}/svc{r}",
+             (RegistryHost(ECR, rate_limit=FAST, push_times=ECR_KEYS),
+              RegistryHost("api.ecr.eu-west-1.amazonaws.com", rate_limit=FAST)), fake_ecr,
+             lambda _: ecr_pages),
     ]  # fmt: skip
 
 

@@ -28,7 +28,7 @@ class RateLimit:
     burst: int = 1
 
 
-PUSH_TIME_APIS = ("auto", "none", "google", "quay", "harbor", "github")
+PUSH_TIME_APIS = ("auto", "none", "google", "quay", "harbor", "github", "ecr")
 """Registry APIs that say when each tag was pushed (docs/registries.md, "Push times")."""
 
 
@@ -38,11 +38,16 @@ class PushTimes:
     manifest or config blob per tag. ``auto`` picks by host (gcr.io and ``*.pkg.dev``: Google's
     tag list; quay.io: Quay's tag API; ghcr.io: GitHub's packages API when a token is set).
     ``url`` is the API's base when it is not the registry's own (GitHub Enterprise, a Quay or
-    Harbor behind another name); ``token`` goes to that URL's host only, never to the registry."""
+    Harbor behind another name); ``token`` goes to that URL's host only, never to the registry.
+    ``ecr`` (never chosen by ``auto``: it needs AWS credentials) signs ECR's ``DescribeImages``
+    with the AWS access key: these sign requests to the ECR API's host only."""
 
     api: str = "auto"
     url: str | None = None
     token: str | None = field(default=None, repr=False)
+    access_key_id: str | None = field(default=None, repr=False)
+    secret_access_key: str | None = field(default=None, repr=False)
+    session_token: str | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True, slots=True)

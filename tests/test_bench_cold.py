@@ -51,6 +51,8 @@ def test_the_cold_bench_runs_and_shows_one_request_per_page_for_api_kinds() -> N
     for kind in ("Quay", "Harbor", "GitHub"):
         assert cold[kind] == "2 (api 2)"  # 110 tags: two pages of 100
         assert warm[kind] == "1 (list 1)"  # the times the API gave, kept by the process
+    assert cold["ECR"] == "1 (api 1)"  # DescribeImages pages hold 1000 images
+    assert warm["ECR"] == "1 (list 1)"
     assert cold["plain OCI (rig registry)"] == "221 (blob 110, list 1, manifest 110)"
     assert warm["plain OCI (rig registry)"] == "1 (list 1)"
 
@@ -79,3 +81,29 @@ def test_the_cold_bench_fails_when_an_api_kind_fetches_manifests(
 
     assert bench.main(["--repos", "1", "--tags", "3"]) == 1
     assert "FAIL Quay: 6 manifest/blob GETs with a push-time API" in capsys.readouterr().out
+
+
+def test_the_cold_bench_holds_ecr_to_its_api_too(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bench = load_bench()
+
+    def ecr_without_credentials(tags: int) -> list[object]:
+        keyless = (RegistryHost(bench.ECR, rate_limit=bench.FAST, push_times=PushTimes("ecr")),)
+
+        def fake(mock: responses.RequestsMock, repos: int, count: int) -> None:
+            for r in range(repos):
+                base = f"https://{bench.ECR}/v2/svc{r}"
+                bench._tags_list(mock, base, count)
+                bench._manifests(mock, base, count, r * count)
+
+        return [bench.Kind("ECR", lambda r: f"{bench.ECR}/svc{r}", keyless, fake, lambda _: 1)]
+
+    def no_rig(repos: int, tags: int, work: Path) -> tuple[object, int]:
+        return bench.Row("plain OCI", Counter(), Counter(), Counter(), repos), 0
+
+    monkeypatch.setattr(bench, "kinds", ecr_without_credentials)
+    monkeypatch.setattr(bench, "run_rig", no_rig)
+
+    assert bench.main(["--repos", "1", "--tags", "2"]) == 1
+    assert "FAIL ECR: 4 manifest/blob GETs with a push-time API" in capsys.readouterr().out

@@ -552,8 +552,8 @@ def test_push_time_settings_are_read_from_the_trusted_config(tmp_path: Path) -> 
         ),
         pytest.param(
             Source.CONFIG,
-            {"registries": {"hosts": {"quay.io": {"pushTimes": {"api": "ecr"}}}}},
-            "'ecr': expected one of auto, none, google, quay, harbor, github",
+            {"registries": {"hosts": {"quay.io": {"pushTimes": {"api": "acr"}}}}},
+            "'acr': expected one of auto, none, google, quay, harbor, github, ecr",
             id="unknown-api",
         ),
     ],
@@ -587,3 +587,19 @@ def test_an_endless_api_listing_stops_at_max_tag_pages_with_a_warning() -> None:
     assert [t.tag for t in result.tags] == ["p1", "p2"]
     assert any("max_tag_pages" in w for w in result.warnings)
     assert client.stats.by_kind() == {"api": 2}
+
+
+@responses.activate
+def test_a_huge_quay_start_ts_is_read_as_no_start_ts_instead_of_crashing() -> None:
+    # float() of a 400-digit JSON integer raised OverflowError out of the whole scan.
+    responses.get(
+        f"{QUAY}?page=1&limit=100&onlyActiveTags=true",
+        json={
+            "tags": [quay_tag("huge", 10**400, D1), quay_tag("1.0", 1714557600, D1)],
+            "has_additional": False,
+        },
+    )
+    client = client_for()
+
+    # The huge one falls back to its last_modified, as a tag without start_ts does.
+    assert scan_one(client, timed("quay.io/org/app:1.0")) == {"huge": MAY_1, "1.0": MAY_1}

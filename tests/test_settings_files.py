@@ -45,8 +45,20 @@ registries:
       insecure: true
       username: robot
       passwordEnv: REG_PASSWORD
+    123456789012.dkr.ecr.eu-west-1.amazonaws.com:
+      pushTimes:
+        api: ecr
+        accessKeyIdEnv: ECR_KEY_ID
+        secretAccessKeyEnv: ECR_SECRET
+        sessionTokenEnv: ECR_SESSION
 """
-ENV = {"GIT_TOKEN": "t0ken", "REG_PASSWORD": "s3cret"}
+ENV = {
+    "GIT_TOKEN": "t0ken",
+    "REG_PASSWORD": "s3cret",
+    "ECR_KEY_ID": "AKIAFULLCONFIG00001",
+    "ECR_SECRET": "ecr-s3cret-key",
+    "ECR_SESSION": "ecr-session-t0ken",
+}
 
 
 def config(text: str, env: dict[str, str] | None = None) -> Settings:
@@ -83,6 +95,11 @@ def test_every_documented_key_is_read() -> None:
     assert hub.rate_limit.burst == 1  # unset keys keep the dataclass's default
     private = host(registries, "registry.example:5000")
     assert private.insecure and (private.username, private.password) == ("robot", "s3cret")
+    ecr = host(registries, "123456789012.dkr.ecr.eu-west-1.amazonaws.com").push_times
+    assert ecr is not None and ecr.api == "ecr"
+    assert (ecr.access_key_id, ecr.secret_access_key, ecr.session_token) == (
+        "AKIAFULLCONFIG00001", "ecr-s3cret-key", "ecr-session-t0ken"
+    )  # fmt: skip
 
 
 def test_secrets_do_not_show_in_the_settings_repr() -> None:

@@ -1,4 +1,4 @@
-"""Read one page of a registry's push-time API: Google's tag list, Quay, Harbor, GitHub.
+"""Read one page of a registry's push-time API: Google's tag list, Quay, Harbor, GitHub, ECR.
 
 Each reader turns an answer into ``PushedTag`` values (tag, digest, push time) and nothing else:
 an answer of the wrong shape raises ``RegistryAnswerError`` (the caller then falls back to
@@ -40,6 +40,8 @@ def _number(value: object) -> float | None:
     """An integer or a decimal string (Google writes milliseconds as strings)."""
     if isinstance(value, bool):
         return None
+    if isinstance(value, int) and abs(value) >= 10**20:
+        return None  # float() of a 400-digit JSON integer raises OverflowError
     if isinstance(value, int | float):
         return float(value)
     if isinstance(value, str) and value.isdigit() and len(value) <= 20:
@@ -140,3 +142,29 @@ def github_page(body: bytes, what: str) -> list[PushedTag]:
         for name in _tags(container.get("tags")):
             found.append(PushedTag(name, _digest(version.get("name")), pushed))
     return found
+
+
+MAX_NEXT_TOKEN = 8192  # ECR's are a few hundred characters; a megabyte one is no token
+
+
+def ecr_page(body: bytes, what: str) -> tuple[list[PushedTag], str | None]:
+    """A page of ECR's ``DescribeImages``: each of ``imageDetails``' ``imageTags`` with the
+    image's ``imagePushedAt`` (seconds since the epoch, a JSON number in AWS's JSON protocol)
+    and ``imageDigest``; and the ``nextToken`` (None: the last page)."""
+    data = load_object(body, what)
+    details = data.get("imageDetails")
+    if not isinstance(details, list):
+        raise RegistryAnswerError(f"{what}: ECR's answer has no 'imageDetails' list")
+    token = data.get("nextToken")
+    if token is not None and not (isinstance(token, str) and 0 < len(token) <= MAX_NEXT_TOKEN):
+        raise RegistryAnswerError(f"{what}: ECR's nextToken is not a string of a sane length")
+    found = []
+    for image in details:
+        if not isinstance(image, dict):
+            continue
+        value = image.get("imagePushedAt")
+        seconds = _number(value) if not isinstance(value, str) else None
+        pushed = _when(seconds) if seconds is not None else None
+        for name in _tags(image.get("imageTags")):
+            found.append(PushedTag(name, _digest(image.get("imageDigest")), pushed))
+    return found, token

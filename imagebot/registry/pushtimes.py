@@ -2,9 +2,10 @@
 
 A time-ordered policy needs each candidate tag's time. The registry API gives it at 2 requests
 per new tag (manifest, config blob); Quay's tag API, Harbor's artifacts API and GitHub's packages
-API give every tag's push time at 1 request per page, and Google's tag list carries it for free
-(``listing`` reads it). Docker Hub's API is ``listing.list_hub_tags``. Credentials are bound to
-the host they were configured for: a ``pushTimes`` token goes to the API URL's host only, the
+API give every tag's push time at 1 request per page, ECR's ``DescribeImages`` (``ecr``) at 1
+signed request per 1000 images, and Google's tag list carries it for free (``listing`` reads
+it). Docker Hub's API is ``listing.list_hub_tags``. Credentials are bound to the host they were
+configured for: a ``pushTimes`` token or AWS signature goes to the API URL's host only, the
 registry's own login only to an API on the registry's own host (Harbor). A later cycle lists
 the tags (1 request) and reuses the times the API gave this process. When an API refuses or
 answers nonsense the caller falls back to manifests; a refusal that will not pass (401, 403,
@@ -17,18 +18,23 @@ import logging
 import threading
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from imagebot.config import PushTimes, RegistrySettings
-from imagebot.errors import RegistryError, RegistryNotFound
+from imagebot.errors import RegistryAnswerError, RegistryError, RegistryNotFound
 from imagebot.redact import remember
 from imagebot.registry.auth import basic_header
 from imagebot.registry.credentials import CredentialStore
 from imagebot.registry.endpoints import Endpoint, host_settings, is_loopback
 from imagebot.registry.listing import MAX_PAGE_BYTES, capped, list_tags, next_link, truncated
-from imagebot.registry.pushpages import PushedTag, github_page, harbor_page, quay_page
+from imagebot.registry.pushpages import PushedTag, ecr_page, github_page, harbor_page, quay_page
 from imagebot.registry.replies import Reply, host_of
 from imagebot.registry.transport import Transport
+
+if TYPE_CHECKING:  # ``ecr`` and ``sigv4`` are imported only where ECR is configured
+    from imagebot.registry.ecr import EcrSigning
 
 log = logging.getLogger(__name__)
 
@@ -40,11 +46,13 @@ GOOGLE_SUFFIXES = (".gcr.io", "-docker.pkg.dev")
 @dataclass(frozen=True, slots=True)
 class PushApi:
     """One repository's push-time API: its kind, base URL and the headers bound to that base's
-    host (``transport`` drops ``Authorization`` on a redirect to any other host)."""
+    host (``transport`` drops ``Authorization`` on a redirect to any other host); for ECR, what
+    signs each request instead."""
 
     kind: str
     base: str
     headers: Mapping[str, str] = field(default_factory=dict, repr=False)
+    ecr: EcrSigning | None = field(default=None, repr=False)
 
 
 def push_config(settings: RegistrySettings, host: str) -> PushTimes:
@@ -75,9 +83,14 @@ class PushTimeLister:
     """Lists tags with push times through the API a host offers; thread-safe."""
 
     def __init__(
-        self, transport: Transport, settings: RegistrySettings, credentials: CredentialStore
+        self,
+        transport: Transport,
+        settings: RegistrySettings,
+        credentials: CredentialStore,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._transport, self._settings, self._credentials = transport, settings, credentials
+        self._now = now  # the wall clock an AWS signature is dated with
         self._off: set[str] = set()
         self._owners: dict[tuple[str, str], str] = {}  # (API base, owner) -> "orgs" or "users"
         self._known: dict[str, dict[str, PushedTag]] = {}
@@ -96,12 +109,11 @@ class PushTimeLister:
             if endpoint.name in self._off:
                 return None
         config = push_config(self._settings, endpoint.host)
+        if kind == "ecr":
+            return self._ecr_api(endpoint, config)
         default = GITHUB_API if kind == "github" else endpoint.base_url
-        base = (config.url or default).rstrip("/")
-        if not base.startswith("https://") and not (
-            base.startswith("http://") and is_loopback(host_of(base))
-        ):
-            self._turn_off(endpoint, kind, f"{base!r} is not an https:// URL")
+        base = self._checked(endpoint, kind, config.url or default)
+        if base is None:
             return None
         headers = {"Accept": "application/json"}
         if config.token:
@@ -119,6 +131,42 @@ class PushTimeLister:
             headers["Accept"] = "application/vnd.github+json"
             headers["X-GitHub-Api-Version"] = "2022-11-28"
         return PushApi(kind, base, headers)
+
+    def _checked(self, endpoint: Endpoint, kind: str, url: str) -> str | None:
+        """``url`` without its trailing slash when it is https (http only on loopback)."""
+        base = url.rstrip("/")
+        if base.startswith("https://") or (
+            base.startswith("http://") and is_loopback(host_of(base))
+        ):
+            return base
+        self._turn_off(endpoint, kind, f"{base!r} is not an https:// URL")
+        return None
+
+    def _ecr_api(self, endpoint: Endpoint, config: PushTimes) -> PushApi | None:
+        """ECR's API, signed with the configured AWS credentials, on the API host of the
+        registry's region (or ``url``: a VPC or FIPS endpoint)."""
+        from imagebot.registry.ecr import EcrSigning, ecr_registry
+        from imagebot.registry.sigv4 import AwsCredentials
+
+        registry = ecr_registry(endpoint.host)
+        if registry is None:
+            reason = f"{endpoint.host} is not named <account>.dkr.ecr.<region>.amazonaws.com"
+            self._turn_off(endpoint, "ecr", reason)
+            return None
+        base = self._checked(endpoint, "ecr", config.url or registry.api)
+        if base is None:
+            return None
+        key, secret, token = config.access_key_id, config.secret_access_key, config.session_token
+        if not key or not secret:
+            reason = (
+                "ECR's API needs AWS credentials: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, "
+                "or pushTimes.accessKeyIdEnv and secretAccessKeyEnv in --config"
+            )
+            self._turn_off(endpoint, "ecr", reason)
+            return None
+        remember(key, secret, token)  # masked in all output, as registry secrets are
+        signing = EcrSigning(registry, AwsCredentials(key, secret, token))
+        return PushApi("ecr", base, ecr=signing)
 
     def keep(self, endpoint: Endpoint, tags: Collection[PushedTag]) -> None:
         """Remember the push times of a repository's wanted tags for this process's later
@@ -172,16 +220,20 @@ class PushTimeLister:
         """Every tag with its push time, within ``maxTagPages`` and ``maxTags`` (tags in
         ``keep``, the deployed ones, stay past ``maxTags``), and a warning when cut short."""
         what = f"the tags of {endpoint.name} ({api.kind} push-time API)"
-        url: str | None = self._first_url(endpoint, api)
+        # The next page: its URL, or for ECR its nextToken ("" for the first).
+        cursor: str | None = "" if api.ecr else self._first_url(endpoint, api)
+        asked: set[str] = set()
         found: list[PushedTag] = []
         seen: set[str] = set()
         pages = 0
-        while url is not None:
+        while cursor is not None:
             if pages >= self._settings.max_tag_pages:
                 return found, truncated(what, len(found), "max_tag_pages")
-            reply = self._get(endpoint, api, url, what)
+            if cursor in asked:
+                raise RegistryAnswerError(f"{what}: the API named a page it gave before; refused")
+            asked.add(cursor)
             pages += 1
-            tags, url = self._read(api, reply, what, pages)
+            tags, cursor = self._page(endpoint, api, cursor, what, pages)
             for tag in tags:
                 if tag.name not in seen:
                     seen.add(tag.name)
@@ -210,6 +262,28 @@ class PushTimeLister:
         with self._lock:
             owner = self._owners.get((api.base, project), "orgs")
         return _github_url(api.base, owner, project, name)
+
+    def _page(
+        self, endpoint: Endpoint, api: PushApi, cursor: str, what: str, page: int
+    ) -> tuple[list[PushedTag], str | None]:
+        if api.ecr is None:
+            return self._read(api, self._get(endpoint, api, cursor, what), what, page)
+        from imagebot.registry.ecr import signed_request
+
+        url = f"{api.base}/"
+        body, headers = signed_request(api.ecr, url, endpoint.repository, cursor, self._now())
+        reply = self._transport.request(
+            "api",
+            url,
+            what=what,
+            scope="",
+            max_bytes=MAX_PAGE_BYTES,
+            method="POST",
+            headers=headers,
+            body=body,
+            authenticate=False,
+        )
+        return ecr_page(reply.body, what)
 
     def _get(self, endpoint: Endpoint, api: PushApi, url: str, what: str) -> Reply:
         try:

@@ -68,6 +68,11 @@ def error_detail(reply: Reply) -> str:
         data = load_json(reply.body[:4096], "an error answer")
     except RegistryAnswerError:
         return "no registry error details"
+    aws = data.get("__type") if isinstance(data, dict) else None
+    if isinstance(aws, str) and isinstance(data, dict):
+        # AWS's JSON protocol (ECR's API): {"__type": "...#RepositoryNotFoundException", ...}
+        message = data.get("message") or data.get("Message") or ""
+        return f"{aws.rpartition('#')[2][:60]}: {str(message)[:160]}"
     errors = data.get("errors") if isinstance(data, dict) else None
     first = errors[0] if isinstance(errors, list) and errors else None
     if not isinstance(first, dict):

@@ -57,6 +57,8 @@ log = logging.getLogger(__name__)
 MAX_REDIRECTS = 5
 MAX_TOKEN_BYTES = 1 << 20
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
+# Dropped on a redirect to another host: a login, and an AWS session token (``sigv4``).
+_CREDENTIAL_HEADERS = frozenset({"authorization", "x-amz-security-token"})
 # A request that cannot even be sent as the answer asks (a Location or realm that is no URL).
 _UNUSABLE = (
     requests.exceptions.InvalidURL,
@@ -156,9 +158,11 @@ class Transport:
         max_bytes: int,
         method: str = "GET",
         headers: Mapping[str, str] | None = None,
+        body: bytes | None = None,
         authenticate: bool = True,
     ) -> Reply:
-        """Send one logical request; raise a classified ``RegistryError`` unless it is a 2xx."""
+        """Send one logical request; raise a classified ``RegistryError`` unless it is a 2xx.
+        A ``body`` (a signed API call) is never sent on to another host by a redirect."""
         host = host_of(url)
         authorised_once = False
         failures = 0
@@ -172,7 +176,7 @@ class Transport:
                 if header:
                     sent["Authorization"] = header
             try:
-                reply = self._attempt(what, kind, method, url, sent, max_bytes)
+                reply = self._attempt(what, kind, method, url, sent, max_bytes, body)
             except _NO_ANSWER as error:
                 failures += 1
                 if failures > self._settings.max_retries:
@@ -204,11 +208,18 @@ class Transport:
             raise self._classify(reply, host, what)
 
     def _attempt(  # noqa: PLR0917 - private, one caller
-        self, what: str, kind: str, method: str, url: str, sent: dict[str, str], max_bytes: int
+        self,
+        what: str,
+        kind: str,
+        method: str,
+        url: str,
+        sent: dict[str, str],
+        max_bytes: int,
+        body: bytes | None,
     ) -> Reply:
         """``_send``, with its failures that are final named after what was asked."""
         try:
-            return self._send(kind, method, url, sent, max_bytes)
+            return self._send(kind, method, url, sent, max_bytes, form=body)
         except _DeadlinePassed as passed:
             raise late(host_of(url), what, passed.seconds) from None
         except RegistryAnswerError as error:
@@ -232,7 +243,7 @@ class Transport:
         url: str,
         headers: dict[str, str],
         max_bytes: int,
-        form: Mapping[str, str] | None = None,
+        form: Mapping[str, str] | bytes | None = None,
         params: Mapping[str, str] | None = None,
     ) -> Reply:
         """One exchange, its redirects included, within one deadline that starts once the first
@@ -258,7 +269,7 @@ class Transport:
         url: str,
         headers: dict[str, str],
         max_bytes: int,
-        form: Mapping[str, str] | None,
+        form: Mapping[str, str] | bytes | None,
         params: Mapping[str, str] | None,
         stack: ExitStack,
     ) -> Reply:
@@ -288,7 +299,7 @@ class Transport:
                     if response.status_code in _REDIRECTS and location:
                         target = urljoin(response.url or url, location)
                         if form is not None and response.status_code != 303:
-                            _refuse_form_redirect(origin, target)
+                            _refuse_form_redirect(origin, target, signed=isinstance(form, bytes))
                         url = self._redirect(url, target, origin, headers)
                         params = None
                         if response.status_code == 303:
@@ -307,7 +318,7 @@ class Transport:
         method: str,
         url: str,
         headers: dict[str, str],
-        form: Mapping[str, str] | None,
+        form: Mapping[str, str] | bytes | None,
         params: Mapping[str, str] | None,
         bound: Deadline,
     ) -> requests.Response:
@@ -331,7 +342,8 @@ class Transport:
             raise RegistryError(f"{origin} redirected from HTTPS to plain HTTP; refused")
         if host_of(target) != origin:
             # Blob storage (S3, a CDN) must never see the registry's credentials.
-            headers.pop("Authorization", None)
+            for name in [n for n in headers if n.lower() in _CREDENTIAL_HEADERS]:
+                del headers[name]
         return target
 
     def _fetch_token(self, request: TokenRequest) -> bytes:
@@ -392,8 +404,14 @@ class Transport:
         return RegistryError(f"{host} answered {reply.status} for {what} ({detail})")
 
 
-def _refuse_form_redirect(origin: str, target: str) -> None:
-    """A form carries a refresh token: it may be sent again only to the host it was meant for."""
+def _refuse_form_redirect(origin: str, target: str, *, signed: bool = False) -> None:
+    """A form carries a refresh token: it may be sent again only to the host it was meant for;
+    a signed body (ECR's API) is signed for its host alone."""
+    if host_of(target) != origin and signed:
+        raise RegistryAuthError(
+            f"{origin} redirected a signed API request to {host_of(target)}; refused, the "
+            f"request and its signature are sent only to {origin}"
+        )
     if host_of(target) != origin:
         raise RegistryAuthError(
             f"token server {origin} redirected a token request to {host_of(target)}; refused, "

@@ -181,6 +181,10 @@ HOST_FIELDS: tuple[Field, ...] = (
     Field("pushTimes.url", S, "push_times.url", TRUSTED),
     Field("pushTimes.tokenEnv", Kind.ENV, "push_times.token", TRUSTED_FILE),
     Field("pushTimes.tokenFile", Kind.FILE, "push_times.token", TRUSTED_FILE),
+    # ECR's API: AWS credentials; unset, they default to the AWS_* trio (``values.aws_defaults``).
+    Field("pushTimes.accessKeyIdEnv", Kind.ENV, "push_times.access_key_id", TRUSTED_FILE),
+    Field("pushTimes.secretAccessKeyEnv", Kind.ENV, "push_times.secret_access_key", TRUSTED_FILE),
+    Field("pushTimes.sessionTokenEnv", Kind.ENV, "push_times.session_token", TRUSTED_FILE),
 )
 """The keys of one registry host's entry (``registries.hosts.<host>`` or ``hosts[]``)."""
 

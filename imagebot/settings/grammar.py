@@ -21,6 +21,7 @@ from imagebot.settings.values import (
     CONVERTERS,
     ITEMS,
     Bad,
+    aws_defaults,
     receiver_problem,
     registry_host,
     string_of,
@@ -207,6 +208,11 @@ class _Reader:
                 registry_host(built.host)
             except Bad as bad:
                 raise self.fail(parent, name, f"{where}.host", str(bad)) from None
+            if self.source is Source.CONFIG:  # the CLI user's own environment
+                try:
+                    built = aws_defaults(built, self.env)
+                except Bad as bad:
+                    raise self.fail(entry, "pushTimes", f"{where}.pushTimes", str(bad)) from None
             found.append(built)
         return tuple(found)
 

@@ -13,10 +13,11 @@ import os
 import re
 import stat
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from imagebot.config import Receiver
+from imagebot.config import Receiver, RegistryHost
 from imagebot.durations import parse_interval
 from imagebot.errors import ConfigError
 from imagebot.settings.fields import PLATFORM_PATTERN, Field, Kind
@@ -171,6 +172,31 @@ def _web_address(address: str) -> bool:
         return False
     printable = address.isprintable() and not any(c.isspace() for c in address)
     return parts.scheme in ("http", "https") and bool(host) and printable
+
+
+AWS_ENV = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
+"""The environment variables every AWS SDK reads first, in the order of ``PushTimes``' fields."""
+
+
+def aws_defaults(host: RegistryHost, env: Mapping[str, str]) -> RegistryHost:
+    """``host`` with ``pushTimes: {api: ecr}``'s credentials taken from ``AWS_ENV`` when the
+    file names neither key: as the AWS CLI reads them, so a CI job's credentials just work. The
+    session token comes along only with that key: a token of other credentials breaks the
+    signature. Naming one key but not the other is an error (``Bad``); an unset default is not
+    (the API is then left off, with one line saying why)."""
+    times = host.push_times
+    if times is None or times.api != "ecr":
+        return host
+    named = (times.access_key_id is not None, times.secret_access_key is not None)
+    if any(named) and not all(named):
+        raise Bad("name both accessKeyIdEnv and secretAccessKeyEnv, or neither")
+    if any(named):
+        return host
+    key, secret, token = (env.get(name) or None for name in AWS_ENV)
+    if times.session_token is not None:
+        raise Bad("sessionTokenEnv goes with accessKeyIdEnv and secretAccessKeyEnv")
+    found = replace(times, access_key_id=key, secret_access_key=secret, session_token=token)
+    return replace(host, push_times=found)
 
 
 def _secret(_entry: Field, value: object) -> str:
