@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from imagebot.records import record
 
-@dataclass(frozen=True, slots=True)
+
+@record
 class RateLimit:
     """Per-host limits. Docker Hub gets conservative defaults because its quota is per IP."""
 
@@ -32,7 +34,7 @@ PUSH_TIME_APIS = ("auto", "none", "google", "quay", "harbor", "github", "ecr")
 """Registry APIs that say when each tag was pushed (docs/registries.md, "Push times")."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class PushTimes:
     """Where a registry host says when each tag was pushed, so a time-ordered policy needs no
     manifest or config blob per tag. ``auto`` picks by host (gcr.io and ``*.pkg.dev``: Google's
@@ -50,7 +52,7 @@ class PushTimes:
     session_token: str | None = field(default=None, repr=False)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class RegistryHost:
     """Settings for one registry host (``docker.io``, ``ghcr.io``, ``host:5000``)."""
 
@@ -66,7 +68,7 @@ class RegistryHost:
     push_times: PushTimes | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class RegistrySettings:
     """How to reach registries: per-host settings, docker config, platform, bounds."""
 
@@ -88,7 +90,7 @@ SIGNING_FORMATS = ("openpgp", "ssh", "x509")
 """git's ``gpg.format`` values: one answer for every source (x509 needs ``gpgsm``'s keyring)."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class GitSettings:
     """Where and how to commit and push."""
 
@@ -116,7 +118,7 @@ MIN_SECRET_PATH = 16  # shorter URL paths (``/hook``) are names, not credentials
 """Notification receivers, named as Flux's notification-controller names its Provider types."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Receiver:
     """One place notifications are POSTed to (``notifications[]`` in ``--config`` or the CR).
 
@@ -158,7 +160,7 @@ class Receiver:
         return f"{self.type} receiver at {host}"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Settings:
     """Everything one reconcile needs."""
 

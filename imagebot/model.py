@@ -9,12 +9,13 @@ manifest scanner produces ``Target`` (naming its ``WorkloadId`` and carrying its
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import datetime
 from enum import StrEnum
 from typing import NewType
 
 from imagebot.errors import UsageError
+from imagebot.records import record
 from imagebot.refs import ImageRef
 
 Digest = NewType("Digest", str)
@@ -23,7 +24,7 @@ Digest = NewType("Digest", str)
 CommitSha = NewType("CommitSha", str)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class TagInfo:
     """One candidate tag as the registry reported it.
 
@@ -36,7 +37,7 @@ class TagInfo:
     digest: Digest | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class TagFacts:
     """What examining one candidate at the registry found: the digest its tag names now, the
     platforms it offers (an index's children, or a single image's config platform) and the
@@ -59,7 +60,7 @@ class TargetKind(StrEnum):
     ARGOCD = "argocd"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Location:
     """Where a value stands: file relative to the scanned root (POSIX separators), 1-based line
     and column, 0-based document index in a multi-document file."""
@@ -112,7 +113,7 @@ def generated_name(prefix: str) -> str:
 _SYNTAX = "KIND/NAME (deployment/web) with -n NAMESPACE, NAMESPACE:KIND/NAME or KIND/NAMESPACE/NAME"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class WorkloadId:
     """The one identity of a workload (or of any object a target belongs to).
 
@@ -173,7 +174,7 @@ class WorkloadId:
         return cls(kind, written or namespace, parts[1])
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class PolicySpec:
     """A tag policy as its source writes it: read once where it is found (an annotation, an
     ImagePolicy object, the default), carried on the ``Target`` as this value and compiled once
@@ -195,7 +196,7 @@ class PolicySpec:
     exclude: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Automation:
     """What a workload's annotations ask of imagebot, read once where the annotations are read
     (``imagebot.manifest.annotations``) and carried, as this one value, by the workload and by
@@ -215,7 +216,7 @@ class Automation:
         return f": {self.locked_message}" if self.locked_message else ""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Target:
     """One image value that imagebot may update.
 
@@ -325,7 +326,7 @@ _USER_FIXABLE = frozenset(
 )
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Problem:
     """Something that stopped one item (or, as a warning, deserves a look) while the rest goes on.
 
@@ -349,7 +350,7 @@ class Problem:
         return f"{where}{self.message}"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Change:
     """A decided update of one target, before or after it was written."""
 
@@ -361,7 +362,7 @@ class Change:
     reason: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class RunResult:
     """What one reconcile did: the CLI renders it, the controller turns it into status."""
 

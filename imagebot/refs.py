@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from dataclasses import dataclass
 
 from imagebot.errors import ReferenceError_
+from imagebot.records import record
 
 DOCKER_HUB = "docker.io"
 _HUB_ALIASES = frozenset(
@@ -46,7 +46,7 @@ def normalize_registry(host: str) -> str:
     return DOCKER_HUB if lowered in _HUB_ALIASES else lowered
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ImageRef:
     """A parsed image reference.
 

@@ -14,7 +14,6 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -42,6 +41,7 @@ from imagebot.cli.options import (
 )
 from imagebot.durations import parse_duration
 from imagebot.errors import ConfigError
+from imagebot.records import record
 from imagebot.redact import redact
 
 if TYPE_CHECKING:
@@ -118,7 +118,7 @@ MAX_BACKOFF_SECONDS = 600.0
 BACKOFF_JITTER = 0.2
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Cycle:
     """One cycle's exit code, whether it failed as a whole (no result at all), and whether the
     error came from the checked-out tree (its ``imagebot.yaml``, a ``paths`` entry it lacks);

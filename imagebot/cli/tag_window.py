@@ -7,12 +7,12 @@ stands, after a count of the tags left out between. Pure: the tags come from the
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from imagebot.model import TagInfo
+from imagebot.records import record
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Available:
     """A repository's tags as ``list-images`` shows them for one container: newest first by
     creation time (tags without one last, by name), cut to ``limit``; ``shown`` keeps the

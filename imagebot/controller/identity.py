@@ -9,7 +9,6 @@ uses the new key and publishes it. Only public halves leave this module.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,9 +18,10 @@ from imagebot.controller.kube import SecretsApi, api_client, kube_call
 from imagebot.controller.login import Login
 from imagebot.errors import KubernetesError, UsageError
 from imagebot.gitrepo import deploykey
+from imagebot.records import record
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Identity:
     """An automation's deploy key as ``imagebot identity`` shows it: public parts only."""
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any, cast
 
 from imagebot.controller.crd import GROUP, PLURAL, REQUESTED_AT, VERSION
@@ -24,6 +23,7 @@ from imagebot.controller.login import Login, refreshing
 from imagebot.controller.status import WORKLOAD_APIS
 from imagebot.errors import KubernetesError
 from imagebot.model import WorkloadId
+from imagebot.records import record
 
 
 @contextmanager
@@ -55,7 +55,7 @@ def _retry_after(error: Any) -> float | None:
     return seconds if seconds >= 0 else None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class AutomationEntry:
     """An automation as the webhook receiver sees it: where it is and the images it last used."""
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import Any
 
@@ -23,12 +23,13 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
 from imagebot.errors import ConfigError
+from imagebot.records import record
 from imagebot.redact import remember
 
 SERVICE_ACCOUNT = Path("/var/run/secrets/kubernetes.io/serviceaccount")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Login:
     """How to log in: ``imagebot controller``'s ``--kubeconfig``/``--context`` and the env."""
 

@@ -15,7 +15,7 @@ import contextlib
 import logging
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,7 @@ from imagebot.controller.metrics import Metrics
 from imagebot.controller.web import RUNNER_OPTIONS, make_app
 from imagebot.controller.webhooks import Sender
 from imagebot.errors import ConfigError
+from imagebot.records import record
 from imagebot.redact import install_log_redaction
 
 __all__ = ["Login", "OperatorOptions", "build_operator", "run_operator"]
@@ -41,7 +42,7 @@ NOTICE_GRACE_SECONDS = 10.0  # how long a stopping operator lets its last notice
 SENDER_TOKEN_ENV = "IMAGEBOT_WEBHOOK_TOKEN_{}"  # noqa: S105 - e.g. IMAGEBOT_WEBHOOK_TOKEN_GITHUB
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class OperatorOptions:
     """What ``imagebot controller`` was asked for."""
 

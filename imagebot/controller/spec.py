@@ -9,16 +9,17 @@ referenced here; ``imagebot.controller.secrets`` reads them and completes the ``
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 from imagebot.config import Settings
 from imagebot.controller.crd import DEFAULT_INTERVAL_SECONDS
 from imagebot.errors import ConfigError
+from imagebot.records import record
 from imagebot.settings import Source, read_settings
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class AutomationSpec:
     """What one ImageAutomation asks for: settings without secrets, and the Secrets' names."""
 

@@ -9,13 +9,14 @@ redactor (``imagebot.redact``) before it can reach the API server.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from imagebot.controller.crd import MAX_PROBLEMS_IN_STATUS
 from imagebot.errors import DeployKeyRefused, ImagebotError, KubernetesError, RateLimited
 from imagebot.model import Problem, ProblemCode, RunResult, Severity, WorkloadId
+from imagebot.records import record
 from imagebot.redact import redact
 from imagebot.refs import parse_reference
 
@@ -30,7 +31,7 @@ WORKLOAD_APIS: Mapping[str, tuple[str, str, str]] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class EventNote:
     """One event to post: on the automation itself when ``workload`` is None, else on that
     workload (its namespace always given)."""
@@ -49,7 +50,7 @@ def event_workload(workload: WorkloadId, default_namespace: str) -> WorkloadId |
     return replace(workload, namespace=workload.namespace or default_namespace)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Stamp:
     """When and against what a status is written: transition times survive unchanged flags."""
 
@@ -84,7 +85,7 @@ STALL_REASONS: Mapping[ProblemCode, str] = {
 _SHOWN = 3  # problems spelt out in a condition message; all of them are in status.problems
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class CycleOutcome:
     """How a finished cycle went: ``outcome`` is the metrics label (ok, stalled, transient)."""
 

@@ -12,11 +12,11 @@ import hashlib
 import hmac
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
 from imagebot.errors import ImagebotError
+from imagebot.records import record
 from imagebot.refs import parse_reference
 
 
@@ -32,7 +32,7 @@ class Sender(StrEnum):
 URL_TOKEN_SENDERS = frozenset({Sender.DOCKERHUB, Sender.QUAY})
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Pushed:
     """One pushed image: canonical repository name (``docker.io/demo/flaskapp``) and tag."""
 

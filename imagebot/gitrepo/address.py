@@ -10,24 +10,24 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from dataclasses import dataclass
 from pathlib import Path
 
 from imagebot.config import GitSettings
 from imagebot.errors import ConfigError
+from imagebot.records import record
 
 _SCP_LIKE = re.compile(r"(?:[^@/\s]+@)?[^/:\s]+:[^\s]+")
 _SLUG_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class CloneUrl:
     """A repository to clone shallow into the cache and reset there on every use."""
 
     url: str
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class WorkTree:
     """A directory inside a work tree, used in place: never reset or cleaned."""
 
@@ -55,7 +55,7 @@ def parse_repo(repo: str) -> RepoAddress:
     return WorkTree(path)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class SshEndpoint:
     """Where an SSH URL connects: what ``ssh-keyscan`` asks and ``known_hosts`` must name."""
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import shutil
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,6 +21,7 @@ from imagebot.gitrepo.clone import PendingClone
 from imagebot.gitrepo.failures import Redactor, classify
 from imagebot.gitrepo.lock import FileLock
 from imagebot.gitrepo.runner import GitRunner
+from imagebot.records import record
 
 if TYPE_CHECKING:
     from git import Repo
@@ -51,7 +51,7 @@ _HALF_DONE = (
 )
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Checkout:
     """An opened repository with the lock held; ``remote`` is None when there is none."""
 

@@ -14,13 +14,14 @@ import shlex
 import shutil
 import stat
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from urllib.parse import SplitResult, unquote, urlsplit, urlunsplit
 
 from imagebot.config import SIGNING_FORMATS, GitSettings
 from imagebot.errors import ConfigError
 from imagebot.gitrepo.children import owner_environment
+from imagebot.records import record
 from imagebot.redact import remember
 
 TOKEN_ENV = "IMAGEBOT_GIT_TOKEN"  # noqa: S105 - the name of a variable, not a secret
@@ -43,7 +44,7 @@ _HELPER = (
 )
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class RemoteUrl:
     """A remote URL with any ``user:password@`` password taken out (``password`` keeps it)."""
 

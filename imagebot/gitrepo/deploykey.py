@@ -16,9 +16,10 @@ import base64
 import hashlib
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from imagebot.errors import ConfigError
+from imagebot.records import record
 from imagebot.redact import remember
 
 PRIVATE_KEY = "identity"
@@ -29,7 +30,7 @@ _OPENSSH_PRIVATE = b"-----BEGIN OPENSSH PRIVATE KEY-----"
 _PUBLIC_LINE = re.compile(r"^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp\d+) ([A-Za-z0-9+/]+=*)( .*)?$")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class DeployKey:
     """A key pair: ``public`` is the ``ssh-ed25519 AAAA... comment`` line for the Git host."""
 

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+
+from imagebot.records import record
 
 __all__ = ["FileChange", "cleanup_message", "commit_stream"]
 
@@ -20,7 +21,7 @@ EXECUTABLE = "100755"
 REGULAR = "100644"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class FileChange:
     """A file's new content at ``path`` (relative, ``/``-separated), with git's file mode."""
 

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence, Set
-from dataclasses import dataclass
 
 from imagebot.errors import ConfigError
+from imagebot.records import record
 
 _NAME = re.compile(r"[a-z_]+")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Placeholder:
     """``{name}``, or ``{name:body}`` when ``body`` is not None (a repeated section)."""
 
@@ -28,7 +28,7 @@ class Placeholder:
 Piece = str | Placeholder
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Vocabulary:
     """The names a template may use: scalars, and sections with the names inside each item."""
 

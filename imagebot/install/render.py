@@ -18,7 +18,6 @@ import hmac
 import re
 from base64 import b64decode
 from collections.abc import Mapping
-from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from io import StringIO
@@ -29,6 +28,7 @@ from imagebot.gitrepo.address import SshEndpoint, ssh_endpoint
 from imagebot.gitrepo.deploykey import secret_name
 from imagebot.install import kustomize
 from imagebot.install.kustomize import Files
+from imagebot.records import record
 
 BASE = "base"
 DEFAULT_NAMESPACE = "imagebot-system"  # deploy/base's; a test checks that they agree
@@ -36,7 +36,7 @@ KNOWN_HOSTS_SUFFIX = "-known-hosts"
 _DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class InstallOptions:
     """``imagebot install``'s flags (fluxctl install's names), checked by ``check``."""
 

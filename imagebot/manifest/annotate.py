@@ -10,7 +10,6 @@ It decides no policy and reads no files.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from imagebot.errors import ManifestError, RewriteError
 from imagebot.manifest import annotate_splice as splice
@@ -27,9 +26,10 @@ from imagebot.manifest.compose import (
 from imagebot.manifest.objects import Object, locate_workloads
 from imagebot.manifest.verify import first_difference
 from imagebot.model import WorkloadId
+from imagebot.records import record
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class SetAnnotation:
     """Give the setting ``name`` (``automated``, ``locked_msg``, ``tag.flask``) the string
     ``value``, or remove every spelling of it when ``value`` is None."""

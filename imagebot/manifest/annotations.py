@@ -20,6 +20,7 @@ from imagebot.manifest import nodes
 from imagebot.manifest.compose import BOOL_TAG, Node, ScalarNode
 from imagebot.manifest.keel import KeelPolicy, read_keel
 from imagebot.model import Automation, PolicySpec, Problem, ProblemCode
+from imagebot.records import record
 
 PREFIXES = ("imagebot.io/", "fluxcd.io/", "flux.weave.works/")  # in the order readers prefer
 DEFAULT_PREFIX = "imagebot.io/"  # what a workload with no automation annotation gets
@@ -86,7 +87,7 @@ def prefix_of(keys: Iterable[str]) -> str:
     return DEFAULT_PREFIX
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class WorkloadAnnotations:
     """What one workload's annotations say: its ``Automation``, built here and nowhere else;
     ``policies`` maps container name to its policy (written or not, automated or not), with

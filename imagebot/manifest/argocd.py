@@ -11,12 +11,12 @@ files the Application points at). Credentials named in annotations are never rea
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from imagebot.errors import ReferenceError_
 from imagebot.manifest import nodes
 from imagebot.manifest.compose import Node
 from imagebot.model import PolicySpec, Problem, ProblemCode, WorkloadId
+from imagebot.records import record
 from imagebot.refs import parse_reference
 
 PREFIX = "argocd-image-updater.argoproj.io/"
@@ -46,7 +46,7 @@ IGNORED: dict[str, str] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ArgoImage:
     """One ``image-list`` entry: its alias (as annotation keys spell it), the image without its
     constraint, the policy its annotations make, and the Helm/Kustomize names for write-back."""
@@ -64,7 +64,7 @@ class ArgoImage:
     pin_digest: bool = False  # the digest strategy: the tag stays, its digest is written
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ArgoSource:
     """One of ``spec.source`` / ``spec.sources[]``: where it reads from, and its kind if written."""
 
@@ -74,7 +74,7 @@ class ArgoSource:
     value_files: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ArgoApp:
     """An Application with an ``image-list``: its identity, sources, images and write-back."""
 

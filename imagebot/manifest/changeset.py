@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from imagebot.errors import ManifestError
 from imagebot.manifest.facts import FileFacts
 from imagebot.manifest.filemap import FileMap, serial_map
 from imagebot.manifest.rewrite import Update, new_value, rewrite_text
 from imagebot.model import Problem
+from imagebot.records import record
 
 
 def updated_value(update: Update) -> str:
@@ -24,7 +25,7 @@ def updated_value(update: Update) -> str:
     return new_value(update, target.current_value, str(target.location))
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class RewriteResult:
     """New texts of the files that changed (relative path -> text) and the files refused."""
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 
 from ruamel.yaml.events import (
     CollectionEndEvent,
@@ -20,6 +19,8 @@ from ruamel.yaml.events import (
     Event,
 )
 from ruamel.yaml.nodes import MappingNode, Node, SequenceNode
+
+from imagebot.records import record
 
 # Kubernetes objects nest about 15 levels and Helm values rarely 40; 256 leaves room for both
 # while keeping the pure composer (about two Python frames a level) far from the recursion limit.
@@ -45,7 +46,7 @@ _ALIAS = re.compile(r"""(?:^|[\s\[{,]|["']:)\*[^\s\[\]{},]""", re.MULTILINE)
 _LIBYAML_ALIAS = re.compile(r"""(?:^|[\s\[{,]|["']:)\*[0-9A-Za-z_-]""", re.MULTILINE)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Unsafe:
     """Why a text or document is refused, and the 1-based line where it shows."""
 

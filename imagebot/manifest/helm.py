@@ -10,8 +10,6 @@ v2) are read as a Kustomization's are, named for the annotations by ``kustomize`
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from imagebot.manifest import nodes
 from imagebot.manifest.annotations import WorkloadAnnotations
 from imagebot.manifest.compose import NULL_TAG, STR_TAG, MappingNode, Node, ScalarNode
@@ -19,6 +17,7 @@ from imagebot.manifest.context import DocumentContext, is_placeholder
 from imagebot.manifest.kustomize import find_entries
 from imagebot.manifest.objects import is_helm_release
 from imagebot.model import PolicySpec, Problem, ProblemCode, TargetKind, WorkloadId
+from imagebot.records import record
 
 CHART_IMAGE = "chart-image"
 POST_RENDERER_GROUP = "helm.toolkit.fluxcd.io/"  # Flux v1's helm-operator had no post-renderers
@@ -76,7 +75,7 @@ def _post_renderer_images(release: _Release, obj: Node, path: nodes.YamlPath) ->
     return find_entries(release.ctx, entries, release.workload, release.annotations)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class _Release:
     ctx: DocumentContext
     workload: WorkloadId

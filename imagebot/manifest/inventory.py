@@ -9,15 +9,15 @@ fluxctl asked the cluster; imagebot reads Git, so a workload here is one the rep
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from imagebot.manifest.scope import belongs
 from imagebot.manifest.tree import TreeScan
 from imagebot.manifest.workload_index import Workload, resolve
 from imagebot.model import Automation, Target, WorkloadId
+from imagebot.records import record
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Listed:
     """One workload and its image values (containers, Kustomize images, HelmRelease values),
     in the order its file holds them."""

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 
 from imagebot.manifest import nodes
 from imagebot.manifest.compose import Node, ScalarNode
 from imagebot.model import PolicySpec, Problem
+from imagebot.records import record
 
 POLICY_KEYS = ("keel.sh/policy", "keel.observer/policy")  # the second is Keel's legacy name
 MATCH_TAG_KEYS = ("keel.sh/matchTag", "keel.sh/match-tag")  # in the order Keel reads them
@@ -47,7 +47,7 @@ UNMATCHED: Mapping[str, str] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class KeelPolicy:
     """What ``keel.sh/policy`` asks of a workload: ``policy`` for each container it reaches
     (None: Keel's ``never``, an unknown value, or ``force`` with ``matchTag``, which imagebot

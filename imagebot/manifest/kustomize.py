@@ -15,7 +15,6 @@ import dataclasses
 import posixpath
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
 from imagebot.manifest import nodes
 from imagebot.manifest.annotations import (
@@ -29,6 +28,7 @@ from imagebot.manifest.context import DocumentContext, is_placeholder
 from imagebot.manifest.objects import Object, object_id
 from imagebot.manifest.workload_index import Workload, describe
 from imagebot.model import PolicySpec, Problem, TargetKind, WorkloadId
+from imagebot.records import record
 
 KUSTOMIZATION_FILES = frozenset({"kustomization.yaml", "kustomization.yml", "Kustomization"})
 KUSTOMIZE_KINDS = ("Kustomization", "Component")  # a Component carries ``images:`` too
@@ -127,7 +127,7 @@ def entry_segment(name: str) -> str:
     return last.split("@", 1)[0].split(":", 1)[0]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class EntryNames:
     """Which entries each annotation name reaches: ``by_name`` maps a name (a segment or an
     alias) to the indices of the entries it names, ``of`` each entry to its name."""

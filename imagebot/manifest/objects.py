@@ -10,12 +10,12 @@ containers are is ``slots``'s; reading images is the finders'.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from imagebot.manifest import nodes
 from imagebot.manifest.compose import MappingNode, Node, SequenceNode
 from imagebot.manifest.slots import HELM_GROUPS, LISTS, SINGLE, STEP_LISTS, Walk, walk
 from imagebot.model import WorkloadId, generated_name
+from imagebot.records import record
 
 # Kubernetes' own API groups ("" is v1) know their kinds: in them only these hold pod specs (a
 # v1 Service written with a pod template is refused by the API server, so not read here), and
@@ -27,7 +27,7 @@ BUILTIN_WORKLOADS = frozenset(
 )  # fmt: skip
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Object:
     """One object of a document: ``path`` leads to it from the root (``("items", 2)`` in a list)."""
 

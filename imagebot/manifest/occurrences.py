@@ -15,7 +15,6 @@ from __future__ import annotations
 import posixpath
 import re
 from collections.abc import Collection, Iterable, Sequence
-from dataclasses import dataclass
 from enum import StrEnum
 
 from imagebot.errors import ReferenceError_
@@ -25,6 +24,7 @@ from imagebot.manifest.context import DocumentContext, is_placeholder
 from imagebot.manifest.kustomize import images_path
 from imagebot.manifest.objects import Object, is_helm_release, is_workload, object_id, objects_of
 from imagebot.model import Location
+from imagebot.records import record
 from imagebot.refs import ImageRef, parse_reference
 
 # The objects that name a repository to watch, not a version that runs (Flux's image API).
@@ -47,7 +47,7 @@ class Reason(StrEnum):
         return self in (Reason.UNREAD_KIND, Reason.NO_KIND, Reason.UNREAD_FIELD)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Occurrence:
     """One copy of a watched image that no target covers.
 
@@ -291,7 +291,7 @@ class _Reader:
         )
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class _Holder:
     """What the object holding copies is: its name, whether imagebot reads it, and where it
     names repositories rather than versions."""

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
 
 from imagebot.errors import ReferenceError_
 from imagebot.manifest import nodes
@@ -47,10 +46,11 @@ from imagebot.manifest.setters import (
 )
 from imagebot.manifest.workload_index import Workload, describe
 from imagebot.model import Problem, Target
+from imagebot.records import record
 from imagebot.refs import parse_reference
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class FileScan:
     """What one file holds; ``marks`` still need the tree's ``flux_objects`` to resolve."""
 

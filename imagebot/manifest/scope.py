@@ -8,13 +8,13 @@ error rather than a release that silently reached everything, or nothing. Pure o
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from imagebot.manifest.workload_index import Workload, resolve
 from imagebot.model import Target, WorkloadId
+from imagebot.records import record
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Scope:
     """The workloads a release names (none: all of them) and those it leaves out."""
 
@@ -27,7 +27,7 @@ class Scope:
         return bool(self.workloads or self.excludes)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Scoped:
     """The targets in scope and those of the image left out of it (for the copies report)."""
 

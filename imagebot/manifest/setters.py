@@ -14,7 +14,6 @@ import dataclasses
 import json
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 
 from imagebot.errors import ReferenceError_
 from imagebot.manifest import kustomize, nodes
@@ -22,6 +21,7 @@ from imagebot.manifest.compose import NULL_TAG, STR_TAG, Node, ScalarNode
 from imagebot.manifest.context import DocumentContext
 from imagebot.manifest.objects import container_on_path, object_at
 from imagebot.model import Location, PolicySpec, Problem, ProblemCode, Target, TargetKind
+from imagebot.records import record
 from imagebot.refs import ImageRef, parse_reference
 
 # A marker's JSON inside a longer comment, to tell its author why it does nothing.
@@ -32,7 +32,7 @@ FLUX_IMAGE_GROUP = "image.toolkit.fluxcd.io/"
 PARTS = ("tag", "name", "digest")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class SetterMark:
     """A marked scalar before its policy is known: ``template`` lacks image and policy."""
 
@@ -41,7 +41,7 @@ class SetterMark:
     policy: str
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class FluxObject:
     """An ImagePolicy (``policy`` set; its ``source`` is filled in by the marker that names it)
     or ImageRepository (``image`` set) found in the tree."""

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from imagebot.manifest import nodes
 from imagebot.manifest.compose import MappingNode, Node, ScalarNode, SequenceNode
+from imagebot.records import record
 
 LISTS = ("containers", "initContainers", "ephemeralContainers")  # every entry is a container
 STEP_LISTS = ("steps", "sidecars")  # entries with an ``image`` (Argo Rollouts' steps have none)
@@ -27,7 +28,7 @@ KNATIVE = "serving.knative.dev/"
 HELM_GROUPS = ("helm.toolkit.fluxcd.io/", "helm.fluxcd.io/")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Slot:
     """One container of an object. ``name`` is what annotations call it (``tag.<name>``): its
     own name, or ``<group>.<own>`` when another container of the object has the same own name
@@ -48,7 +49,7 @@ class Slot:
         return self.field if self.index is None else f"{self.field}[{self.index}]"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Walk:
     """What one object holds; ``cut`` says why the walk stopped early (None when it did not)."""
 

@@ -8,19 +8,19 @@ Values that run over several lines are refused rather than guessed at.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import NamedTuple
 
 from imagebot.errors import RewriteError
 from imagebot.manifest import nodes
 from imagebot.manifest.compose import ScalarNode, resolves_to_string
+from imagebot.records import record
 
 _PLAIN_FIRST_FORBIDDEN = "-?:,[]{}#&*!|>'\"%@`"
 _FLOW_FORBIDDEN = ",[]{}"
 _ESCAPES = {"\\": "\\\\", '"': '\\"', "\t": "\\t"}
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Splice:
     """Replace ``source[start:end]`` with ``text``."""
 

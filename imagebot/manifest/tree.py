@@ -11,7 +11,7 @@ import os
 import re
 import tempfile
 from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import NamedTuple
 
@@ -25,6 +25,7 @@ from imagebot.manifest.scan import FileScan, scan_file, target_order, with_sette
 from imagebot.manifest.setters import resolve_markers
 from imagebot.manifest.workload_index import Workload
 from imagebot.model import Problem, Target
+from imagebot.records import record
 
 MAX_FILE_BYTES = 8 * 1024 * 1024
 # Every target kind needs one of these words in its file: screen before composing anything.
@@ -42,7 +43,7 @@ AUTOMATION_TOKENS = (
 )
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class TreeScan:
     """Every target of a tree, what went wrong, and the text each target was found in."""
 
@@ -184,7 +185,7 @@ def scan_tree(
     )
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class _ReadAndScan:
     """Read one file and scan it, as ``scan_tree`` was asked to."""
 

@@ -4,14 +4,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from imagebot.errors import ReferenceError_, RewriteError
 from imagebot.model import Target, TargetKind
+from imagebot.records import record
 from imagebot.refs import is_valid_digest, is_valid_tag, parse_reference
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Update:
     """Give ``target`` a new tag and/or digest (each written in the part the target holds)."""
 

@@ -10,12 +10,12 @@ read as their new string, and the mapping entries the edit names, which both sid
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
 from imagebot.manifest.compose import STR_TAG, MappingNode, Node, ScalarNode, SequenceNode
+from imagebot.records import record
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Difference:
     """The first thing that differs: ``line`` (1-based, in the new text) is None when whole
     documents were added or removed."""

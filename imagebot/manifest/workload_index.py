@@ -8,7 +8,7 @@ of them. Pure over composed nodes: reading files is the caller's.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from imagebot.errors import UsageError
 from imagebot.manifest import nodes
@@ -16,9 +16,10 @@ from imagebot.manifest.compose import MappingNode, Node, ScalarNode
 from imagebot.manifest.keel import POLICY_KEYS
 from imagebot.manifest.objects import Object, containers_of, is_helm_release
 from imagebot.model import Automation, PolicySpec, WorkloadId
+from imagebot.records import record
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Annotation:
     """One ``metadata.annotations`` entry as written, with the line of its key."""
 
@@ -27,7 +28,7 @@ class Annotation:
     line: int
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Workload:
     """A workload found in one file: identity, place, annotations and containers.
 

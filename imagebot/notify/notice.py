@@ -10,11 +10,12 @@ event (``involvedObject``, ``severity``, ``reason``, ``message``, ``reportingCon
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import UTC, datetime
 from typing import Any
 
 from imagebot.model import Change, RunResult
+from imagebot.records import record
 from imagebot.redact import redact_tree
 
 SCHEMA_VERSION = 1
@@ -22,7 +23,7 @@ SCHEMA_VERSION = 1
 MAX_LISTED = 5  # changes spelt out in a message; all of them are in the generic body's changes
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Notice:
     """One thing to tell every receiver.
 

@@ -14,13 +14,13 @@ import hmac
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from imagebot import __version__
 from imagebot.config import Receiver
 from imagebot.durations import http_date
 from imagebot.notify.notice import Notice, generic_body, slack_body
+from imagebot.records import record
 
 if TYPE_CHECKING:
     import requests
@@ -33,7 +33,7 @@ TIMEOUT_SECONDS = (5.0, 10.0)  # connect, read
 SIGNATURE_HEADER = "X-Signature"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Delivery:
     """How one delivery went: ``detail`` says why it failed (``HTTP 500``, ``timed out``)."""
 

@@ -7,17 +7,17 @@ Numbers of different length do not order numerically here (``9`` > ``10``); that
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
 from imagebot.policy.protocol import Key, Rank, Ranker, ValueOrdered
+from imagebot.records import record
 
 # Complementing every UTF-8 byte reverses byte order; the 0xff terminator puts a prefix after
 # its extensions ("a" before "ab" in descending order), so one max() serves both directions.
 _COMPLEMENT = bytes(range(255, -1, -1))
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class AlphabeticalOrdering(ValueOrdered):
     """Values in byte order, greatest first (``ascending``) or smallest first."""
 

@@ -12,19 +12,19 @@ Versions are read leniently, as by ``semver``; ties are broken the same way.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
 from imagebot.policy.protocol import Rank, Ranker
 from imagebot.policy.semver import NOT_A_VERSION, VersionRanked
 from imagebot.policy.versions import parse_version, version_key
+from imagebot.records import record
 
 KINDS = ("all", "major", "minor", "patch")
 LATEST = "latest"  # the one current tag that is not a version and still moves (Keel's rule)
 _KEEP = {"all": 0, "major": 0, "minor": 1, "patch": 2}  # how many leading parts must stay equal
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class BumpOrdering(VersionRanked):
     """Versions newer than the current one within the allowed bump."""
 

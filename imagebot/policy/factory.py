@@ -10,7 +10,6 @@ never a policy that silently matches everything or nothing. Selection lives in `
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from imagebot.errors import PolicyError
 from imagebot.model import PolicySpec
@@ -23,6 +22,7 @@ from imagebot.policy.numerical import numerical_policy
 from imagebot.policy.protocol import Ordering
 from imagebot.policy.regex import regex_policy
 from imagebot.policy.semver import semver_policy
+from imagebot.records import record
 from imagebot.refs import is_valid_tag
 
 _KINDS: dict[str, Callable[[str], Ordering]] = {
@@ -48,7 +48,7 @@ _SYNTAX = (
 )
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class TagPolicy:
     """A policy kind plus the optional filter that selects and extracts what it orders."""
 

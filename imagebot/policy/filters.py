@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from imagebot.errors import PolicyError
 from imagebot.policy.regex import Regex, compile_regex, re2_tester
+from imagebot.records import record
 
 _NAME = re.compile(r"[A-Za-z0-9_]+", re.ASCII)
 Piece = str | int  # literal text, or the number of the group to insert
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class TagFilter:
     """A compiled filter: ``value(tag)`` is the text to order, or None when the tag is out."""
 

@@ -12,12 +12,12 @@ platforms; the creation time, for policies that do not order by time) comes from
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from imagebot.model import ProblemCode, TagFacts, TagInfo
 from imagebot.policy.protocol import Policy
 from imagebot.policy.select import Decision, RankMemo, select_tag
+from imagebot.records import record
 from imagebot.refs import matches_platform
 
 MAX_EXAMINED = 10
@@ -25,7 +25,7 @@ MAX_EXAMINED = 10
 a bound a repository whose newest tags all fail would cost one per tag."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Gate:
     """The rules: platforms the chosen tag must offer, its minimum age in seconds, and now
     (needed when ``min_age`` is set)."""
@@ -44,7 +44,7 @@ class Gate:
         return bool(self.required_platforms) or (bool(self.min_age) and tag.created is None)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Refusal:
     """Why one candidate is not taken: the kind of reason and the words for it."""
 
@@ -57,7 +57,7 @@ Examine = Callable[[TagInfo], TagFacts | Refusal]
 a malformed manifest). A passing failure raises: the caller must not decide on half the facts."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Gated:
     """The decision after the gate, the candidates refused on the way (best first), the facts of
     the chosen tag when it was examined (its digest among them), and whether ``MAX_EXAMINED``

@@ -10,10 +10,10 @@ Numbers compare exactly (no float rounding); equal numbers go to the greater str
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import datetime
 
 from imagebot.policy.protocol import Key, Rank, Ranker, ValueOrdered
+from imagebot.records import record
 
 NOT_A_NUMBER = "not a plain number"
 # What Go's strconv.ParseFloat (Flux v2) reads as a plain decimal: digits on either side of
@@ -21,7 +21,7 @@ NOT_A_NUMBER = "not a plain number"
 _NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)", re.ASCII)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class NumericalOrdering(ValueOrdered):
     """Numbers, greatest first (``ascending``) or smallest first."""
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from imagebot.errors import PolicyError
 from imagebot.policy.versions import VersionKey, parse_version
+from imagebot.records import record
 
 _S = "[ \t\n\f\r]"  # what Go's \s means: ASCII whitespace without \v
 # Alternation order matters: the first alternative that lets the rest match wins, as in Go.
@@ -38,7 +38,7 @@ _X = frozenset({"x", "X", "*"})
 Check = Callable[[VersionKey], bool]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Range:
     """A parsed range: ``groups`` are OR-ed; each is its checks AND-ed plus whether it admits
     prerelease versions."""

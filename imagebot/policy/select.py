@@ -11,12 +11,13 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import datetime
 
 from imagebot.errors import PolicyError
 from imagebot.model import TagInfo
 from imagebot.policy.protocol import Key, Ordering, Policy, Rank, Ranker
+from imagebot.records import record
 from imagebot.refs import TAG_PATTERN
 
 NOT_A_TAG = "not a valid tag ([A-Za-z0-9_][A-Za-z0-9._-]{0,127})"
@@ -24,7 +25,7 @@ FILTERED_OUT = "does not match the filter"
 _VALID_TAG = re.compile(TAG_PATTERN)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Verdict:
     """What the policy made of one candidate: why it was excluded, or how it ranked."""
 
@@ -79,7 +80,7 @@ relative to it, tag, creation time): a rank, or why the tag was excluded. ``sele
 memo for a whole plan ranks a repository's tags once, not once per deployed tag."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Decision:
     """The chosen candidate (None when nothing qualifies), why, and ``verdicts``: one per
     distinct tag, sorted by tag, built on first access."""

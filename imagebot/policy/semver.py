@@ -8,12 +8,12 @@ in ``versions``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
 from imagebot.policy.protocol import Key, Rank, Ranker, ValueOrdered
 from imagebot.policy.ranges import Range, parse_range
 from imagebot.policy.versions import parse_version, version_key
+from imagebot.records import record
 
 NOT_A_VERSION = "not a version"
 
@@ -36,7 +36,7 @@ class VersionRanked:
         return f"version {rank[1]}"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class SemverOrdering(VersionRanked, ValueOrdered):
     """Versions inside ``range`` ordered by semver precedence."""
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from imagebot.policy.protocol import Key, Rank, Ranker
+from imagebot.records import record
 
 NO_TIME = "has no known creation time"
 LATEST = "is 'latest', which only the glob 'latest' chooses"
@@ -31,7 +31,7 @@ def _utc_text(created: datetime) -> str:
     return created.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class TimeOrdered:
     """Shared ordering of glob and regex policies; ``pattern`` is the pattern as written,
     ``found`` tells whether a value matches it and ``latest_ok`` whether ``latest`` may be chosen.

@@ -9,7 +9,7 @@ files after a rejected push. Returns a result; prints nothing, asks no registry.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 
 from imagebot.config import Settings
@@ -17,9 +17,10 @@ from imagebot.manifest import unified_diff
 from imagebot.model import CommitSha, Problem
 from imagebot.reconcile.retry import Prepared, commit_as_configured
 from imagebot.reconcile.run import Edges
+from imagebot.records import record
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Edit:
     """What a command wants, computed from the files as they are now.
 
@@ -35,7 +36,7 @@ class Edit:
     matched: bool = True
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class EditResult:
     edit: Edit
     diff: str = ""

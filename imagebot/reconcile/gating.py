@@ -13,19 +13,19 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 
 from imagebot.errors import RegistryAuthError, RegistryError, RegistryNotFound
 from imagebot.model import Problem, ProblemCode, TagFacts, TagInfo, Target
 from imagebot.policy import Gate, Refusal
+from imagebot.records import record
 from imagebot.refs import ImageRef
 
 ExamineEdge = Callable[[ImageRef, str], TagFacts | RegistryError]
 """The registry's answer for one candidate: its facts, or why they could not be had."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Rules:
     """What the settings ask of every chosen tag: ``requiredPlatforms``, the default ``minAge``
     (seconds; a target's own annotation wins) and the time of this cycle."""

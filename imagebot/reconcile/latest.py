@@ -11,7 +11,7 @@ registry answers are kept across a rejected push, so a retry asks no registry ag
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 from imagebot.config import Settings
@@ -32,12 +32,13 @@ from imagebot.reconcile.plan import (
 )
 from imagebot.reconcile.run import RegistryLike, rewrite_changes
 from imagebot.reconcile.workflow import Request
+from imagebot.records import record
 from imagebot.registry import RepoScan
 
 NEWEST = PolicySpec("glob:*", "no tag policy: the newest tag (release --update-all-images)")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Latest:
     """What ``--update-all-images`` was asked: the scope, and whether ``--force`` reaches locked
     and ignored workloads (only those named with ``-w``, as in fluxctl)."""

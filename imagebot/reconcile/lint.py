@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from imagebot.errors import PolicyError
@@ -35,12 +34,13 @@ from imagebot.manifest.keel import POLICY_KEYS, keel_findings
 from imagebot.manifest.workload_index import Workload
 from imagebot.model import PolicySpec, Problem, ProblemCode, Target, WorkloadId
 from imagebot.policy import parse_policy
+from imagebot.records import record
 
 # The kinds whose Kustomize images entries an alias annotation can name.
 ENTRY_KINDS = ("Kustomization", "Component", "HelmRelease")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class _Written:
     """A policy and the place that writes it, to check with the policy engine."""
 

@@ -39,6 +39,7 @@ from imagebot.reconcile.gating import (
     problem_at,
     refusal_notes,
 )
+from imagebot.records import record
 from imagebot.refs import ImageRef
 from imagebot.registry import RepoQuery, RepoScan
 
@@ -58,7 +59,7 @@ class Plan:
     chosen: dict[str, str] = field(default_factory=dict)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Automated:
     """A target that takes part in automation, with its parsed policy."""
 
@@ -66,7 +67,7 @@ class Automated:
     policy: Policy
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Screened:
     """The targets automation acts on, and what kept the others out (bad policy, a lock)."""
 
@@ -75,7 +76,7 @@ class Screened:
     skipped: tuple[Problem, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Choice:
     """The tag a policy chose for a target whose reference must change (or may, when pinned)."""
 
@@ -89,7 +90,7 @@ class Choice:
         return (self.target.image.name, self.tag.tag)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Kept:
     """A target whose policy still chooses what it has."""
 
@@ -216,7 +217,7 @@ def select(
     return decisions
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class _TimeCheck:
     """What creation times allow for one target: ``blocked`` keeps it as it is; ``notes`` are
     reported while it goes ahead; ``current_created`` is the time of a deployed tag the list

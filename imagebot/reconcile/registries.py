@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Hashable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Generic, TypeVar
 
 from imagebot.config import RegistrySettings
+from imagebot.records import record
 
 if TYPE_CHECKING:  # requests loads with the registry client: not before a first cycle needs it
     from imagebot.model import Digest, TagFacts
@@ -68,7 +68,7 @@ class CycleRegistry:
         return self.client.rate_limits
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class _Kept:
     fingerprint: Hashable
     client: RegistryClient

@@ -9,7 +9,6 @@ knows nothing about what the edit is (image updates, annotations, a release).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Generic, Protocol, TypeVar
 
@@ -17,6 +16,7 @@ from imagebot.config import Settings
 from imagebot.errors import PushRejected
 from imagebot.manifest import paths_in_tree, write_files
 from imagebot.model import CommitSha
+from imagebot.records import record
 
 T = TypeVar("T")
 
@@ -36,7 +36,7 @@ class Committer(Protocol):
     def refresh(self) -> None: ...
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Prepared(Generic[T]):
     """One attempt's edit: ``texts`` maps each changed file to ``(old, new)``; ``message`` is
     asked for only when there is something to commit (a template error must not fail a dry run)."""
@@ -49,7 +49,7 @@ class Prepared(Generic[T]):
     branch: Callable[[], str | None] | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Committed(Generic[T]):
     """The last attempt's edit and what became of it; ``attempts`` counts pushes tried."""
 
@@ -59,7 +59,7 @@ class Committed(Generic[T]):
     attempts: int = 0
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Pacing:
     """How many pushes to try and how to wait between them (injected: tests do not sleep)."""
 

@@ -52,6 +52,7 @@ from imagebot.reconcile.plan import (
     select,
 )
 from imagebot.reconcile.retry import Prepared, commit_as_configured
+from imagebot.records import record
 from imagebot.refs import ImageRef
 from imagebot.registry import RepoQuery, RepoScan
 from imagebot.settings.files import CommittedFiles, Configure
@@ -277,7 +278,7 @@ def _reconcile_in(
     )
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class _Planned:
     """A plan, the texts of the files it was made from and the scan's facts of them (so the
     rewrite composes each changed file's old text no second time)."""

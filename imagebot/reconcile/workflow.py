@@ -9,7 +9,7 @@ validated with the policy engine before anything is written.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 from imagebot.errors import PolicyError, UsageError
@@ -29,12 +29,13 @@ from imagebot.model import PolicySpec, Problem, Target, WorkloadId
 from imagebot.policy import parse_policy
 from imagebot.reconcile.copies import release_report
 from imagebot.reconcile.edit import Edit
+from imagebot.records import record
 from imagebot.refs import ImageRef
 
 EditsFor = Callable[[Workload], Sequence[SetAnnotation]]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Request:
     """Who asked and how they want the commit to read."""
 
@@ -151,7 +152,7 @@ def policy_edits(
     return edits_for
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Release:
     image: ImageRef
     tag: str | None
@@ -165,7 +166,7 @@ class Release:
         return Scope(self.workloads, self.excludes)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Released:
     """What releasing IMAGE:TAG into the tree as it is now writes, and what stood in the way.
 

@@ -13,9 +13,10 @@ import base64
 import re
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from imagebot.errors import RegistryAnswerError, RegistryAuthError
+from imagebot.records import record
 from imagebot.redact import remember
 from imagebot.registry.answers import load_object
 from imagebot.registry.credentials import Credentials, CredentialStore
@@ -28,7 +29,7 @@ _TOKEN_CHARS = re.compile(r"[\x21-\x7e]+")  # visible ASCII: it goes into a head
 _PARAM = re.compile(r'\s*([A-Za-z_][A-Za-z0-9_-]*)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]*))\s*,?')
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Challenge:
     """A parsed ``WWW-Authenticate`` header: ``scheme`` in lower case and its parameters."""
 
@@ -54,7 +55,7 @@ def parse_challenge(header: str) -> Challenge | None:
     return Challenge(scheme.lower(), params)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class TokenRequest:
     """How to ask a realm for a token: GET with Basic, or POST of an OAuth2 refresh token."""
 
@@ -83,7 +84,7 @@ def token_request(challenge: Challenge, scope: str, creds: Credentials | None) -
     return TokenRequest("GET", realm, params=params, basic=creds.basic if creds else None)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Token:
     value: str = field(repr=False)
     expires_at: float

@@ -16,10 +16,10 @@ import logging
 import os
 import tempfile
 import threading
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from imagebot.records import record
 from imagebot.registry.manifests import parse_time
 
 log = logging.getLogger(__name__)
@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 LAYOUT = "v2"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class DigestFacts:
     """What a manifest digest names: an image (``created``, ``platform``) or an index
     (``children``: platform -> child digest)."""
@@ -39,7 +39,7 @@ class DigestFacts:
     children: dict[str, str] | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class TagRecord:
     """A tag as last seen: the digest it named and the creation time for ``platform``."""
 

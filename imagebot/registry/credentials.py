@@ -16,11 +16,12 @@ import os
 import subprocess
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 
 from imagebot.config import RegistrySettings
 from imagebot.errors import ConfigError
+from imagebot.records import record
 from imagebot.redact import remember
 from imagebot.refs import normalize_registry
 from imagebot.registry.endpoints import host_settings
@@ -30,7 +31,7 @@ log = logging.getLogger(__name__)
 HELPER_TIMEOUT_SECONDS = 20.0
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Credentials:
     """What to present to one registry. ``identity_token`` is an OAuth2 refresh token (docker
     login to Azure/ECR-style registries); ``registry_token`` is sent as a ready Bearer token."""

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import datetime
 
+from imagebot.records import record
 from imagebot.registry.sigv4 import AwsCredentials, sign
 
 TARGET = "AmazonEC2ContainerRegistry_V20150921.DescribeImages"
@@ -30,7 +31,7 @@ _HOSTS = (
 )
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class EcrRegistry:
     """An ECR registry: its AWS account, its region and its API's default base URL."""
 
@@ -50,7 +51,7 @@ def ecr_registry(host: str) -> EcrRegistry | None:
     return None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class EcrSigning:
     """What an ECR API request is signed with: the credentials and the registry they read."""
 

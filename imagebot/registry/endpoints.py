@@ -8,9 +8,9 @@ loopback address. Pure decisions over settings: no requests are made here.
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass
 
 from imagebot.config import RateLimit, RegistryHost, RegistrySettings
+from imagebot.records import record
 from imagebot.refs import DOCKER_HUB, ImageRef, normalize_registry
 
 HUB_REGISTRY_HOST = "registry-1.docker.io"
@@ -25,7 +25,7 @@ DOCKER_HUB_RATE_LIMIT = RateLimit(max_concurrency=4, requests_per_second=10.0)
 DEFAULT_RATE_LIMIT = RateLimit(max_concurrency=8)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Endpoint:
     """One repository as reachable over HTTP.
 

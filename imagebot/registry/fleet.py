@@ -41,6 +41,7 @@ from typing import TypeVar, cast
 
 from imagebot.config import RegistryHost, RegistrySettings
 from imagebot.errors import RateLimited
+from imagebot.records import record
 from imagebot.registry.credentials import CredentialStore
 from imagebot.registry.endpoints import Endpoint, host_settings
 
@@ -50,7 +51,7 @@ MAX_TAGS = 1_000_000
 """Tags kept across all answers (each up to ``maxTags`` long): some 100 MB at worst."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Freshness:
     """Which answers an asker takes: younger than ``max_age`` seconds and, for the repositories
     in ``refresh`` (``None``: all of them), fetched no earlier than ``not_before`` (wall clock,
@@ -71,7 +72,7 @@ class Freshness:
         return not named or fetched_at >= self.not_before
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class AnswerKey:
     """What was asked (``kind``, ``url``, ``bounds``) of which repository, by which login."""
 

@@ -12,9 +12,9 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
 
 from imagebot.config import RateLimit
+from imagebot.records import record
 
 KINDS = ("list", "head", "manifest", "blob", "token", "hub", "api")
 
@@ -48,7 +48,7 @@ class HostLimiter:
             yield
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class RateLimitInfo:
     """A registry's announced quota, e.g. Docker Hub's ``100;w=21600``."""
 

@@ -16,6 +16,7 @@ from urllib.parse import urljoin, urlsplit
 
 from imagebot.config import RegistrySettings
 from imagebot.errors import RegistryAnswerError
+from imagebot.records import record
 from imagebot.refs import is_valid_tag
 from imagebot.registry.answers import load_object
 from imagebot.registry.endpoints import Endpoint, hub_tags_url
@@ -146,7 +147,7 @@ def _tags_of(data: dict[str, object], what: str) -> list[str]:
     return [t for t in tags if isinstance(t, str) and is_valid_tag(t)]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class HubTag:
     """One tag as the Hub API describes it: digest, push time and per-platform digests."""
 

@@ -10,10 +10,10 @@ here.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from imagebot.errors import RegistryAnswerError
+from imagebot.records import record
 from imagebot.refs import matches_platform
 from imagebot.registry.answers import load_object
 
@@ -35,7 +35,7 @@ _DIGEST = re.compile(r"[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]{1,256}")
 CREATED_LABELS = ("org.opencontainers.image.created", "org.label-schema.build-date")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Index:
     """A multi-platform index: platform (``os/arch[/variant]``) -> child manifest digest."""
 
@@ -46,7 +46,7 @@ class Index:
         return tuple(self.children)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ImageManifest:
     config_digest: str
 
@@ -124,7 +124,7 @@ def parse_time(value: object) -> datetime | None:
     return when if when.year > 1970 else None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ConfigFacts:
     created: datetime | None
     platform: str | None

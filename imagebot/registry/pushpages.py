@@ -10,17 +10,17 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from imagebot.durations import http_date
 from imagebot.errors import RegistryAnswerError
+from imagebot.records import record
 from imagebot.refs import is_valid_tag
 from imagebot.registry.answers import load_json, load_object
 from imagebot.registry.manifests import parse_time
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class PushedTag:
     """One tag as a push-time API describes it. ``digest`` is that API's claim, not checked."""
 

@@ -17,13 +17,14 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from imagebot.config import PushTimes, RegistrySettings
 from imagebot.errors import RegistryAnswerError, RegistryError, RegistryNotFound
+from imagebot.records import record
 from imagebot.redact import remember
 from imagebot.registry.auth import basic_header
 from imagebot.registry.credentials import CredentialStore
@@ -43,7 +44,7 @@ GITHUB_API = "https://api.github.com"
 GOOGLE_SUFFIXES = (".gcr.io", "-docker.pkg.dev")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class PushApi:
     """One repository's push-time API: its kind, base URL and the headers bound to that base's
     host (``transport`` drops ``Authorization`` on a redirect to any other host); for ECR, what

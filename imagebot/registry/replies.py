@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
@@ -17,13 +17,14 @@ import requests
 
 from imagebot.durations import http_date
 from imagebot.errors import RegistryAnswerError, RegistryError
+from imagebot.records import record
 from imagebot.registry.answers import load_json
 from imagebot.registry.blocks import MAX_BLOCK_SECONDS
 
 DEFAULT_RETRY_AFTER_SECONDS = 60.0
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Reply:
     status: int
     headers: Mapping[str, str] = field(repr=False)

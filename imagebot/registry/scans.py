@@ -8,14 +8,15 @@ already under way (``reconcile/forked.py``).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from imagebot.errors import RegistryError
 from imagebot.model import Digest, TagInfo
+from imagebot.records import record
 from imagebot.refs import ImageRef
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class RepoQuery:
     """What one policy needs from a repository. ``needs_created``: the policy orders by creation
     time (newest wins); creation times are then resolved for the tags ``wants`` accepts (all tags
@@ -29,7 +30,7 @@ class RepoQuery:
     current: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class RepoScan:
     """One repository's answer this cycle. ``TagInfo.digest`` is set only when it was seen this
     cycle; a tag known from the cache has none, so a caller pinning it calls ``digest()``.

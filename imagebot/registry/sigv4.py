@@ -12,15 +12,17 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import UTC, datetime
 from urllib.parse import parse_qsl, quote, urlsplit
+
+from imagebot.records import record
 
 ALGORITHM = "AWS4-HMAC-SHA256"
 _UNRESERVED = "-_.~"  # RFC 3986's unreserved marks: the only ones SigV4 leaves unencoded
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class AwsCredentials:
     """An access key, and the session token of temporary credentials (STS, SSO, a role)."""
 

@@ -8,10 +8,10 @@ the CRD are tested against it. Adding a setting is one row here plus its datacla
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import Enum
 
 from imagebot.config import PUSH_TIME_APIS, RECEIVER_TYPES, SIGNING_FORMATS
+from imagebot.records import record
 
 
 class Source(Enum):
@@ -55,7 +55,7 @@ EVERYWHERE = frozenset(Source)
 RESOURCE_ONLY = frozenset({Source.RESOURCE})
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Field:
     """One key of the grammar.
 

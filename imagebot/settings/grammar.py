@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from typing import Any, TypeVar
 
 from imagebot.config import PushTimes, RateLimit, Receiver, RegistryHost, Settings
 from imagebot.errors import ConfigError
+from imagebot.records import record
 from imagebot.redact import remember
 from imagebot.settings.fields import FIELDS, HOST_FIELDS, RECEIVER_FIELDS, Field, Kind, Source
 from imagebot.settings.values import (
@@ -37,7 +38,7 @@ _T = TypeVar("_T")
 _EMPTY: dict[str, Callable[[], object]] = {"rate_limit": RateLimit, "push_times": PushTimes}
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Reading:
     """Settings over the base, and the CR's own keys (``interval``, Secret names) by key."""
 
