@@ -289,3 +289,33 @@ def test_a_refresh_token_post_is_never_redirected_to_another_host(
     assert [s.method for s in realm.seen] == ["POST"]
     assert elsewhere.seen == []
     assert_no_leaks([identity], texts={"log": caplog.text, "problem": scan.problem or ""})
+
+
+def test_a_netrc_login_is_never_sent_to_a_registry(
+    token_auth_registry: RegistryServer,
+    unique_repo: str,
+    proxies: list[Proxy],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """requests reads ~/.netrc (or $NETRC) by default and puts its login over the token a
+    request carries, to whatever host the URL names. Docker and containerd read no netrc; a
+    registry gets only what imagebot was configured with."""
+    repo = f"public/{unique_repo.replace('/', '-')}"
+    with ImagePusher(token_auth_registry) as images:
+        images.push_tags(repo, {"1": T0, "2": T0 + DAY})
+    front = start_proxy(token_auth_registry.url)
+    proxies.append(front)
+    secret = f"netrc-{uuid.uuid4().hex}"
+    netrc = tmp_path / "netrc"
+    netrc.write_text(f"machine {front.host.split(':')[0]} login mallory password {secret}\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+    client, _ = client_for(RegistryHost(front.host, rate_limit=FAST))
+    image = parse_reference(f"{front.host}/{repo}")
+
+    scan = client.scan([RepoQuery(image, True, None)])[image.name]
+
+    assert scan.problem is None and sorted(t.tag for t in scan.tags) == ["1", "2"], scan.problem
+    assert any("bearer" in str(s.headers).lower() for s in front.seen)
+    assert_no_leaks(forms(secret, "mallory"), texts={"sent": headers_seen(front)})
