@@ -52,3 +52,45 @@ def test_the_scan_path_loads_neither_the_http_stack_nor_gitpython() -> None:
         "print('LOADED', [m for m in ('git', 'requests', 'urllib3') if m in sys.modules])\n"
     )
     assert "LOADED []" in out
+
+
+def exits(code: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", code], input=stdin, capture_output=True, text=True, check=False
+    )
+
+
+@pytest.mark.rig
+def test_the_process_ends_with_its_status_output_and_exit_handlers() -> None:
+    """Run as the process (no argv), ``main`` skips the interpreter's teardown (0.13 s of a run):
+    what the command printed, the exit status and the ``atexit`` handlers must all survive."""
+    done = exits(
+        "import atexit, sys\n"
+        "from imagebot.cli import main\n"
+        "atexit.register(lambda: print('HANDLER RAN'))\n"
+        "sys.argv = ['imagebot', 'policy', 'select', 'semver:~1']\n"
+        "main()\n"
+        "print('NOT REACHED')\n",
+        "1.0\n2.0\n",
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["1.0", "HANDLER", "RAN"]
+    refused = exits(
+        "import sys\nfrom imagebot.cli import main\n"
+        "sys.argv = ['imagebot', 'policy', 'select', 'nonsense:x']\nmain()\n",
+        "1\n",
+    )
+    assert refused.returncode == 2 and "nonsense" in refused.stderr
+
+
+@pytest.mark.rig
+def test_a_thread_still_running_at_the_end_is_waited_for() -> None:
+    done = exits(
+        "import sys, threading, time\n"
+        "from imagebot.cli import main\n"
+        "threading.Thread(target=lambda: (time.sleep(0.3), print('THREAD DONE'))).start()\n"
+        "sys.argv = ['imagebot', '--version']\n"
+        "main()\n"
+    )
+    assert done.returncode == 0
+    assert done.stdout.splitlines()[-1] == "THREAD DONE"

@@ -8,6 +8,7 @@ Exit codes are decided here (see ``imagebot.cli.common``), never in the core.
 from __future__ import annotations
 
 import sys
+from typing import NoReturn
 
 import click
 
@@ -79,5 +80,39 @@ def cli() -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Console-script entry point."""
-    cli.main(args=argv if argv is not None else sys.argv[1:], prog_name="imagebot")
+    """Console-script entry point. Given ``argv`` (tests, embedding) it raises ``SystemExit``
+    as click does; as the process itself it ends the process when the command is done."""
+    if argv is not None:
+        cli.main(args=argv, prog_name="imagebot")
+        return
+    try:
+        cli.main(args=sys.argv[1:], prog_name="imagebot")
+    except SystemExit as done:
+        _leave(done)
+
+
+def _leave(done: SystemExit) -> NoReturn:
+    """Exit with ``done``'s status without tearing the interpreter down.
+
+    Freeing every object of ~500 modules took 0.13 s after a 0.9 s ``imagebot run``, for nothing
+    the process needed: each command closes its own files, thread pools, git children and
+    temporary directories before it returns, and ``atexit`` callbacks still run here. A thread
+    still running (a notification under way) gets the ordinary exit, which waits for it.
+    """
+    import atexit
+    import contextlib
+    import os
+    import threading
+
+    main_thread = threading.main_thread()
+    if any(t is not main_thread and not t.daemon for t in threading.enumerate()):
+        raise done
+    code = done.code
+    if code is not None and not isinstance(code, int):
+        sys.stderr.write(f"{code}\n")  # as the interpreter prints a non-integer exit code
+        code = 1
+    atexit._run_exitfuncs()  # the exit handlers an ordinary exit runs
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # a closed pipe: the reader left
+            stream.flush()
+    os._exit(code or 0)
