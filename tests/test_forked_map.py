@@ -53,7 +53,7 @@ def test_the_child_works_while_this_process_does_its_meanwhile_once() -> None:
         ran.append(os.getpid())
         time.sleep(0.5)
 
-    shared = ForkedMap(meanwhile=meanwhile)
+    shared = ForkedMap(meanwhile)
     items = list(range(MIN_ITEMS * 2))
     results = shared(slow_square_with_pid, items)
     assert [value for value, _ in results] == [n * n for n in items]
@@ -66,7 +66,7 @@ def test_the_child_works_while_this_process_does_its_meanwhile_once() -> None:
 
 def test_few_items_run_no_meanwhile() -> None:
     ran: list[int] = []
-    shared = ForkedMap(meanwhile=lambda: ran.append(1))
+    shared = ForkedMap(lambda: ran.append(1))
     assert shared(square_with_pid, [1, 2, 3]) == [
         (1, os.getpid()),
         (4, os.getpid()),
@@ -104,7 +104,7 @@ def test_a_child_killed_midway_leaves_what_it_claimed_to_this_process() -> None:
         time.sleep(0.002)
         return n + 1
 
-    assert ForkedMap(meanwhile=lambda: time.sleep(0.2))(die_after_some, items) == [
+    assert ForkedMap(lambda: time.sleep(0.2))(die_after_some, items) == [
         n + 1 for n in items
     ]
 

@@ -241,8 +241,9 @@ def _cycle(options: Mapping[str, Any], clients: RegistryClients[str]) -> Cycle:
             try:
                 edges = Edges(
                     progress=progress,
-                    # The HTTP stack and GitPython load while a forked child starts on the scan.
-                    map_files=ForkedMap(meanwhile=_load_edges),
+                    # The HTTP stack loads while a forked child starts on the scan, and GitPython
+                    # while one starts on the rewrite (no git runs before the commit).
+                    map_files=ForkedMap(_load_registry, _load_git),
                     open_workspace=lambda _git: workspace,
                     make_registry=lambda settings: clients.lease(_OWNER, settings),
                 )
@@ -297,7 +298,9 @@ def _load_reconcile() -> None:
     import imagebot.reconcile.run  # noqa: F401 - loaded for its side effect: the modules are ready
 
 
-def _load_edges() -> None:
-    import git  # noqa: F401 - loaded for their side effect, as above
+def _load_registry() -> None:
+    import imagebot.registry.client  # noqa: F401 - loaded for its side effect, as above
 
-    import imagebot.registry.client  # noqa: F401
+
+def _load_git() -> None:
+    import git  # noqa: F401 - loaded for its side effect, as above

@@ -40,17 +40,17 @@ _NEXT_HERE, _LOWEST_THERE = 0, 4
 
 
 class ForkedMap:
-    """A ``FileMap`` that shares its items with a forked child; ``meanwhile`` runs here, once,
-    after the first fork and before this process takes its first item."""
+    """A ``FileMap`` that shares its items with a forked child. Each fork runs the next of
+    ``meanwhile`` here, after forking and before this process takes its first item: work that
+    the child's share of the items pays for (the CLI loads modules there)."""
 
-    def __init__(self, meanwhile: Callable[[], object] | None = None) -> None:
-        self._meanwhile = meanwhile
+    def __init__(self, *meanwhile: Callable[[], object]) -> None:
+        self._meanwhile = list(meanwhile)
 
     def __call__(self, fn: Callable[[T], R], items: Sequence[T], /) -> list[R]:
         if not _may_fork(len(items)):
             return [fn(item) for item in items]
-        meanwhile, self._meanwhile = self._meanwhile, None
-        return _shared(fn, items, meanwhile)
+        return _shared(fn, items, self._meanwhile.pop(0) if self._meanwhile else None)
 
 
 def forked_map(fn: Callable[[T], R], items: Sequence[T], /) -> list[R]:
