@@ -77,6 +77,7 @@ class Workspace:
         self._env = env
         self._author = author
         self._own_commits: set[str] = set()
+        self._committed: CommitSha | None = None  # HEAD, when this workspace made it last
         self._remote_revision: str | _Unread | None = _UNREAD
         self._checked_out = not checkout.cached or (checkout.root / ".git" / "index").exists()
         self._snapshot: CommitFiles | None = None
@@ -220,7 +221,7 @@ class Workspace:
             if self._nothing_staged(paths):
                 return None
             raise
-        sha = self.head()
+        sha = self._committed = self.head()
         self._own_commits.add(sha)
         log.info("committed %s on %s in %s", sha[:12], self.branch, self._label)
         return sha
@@ -257,7 +258,7 @@ class Workspace:
             "--date-format=now",
             stdin=stream,
         )
-        sha = CommitSha(out.split()[-1])
+        sha = self._committed = CommitSha(out.split()[-1])
         self._own_commits.add(sha)
         log.info("committed %s on %s in %s", sha[:12], self.branch, self._label)
         return sha
@@ -280,7 +281,7 @@ class Workspace:
         self._git.push(
             self._remote, refspec, ref=f"refs/heads/{target}", lease=lease, action=action
         )
-        head = self.head()
+        head = self._committed or self.head()  # no git run for what fast-import just said
         if target == self._remote_branch:
             self.remote_revision = head
         log.info("pushed %s to %s of %s", head[:12], target, self._label)
@@ -289,6 +290,7 @@ class Workspace:
         """Fetch and move to the remote branch's new head, dropping this run's commits."""
         if self._remote is None:
             return
+        self._committed = None
         self._fetch(shallow=self._cached)
         if self._cached and not self._checked_out:
             self._drop_snapshot()  # only the branch moves: there is no work tree to reset
