@@ -57,53 +57,43 @@ def test_the_cold_bench_runs_and_shows_one_request_per_page_for_api_kinds() -> N
     assert warm["plain OCI (rig registry)"] == "1 (list 1)"
 
 
+@pytest.mark.parametrize(
+    ("name", "host", "folder", "api", "tags", "expected"),
+    [
+        ("Quay", "quay.io", "bench/", "none", 3, "FAIL Quay: 6 manifest/blob GETs"),
+        # ECR named, but no AWS credentials: it falls back to manifests, which must fail too.
+        ("ECR", "ECR", "", "ecr", 2, "FAIL ECR: 4 manifest/blob GETs"),
+    ],
+)
 def test_the_cold_bench_fails_when_an_api_kind_fetches_manifests(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    name: str,
+    host: str,
+    folder: str,
+    api: str,
+    tags: int,
+    expected: str,
 ) -> None:
     bench = load_bench()
+    host = bench.ECR if host == "ECR" else host
 
-    def quay_without_its_api(tags: int) -> list[object]:
-        off = (RegistryHost("quay.io", rate_limit=bench.FAST, push_times=PushTimes("none")),)
+    def without_its_api(tags: int) -> list[object]:
+        off = (RegistryHost(host, rate_limit=bench.FAST, push_times=PushTimes(api)),)
 
         def fake(mock: responses.RequestsMock, repos: int, count: int) -> None:
             for r in range(repos):
-                base = f"https://quay.io/v2/bench/svc{r}"
+                base = f"https://{host}/v2/{folder}svc{r}"
                 bench._tags_list(mock, base, count)
                 bench._manifests(mock, base, count, r * count)
 
-        return [bench.Kind("Quay", lambda r: f"quay.io/bench/svc{r}", off, fake, lambda _: 1)]
+        return [bench.Kind(name, lambda r: f"{host}/{folder}svc{r}", off, fake, lambda _: 1)]
 
     def no_rig(repos: int, tags: int, work: Path) -> tuple[object, int]:
         return bench.Row("plain OCI", Counter(), Counter(), Counter(), repos), 0
 
-    monkeypatch.setattr(bench, "kinds", quay_without_its_api)
+    monkeypatch.setattr(bench, "kinds", without_its_api)
     monkeypatch.setattr(bench, "run_rig", no_rig)
 
-    assert bench.main(["--repos", "1", "--tags", "3"]) == 1
-    assert "FAIL Quay: 6 manifest/blob GETs with a push-time API" in capsys.readouterr().out
-
-
-def test_the_cold_bench_holds_ecr_to_its_api_too(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    bench = load_bench()
-
-    def ecr_without_credentials(tags: int) -> list[object]:
-        keyless = (RegistryHost(bench.ECR, rate_limit=bench.FAST, push_times=PushTimes("ecr")),)
-
-        def fake(mock: responses.RequestsMock, repos: int, count: int) -> None:
-            for r in range(repos):
-                base = f"https://{bench.ECR}/v2/svc{r}"
-                bench._tags_list(mock, base, count)
-                bench._manifests(mock, base, count, r * count)
-
-        return [bench.Kind("ECR", lambda r: f"{bench.ECR}/svc{r}", keyless, fake, lambda _: 1)]
-
-    def no_rig(repos: int, tags: int, work: Path) -> tuple[object, int]:
-        return bench.Row("plain OCI", Counter(), Counter(), Counter(), repos), 0
-
-    monkeypatch.setattr(bench, "kinds", ecr_without_credentials)
-    monkeypatch.setattr(bench, "run_rig", no_rig)
-
-    assert bench.main(["--repos", "1", "--tags", "2"]) == 1
-    assert "FAIL ECR: 4 manifest/blob GETs with a push-time API" in capsys.readouterr().out
+    assert bench.main(["--repos", "1", "--tags", str(tags)]) == 1
+    assert f"{expected} with a push-time API" in capsys.readouterr().out
