@@ -385,3 +385,15 @@ def test_a_reused_cache_keeps_the_way_it_was_opened(
     last = open_workspace(remote, objects_only=True)
     assert last.snapshot() is None  # a work tree once written is reset like any other
     assert (last.root / "a.yaml").read_text() == "image: app:3\n"
+
+
+def test_an_empty_repository_has_no_files_rather_than_an_error(
+    tmp_path: Path, open_workspace: Callable[..., Workspace]
+) -> None:
+    remote = tmp_path / "empty.git"
+    run_git("init", "--quiet", "--bare", str(remote))
+    workspace = open_workspace(remote, objects_only=True)
+    files = workspace.snapshot()
+    assert files is not None
+    assert list(files.listing([], [], is_manifest_name)) == []
+    assert scan_tree(files).targets == ()

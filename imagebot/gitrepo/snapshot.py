@@ -97,7 +97,13 @@ class CommitFiles:
 
     @classmethod
     def of(cls, root: Path, env: Mapping[str, str], rev: str = "HEAD") -> CommitFiles:
-        out = _git(root, env, "list the files of " + rev, "ls-tree", "-r", "-l", "-z", rev)
+        try:
+            out = _git(root, env, "list the files of " + rev, "ls-tree", "-r", "-l", "-z", rev)
+        except GitError:
+            unborn = _run(root, env, "rev-parse", "--verify", "--quiet", rev).returncode != 0
+            if rev == "HEAD" and unborn:  # an empty repository's branch: no commit, no files
+                return cls(root, (), env)
+            raise
         return cls(root, parse_listing(out), env)
 
     @property
@@ -232,7 +238,15 @@ class _BatchReader:
 
 def _git(root: Path, env: Mapping[str, str], action: str, *args: str) -> bytes:
     """The output of a local git command; ``GitError`` naming ``action`` when it fails."""
-    done = subprocess.run(
+    done = _run(root, env, *args)
+    if done.returncode != 0:
+        message = done.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise GitError(f"cannot {action} in {root}: {message[-1] if message else done.returncode}")
+    return done.stdout
+
+
+def _run(root: Path, env: Mapping[str, str], *args: str) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(
         ["git", *args],
         cwd=root,
         env={**os.environ, "LANGUAGE": "C", "LC_ALL": "C", **env},
@@ -240,7 +254,3 @@ def _git(root: Path, env: Mapping[str, str], action: str, *args: str) -> bytes:
         capture_output=True,
         check=False,
     )
-    if done.returncode != 0:
-        message = done.stderr.decode("utf-8", "replace").strip().splitlines()
-        raise GitError(f"cannot {action} in {root}: {message[-1] if message else done.returncode}")
-    return done.stdout
