@@ -104,9 +104,7 @@ def test_a_child_killed_midway_leaves_what_it_claimed_to_this_process() -> None:
         time.sleep(0.002)
         return n + 1
 
-    assert ForkedMap(lambda: time.sleep(0.2))(die_after_some, items) == [
-        n + 1 for n in items
-    ]
+    assert ForkedMap(lambda: time.sleep(0.2))(die_after_some, items) == [n + 1 for n in items]
 
 
 @needs_two_cpus
