@@ -297,12 +297,27 @@ def test_only_ecr_s_own_names_map_to_an_account_and_region() -> None:
         pytest.param(200, {"imageDetails": "nope"}, 0, id="wrong-shape"),
         pytest.param(200, {"imageDetails": [], "nextToken": 7}, 0, id="token-not-a-string"),
         pytest.param(200, {"imageDetails": [], "nextToken": "x" * 9000}, 0, id="token-huge"),
+        # AWS answers most refusals with 400 and says which in __type: those stay refused for
+        # the process; throttling passes, so the next cycle asks again.
         pytest.param(
             400,
             {"__type": "RepositoryNotFoundException", "message": "The repository does not exist"},
-            1,
-            id="400-this-cycle-only",
+            0,
+            id="400-not-found",
         ),
+        pytest.param(
+            400,
+            {"__type": "com.amazon.coral.service#AccessDeniedException", "message": "no"},
+            0,
+            id="400-access-denied",
+        ),
+        pytest.param(
+            400,
+            {"__type": "ThrottlingException", "message": "Rate exceeded"},
+            1,
+            id="400-throttled",
+        ),
+        pytest.param(400, {"__type": "LimitExceededException"}, 1, id="400-other-this-cycle-only"),
     ],
 )
 def test_an_ecr_api_that_refuses_falls_back_to_manifests(

@@ -59,6 +59,33 @@ def retry_after_seconds(value: str | None, now: datetime | None = None) -> float
     return min(MAX_BLOCK_SECONDS, max(0.0, seconds))
 
 
+# AWS's JSON APIs (ECR's) answer most refusals with 400 and name them in ``__type``. Asking again
+# cannot help these; ``ThrottlingException`` and the other 400s may pass, as a 5xx may.
+AWS_AUTH_REFUSALS = frozenset(
+    {
+        "AccessDeniedException",
+        "ExpiredTokenException",
+        "IncompleteSignature",
+        "InvalidClientTokenId",
+        "InvalidSignatureException",
+        "MissingAuthenticationToken",
+        "NotAuthorized",
+        "UnrecognizedClientException",
+    }
+)
+AWS_NOT_FOUND = frozenset({"RepositoryNotFoundException"})
+
+
+def aws_error_type(reply: Reply) -> str | None:
+    """The short name of an AWS JSON error (``...#RepositoryNotFoundException``), if it is one."""
+    try:
+        data = load_json(reply.body[:4096], "an error answer")
+    except RegistryAnswerError:
+        return None
+    aws = data.get("__type") if isinstance(data, dict) else None
+    return aws.rpartition("#")[2] if isinstance(aws, str) else None
+
+
 def error_detail(reply: Reply) -> str:
     """A short, safe description of an error body: the registry's error codes, or its kind."""
     content_type = reply.headers.get("content-type", "")

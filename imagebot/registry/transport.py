@@ -40,7 +40,10 @@ from imagebot.registry.deadline import Deadline, current, deadline
 from imagebot.registry.endpoints import rate_limit_for
 from imagebot.registry.limits import HostLimiter, RateLimitInfo, RequestStats, parse_rate_limit
 from imagebot.registry.replies import (
+    AWS_AUTH_REFUSALS,
+    AWS_NOT_FOUND,
     Reply,
+    aws_error_type,
     error_detail,
     failure_reason,
     host_of,
@@ -387,13 +390,14 @@ class Transport:
 
     def _classify(self, reply: Reply, host: str, what: str) -> RegistryError:
         detail = error_detail(reply)
-        if reply.status in (401, 403):
+        aws = aws_error_type(reply) if reply.status == 400 else None
+        if reply.status in (401, 403) or aws in AWS_AUTH_REFUSALS:
             return RegistryAuthError(
                 f"{host} refused access to {what} ({reply.status}, {detail}); check the "
                 f"credentials for {host} in the docker config or the registry settings"
             )
-        if reply.status == 404:
-            return RegistryNotFound(f"{what} not found on {host} (404, {detail})")
+        if reply.status == 404 or aws in AWS_NOT_FOUND:
+            return RegistryNotFound(f"{what} not found on {host} ({reply.status}, {detail})")
         if reply.status == 429:
             wait = retry_after_seconds(reply.headers.get("retry-after"))
             message = (
