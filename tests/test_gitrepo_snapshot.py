@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import stat
+import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -78,7 +79,7 @@ def test_the_listing_parser_reads_modes_sizes_and_any_path(
     sha = run_git("-C", str(work), "rev-parse", "HEAD").strip()
     run_git("-C", str(work), "update-index", "--add", "--cacheinfo", f"160000,{sha},sub")
     run_git("-C", str(work), "commit", "--quiet", "-m", "sub", env=git_env(**IDENTITY))
-    out = run_git_bytes(work, "ls-tree", "-r", "-l", "-z", "HEAD")
+    out = git_bytes(work, "ls-tree", "-r", "-l", "-z", "HEAD")
     entries = {e.path: e for e in parse_listing(out)}
     assert entries["a.yaml"].mode == "100644" and entries["a.yaml"].size == 5
     assert entries["run.sh"].mode == "100755"
@@ -90,10 +91,12 @@ def test_the_listing_parser_reads_modes_sizes_and_any_path(
         parse_listing(b"100644 blob abc\0")
 
 
-def run_git_bytes(work: Path, *args: str) -> bytes:
-    import subprocess
-
-    return subprocess.run(["git", "-C", str(work), *args], capture_output=True, check=True).stdout
+def git_bytes(work: Path, *args: str, stdin: bytes = b"") -> bytes:
+    """Git's output as bytes (NUL-separated listings, object ids of bytes fed in)."""
+    done = subprocess.run(
+        ["git", "-C", str(work), *args], input=stdin, capture_output=True, check=True
+    )
+    return done.stdout
 
 
 @pytest.fixture(scope="module")
@@ -211,26 +214,18 @@ def test_any_tree_is_listed_in_the_walks_order(
 
 def hostile_commit(work: Path, names: list[bytes]) -> str:
     """A commit whose tree holds entries git would never check out (built byte by byte)."""
-    blob = run_git_bytes_in(work, b"image: evil:1\n", "hash-object", "-w", "--stdin").strip()
-    good = run_git_bytes_in(work, b"image: good:1\n", "hash-object", "-w", "--stdin").strip()
+    blob = git_bytes(work, "hash-object", "-w", "--stdin", stdin=b"image: evil:1\n").strip()
+    good = git_bytes(work, "hash-object", "-w", "--stdin", stdin=b"image: good:1\n").strip()
     tree = (
         b"".join(b"100644 " + name + b"\0" + bytes.fromhex(blob.decode()) for name in sorted(names))
         + b"100644 ok.yaml\0"
         + bytes.fromhex(good.decode())
     )
-    oid = run_git_bytes_in(work, tree, "hash-object", "-t", "tree", "-w", "--literally", "--stdin")
+    oid = git_bytes(work, "hash-object", "-t", "tree", "-w", "--literally", "--stdin", stdin=tree)
     commit = run_git(
         "-C", str(work), "commit-tree", oid.decode().strip(), "-m", "evil", env=git_env(**IDENTITY)
     )
     return commit.strip()
-
-
-def run_git_bytes_in(work: Path, data: bytes, *args: str) -> bytes:
-    import subprocess
-
-    return subprocess.run(
-        ["git", "-C", str(work), *args], input=data, capture_output=True, check=True
-    ).stdout
 
 
 def test_entries_git_would_never_check_out_are_not_read(

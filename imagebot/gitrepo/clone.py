@@ -19,6 +19,12 @@ from imagebot.gitrepo.children import ensure_reaper
 NETWORK_TIMEOUT = 300.0  # seconds any one clone, fetch or push may take before it is killed
 
 
+def git_environment(env: Mapping[str, str]) -> dict[str, str]:
+    """The environment of a git child imagebot starts itself, as GitPython starts its own:
+    English messages (failures.classify reads them), plus the workspace's ``env``."""
+    return {**os.environ, "LANGUAGE": "C", "LC_ALL": "C", **env}
+
+
 def clone_unless_cached(
     url: str, directory: Path, branch: str | None, env: Mapping[str, str]
 ) -> PendingClone | None:
@@ -52,8 +58,7 @@ class PendingClone:
         args += ["--branch", branch] if branch else []
         self.command = ["git", *args, "--", url, str(self.partial)]
         self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - closed by wait or cancel
-        # As GitPython runs git: English messages (failures.classify reads them), no prompts.
-        environment = {**os.environ, "LANGUAGE": "C", "LC_ALL": "C", **env}
+        environment = git_environment(env)
         try:
             ensure_reaper()
             self._process = subprocess.Popen(

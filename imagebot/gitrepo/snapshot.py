@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import IO, NamedTuple
 
 from imagebot.errors import GitError
+from imagebot.gitrepo.clone import git_environment
 from imagebot.gitrepo.fastimport import EXECUTABLE, REGULAR
 from imagebot.model import Problem
 
@@ -195,7 +196,7 @@ class _BatchReader:
         self._process = subprocess.Popen(
             ["git", "cat-file", "--batch"],
             cwd=root,
-            env={**os.environ, "LANGUAGE": "C", "LC_ALL": "C", **env},
+            env=git_environment(env),
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
@@ -249,7 +250,7 @@ def _run(root: Path, env: Mapping[str, str], *args: str) -> subprocess.Completed
     return subprocess.run(
         ["git", *args],
         cwd=root,
-        env={**os.environ, "LANGUAGE": "C", "LC_ALL": "C", **env},
+        env=git_environment(env),
         stdin=subprocess.DEVNULL,
         capture_output=True,
         check=False,

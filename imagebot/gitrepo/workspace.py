@@ -174,8 +174,7 @@ class Workspace:
         if self._checked_out:
             return
         self._drop_snapshot()
-        self._git.run("check out", "checkout", "--force", "-B", self.branch, "HEAD")
-        self._git.run("clean", "clean", "-ffdxq")
+        self._force_check_out("HEAD")
         self._checked_out = True
 
     def use_author(self, name: str, email: str) -> None:
@@ -365,9 +364,13 @@ class Workspace:
         log.debug("fetched %s: %s", self._label, self.remote_revision)
 
     def _reset_hard(self) -> None:
-        self._git.run("check out", "checkout", "--force", "-B", self.branch, self._tracking_ref)
-        self._git.run("clean", "clean", "-ffdxq")
+        self._force_check_out(self._tracking_ref)
         self._own_commits.clear()
+
+    def _force_check_out(self, revision: str) -> None:
+        """The branch at ``revision``, its files written out and nothing else left beside them."""
+        self._git.run("check out", "checkout", "--force", "-B", self.branch, revision)
+        self._git.run("clean", "clean", "-ffdxq")
 
     def _remote_head(self) -> str | None:
         if self._remote is None:
