@@ -10,6 +10,13 @@ gives each class equality, hash and repr as dataclass defines them, from closure
 
 Everything dataclasses offer keeps working (``field``, ``replace``, ``fields``, ``asdict``,
 pickling, ``FrozenInstanceError``).
+
+A frozen dataclass also compiles its two frozen guards (``__setattr__``, ``__delattr__``), each
+from its own source text: 0.15 ms a class, 14 ms of every start. For a plain class (no dataclass
+base, no ``__post_init__``, ``InitVar``, ``ClassVar`` or keyword-only field: every record of
+imagebot) ``record`` asks dataclass for the fields and slots only, and makes the guards as
+closures and ``__init__`` in one compile of its own, assigning as a frozen dataclass does. Any
+other class takes dataclass's frozen path whole.
 """
 
 from __future__ import annotations
@@ -29,8 +36,14 @@ __all__ = ["record"]
 def record(cls: type[_T]) -> type[_T]:
     """``@dataclass(frozen=True, slots=True)``, with the same ``==``, ``hash`` and ``repr``."""
     own = dict(cls.__dict__)  # methods the class writes itself stay, as with dataclass
-    made: Any = dataclasses.dataclass(frozen=True, slots=True, eq=False, repr=False)(cls)
-    fields = dataclasses.fields(made)
+    made: Any
+    if _plain(cls):
+        made = dataclasses.dataclass(slots=True, init=False, eq=False, repr=False)(cls)
+        fields = dataclasses.fields(made)
+        _freeze(made, fields)
+    else:
+        made = dataclasses.dataclass(frozen=True, slots=True, eq=False, repr=False)(cls)
+        fields = dataclasses.fields(made)
     compared = _values([f.name for f in fields if f.compare])
     hashed = _values([f.name for f in fields if (f.compare if f.hash is None else f.hash)])
     shown = [f.name for f in fields if f.repr]
@@ -68,3 +81,99 @@ def _values(names: Sequence[str]) -> Callable[[object], tuple[Any, ...]]:
         return lambda obj: (get(obj),)
     getter: Callable[[object], tuple[Any, ...]] = operator.attrgetter(*names)
     return getter
+
+
+def _plain(cls: type) -> bool:
+    """True for a class whose ``__init__`` is fields in order, with defaults and factories only."""
+    if any(hasattr(base, "__dataclass_fields__") for base in cls.__mro__[1:]):
+        return False  # dataclass checks a base's frozenness: it must see frozen=True from here
+    if any("__post_init__" in vars(klass) for klass in cls.__mro__):
+        return False
+    for name, annotation in vars(cls).get("__annotations__", {}).items():
+        if name == "self" or name.startswith("__"):
+            return False
+        if any(word in str(annotation) for word in ("InitVar", "ClassVar", "KW_ONLY")):
+            return False
+        value = vars(cls).get(name)
+        if isinstance(value, dataclasses.Field) and value.kw_only is True:
+            return False
+    return True
+
+
+def _freeze(cls: Any, fields: tuple[dataclasses.Field[Any], ...]) -> None:
+    """Give a class dataclass made with ``frozen=False`` what ``frozen=True`` would have:
+    an ``__init__`` that assigns past the guards, the guards, pickling through them, and the
+    flag that subclasses and tools read."""
+    cls.__init__ = _frozen_init(cls, fields)
+    names = frozenset(f.name for f in fields)
+
+    def __setattr__(self: Any, name: str, value: object) -> None:
+        if type(self) is cls or name in names:
+            raise dataclasses.FrozenInstanceError(f"cannot assign to field {name!r}")
+        super(cls, self).__setattr__(name, value)
+
+    def __delattr__(self: Any, name: str) -> None:
+        if type(self) is cls or name in names:
+            raise dataclasses.FrozenInstanceError(f"cannot delete field {name!r}")
+        super(cls, self).__delattr__(name)
+
+    def __getstate__(self: Any) -> list[object]:
+        return [getattr(self, f.name) for f in dataclasses.fields(self)]
+
+    def __setstate__(self: Any, state: Sequence[object]) -> None:
+        for f, value in zip(dataclasses.fields(self), state, strict=False):
+            object.__setattr__(self, f.name, value)
+
+    for method in (__setattr__, __delattr__, __getstate__, __setstate__):
+        if method.__name__ not in vars(cls):
+            method.__qualname__ = f"{cls.__qualname__}.{method.__name__}"
+            setattr(cls, method.__name__, method)
+    params = cls.__dataclass_params__
+    params.init = params.frozen = True
+
+
+def _frozen_init(cls: type, fields: tuple[dataclasses.Field[Any], ...]) -> Callable[..., None]:
+    """The ``__init__`` dataclass writes for a frozen class, compiled once: the signature is
+    the one thing only source text can give."""
+    scope: dict[str, Any] = {"__set": object.__setattr__, "__factory": _FACTORY}
+    parameters, lines = ["self"], []
+    defaulted = False  # Python's rule: a parameter with a default is followed only by such
+    for index, f in enumerate(fields):
+        name = f.name
+        if f.default_factory is not dataclasses.MISSING:
+            scope[f"__make{index}"] = f.default_factory
+            default, value = "__factory", f"__make{index}()"
+            if f.init:
+                value = f"{value} if {name} is __factory else {name}"
+        elif f.default is not dataclasses.MISSING:
+            scope[f"__default{index}"] = f.default
+            default = value = f"__default{index}"
+            if f.init:
+                value = name
+        elif f.init:
+            if defaulted:
+                raise TypeError(f"non-default argument {name!r} follows default argument")
+            default, value = "", name
+        else:
+            continue  # no value: the slot stays empty, as dataclass leaves it
+        if f.init:
+            parameters.append(f"{name}={default}" if default else name)
+            defaulted = defaulted or bool(default)
+        lines.append(f"    __set(self, {name!r}, {value})")
+    source = f"def __init__({', '.join(parameters)}) -> None:\n" + "\n".join(lines or ["    pass"])
+    made: dict[str, Any] = {}
+    exec(source, scope, made)  # noqa: S102 - text built here from field names alone
+    init: Callable[..., None] = made["__init__"]
+    init.__qualname__ = f"{cls.__qualname__}.__init__"
+    init.__annotations__ = {f.name: f.type for f in fields if f.init} | {"return": None}
+    return init
+
+
+class _Factory:
+    """The default of a field with a factory: the caller gave nothing, so call the factory."""
+
+    def __repr__(self) -> str:
+        return "<factory>"
+
+
+_FACTORY = _Factory()

@@ -4,10 +4,11 @@ equality, hash, repr, pickling, ``replace`` and frozen guard, for classes of any
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import math
 import pickle
-from dataclasses import FrozenInstanceError, dataclass, field
-from typing import Any
+from dataclasses import FrozenInstanceError, InitVar, dataclass, field
+from typing import Any, ClassVar
 
 import pytest
 from hypothesis import given
@@ -40,6 +41,10 @@ SHAPES: dict[str, tuple[dict[str, Any], dict[str, str]]] = {
     ),
     "hidden": ({"b": field(default=0, repr=False, compare=False)}, {"a": "object", "b": "object"}),
     "hash-only": ({"b": field(default=0, hash=False)}, {"a": "object", "b": "object"}),
+    "not-in-init": (
+        {"b": field(default=5, init=False), "c": field(default_factory=tuple, init=False)},
+        {"a": "object", "b": "int", "c": "tuple[int, ...]"},
+    ),
 }
 VALUES = st.one_of(
     st.integers(), st.text(max_size=5), st.none(), st.floats(), st.tuples(st.integers())
@@ -73,10 +78,88 @@ def test_a_record_behaves_as_its_dataclass(shape: str, left: list[Any], right: l
     )
     assert dataclasses.replace(a) == a or a != a  # noqa: PLR0124 - NaN
     assert a.__eq__(object()) is NotImplemented
+    assert str(inspect.signature(ours)) == str(inspect.signature(theirs))
+    for name in ("b", "c"):
+        assert hasattr(a, name) is hasattr(x, name)
+        if hasattr(x, name):
+            assert repr(getattr(a, name)) == repr(getattr(x, name))  # (NaN is not equal)
+    assert ours.__dataclass_params__.frozen and ours.__dataclass_params__.init
     if dataclasses.fields(ours):  # (a class without fields fails otherwise, as dataclass's does)
-        with pytest.raises(FrozenInstanceError):
+        with pytest.raises(FrozenInstanceError, match="cannot assign to field 'a'"):
             a.a = 1  # type: ignore[attr-defined]
+        with pytest.raises(FrozenInstanceError, match="cannot delete field 'a'"):
+            del a.a  # type: ignore[attr-defined]
     assert not hasattr(a, "__dict__")
+
+
+def test_a_field_outside_init_without_a_default_stays_unset_as_with_dataclass() -> None:
+    ours, theirs = twins("unset", {"b": field(init=False)}, {"a": "int", "b": "int"})
+    assert not hasattr(ours(1), "b") and not hasattr(theirs(1), "b")
+    assert str(inspect.signature(ours)) == str(inspect.signature(theirs))
+
+
+def test_a_default_before_a_field_without_one_is_refused_as_dataclass_does() -> None:
+    with pytest.raises(TypeError, match="non-default argument 'b' follows default argument"):
+        twins("misordered", {"a": 1}, {"a": "int", "b": "int"})
+
+
+# dataclass reads a text annotation's ClassVar and InitVar through the module's own names.
+_READ_THROUGH = (ClassVar, InitVar)
+
+
+class _Checked:
+    a: int
+
+    def __post_init__(self) -> None:
+        if self.a < 0:
+            raise ValueError("negative")
+
+
+@pytest.mark.parametrize(
+    ("shape", "body", "annotations"),
+    [
+        pytest.param("post-init", {"__post_init__": _Checked.__post_init__}, {"a": "int"}),
+        pytest.param("class-var", {"limit": 3}, {"a": "int", "limit": "ClassVar[int]"}),
+        pytest.param("init-var", {}, {"a": "int", "scale": "InitVar[int]"}),
+        pytest.param("keyword", {"b": field(default=0, kw_only=True)}, {"a": "int", "b": "int"}),
+    ],
+)
+def test_classes_past_the_plain_shape_are_made_as_dataclass_makes_them(
+    shape: str, body: dict[str, Any], annotations: dict[str, str]
+) -> None:
+    ours, theirs = twins(shape, body, annotations)
+    assert str(inspect.signature(ours)) == str(inspect.signature(theirs))
+    arguments = (1, 2) if shape == "init-var" else (1,)
+    assert repr(ours(*arguments)).partition("(")[2] == repr(theirs(*arguments)).partition("(")[2]
+    with pytest.raises(FrozenInstanceError):
+        ours(*arguments).a = 2  # type: ignore[attr-defined]
+    if shape == "post-init":
+        with pytest.raises(ValueError, match="negative"):
+            ours(-1)
+
+
+def test_a_record_is_a_frozen_base_to_dataclass_and_to_record() -> None:
+    base, _ = twins("frozen-base", {}, {"a": "int"})
+    theirs = dataclass(frozen=True)(type("Theirs", (base,), {"__annotations__": {"b": "int"}}))
+    ours = record(type("OursChild", (base,), {"__annotations__": {"b": "int"}}))
+    for child in (theirs, ours):
+        value = child(1, 2)
+        assert (value.a, value.b) == (1, 2)
+        with pytest.raises(FrozenInstanceError):
+            value.b = 3
+    with pytest.raises(TypeError, match="non-frozen"):
+        dataclass(type("Thawed", (base,), {"__annotations__": {"b": "int"}}))
+
+
+def test_a_plain_subclass_may_set_what_is_not_a_field() -> None:
+    base, _ = twins("open-base", {}, {"a": "int"})
+    child = type("Open", (base,), {})  # no __slots__: instances have a __dict__
+    value = child(1)
+    value.note = "kept"
+    assert value.note == "kept"
+    del value.note
+    with pytest.raises(FrozenInstanceError):
+        value.a = 2
 
 
 def test_records_of_different_classes_are_never_equal() -> None:

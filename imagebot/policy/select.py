@@ -74,10 +74,12 @@ class Explanation:
 
 _NOTHING = Explanation((), {}, {}, None, None)
 
-RankMemo = dict[tuple[object, ...], "Rank | str"]
-"""What policies made of tags before, by (policy, the current value for kinds that rank
-relative to it, tag, creation time): a rank, or why the tag was excluded. ``select_tag`` with one
-memo for a whole plan ranks a repository's tags once, not once per deployed tag."""
+RankMemo = dict[tuple[object, ...], dict[tuple[str, "datetime | None"], "Rank | str"]]
+"""What policies made of tags before: by scope (the policy, and the current value for kinds that
+rank relative to it), then by tag and creation time, a rank or why the tag was excluded.
+``select_tag`` with one memo for a whole plan ranks a repository's tags once, not once per
+deployed tag. The scope is looked up once per call: a policy is a tree of records, and hashing it
+again for each of a repository's tags cost more than ranking them."""
 
 
 @record
@@ -127,17 +129,21 @@ def select_tag(
     rank = ordering.ranker(current_value)
     value_of = policy.value_of
     valid = _VALID_TAG.fullmatch
-    scope = (policy, current_value if ordering.needs_current else None)
+    known = (
+        None
+        if memo is None
+        else memo.setdefault((policy, current_value if ordering.needs_current else None), {})
+    )
     excluded: dict[str, str] = {}
     ranks: dict[str, Rank] = {}
     best: list[tuple[Rank, TagInfo]] = []
     top: Key | None = None
     for tag, info in unique.items():
-        if memo is None:
+        if known is None:
             ranked = _rank_one(tag, info.created, valid, value_of, rank)
         else:
-            key = (*scope, tag, info.created)
-            ranked = memo.get(key) or memo.setdefault(
+            key = (tag, info.created)
+            ranked = known.get(key) or known.setdefault(
                 key, _rank_one(tag, info.created, valid, value_of, rank)
             )
         if isinstance(ranked, str):
