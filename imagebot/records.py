@@ -22,6 +22,7 @@ other class takes dataclass's frozen path whole.
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import operator
 import reprlib
 from collections.abc import Callable, Sequence
@@ -38,9 +39,16 @@ def record(cls: type[_T]) -> type[_T]:
     own = dict(cls.__dict__)  # methods the class writes itself stay, as with dataclass
     made: Any
     if _plain(cls):
+        # Without a docstring dataclass writes one from the signature, which is object's here
+        # until _freeze gives the class its own (and reading a builtin's costs a tokenizer).
+        documented = bool(cls.__doc__)
+        if not documented:
+            cls.__doc__ = "-"
         made = dataclasses.dataclass(slots=True, init=False, eq=False, repr=False)(cls)
         fields = dataclasses.fields(made)
         _freeze(made, fields)
+        if not documented:
+            made.__doc__ = made.__name__ + str(inspect.signature(made)).replace(" -> None", "")
     else:
         made = dataclasses.dataclass(frozen=True, slots=True, eq=False, repr=False)(cls)
         fields = dataclasses.fields(made)

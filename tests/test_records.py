@@ -79,6 +79,7 @@ def test_a_record_behaves_as_its_dataclass(shape: str, left: list[Any], right: l
     assert dataclasses.replace(a) == a or a != a  # noqa: PLR0124 - NaN
     assert a.__eq__(object()) is NotImplemented
     assert str(inspect.signature(ours)) == str(inspect.signature(theirs))
+    assert ours.__doc__.partition("(")[2] == theirs.__doc__.partition("(")[2]
     for name in ("b", "c"):
         assert hasattr(a, name) is hasattr(x, name)
         if hasattr(x, name):
