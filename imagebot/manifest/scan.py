@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Collection, Sequence
+from typing import TYPE_CHECKING
 
 from imagebot.errors import ReferenceError_
 from imagebot.manifest import nodes
-from imagebot.manifest.argocd import ArgoApp, is_application, read_application
 from imagebot.manifest.compose import (
     ComposeError,
     MappingNode,
@@ -48,6 +48,9 @@ from imagebot.manifest.workload_index import Workload, describe
 from imagebot.model import Problem, Target
 from imagebot.records import record
 from imagebot.refs import parse_reference
+
+if TYPE_CHECKING:  # Argo CD's module loads for a file holding an Application
+    from imagebot.manifest.argocd import ArgoApp
 
 
 @record
@@ -201,6 +204,10 @@ def _scan_file(
 def _application(ctx: DocumentContext, obj: Node, found: list[ArgoApp]) -> bool:
     """Whether ``obj`` is an Argo CD Application (whose images are found elsewhere); one
     with an ``image-list`` joins ``found``."""
+    if nodes.get_text(obj, "kind") != "Application":
+        return False
+    from imagebot.manifest.argocd import is_application, read_application
+
     if not is_application(obj):
         return False
     app, problems = read_application(obj, ctx.identity(obj)[0], ctx.file)

@@ -13,10 +13,9 @@ import tempfile
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import field
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from imagebot.errors import ManifestError
-from imagebot.manifest.argocd import ArgoApp
 from imagebot.manifest.facts import FileFacts
 from imagebot.manifest.filemap import FileMap, serial_map
 from imagebot.manifest.files import DirectoryFiles, FileRef, TreeFiles, is_manifest_name
@@ -26,6 +25,9 @@ from imagebot.manifest.setters import resolve_markers
 from imagebot.manifest.workload_index import Workload
 from imagebot.model import Problem, Target
 from imagebot.records import record
+
+if TYPE_CHECKING:
+    from imagebot.manifest.argocd import ArgoApp
 
 MAX_FILE_BYTES = 8 * 1024 * 1024
 # Every target kind needs one of these words in its file: screen before composing anything.

@@ -19,7 +19,6 @@ from imagebot.policy.semver import NOT_A_VERSION, VersionRanked
 from imagebot.policy.versions import parse_version, version_key
 from imagebot.records import record
 
-KINDS = ("all", "major", "minor", "patch")
 LATEST = "latest"  # the one current tag that is not a version and still moves (Keel's rule)
 _KEEP = {"all": 0, "major": 0, "minor": 1, "patch": 2}  # how many leading parts must stay equal
 

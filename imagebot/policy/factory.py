@@ -5,34 +5,35 @@ ready ``Policy``.
 ``alphabetical:asc|desc``, ``all``, ``major``, ``minor``, ``patch``. Everything is compiled here,
 once: an invalid pattern, range, filter or template raises ``PolicyError`` with position and reason,
 never a policy that silently matches everything or nothing. Selection lives in ``select``.
+
+A kind's module loads with the first policy of that kind: glob and regex always (filters and
+exclusions are patterns), the orderings only for a repository that uses them.
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
+from typing import cast
 
 from imagebot.errors import PolicyError
 from imagebot.model import PolicySpec
-from imagebot.policy.alphabetical import alphabetical_policy
-from imagebot.policy.bumps import KINDS as _BUMPS
-from imagebot.policy.bumps import BumpOrdering
 from imagebot.policy.filters import TagFilter, parse_filter
 from imagebot.policy.glob import compile_glob, glob_policy
-from imagebot.policy.numerical import numerical_policy
 from imagebot.policy.protocol import Ordering
-from imagebot.policy.regex import regex_policy
-from imagebot.policy.semver import semver_policy
 from imagebot.records import record
 from imagebot.refs import is_valid_tag
 
-_KINDS: dict[str, Callable[[str], Ordering]] = {
-    "glob": glob_policy,
-    "regex": regex_policy,
-    "regexp": regex_policy,
-    "semver": semver_policy,
-    "numerical": numerical_policy,
-    "alphabetical": alphabetical_policy,
+# kind -> the module under imagebot.policy and the function making its ordering
+_KINDS: dict[str, tuple[str, str]] = {
+    "glob": ("glob", "glob_policy"),
+    "regex": ("regex", "regex_policy"),
+    "regexp": ("regex", "regex_policy"),
+    "semver": ("semver", "semver_policy"),
+    "numerical": ("numerical", "numerical_policy"),
+    "alphabetical": ("alphabetical", "alphabetical_policy"),
 }
+_BUMPS = ("all", "major", "minor", "patch")  # Keel's kinds: ``bumps.BumpOrdering``
 _ORDERED = ("numerical", "alphabetical")
 _EXAMPLES = {
     "glob": "glob:PATTERN",
@@ -106,6 +107,8 @@ def _ordering(text: str) -> Ordering:
     if not text.strip():
         raise PolicyError(f"empty policy; write one of {_SYNTAX}")
     if text in _BUMPS:
+        from imagebot.policy.bumps import BumpOrdering
+
         return BumpOrdering(text)
     kind, colon, argument = text.partition(":")
     if not colon:
@@ -122,4 +125,6 @@ def _ordering(text: str) -> Ordering:
             f"invalid policy {text!r}: {kind} takes 'asc' or 'desc' after the colon, "
             f"not {argument!r}"
         )
-    return _KINDS[kind](argument)
+    module, name = _KINDS[kind]
+    make = getattr(importlib.import_module(f"imagebot.policy.{module}"), name)
+    return cast(Callable[[str], Ordering], make)(argument)

@@ -5,6 +5,11 @@ registry's own API where it has one (``pushtimes``), else resolves creation time
 a time-ordered policy wants and the cache does not know yet, and scans repositories
 concurrently. Each repository's trouble comes back as data in its ``RepoScan``. It knows nothing
 about policies beyond the ``wants`` predicate a caller hands in.
+
+What only some cycles need loads on first use: the manifest and config reader (``metadata``:
+creation times, digests, platforms), the registries' push-time APIs (``pushtimes``), and the
+operator's shared answers (``fleet``, passed in by its owner). A semver cycle against a plain
+registry reads tag lists alone, and its process need not hold the rest (~0.15 MB of modules).
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TypeGuard
+from typing import TYPE_CHECKING, TypeGuard
 
 import requests
 
@@ -29,17 +34,19 @@ from imagebot.registry.cache import MetadataCache, TagRecord
 from imagebot.registry.credentials import CredentialStore
 from imagebot.registry.deadline import DeadlineAdapter
 from imagebot.registry.endpoints import Endpoint, rate_limit_for, resolve
-from imagebot.registry.fleet import SharedAnswers
 from imagebot.registry.limits import RateLimitInfo, RequestStats
 from imagebot.registry.listing import HubTag
 from imagebot.registry.lists import Lists
 from imagebot.registry.manifests import ACCEPT_ANY, Index, select_platform
-from imagebot.registry.metadata import Resolver
 from imagebot.registry.pushpages import PushedTag
-from imagebot.registry.pushtimes import PushTimeLister
 from imagebot.registry.scans import RepoQuery, RepoScan
 from imagebot.registry.session import ProcessSession, Progress, ProgressCounter
 from imagebot.registry.transport import Transport
+
+if TYPE_CHECKING:
+    from imagebot.registry.fleet import SharedAnswers
+    from imagebot.registry.metadata import Resolver
+    from imagebot.registry.pushtimes import PushTimeLister
 
 log = logging.getLogger(__name__)
 
@@ -94,11 +101,39 @@ class RegistryClient:
         # Tag lists, shared with the process's other clients (the operator's automations) when
         # ``shared`` is given; the owner sets ``lists.freshness`` for each cycle.
         self.lists = Lists(self._transport, settings, credentials, shared)
-        self._resolver = Resolver(self._transport, self.cache, settings.platform)
-        self._pushed = PushTimeLister(self._transport, settings, credentials)
+        self._credentials = credentials
+        self._resolver_made: Resolver | None = None
+        self._pushed_made: PushTimeLister | None = None
+        self._making = threading.Lock()
         self._workers = max(1, workers)
         self._hub_platforms: dict[tuple[str, str], tuple[str, ...]] = {}
         self._lock = threading.Lock()
+
+    @property
+    def _resolver(self) -> Resolver:
+        """Manifests and config blobs, read for creation times, digests and platforms."""
+        if self._resolver_made is None:
+            with self._making:
+                if self._resolver_made is None:
+                    from imagebot.registry.metadata import Resolver
+
+                    self._resolver_made = Resolver(
+                        self._transport, self.cache, self.settings.platform
+                    )
+        return self._resolver_made
+
+    @property
+    def _pushed(self) -> PushTimeLister:
+        """The registries' own push-time APIs (Docker Hub's aside), for time-ordered policies."""
+        if self._pushed_made is None:
+            with self._making:
+                if self._pushed_made is None:
+                    from imagebot.registry.pushtimes import PushTimeLister
+
+                    self._pushed_made = PushTimeLister(
+                        self._transport, self.settings, self._credentials
+                    )
+        return self._pushed_made
 
     @property
     def stats(self) -> RequestStats:

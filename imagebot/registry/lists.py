@@ -10,13 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from imagebot.config import RegistrySettings
 from imagebot.registry.credentials import CredentialStore
 from imagebot.registry.endpoints import Endpoint
-from imagebot.registry.fleet import Freshness, SharedAnswers
 from imagebot.registry.listing import HubTag, Listing, capped, list_hub_tags, list_tags
 from imagebot.registry.transport import Transport
+
+if TYPE_CHECKING:  # the fleet's module is loaded by whoever shares answers (the operator)
+    from imagebot.registry.fleet import Freshness, SharedAnswers
 
 Enough = Callable[[Sequence[HubTag]], bool]
 HubAnswer = tuple[list[HubTag], str | None, bool]
@@ -24,7 +27,8 @@ HubAnswer = tuple[list[HubTag], str | None, bool]
 
 
 class Lists:
-    """One client's way to its tag lists; ``freshness`` is set for each cycle by its owner."""
+    """One client's way to its tag lists; ``freshness`` is set for each cycle by the owner of
+    the shared answers (until then no shared answer is young enough: each list is fetched)."""
 
     def __init__(
         self,
@@ -35,7 +39,14 @@ class Lists:
     ) -> None:
         self._transport, self._settings = transport, settings
         self._credentials, self._shared = credentials, shared
-        self.freshness = Freshness()
+        self.freshness: Freshness | None = None
+
+    def _fresh(self) -> Freshness:
+        if self.freshness is None:
+            from imagebot.registry.fleet import Freshness
+
+            self.freshness = Freshness()
+        return self.freshness
 
     def tags(self, endpoint: Endpoint, keep: set[str], *, times: bool = False) -> Listing:
         """``/v2/<name>/tags/list``, or the answer another asker with the same login got.
@@ -54,7 +65,7 @@ class Lists:
         url = endpoint.url("tags/list")
         kind = "tags+times" if times else "tags"
         key = self._shared.key(kind, endpoint, url, self._settings, self._credentials)
-        listing = self._shared.get(key, self.freshness, fetch, fits, lambda f: len(f.tags))
+        listing = self._shared.get(key, self._fresh(), fetch, fits, lambda f: len(f.tags))
         # Another asker's deployed tags past the cap are not this one's to see.
         tags = capped(listing.tags, self._settings.max_tags, keep, str)
         return replace(listing, tags=tags)  # the shared one stays as it was
@@ -83,5 +94,5 @@ class Lists:
             return not cut and (not early or enough(found))
 
         key = self._shared.key("hub", endpoint, endpoint.repository, self._settings, None)
-        found, warning, _ = self._shared.get(key, self.freshness, fetch, fits, lambda a: len(a[0]))
+        found, warning, _ = self._shared.get(key, self._fresh(), fetch, fits, lambda a: len(a[0]))
         return list(found), warning

@@ -1,0 +1,101 @@
+"""What a cycle loads: the run path holds only the modules its repository and policies use.
+
+A semver cycle against a plain registry reads tag lists alone. The manifest reader (creation
+times, digests), the registries' push-time APIs, the operator's shared answers, Argo CD's
+Applications and the other policy kinds load when something asks for them; until then the
+process need not hold them (RSS is most of what the run path costs past its time). Each probe
+runs in a fresh interpreter, so what it prints is what its own steps loaded.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+LAZY = (
+    "imagebot.manifest.argocd",
+    "imagebot.policy.alphabetical",
+    "imagebot.policy.bumps",
+    "imagebot.policy.numerical",
+    "imagebot.registry.fleet",
+    "imagebot.registry.metadata",
+    "imagebot.registry.pushtimes",
+)
+
+DEPLOYMENT = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  annotations:
+    imagebot.io/automated: "true"
+    imagebot.io/tag.web: semver:^1
+spec:
+  template:
+    spec:
+      containers:
+      - name: web
+        image: registry.example/team/web:1.0.0
+"""
+
+APPLICATION = """\
+apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata:
+  name: web
+  annotations:
+    argocd-image-updater.argoproj.io/image-list: web=registry.example/team/web
+    argocd-image-updater.argoproj.io/write-back-method: git
+spec:
+  source:
+    repoURL: https://git.example/team/deploy.git
+"""
+
+
+def loaded_after(steps: str, manifest: str, policies: tuple[str, ...]) -> list[str]:
+    """The modules of LAZY that are loaded once ``steps`` ran after the run path's imports."""
+    probe = textwrap.dedent(
+        f"""
+        import sys
+        import imagebot.cli.run_cmd, imagebot.reconcile.run
+        from imagebot.config import RegistrySettings
+        from imagebot.manifest.scan import scan_file
+        from imagebot.policy import parse_policy
+        from imagebot.registry.client import RegistryClient
+
+        client = RegistryClient(RegistrySettings())
+        found = scan_file({manifest!r}, "apps/web.yaml")
+        assert not found.problems and (found.targets or found.applications), found
+        for text in {policies!r}:
+            parse_policy(text)
+        {steps}
+        print(" ".join(sorted(m for m in {LAZY!r} if m in sys.modules)))
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=Path(__file__).resolve().parent.parent,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.split()
+
+
+@pytest.mark.rig
+def test_a_semver_cycle_on_a_plain_registry_loads_none_of_the_optional_modules() -> None:
+    assert loaded_after("pass", DEPLOYMENT, ("semver:^1", "glob:1.*", "regex:^1")) == []
+
+
+@pytest.mark.rig
+def test_each_optional_module_loads_when_something_asks_for_it() -> None:
+    steps = "client._resolver, client._pushed, client.lists._fresh()"
+    policies = ("numerical:asc", "alphabetical:desc", "major")
+
+    assert loaded_after(steps, APPLICATION, policies) == sorted(LAZY)
