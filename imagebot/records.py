@@ -114,6 +114,10 @@ def _freeze(cls: Any, fields: tuple[dataclasses.Field[Any], ...]) -> None:
     flag that subclasses and tools read."""
     cls.__init__ = _frozen_init(cls, fields)
     names = frozenset(f.name for f in fields)
+    # Pickling (the forked scan sends thousands of records) reads and stores the slots directly:
+    # dataclass's own pair asks ``fields(self)`` for every object, at twice the cost.
+    state = _values([f.name for f in fields])
+    stores = tuple(_store(cls, f.name) for f in fields)
 
     def __setattr__(self: Any, name: str, value: object) -> None:
         if type(self) is cls or name in names:
@@ -125,12 +129,12 @@ def _freeze(cls: Any, fields: tuple[dataclasses.Field[Any], ...]) -> None:
             raise dataclasses.FrozenInstanceError(f"cannot delete field {name!r}")
         super(cls, self).__delattr__(name)
 
-    def __getstate__(self: Any) -> list[object]:
-        return [getattr(self, f.name) for f in dataclasses.fields(self)]
+    def __getstate__(self: Any) -> tuple[object, ...]:
+        return state(self)
 
-    def __setstate__(self: Any, state: Sequence[object]) -> None:
-        for f, value in zip(dataclasses.fields(self), state, strict=False):
-            object.__setattr__(self, f.name, value)
+    def __setstate__(self: Any, values: Sequence[object]) -> None:
+        for store, value in zip(stores, values, strict=False):
+            store(self, value)
 
     for method in (__setattr__, __delattr__, __getstate__, __setstate__):
         if method.__name__ not in vars(cls):
@@ -138,6 +142,15 @@ def _freeze(cls: Any, fields: tuple[dataclasses.Field[Any], ...]) -> None:
             setattr(cls, method.__name__, method)
     params = cls.__dataclass_params__
     params.init = params.frozen = True
+
+
+def _store(cls: type, name: str) -> Callable[[object, object], None]:
+    """How to set field ``name`` past the guards: its slot's own setter, where the class has it."""
+    slot = vars(cls).get(name)
+    if slot is not None and hasattr(slot, "__set__"):
+        setter: Callable[[object, object], None] = slot.__set__
+        return setter
+    return lambda obj, value: object.__setattr__(obj, name, value)
 
 
 def _frozen_init(cls: type, fields: tuple[dataclasses.Field[Any], ...]) -> Callable[..., None]:
