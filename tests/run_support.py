@@ -43,6 +43,21 @@ def imagebot(
     return proc
 
 
+def fresh_python(code: str) -> str:
+    """What ``code`` prints, run by a new interpreter at the project's root: a probe of what a
+    process loads sees only its own imports. A failure shows the child's stderr."""
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=Path(__file__).resolve().parent.parent,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
+
+
 def push_seed_images(pusher: ImagePusher, flask_repo: str) -> None:
     """The seed's images as they were before develop-v1.9.0: nginx 1.16-perl, flask 1.8.0."""
     pusher.push_image("library/nginx", "1.16-perl", created=T0 - timedelta(days=900))

@@ -33,12 +33,9 @@ import hmac
 import json
 import logging
 import re
-import subprocess
-import sys
 from collections.abc import Mapping
 from contextlib import suppress
 from dataclasses import dataclass
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -56,6 +53,7 @@ from imagebot.settings.grammar import read_settings
 from tests.lane_support import examples
 from tests.leaks import assert_no_leaks
 from tests.registry_fakes import DOCKER_MANIFEST, digest_of, image
+from tests.run_support import fresh_python
 from tests.test_registry_pushtimes import (
     D1,
     D2,
@@ -629,13 +627,5 @@ def test_the_run_path_imports_the_signer_only_where_ecr_is_configured() -> None:
         "import sys, imagebot.registry, imagebot.registry.pushtimes; "
         "print(sorted(m for m in sys.modules if m.endswith(('.ecr', '.sigv4'))))"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", probe],
-        cwd=Path(__file__).resolve().parent.parent,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
 
-    assert done.stdout.strip() == "[]"
+    assert fresh_python(probe).strip() == "[]"

@@ -9,12 +9,11 @@ runs in a fresh interpreter, so what it prints is what its own steps loaded.
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import textwrap
-from pathlib import Path
 
 import pytest
+
+from tests.run_support import fresh_python
 
 LAZY = (
     "imagebot.manifest.argocd",
@@ -76,16 +75,7 @@ def loaded_after(steps: str, manifest: str, policies: tuple[str, ...]) -> list[s
         print(" ".join(sorted(m for m in {LAZY!r} if m in sys.modules)))
         """
     )
-    done = subprocess.run(
-        [sys.executable, "-c", probe],
-        cwd=Path(__file__).resolve().parent.parent,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    return done.stdout.split()
+    return fresh_python(probe).split()
 
 
 @pytest.mark.rig
