@@ -181,3 +181,14 @@ def test_every_command_that_prints_data_takes_output_json(path: str) -> None:
 def test_every_command_that_names_a_workload_takes_w_and_n(path: str) -> None:
     names = {name for option in options(path) for name in spellings(option)}
     assert {"-w", "--workload", "-n", "--namespace"} <= names
+
+
+@pytest.mark.parametrize("path", sorted(tree()))
+def test_every_command_takes_h_for_help_however_it_is_reached(path: str) -> None:
+    # A command run on its own (a test's CliRunner, a script calling it) has no parent context
+    # to inherit -h from; and click keeps the first help option it made for a command, so the
+    # help flag must not depend on which way the command was reached first.
+    command, _ = tree()[path]
+    alone = click.Context(command, info_name=path, **command.context_settings)
+
+    assert alone.help_option_names == ["-h", "--help"]

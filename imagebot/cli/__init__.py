@@ -13,7 +13,7 @@ from typing import NoReturn
 import click
 
 from imagebot import __version__
-from imagebot.cli.common import EXIT_CODES_HELP
+from imagebot.cli.common import EXIT_CODES_HELP, HELP_OPTIONS
 from imagebot.cli.lazy import LazyGroup
 
 # name -> ("module:attribute", short help); the module is imported only when the command runs
@@ -62,7 +62,7 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
 @click.group(
     cls=LazyGroup,
     lazy=LAZY_COMMANDS,
-    context_settings={"help_option_names": ["-h", "--help"]},
+    context_settings=HELP_OPTIONS,
     epilog=EXIT_CODES_HELP,
 )
 @click.version_option(__version__, "-V", "--version", prog_name="imagebot")

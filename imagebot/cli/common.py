@@ -28,6 +28,10 @@ EXIT_NO_MATCH = 5  # nothing matched: no automated image under --path, no target
 # ``imagebot policy select`` keeps its own documented contract: 0 chosen, 1 none, 2 invalid.
 EXIT_NONE_CHOSEN = 1
 
+# Every command takes -h as well as --help, however it is reached: click caches a command's help
+# option from the first context that asks, and a context inherits the names only from its parent.
+HELP_OPTIONS = {"help_option_names": ["-h", "--help"]}
+
 EXIT_CODES_HELP = """\b
 Exit codes:
   0  done (with or without changes)

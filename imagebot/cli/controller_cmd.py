@@ -9,7 +9,7 @@ from __future__ import annotations
 import click
 
 from imagebot.cli import options
-from imagebot.cli.common import seconds_between
+from imagebot.cli.common import HELP_OPTIONS, seconds_between
 
 MAX_PRIORITY = 2**31 - 1
 
@@ -27,7 +27,7 @@ def replica_priority() -> int:
     return 1 + secrets.randbelow(MAX_PRIORITY - 1)
 
 
-@click.command("controller")
+@click.command("controller", context_settings=HELP_OPTIONS)
 @click.option(
     "--namespace", "-n", "namespaces", multiple=True, help="Watch this namespace (repeatable)."
 )

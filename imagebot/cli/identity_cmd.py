@@ -13,9 +13,10 @@ import sys
 import click
 
 from imagebot.cli import options
+from imagebot.cli.common import HELP_OPTIONS
 
 
-@click.command("identity")
+@click.command("identity", context_settings=HELP_OPTIONS)
 @click.option(
     "--namespace",
     "-n",

@@ -15,8 +15,10 @@ from pathlib import Path
 
 import click
 
+from imagebot.cli.common import HELP_OPTIONS
 
-@click.command("install")
+
+@click.command("install", context_settings=HELP_OPTIONS)
 @click.option(
     "--git-url",
     required=True,

@@ -19,6 +19,7 @@ from imagebot.cli.common import (
     EXIT_NO_MATCH,
     EXIT_OK,
     EXIT_TRANSIENT,
+    HELP_OPTIONS,
     fail,
     local_tree,
     reported_errors,
@@ -39,7 +40,7 @@ ALL_NAMESPACES = click.option(
 NO_HEADERS = click.option("--no-headers", is_flag=True, help="Leave out the header line.")
 
 
-@click.command("list-workloads")
+@click.command("list-workloads", context_settings=HELP_OPTIONS)
 @LOCAL_REPO
 @PATHS
 @click.option("-n", "--namespace", help="Only workloads in this namespace.")
@@ -73,7 +74,7 @@ def list_workloads(ctx: click.Context, /, **options: Any) -> None:
     raise SystemExit(EXIT_OK)
 
 
-@click.command("list-images")
+@click.command("list-images", context_settings=HELP_OPTIONS)
 @LOCAL_REPO
 @PATHS
 @click.option("-w", "--workload", metavar="WORKLOAD",

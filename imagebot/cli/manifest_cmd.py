@@ -19,6 +19,7 @@ from imagebot.cli.common import (
     EXIT_NO_MATCH,
     EXIT_OK,
     EXIT_USAGE,
+    HELP_OPTIONS,
     fail,
     local_tree,
     nothing_matched,
@@ -87,7 +88,7 @@ def _split_copies(copies: tuple[Problem, ...]) -> tuple[list[Problem], list[Prob
     return unread, [p for p in copies if p.severity is not Severity.WARNING]
 
 
-@click.command("list")
+@click.command("list", context_settings=HELP_OPTIONS)
 @LOCAL_REPO
 @PATHS
 @click.option("--all", "show_all", is_flag=True, help="Also list images that are not automated.")
@@ -138,7 +139,7 @@ def list_targets(
     raise SystemExit(EXIT_OK)
 
 
-@click.command("set-image")
+@click.command("set-image", context_settings=HELP_OPTIONS)
 @click.argument("reference", metavar="IMAGE:TAG")
 @LOCAL_REPO
 @PATHS

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 
 import click
 
-from imagebot.cli.common import EXIT_NONE_CHOSEN, reported_errors
+from imagebot.cli.common import EXIT_NONE_CHOSEN, HELP_OPTIONS, reported_errors
 from imagebot.cli.lazy import LazyGroup
 from imagebot.cli.options import ALLOW_DOWNGRADE, OUTPUT
 from imagebot.errors import UsageError
@@ -32,7 +32,13 @@ LAZY_SUBCOMMANDS: dict[str, tuple[str, str]] = {
 
 # An unknown first argument (a workload) goes to ``set``: ``imagebot policy WORKLOAD --tag ...``
 # reads like Flux v1's ``fluxctl policy``.
-@click.group(cls=LazyGroup, lazy=LAZY_SUBCOMMANDS, fallback="set", invoke_without_command=False)
+@click.group(
+    cls=LazyGroup,
+    lazy=LAZY_SUBCOMMANDS,
+    fallback="set",
+    invoke_without_command=False,
+    context_settings=HELP_OPTIONS,
+)
 def policy() -> None:
     """Select tags with a policy; edit workload policies.
 
@@ -42,7 +48,9 @@ def policy() -> None:
     """
 
 
-@policy.command("select", short_help="Choose a tag from stdin by a policy.")
+@policy.command(
+    "select", short_help="Choose a tag from stdin by a policy.", context_settings=HELP_OPTIONS
+)
 @click.argument("policy_text", metavar="POLICY")
 @click.option("--current", metavar="TAG", help="The tag deployed now; never go below it.")
 @click.option("--filter", "filter_pattern", metavar="REGEX", help="Candidates must match.")

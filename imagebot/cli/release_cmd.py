@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
-from imagebot.cli.common import fail, reported_errors
+from imagebot.cli.common import HELP_OPTIONS, fail, reported_errors
 from imagebot.cli.options import MESSAGE, NAMESPACE
 from imagebot.cli.workflow_cmd import GIT_OPTIONS, commit_edit, request_of
 from imagebot.errors import UsageError
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from imagebot.reconcile.workflow import Request
 
 
-@click.command()
+@click.command(context_settings=HELP_OPTIONS)
 @click.option("--update-image", "--image", "-i", "image_text", metavar="IMAGE:TAG",
               help="The image and the tag (or @digest) to release.")  # fmt: skip
 @click.option("--update-all-images", is_flag=True,

@@ -24,6 +24,7 @@ from imagebot.cli.common import (
     EXIT_PROBLEMS,
     EXIT_TRANSIENT,
     EXIT_USAGE,
+    HELP_OPTIONS,
     exit_code_for,
 )
 from imagebot.cli.options import (
@@ -72,7 +73,7 @@ def parse_interval(_ctx: click.Context, _param: click.Parameter, text: str | Non
     return checked if isinstance(checked, float) else seconds
 
 
-@click.command()
+@click.command(context_settings=HELP_OPTIONS)
 @REPO
 @BRANCH
 @PATHS

@@ -12,14 +12,21 @@ from typing import Any
 
 import click
 
-from imagebot.cli.common import EXIT_NO_MATCH, EXIT_TRANSIENT, EXIT_USAGE, fail, reported_errors
+from imagebot.cli.common import (
+    EXIT_NO_MATCH,
+    EXIT_TRANSIENT,
+    EXIT_USAGE,
+    HELP_OPTIONS,
+    fail,
+    reported_errors,
+)
 from imagebot.cli.options import CONFIG, OUTPUT
 from imagebot.cli.progress import Progress, default_cache_dir
 from imagebot.config import RegistryHost, RegistrySettings
 from imagebot.redact import redact
 
 
-@click.command("tags")
+@click.command("tags", context_settings=HELP_OPTIONS)
 @click.argument("image")
 @click.option("--policy", "policy_text", help="Mark the tag this policy chooses, e.g. semver:~1.2.")
 @click.option("--platform", help="OS/ARCH whose creation time counts (default linux/amd64).")

@@ -20,6 +20,7 @@ from imagebot.cli.common import (
     EXIT_NO_MATCH,
     EXIT_OK,
     EXIT_TRANSIENT,
+    HELP_OPTIONS,
     fail,
     local_tree,
     nothing_matched,
@@ -66,7 +67,7 @@ def one_line(text: str | None) -> str | None:
 # ---- automate / deautomate / lock / unlock ------------------------------------------------------
 
 
-@click.command()
+@click.command(context_settings=HELP_OPTIONS)
 @WORKLOAD
 @GIT_OPTIONS
 @MESSAGE
@@ -77,7 +78,7 @@ def automate(**options: Any) -> None:
     _annotate(options, "Automate", lambda _: automation_edits(True))
 
 
-@click.command()
+@click.command(context_settings=HELP_OPTIONS)
 @WORKLOAD
 @GIT_OPTIONS
 @MESSAGE
@@ -88,7 +89,7 @@ def deautomate(**options: Any) -> None:
     _annotate(options, "Deautomate", lambda workload: automation_edits(False, workload))
 
 
-@click.command()
+@click.command(context_settings=HELP_OPTIONS)
 @WORKLOAD
 @GIT_OPTIONS
 @click.option("-m", "--message", help="Why it is locked; kept in the lock and the commit.")
@@ -102,7 +103,7 @@ def lock(**options: Any) -> None:
     _annotate(options, "Lock", lambda _: edits, suffix=f": {reason}" if reason else "")
 
 
-@click.command()
+@click.command(context_settings=HELP_OPTIONS)
 @WORKLOAD
 @GIT_OPTIONS
 @MESSAGE
@@ -116,7 +117,7 @@ def unlock(**options: Any) -> None:
 # ---- policy WORKLOAD ----------------------------------------------------------------------------
 
 
-@click.command("set")
+@click.command("set", context_settings=HELP_OPTIONS)
 @WORKLOAD
 @GIT_OPTIONS
 @MESSAGE
@@ -191,7 +192,7 @@ def _container_policy(text: str) -> tuple[str, str]:
 # ---- lint ---------------------------------------------------------------------------------------
 
 
-@click.command()
+@click.command(context_settings=HELP_OPTIONS)
 @click.argument("files", nargs=-1, type=click.Path())
 @LOCAL_REPO
 @PATHS
