@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from tests.rig import ImagePusher, RegistryServer
+from tests.support import ROOT
 
 T0 = datetime(2024, 5, 1, tzinfo=UTC)
 
@@ -48,7 +49,7 @@ def fresh_python(code: str) -> str:
     process loads sees only its own imports. A failure shows the child's stderr."""
     proc = subprocess.run(
         [sys.executable, "-c", code],
-        cwd=Path(__file__).resolve().parent.parent,
+        cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=60,
