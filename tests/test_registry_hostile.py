@@ -16,10 +16,11 @@ from hypothesis import strategies as st
 
 from imagebot.errors import RegistryAnswerError, RegistryAuthError, RegistryError
 from imagebot.refs import parse_reference
+from imagebot.registry.answers import parse_time
 from imagebot.registry.auth import MAX_TOKEN_SECONDS, parse_challenge, parse_token
 from imagebot.registry.blocks import MAX_BLOCK_SECONDS
 from imagebot.registry.listing import MAX_PAGE_BYTES, _page_tags, next_link
-from imagebot.registry.manifests import parse_config, parse_manifest, parse_time
+from imagebot.registry.manifests import parse_config, parse_manifest
 from imagebot.registry.transport import retry_after_seconds
 from tests.lane_support import examples
 from tests.support import FakeClock

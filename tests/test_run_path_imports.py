@@ -2,9 +2,11 @@
 
 A semver cycle against a plain registry reads tag lists alone. The manifest reader (creation
 times, digests), the registries' push-time APIs, the operator's shared answers, Argo CD's
-Applications and the other policy kinds load when something asks for them; until then the
-process need not hold them (RSS is most of what the run path costs past its time). Each probe
-runs in a fresh interpreter, so what it prints is what its own steps loaded.
+Applications, Keel's policies, the workload descriptions of lint, the other policy kinds, tag
+filters, the settings grammar, commit message templates and the rewriting itself (which a
+forked child does, as a rule) load when something asks for them; until then the process need
+not hold them (RSS is most of what the run path costs past its time). Each probe runs in a fresh
+interpreter, so what it prints is what its own steps loaded.
 """
 
 from __future__ import annotations
@@ -16,13 +18,27 @@ import pytest
 from tests.run_support import fresh_python
 
 LAZY = (
+    "imagebot.gitrepo.template",
     "imagebot.manifest.argocd",
+    "imagebot.manifest.keel",
+    "imagebot.manifest.release",
+    "imagebot.manifest.rewrite",
+    "imagebot.manifest.splice",
+    "imagebot.manifest.verify",
+    "imagebot.manifest.workload_index",
     "imagebot.policy.alphabetical",
     "imagebot.policy.bumps",
+    "imagebot.policy.filters",
+    "imagebot.policy.glob",
     "imagebot.policy.numerical",
+    "imagebot.policy.regex",
     "imagebot.registry.fleet",
+    "imagebot.registry.manifests",
     "imagebot.registry.metadata",
+    "imagebot.registry.pushpages",
     "imagebot.registry.pushtimes",
+    "imagebot.settings.grammar",
+    "pickle",  # the forked scan sends its results with pickle's C half alone
 )
 
 DEPLOYMENT = """\
@@ -40,6 +56,8 @@ spec:
       - name: web
         image: registry.example/team/web:1.0.0
 """
+
+KEEL = DEPLOYMENT.replace("imagebot.io/automated", "keel.sh/policy: minor\n    x")
 
 APPLICATION = """\
 apiVersion: argoproj.io/v1alpha1
@@ -64,6 +82,7 @@ def loaded_after(steps: str, manifest: str, policies: tuple[str, ...]) -> list[s
         from imagebot.config import RegistrySettings
         from imagebot.manifest.scan import scan_file
         from imagebot.policy import parse_policy
+        from imagebot.reconcile.forked import forked_map
         from imagebot.registry.client import RegistryClient
 
         client = RegistryClient(RegistrySettings())
@@ -71,6 +90,7 @@ def loaded_after(steps: str, manifest: str, policies: tuple[str, ...]) -> list[s
         assert not found.problems and (found.targets or found.applications), found
         for text in {policies!r}:
             parse_policy(text)
+        assert forked_map(str, range(100)) == [str(n) for n in range(100)]
         {steps}
         print(" ".join(sorted(m for m in {LAZY!r} if m in sys.modules)))
         """
@@ -80,12 +100,31 @@ def loaded_after(steps: str, manifest: str, policies: tuple[str, ...]) -> list[s
 
 @pytest.mark.rig
 def test_a_semver_cycle_on_a_plain_registry_loads_none_of_the_optional_modules() -> None:
-    assert loaded_after("pass", DEPLOYMENT, ("semver:^1", "glob:1.*", "regex:^1")) == []
+    assert loaded_after("pass", DEPLOYMENT, ("semver:^1",)) == []
 
 
 @pytest.mark.rig
 def test_each_optional_module_loads_when_something_asks_for_it() -> None:
-    steps = "client._resolver, client._pushed, client.lists._fresh()"
-    policies = ("numerical:asc", "alphabetical:desc", "major")
+    steps = textwrap.dedent(
+        f"""
+        import pickle
+        from imagebot import manifest
+        from imagebot.gitrepo.message import check_template
+        from imagebot.model import PolicySpec
+        from imagebot.settings import Source, parse_settings
+
+        client._resolver, client._pushed, client.lists._fresh()
+        assert scan_file({KEEL!r}, "apps/keel.yaml").targets
+        assert scan_file({DEPLOYMENT!r}, "apps/web.yaml", with_workloads=True).workloads
+        targets, _ = manifest.scan_text({DEPLOYMENT!r}, "apps/web.yaml")
+        update = manifest.Update(targets[0], "1.1.0")
+        assert "web:1.1.0" in manifest.rewrite_text({DEPLOYMENT!r}, "apps/web.yaml", [update])
+        manifest.plan_set_image
+        parse_policy(PolicySpec("semver:^1", "a test", filter_pattern="^v(?P<v>.*)", extract="$v"))
+        parse_settings("git:\\n  branch: main\\n", "imagebot.yaml", source=Source.CONFIG)
+        check_template("{{subject}} ({{count}})")
+        """
+    ).replace("\n", "\n        ")
+    policies = ("numerical:asc", "alphabetical:desc", "major", "glob:1.*", "regex:^1")
 
     assert loaded_after(steps, APPLICATION, policies) == sorted(LAZY)

@@ -496,7 +496,7 @@ def test_a_platform_flag_is_held_to_the_platform_keys_rules(platform: str) -> No
 
 
 def test_read_flag_names_the_flag_and_returns_the_checked_value() -> None:
-    from imagebot.settings import read_flag
+    from imagebot.settings.grammar import read_flag
 
     assert read_flag("registries.platform", "linux/arm64/v8", "--platform") == "linux/arm64/v8"
     with pytest.raises(ConfigError, match=r"^--timeout: must be at most 3600"):

@@ -29,7 +29,7 @@ from imagebot.cli.options import DRY_RUN, LOCAL_REPO, OUTPUT, PATHS
 from imagebot.model import Problem, Target
 
 if TYPE_CHECKING:
-    from imagebot.manifest.rewrite import Update
+    from imagebot.manifest.update import Update
 
 
 def _state(target: Target) -> str:

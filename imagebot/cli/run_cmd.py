@@ -59,10 +59,10 @@ _OWNER = "run"  # the one owner of the poll loop's registry clients
 def parse_interval(_ctx: click.Context, _param: click.Parameter, text: str | None) -> float | None:
     """``--interval``: a duration as Flux writes it (``90s``, ``5m``, ``1h30m``), held to the
     rules of an ImageAutomation's ``spec.interval`` (its grammar, 1s to a year)."""
-    from imagebot.settings import read_flag
-
     if text is None:
         return None
+    from imagebot.settings.grammar import read_flag
+
     try:
         seconds = parse_duration(text)
         if seconds <= 0:

@@ -119,7 +119,8 @@ def tags(
 def _settings(
     registry: str, config_file: Path | None, platform: str | None, insecure: bool
 ) -> RegistrySettings:
-    from imagebot.settings import GIT_REMOTE_KEYS, SIGNING_KEYS, load_settings, read_flag
+    from imagebot.settings import GIT_REMOTE_KEYS, SIGNING_KEYS, load_settings
+    from imagebot.settings.grammar import read_flag
 
     settings = RegistrySettings()
     if config_file is not None:

@@ -16,7 +16,8 @@ from imagebot.config import Settings
 from imagebot.controller.crd import DEFAULT_INTERVAL_SECONDS
 from imagebot.errors import ConfigError
 from imagebot.records import record
-from imagebot.settings import Source, read_settings
+from imagebot.settings import Source
+from imagebot.settings.grammar import read_settings
 
 
 @record

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import logging
 import os
-import secrets
 import sys
 
 log = logging.getLogger(__name__)
@@ -96,5 +95,5 @@ def _marker() -> str:
     """A random marker for this process; a forked child gets its own."""
     pid = os.getpid()
     if _state.get("pid") != pid:
-        _state.update(pid=pid, marker=f"{pid}-{secrets.token_hex(8)}")
+        _state.update(pid=pid, marker=f"{pid}-{os.urandom(8).hex()}")
     return str(_state["marker"])

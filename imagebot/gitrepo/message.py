@@ -9,13 +9,16 @@ only receives the resulting strings.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from imagebot.config import GitSettings
 from imagebot.errors import ConfigError
-from imagebot.gitrepo import template as tpl
 from imagebot.model import Change, TargetKind
 from imagebot.redact import redact
 from imagebot.refnames import check_branch, sanitize_branch
+
+if TYPE_CHECKING:
+    from imagebot.gitrepo.template import Piece
 
 SKIP_CI = "[ci skip]"
 # A message lists at most this many changes (or, from a template, this many lines) and then says
@@ -43,12 +46,19 @@ CHANGE_FIELDS = frozenset(
     }
 )
 MESSAGE_FIELDS = frozenset({"subject", "body", "changes", "count", "images", "skip_ci"})
-VOCABULARY = tpl.Vocabulary(scalars=MESSAGE_FIELDS, sections={"changes": CHANGE_FIELDS})
 
 
 def check_template(text: str, *, what: str = "commit message template") -> None:
     """Raise ``ConfigError`` now for a template that could never render (for config loading)."""
-    tpl.parse(text, VOCABULARY, what=what)
+    _parse(text, what)
+
+
+def _parse(text: str, what: str) -> tuple[Piece, ...]:
+    """The template language loads with the first template: most runs configure none."""
+    from imagebot.gitrepo import template as tpl
+
+    vocabulary = tpl.Vocabulary(scalars=MESSAGE_FIELDS, sections={"changes": CHANGE_FIELDS})
+    return tpl.parse(text, vocabulary, what=what)
 
 
 def is_template(text: str) -> bool:
@@ -157,7 +167,9 @@ def _body(changes: Sequence[Change]) -> str:
 
 
 def _render(text: str, changes: Sequence[Change], *, skip_ci: bool, what: str) -> str:
-    nodes = tpl.parse(text, VOCABULARY, what=what)
+    from imagebot.gitrepo import template as tpl
+
+    nodes = _parse(text, what)
     body = _body(changes)
     scalars = {
         "subject": default_subject(changes),

@@ -13,17 +13,23 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 from imagebot.durations import parse_interval
 from imagebot.errors import ConfigError
 from imagebot.manifest import nodes
 from imagebot.manifest.compose import BOOL_TAG, Node, ScalarNode
-from imagebot.manifest.keel import KeelPolicy, read_keel
 from imagebot.model import Automation, PolicySpec, Problem, ProblemCode
 from imagebot.records import record
 
+if TYPE_CHECKING:
+    from imagebot.manifest.keel import KeelPolicy
+
 PREFIXES = ("imagebot.io/", "fluxcd.io/", "flux.weave.works/")  # in the order readers prefer
 DEFAULT_PREFIX = "imagebot.io/"  # what a workload with no automation annotation gets
+# ``keel.POLICY_KEYS`` (a test holds them equal): ``keel.py`` reads the rest of Keel's keys, and
+# loads only for a workload that has one of these.
+KEEL_POLICY_KEYS = ("keel.sh/policy", "keel.observer/policy")
 FILTER_PREFIX = "filter.fluxcd.io/"  # Flux v1's HelmRelease spelling of tag.<container>
 TAG = "tag."  # tag.<container>: that container's tag policy
 # alias.<alias>: <entry name>: names a Kustomize images entry whose last path segment another
@@ -163,8 +169,12 @@ def read_annotations(
         policies[container] = PolicySpec(policy.strip(), f"annotation {entry.key}")
         lines[container] = line
     _add_own_settings(found, file, policies, lines, problems)
-    keel, keel_problems = read_keel(annotations, labels, file)
-    problems.extend(keel_problems)
+    keel: KeelPolicy | None = None
+    if any(nodes.get(m, k) is not None for m in (annotations, labels) for k in KEEL_POLICY_KEYS):
+        from imagebot.manifest.keel import read_keel
+
+        keel, keel_problems = read_keel(annotations, labels, file)
+        problems.extend(keel_problems)
     automated = flags["automated"]
     if "automated" not in found and keel is not None:
         automated = keel.policy is not None

@@ -14,7 +14,7 @@ from dataclasses import field
 from imagebot.errors import ManifestError
 from imagebot.manifest.facts import FileFacts
 from imagebot.manifest.filemap import FileMap, serial_map
-from imagebot.manifest.rewrite import Update, new_value, rewrite_text
+from imagebot.manifest.update import Update, new_value
 from imagebot.model import Problem
 from imagebot.records import record
 
@@ -51,6 +51,9 @@ def rewrite_files(
     known = facts or {}
 
     def rewrite_one(item: tuple[str, list[Update]]) -> str | Problem:
+        # Loaded by the process that rewrites: with a forked map, the child alone, as a rule.
+        from imagebot.manifest.rewrite import rewrite_text
+
         file, file_updates = item
         old = texts.get(file)
         if old is None:

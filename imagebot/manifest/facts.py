@@ -24,9 +24,20 @@ from typing import NamedTuple
 
 from imagebot.manifest import nodes
 from imagebot.manifest.compose import STR_TAG, MappingNode, Node, ScalarNode
-from imagebot.manifest.splice import ScalarSpan
 
 SlotKey = tuple[int, nodes.YamlPath]  # (document, yaml_path), as a Target names its value
+
+
+class ScalarSpan(NamedTuple):
+    """What a splice needs of a scalar: where its content is in the text, its style and the
+    value it reads as. A scan keeps these so a rewrite need not compose again. Here and not in
+    ``splice``: a scan holds them, and only a rewrite needs the splicing (which a run's parent
+    process may never do); a NamedTuple because a frozen dataclass costs ~8x as much to define."""
+
+    start: int
+    end: int
+    style: str
+    value: str
 
 
 class SlotFact(NamedTuple):

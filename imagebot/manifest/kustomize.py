@@ -15,6 +15,7 @@ import dataclasses
 import posixpath
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from imagebot.manifest import nodes
 from imagebot.manifest.annotations import (
@@ -26,9 +27,11 @@ from imagebot.manifest.annotations import (
 from imagebot.manifest.compose import NULL_TAG, STR_TAG, MappingNode, Node, ScalarNode
 from imagebot.manifest.context import DocumentContext, is_placeholder
 from imagebot.manifest.objects import Object, object_id
-from imagebot.manifest.workload_index import Workload, describe
 from imagebot.model import PolicySpec, Problem, TargetKind, WorkloadId
 from imagebot.records import record
+
+if TYPE_CHECKING:
+    from imagebot.manifest.workload_index import Workload
 
 KUSTOMIZATION_FILES = frozenset({"kustomization.yaml", "kustomization.yml", "Kustomization"})
 KUSTOMIZE_KINDS = ("Kustomization", "Component")  # a Component carries ``images:`` too
@@ -84,6 +87,8 @@ def _describe(ctx: DocumentContext, obj: Object) -> Workload | None:
     """A Kustomization as a workload: its images entries are its containers, named as the
     annotations name them. One with neither entries nor automation annotations is none (most
     Flux Kustomizations: the same one in each cluster's directory is no duplicate to lint)."""
+    from imagebot.manifest.workload_index import describe  # lint and the workflows' alone
+
     path = images_path(obj.node, ctx.file)
     if path is None:
         return None

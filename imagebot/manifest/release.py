@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from imagebot.manifest.rewrite import Update
+from imagebot.manifest.update import Update
 from imagebot.model import Problem, Target
 from imagebot.refs import ImageRef
 

@@ -44,13 +44,13 @@ from imagebot.manifest.setters import (
     read_flux_object,
     resolve_markers,
 )
-from imagebot.manifest.workload_index import Workload, describe
 from imagebot.model import Problem, Target
 from imagebot.records import record
 from imagebot.refs import parse_reference
 
-if TYPE_CHECKING:  # Argo CD's module loads for a file holding an Application
+if TYPE_CHECKING:  # loaded for an Application (Argo CD's) or when workloads are asked for
     from imagebot.manifest.argocd import ArgoApp
+    from imagebot.manifest.workload_index import Workload
 
 
 @record
@@ -157,6 +157,8 @@ def _scan_file(
             if found is not None:
                 flux_objects.append(found)
             if with_workloads and is_workload(obj.node):
+                from imagebot.manifest.workload_index import describe  # lint's and workflows'
+
                 identity, annotations = ctx.identity(obj.node)
                 workloads.append(
                     describe(obj, identity, annotations.automation, file, annotations.policies)

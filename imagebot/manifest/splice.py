@@ -8,11 +8,10 @@ Values that run over several lines are refused rather than guessed at.
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 from imagebot.errors import RewriteError
 from imagebot.manifest import nodes
 from imagebot.manifest.compose import ScalarNode, resolves_to_string
+from imagebot.manifest.facts import ScalarSpan
 from imagebot.records import record
 
 _PLAIN_FIRST_FORBIDDEN = "-?:,[]{}#&*!|>'\"%@`"
@@ -37,17 +36,6 @@ def splice_scalar(
         nodes.content_start(source, node), int(node.end_mark.index), node.style or "", node.value
     )
     return splice_span(source, span, value, in_flow=in_flow, where=where)
-
-
-class ScalarSpan(NamedTuple):
-    """What a splice needs of a scalar: where its content is in the text, its style and the
-    value it reads as. A scan keeps these (``facts``) so a rewrite need not compose again (a
-    NamedTuple: the run imports it, and a frozen dataclass costs ~8x as much to define)."""
-
-    start: int
-    end: int
-    style: str
-    value: str
 
 
 def splice_span(source: str, span: ScalarSpan, value: str, *, in_flow: bool, where: str) -> Splice:

@@ -22,12 +22,12 @@ from imagebot.manifest.files import DirectoryFiles, FileRef, TreeFiles, is_manif
 from imagebot.manifest.occurrences import Occurrence
 from imagebot.manifest.scan import FileScan, scan_file, target_order, with_setters
 from imagebot.manifest.setters import resolve_markers
-from imagebot.manifest.workload_index import Workload
 from imagebot.model import Problem, Target
 from imagebot.records import record
 
 if TYPE_CHECKING:
     from imagebot.manifest.argocd import ArgoApp
+    from imagebot.manifest.workload_index import Workload
 
 MAX_FILE_BYTES = 8 * 1024 * 1024
 # Every target kind needs one of these words in its file: screen before composing anything.

@@ -12,8 +12,8 @@ from dataclasses import field
 
 from imagebot.errors import UsageError
 from imagebot.manifest import nodes
+from imagebot.manifest.annotations import KEEL_POLICY_KEYS as POLICY_KEYS
 from imagebot.manifest.compose import MappingNode, Node, ScalarNode
-from imagebot.manifest.keel import POLICY_KEYS
 from imagebot.manifest.objects import Object, containers_of, is_helm_release
 from imagebot.model import Automation, PolicySpec, WorkloadId
 from imagebot.records import record

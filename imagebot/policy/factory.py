@@ -6,23 +6,25 @@ ready ``Policy``.
 once: an invalid pattern, range, filter or template raises ``PolicyError`` with position and reason,
 never a policy that silently matches everything or nothing. Selection lives in ``select``.
 
-A kind's module loads with the first policy of that kind: glob and regex always (filters and
-exclusions are patterns), the orderings only for a repository that uses them.
+A kind's module loads with the first policy of that kind, and the filters (Flux v2's
+``filterTags``, RE2 patterns) and exclusions (globs) with the first policy that has one: a run
+holds only what its repository's policies use.
 """
 
 from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 from imagebot.errors import PolicyError
 from imagebot.model import PolicySpec
-from imagebot.policy.filters import TagFilter, parse_filter
-from imagebot.policy.glob import compile_glob, glob_policy
 from imagebot.policy.protocol import Ordering
 from imagebot.records import record
 from imagebot.refs import is_valid_tag
+
+if TYPE_CHECKING:
+    from imagebot.policy.filters import TagFilter
 
 # kind -> the module under imagebot.policy and the function making its ordering
 _KINDS: dict[str, tuple[str, str]] = {
@@ -91,7 +93,11 @@ def parse_policy(
         if filter_pattern is not None or extract is not None:
             raise TypeError("a PolicySpec carries its own filter")
         text, filter_pattern, extract = spec.text, spec.filter_pattern, spec.extract
-        exclude = tuple(compile_glob(pattern) for pattern in spec.exclude)
+        exclude: tuple[Callable[[str], object], ...] = ()
+        if spec.exclude:
+            from imagebot.policy.glob import compile_glob
+
+            exclude = tuple(compile_glob(pattern) for pattern in spec.exclude)
     else:
         text, exclude = spec, ()
     if extract and filter_pattern is None:
@@ -99,7 +105,11 @@ def parse_policy(
             f"extract template {extract!r} needs a filter pattern to take groups from"
         )
     ordering = _ordering(text)
-    tag_filter = parse_filter(filter_pattern, extract) if filter_pattern is not None else None
+    tag_filter = None
+    if filter_pattern is not None:
+        from imagebot.policy.filters import parse_filter
+
+        tag_filter = parse_filter(filter_pattern, extract)
     return TagPolicy(text, ordering, tag_filter, exclude)
 
 
@@ -114,8 +124,8 @@ def _ordering(text: str) -> Ordering:
     if not colon:
         if text in _KINDS:
             raise PolicyError(f"policy {text!r} needs an argument: write {_EXAMPLES[text]}")
-        return glob_policy(text)  # a bare pattern is a glob, as in Flux v1
-    if kind not in _KINDS:
+        kind, argument = "glob", text  # a bare pattern is a glob, as in Flux v1
+    elif kind not in _KINDS:
         raise PolicyError(
             f"unknown policy kind {kind!r} in {text!r} (a tag cannot contain ':'); "
             f"write one of {_SYNTAX}"

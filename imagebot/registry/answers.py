@@ -3,12 +3,14 @@
 A body is already bounded in size by the transport; here nesting depth (``json`` recurses and
 raises ``RecursionError`` on a 100,000-deep array), bad encodings, ``NaN``/``Infinity`` and
 non-object answers become a ``RegistryAnswerError`` naming what was asked. Shapes beyond
-"a JSON object" are checked by the readers of each kind of answer.
+"a JSON object" are checked by the readers of each kind of answer; ``parse_time`` reads the
+times they hold (config blobs, Hub's tags, push-time pages, the cache).
 """
 
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 from imagebot.errors import RegistryAnswerError
 
@@ -48,3 +50,21 @@ def _kind(value: object) -> str:
 
 def _short(error: ValueError) -> str:
     return str(error)[:120]
+
+
+def parse_time(value: object) -> datetime | None:
+    """RFC 3339 with any fraction length; the epoch and year 1 (reproducible builds) are None."""
+    if not isinstance(value, str) or not value:
+        return None
+    text = value.strip().replace("Z", "+00:00").replace("z", "+00:00")
+    if "." in text:  # Python < 3.11 semantics aside, Go writes up to 9 fractional digits
+        head, _, tail = text.partition(".")
+        digits = "".join(c for c in tail if c.isdigit())
+        text = f"{head}.{digits[:6].ljust(6, '0')}{tail[len(digits) :]}"
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return when if when.year > 1970 else None

@@ -20,7 +20,7 @@ from datetime import datetime
 from pathlib import Path
 
 from imagebot.records import record
-from imagebot.registry.manifests import parse_time
+from imagebot.registry.answers import parse_time
 
 log = logging.getLogger(__name__)
 

@@ -37,8 +37,6 @@ from imagebot.registry.endpoints import Endpoint, rate_limit_for, resolve
 from imagebot.registry.limits import RateLimitInfo, RequestStats
 from imagebot.registry.listing import HubTag
 from imagebot.registry.lists import Lists
-from imagebot.registry.manifests import ACCEPT_ANY, Index, select_platform
-from imagebot.registry.pushpages import PushedTag
 from imagebot.registry.scans import RepoQuery, RepoScan
 from imagebot.registry.session import ProcessSession, Progress, ProgressCounter
 from imagebot.registry.transport import Transport
@@ -46,6 +44,7 @@ from imagebot.registry.transport import Transport
 if TYPE_CHECKING:
     from imagebot.registry.fleet import SharedAnswers
     from imagebot.registry.metadata import Resolver
+    from imagebot.registry.pushpages import PushedTag
     from imagebot.registry.pushtimes import PushTimeLister
 
 log = logging.getLogger(__name__)
@@ -223,6 +222,8 @@ class RegistryClient:
         with self._lock:
             for hub_tag in found:
                 self._hub_platforms[(endpoint.name, hub_tag.name)] = tuple(hub_tag.platforms)
+        from imagebot.registry.pushpages import PushedTag
+
         pushed = [PushedTag(t.name, t.digest, t.pushed) for t in found]
         return self._scan_api(endpoint, entry, pushed, warning)
 
@@ -365,6 +366,8 @@ class RegistryClient:
                 continue
             facts = self.cache.facts(record.digest)
             if facts is not None and facts.children is not None:
+                from imagebot.registry.manifests import Index, select_platform
+
                 index = Index(facts.children)
                 if select_platform(index, self.settings.platform) is None:
                     found[tag] = index.platforms
@@ -419,6 +422,8 @@ class RegistryClient:
 
     def _head(self, endpoint: Endpoint, tag: str) -> str | None:
         """The digest a HEAD of the tag's manifest claims (a claim: not verified here)."""
+        from imagebot.registry.manifests import ACCEPT_ANY
+
         reply = self._transport.request(
             "head",
             endpoint.url(f"manifests/{tag}"),

@@ -11,18 +11,19 @@ import re
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 from urllib.parse import urljoin, urlsplit
 
 from imagebot.config import RegistrySettings
 from imagebot.errors import RegistryAnswerError
 from imagebot.records import record
 from imagebot.refs import is_valid_tag
-from imagebot.registry.answers import load_object
+from imagebot.registry.answers import load_object, parse_time
 from imagebot.registry.endpoints import Endpoint, hub_tags_url
-from imagebot.registry.manifests import parse_time, platform_name
-from imagebot.registry.pushpages import PushedTag, google_times
 from imagebot.registry.transport import Transport
+
+if TYPE_CHECKING:
+    from imagebot.registry.pushpages import PushedTag
 
 T = TypeVar("T")
 
@@ -113,6 +114,8 @@ def list_tags(
         pages += 1
         data = load_object(reply.body, what)
         if times:
+            from imagebot.registry.pushpages import google_times  # gcr.io's and GAR's alone
+
             listing.pushed.update(google_times(data))
         for tag in _tags_of(data, what):
             if tag not in seen:
@@ -162,6 +165,8 @@ def _hub_tag(entry: object) -> HubTag | None:
         return None
     if not is_valid_tag(entry["name"]):
         return None
+    from imagebot.registry.manifests import platform_name  # Docker Hub's listing alone
+
     platforms: dict[str, str] = {}
     images = entry.get("images")
     for image in images if isinstance(images, list) else []:

@@ -10,12 +10,12 @@ here.
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import datetime
 
 from imagebot.errors import RegistryAnswerError
 from imagebot.records import record
 from imagebot.refs import matches_platform
-from imagebot.registry.answers import load_object
+from imagebot.registry.answers import load_object, parse_time
 
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
@@ -104,24 +104,6 @@ def select_platform(index: Index, wanted: str) -> str | None:
         if matches_platform(name, wanted):
             return digest
     return None
-
-
-def parse_time(value: object) -> datetime | None:
-    """RFC 3339 with any fraction length; the epoch and year 1 (reproducible builds) are None."""
-    if not isinstance(value, str) or not value:
-        return None
-    text = value.strip().replace("Z", "+00:00").replace("z", "+00:00")
-    if "." in text:  # Python < 3.11 semantics aside, Go writes up to 9 fractional digits
-        head, _, tail = text.partition(".")
-        digits = "".join(c for c in tail if c.isdigit())
-        text = f"{head}.{digits[:6].ljust(6, '0')}{tail[len(digits) :]}"
-    try:
-        when = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return when if when.year > 1970 else None
 
 
 @record

@@ -16,8 +16,7 @@ from imagebot.durations import http_date
 from imagebot.errors import RegistryAnswerError
 from imagebot.records import record
 from imagebot.refs import is_valid_tag
-from imagebot.registry.answers import load_json, load_object
-from imagebot.registry.manifests import parse_time
+from imagebot.registry.answers import load_json, load_object, parse_time
 
 
 @record

@@ -2,8 +2,9 @@
 and the ImageAutomation spec.
 
 ``fields`` declares each key once (spelling per source, type, range, target, trust); ``grammar``
-reads any source through it; ``files`` loads YAML files with line numbers and trust. Defaults live
-in ``imagebot.config``. Reading Kubernetes Secrets is the controller's job, not this package's.
+reads any source through it (import it from there: a run that reads no settings file does not
+load it); ``files`` loads YAML files with line numbers and trust. Defaults live in
+``imagebot.config``. Reading Kubernetes Secrets is the controller's job, not this package's.
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ from imagebot.settings.files import (
     repository_settings,
     settings_loader,
 )
-from imagebot.settings.grammar import Reading, read_flag, read_settings
 
 __all__ = [
     "FIELDS",
@@ -34,12 +34,9 @@ __all__ = [
     "SIGNING_KEYS",
     "Field",
     "Kind",
-    "Reading",
     "Source",
     "load_settings",
     "parse_settings",
-    "read_flag",
-    "read_settings",
     "repository_settings",
     "settings_loader",
 ]

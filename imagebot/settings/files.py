@@ -11,12 +11,14 @@ from __future__ import annotations
 import stat
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from imagebot.config import Settings
 from imagebot.errors import ConfigError
 from imagebot.settings.fields import Source
-from imagebot.settings.grammar import Locate, read_settings
+
+if TYPE_CHECKING:
+    from imagebot.settings.grammar import Locate
 
 REPOSITORY_FILE = "imagebot.yaml"
 MAX_FILE_BYTES = 1 << 20  # far above any real settings file; /dev/zero must not fill memory
@@ -70,6 +72,9 @@ def parse_settings(
     the keys in ``unread`` unset (``read_settings``)."""
     from ruamel.yaml import YAML
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+    # The grammar (and its value checks) loads with the first file: most runs read none.
+    from imagebot.settings.grammar import read_settings
 
     if flow_depth(text) > MAX_FLOW_DEPTH:
         raise ConfigError(f"{origin}: nested deeper than {MAX_FLOW_DEPTH} levels; not settings")
