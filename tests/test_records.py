@@ -7,6 +7,7 @@ import dataclasses
 import inspect
 import math
 import pickle
+import threading
 from dataclasses import FrozenInstanceError, InitVar, dataclass, field
 from typing import Any, ClassVar
 
@@ -202,3 +203,81 @@ def test_methods_a_class_writes_itself_are_kept() -> None:
     assert repr(own(1)) == "mine"
     assert own(1) == own(2)
     assert hash(own(1)) == hash((1,))  # Python's None for a class writing __eq__ is replaced
+
+
+def test_records_share_their_methods_but_equality_and_hash() -> None:
+    first, _ = twins("shared-a", {}, {"a": "int"})
+    second, _ = twins("shared-b", {}, {"b": "int"})
+    for name in ("__repr__", "__setattr__", "__delattr__", "__getstate__", "__setstate__"):
+        assert vars(first)[name] is vars(second)[name]
+    for name in ("__init__", "__eq__", "__hash__"):
+        assert vars(first)[name] is not vars(second)[name]
+        assert vars(first)[name].__qualname__ == f"OursSharedA.{name}"
+
+
+def test_a_recursion_through_two_records_shows_dots_where_it_closes() -> None:
+    outer, _ = twins("outer", {}, {"a": "list[object]"})
+    inner, _ = twins("inner", {}, {"b": "list[object]"})
+    held: list[object] = []
+    value = outer([inner(held)])
+    held.append(value)
+    for _ in range(2):  # nothing is left marked as being shown
+        assert repr(value) == "OursOuter(a=[OursInner(b=[...])])"
+
+
+def test_a_repr_running_in_another_thread_is_not_a_recursion() -> None:
+    ours, _ = twins("threaded", {}, {"a": "object"})
+    entered, release = threading.Event(), threading.Event()
+    worker_ident: list[int] = []
+
+    class Gate:
+        def __repr__(self) -> str:
+            if threading.get_ident() in worker_ident:
+                entered.set()
+                release.wait(5)
+            return "gate"
+
+    value = ours(Gate())
+    shown: list[str] = []
+
+    def show() -> None:
+        worker_ident.append(threading.get_ident())
+        shown.append(repr(value))
+
+    worker = threading.Thread(target=show)
+    worker.start()
+    assert entered.wait(5)  # the worker is inside repr(value)
+    assert repr(value) == "OursThreaded(a=gate)"
+    release.set()
+    worker.join(5)
+    assert shown == ["OursThreaded(a=gate)"]
+
+
+def test_a_record_based_on_a_record_reaches_the_base_methods_as_before() -> None:
+    base, _ = twins("super-base", {}, {"a": "int"})
+
+    def __repr__(self: Any) -> str:
+        return f"<{super(child, self).__repr__()}>"
+
+    namespace = {"__annotations__": {"b": "int"}, "__module__": __name__, "__repr__": __repr__}
+    child = record(type("SuperChild", (base,), namespace))
+    # The base's repr and equality, reached from a subclass, read the base's fields.
+    assert repr(child(1, 2)) == "<SuperChild(a=1)>"
+    assert base.__eq__(child(1, 2), child(1, 3)) is True
+    assert child(1, 2) != child(1, 3)
+
+
+def test_a_plain_class_of_two_records_passes_both_guards() -> None:
+    valued, _ = twins("valued", {}, {"a": "int"})
+    marker, _ = twins("marker", {}, {})
+    for bases in ((valued, marker), (marker, valued)):
+        both = type("Both", bases, {})
+        value = both.__new__(both)
+        valued.__init__(value, 1)  # (the first base's __init__ is the class's)
+        value.note = "kept"
+        assert value.note == "kept" and value.a == 1
+        del value.note
+        with pytest.raises(FrozenInstanceError, match="cannot assign to field 'a'"):
+            value.a = 2
+        with pytest.raises(FrozenInstanceError, match="cannot delete field 'a'"):
+            del value.a
