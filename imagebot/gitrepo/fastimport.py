@@ -5,17 +5,19 @@ is written to the work tree, no loose object is made per file, and the index is 
 slow disk, writing 1,000 manifests, ``git add`` and ``git commit`` took most of a run. Only the
 cached clone of a URL commits this way (``Workspace.commit_texts``): its work tree is nobody's
 and is reset by the next fetch, while a user's work tree keeps the ordinary ``git commit``.
-Pure: builds bytes, runs nothing.
+Pure: writes the stream to the file it is given, runs nothing. Each file's bytes are made as it
+is written, so a commit of many files never holds them all at once, nor the stream whole.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from typing import BinaryIO
 
 from imagebot.records import record
 
-__all__ = ["FileChange", "cleanup_message", "commit_stream"]
+__all__ = ["FileChange", "cleanup_message", "write_commit"]
 
 EXECUTABLE = "100755"
 REGULAR = "100644"
@@ -23,20 +25,23 @@ REGULAR = "100644"
 
 @record
 class FileChange:
-    """A file's new content at ``path`` (relative, ``/``-separated), with git's file mode."""
+    """A file's new text at ``path`` (relative, ``/``-separated), with git's file mode; the
+    text is stored as UTF-8."""
 
-    data: bytes
+    text: str
     mode: str = REGULAR
 
 
-def commit_stream(
+def write_commit(
+    out: BinaryIO,
     *,
     branch: str,
     files: Mapping[str, FileChange],
     message: str,
     author: tuple[str, str],
-) -> bytes:
-    """One commit on ``refs/heads/<branch>`` whose parent is the branch's head now.
+) -> None:
+    """Write to ``out`` one commit on ``refs/heads/<branch>`` whose parent is the branch's
+    head now.
 
     Author and committer are ``author`` at the time fast-import reads the stream; the commit's
     id is printed on fast-import's standard output (``get-mark``). ``message`` is taken as
@@ -46,27 +51,19 @@ def commit_stream(
     ref = f"refs/heads/{branch}"
     identity = f"{name} <{email}> now\n".encode()
     text = message.encode("utf-8")
-    out = [
-        f"commit {ref}\n".encode(),
-        b"mark :1\n",
-        b"author " + identity,
-        b"committer " + identity,
-        b"data %d\n" % len(text),
-        text,
-        b"\n",
-        # ^0: fast-import refuses a branch that starts from itself, but takes its commit.
-        f"from {ref}^0\n".encode(),
-    ]
+    out.write(f"commit {ref}\nmark :1\n".encode())
+    out.write(b"author " + identity + b"committer " + identity)
+    out.write(b"data %d\n" % len(text) + text + b"\n")
+    # ^0: fast-import refuses a branch that starts from itself, but takes its commit.
+    out.write(f"from {ref}^0\n".encode())
     for path in sorted(files):
         change = files[path]
-        out += [
-            f"M {change.mode} inline ".encode() + _quoted(path) + b"\n",
-            b"data %d\n" % len(change.data),
-            change.data,
-            b"\n",
-        ]
-    out += [b"\n", b"get-mark :1\n", b"done\n"]
-    return b"".join(out)
+        data = change.text.encode("utf-8")
+        out.write(f"M {change.mode} inline ".encode() + _quoted(path) + b"\n")
+        out.write(b"data %d\n" % len(data))
+        out.write(data)
+        out.write(b"\n")
+    out.write(b"\nget-mark :1\ndone\n")
 
 
 def cleanup_message(message: str) -> str:

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import contextlib
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 from imagebot.errors import GitError, ImagebotError, PushRejected
 from imagebot.gitrepo.clone import NETWORK_TIMEOUT
@@ -64,18 +64,22 @@ class GitRunner:
         action: str,
         *args: str,
         env: Mapping[str, str] | None = None,
-        stdin: bytes | None = None,
+        stdin: bytes | Callable[[BinaryIO], object] | None = None,
     ) -> str:
         """Git's output, stripped; a failure raises the classified error for ``action``.
 
         ``stdin`` is git's standard input, from a temporary file: data of any size, such as a
-        commit message, never goes on the command line (whose length the kernel limits).
+        commit message, never goes on the command line (whose length the kernel limits). Given
+        a function, it writes the file itself: a large input need not be held whole first.
         """
         with contextlib.ExitStack() as stack:
             source = None
             if stdin is not None:
                 source = stack.enter_context(tempfile.TemporaryFile())
-                source.write(stdin)
+                if callable(stdin):
+                    stdin(source)
+                else:
+                    source.write(stdin)
                 source.seek(0)
             repo = self.repo
             from git.exc import GitCommandError

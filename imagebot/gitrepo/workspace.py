@@ -18,7 +18,7 @@ import os
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Self
+from typing import TYPE_CHECKING, BinaryIO, Self
 
 from imagebot.config import GitSettings
 from imagebot.errors import ConfigError, GitError, ImagebotError
@@ -30,7 +30,7 @@ from imagebot.gitrepo.fastimport import (
     REGULAR,
     FileChange,
     cleanup_message,
-    commit_stream,
+    write_commit,
 )
 from imagebot.gitrepo.lock import FileLock
 from imagebot.gitrepo.message import check_git_names
@@ -243,12 +243,11 @@ class Workspace:
         cleaned = cleanup_message(message)
         if not texts or not cleaned:
             return None
-        files = {
-            path: FileChange(text.encode("utf-8"), self._mode(path)) for path, text in texts.items()
-        }
-        stream = commit_stream(
-            branch=self.branch, files=files, message=cleaned, author=self._author
-        )
+        files = {path: FileChange(text, self._mode(path)) for path, text in texts.items()}
+
+        def stream(out: BinaryIO) -> None:
+            write_commit(out, branch=self.branch, files=files, message=cleaned, author=self._author)
+
         out = self._git.run(
             "commit",
             "fast-import",
