@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import sys
 
 from imagebot.errors import ReferenceError_
 from imagebot.records import record
@@ -135,7 +136,16 @@ def parse_reference(text: str) -> ImageRef:
     host = normalize_registry(registry) if registry else DOCKER_HUB
     if host == DOCKER_HUB and "/" not in path:
         path = f"library/{path}"
-    return ImageRef(registry=host, repository=path, tag=tag, digest=digest, written_name=name)
+    # A repository's references repeat across files (and a scan's results cross a pipe, where
+    # pickle writes one object once): one string each, not one per reference.
+    intern = sys.intern
+    return ImageRef(
+        registry=intern(host),
+        repository=intern(path),
+        tag=intern(tag) if tag is not None else None,
+        digest=digest,
+        written_name=intern(name),
+    )
 
 
 def _check_host(text: str, registry: str) -> None:

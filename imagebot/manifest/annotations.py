@@ -11,6 +11,7 @@ workload is automated, and ``tag.<container>`` gives that container its policy.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
@@ -166,7 +167,9 @@ def read_annotations(
         if not policy or not isinstance(entry.node, ScalarNode):
             problems.append(Problem(f"annotation {entry.key} has no policy string", file, line))
             continue
-        policies[container] = PolicySpec(policy.strip(), f"annotation {entry.key}")
+        # One string per policy and key, however many workloads write them.
+        source = sys.intern(f"annotation {entry.key}")
+        policies[container] = PolicySpec(sys.intern(policy.strip()), source)
         lines[container] = line
     _add_own_settings(found, file, policies, lines, problems)
     keel: KeelPolicy | None = None

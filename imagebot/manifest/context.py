@@ -6,6 +6,7 @@ The finders (containers, Helm values, Kustomize images, setter markers) each tur
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 
 from imagebot.errors import ReferenceError_
@@ -104,16 +105,17 @@ class DocumentContext:
         """Record one target; ``policy`` None when automation does not reach it."""
         if not isinstance(node, ScalarNode):  # pragma: no cover - finders pass scalars only
             raise TypeError("a target must be a scalar")
+        intern = sys.intern  # the keys of a path and container names repeat in every file
         self.targets.append(
             Target(
                 location=self.location(node),
                 kind=kind,
                 image=image,
                 workload=workload,
-                container=container,
+                container=intern(container) if container is not None else None,
                 policy=policy,
                 automation=automation,
-                yaml_path=path,
+                yaml_path=tuple(intern(key) if isinstance(key, str) else key for key in path),
                 field_part=part,
                 current_value=str(node.value),
             )

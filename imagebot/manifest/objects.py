@@ -9,6 +9,7 @@ containers are is ``slots``'s; reading images is the finders'.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 
 from imagebot.manifest import nodes
@@ -87,9 +88,10 @@ def object_id(obj: Node) -> WorkloadId:
     metadata = nodes.get(obj, "metadata")
     name = nodes.get_text(metadata, "name")
     prefix = nodes.get_text(metadata, "generateName")
+    namespace = nodes.get_text(metadata, "namespace")
     return WorkloadId(
-        nodes.get_text(obj, "kind") or "?",
-        nodes.get_text(metadata, "namespace") or None,
+        sys.intern(nodes.get_text(obj, "kind") or "?"),  # a few kinds and namespaces, many objects
+        sys.intern(namespace) if namespace else None,
         name or (generated_name(prefix) if prefix else "?"),
     )
 
