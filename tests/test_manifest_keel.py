@@ -15,7 +15,8 @@ from click.testing import CliRunner
 
 from imagebot.cli import cli
 from imagebot.manifest import scan_text
-from imagebot.manifest.keel import glob_regex, keel_policy
+from imagebot.manifest.annotations import KEEL_POLICY_KEYS
+from imagebot.manifest.keel import POLICY_KEYS, glob_regex, keel_policy
 from imagebot.model import PolicySpec, TagInfo
 from imagebot.policy import parse_policy, select_tag
 from imagebot.reconcile.lint import lint_tree
@@ -209,6 +210,12 @@ def test_every_row_of_the_mapping_table_has_a_case() -> None:
         if line.startswith("| ") and not line.startswith(("| Keel", "| ---"))
     ]
     assert cells == list(ROWS)
+
+
+def test_the_scan_looks_for_the_policy_keys_keel_reads() -> None:
+    """The scan loads keel.py only for a workload with one of these keys: a key known to one
+    list alone would be a Keel policy read by lint and never by the scan, or the reverse."""
+    assert KEEL_POLICY_KEYS == POLICY_KEYS
 
 
 def test_keel_reads_annotations_before_labels() -> None:

@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, TypeGuard
+from typing import TYPE_CHECKING, TypeGuard, TypeVar
 
 import requests
 
@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     from imagebot.registry.pushtimes import PushTimeLister
 
 log = logging.getLogger(__name__)
+_Made = TypeVar("_Made")
 
 
 @dataclass(slots=True)
@@ -111,28 +112,33 @@ class RegistryClient:
     @property
     def _resolver(self) -> Resolver:
         """Manifests and config blobs, read for creation times, digests and platforms."""
-        if self._resolver_made is None:
-            with self._making:
-                if self._resolver_made is None:
-                    from imagebot.registry.metadata import Resolver
+        from imagebot.registry.metadata import Resolver
 
-                    self._resolver_made = Resolver(
-                        self._transport, self.cache, self.settings.platform
-                    )
-        return self._resolver_made
+        return self._once(
+            "_resolver_made", lambda: Resolver(self._transport, self.cache, self.settings.platform)
+        )
 
     @property
     def _pushed(self) -> PushTimeLister:
         """The registries' own push-time APIs (Docker Hub's aside), for time-ordered policies."""
-        if self._pushed_made is None:
-            with self._making:
-                if self._pushed_made is None:
-                    from imagebot.registry.pushtimes import PushTimeLister
+        from imagebot.registry.pushtimes import PushTimeLister
 
-                    self._pushed_made = PushTimeLister(
-                        self._transport, self.settings, self._credentials
-                    )
-        return self._pushed_made
+        return self._once(
+            "_pushed_made",
+            lambda: PushTimeLister(self._transport, self.settings, self._credentials),
+        )
+
+    def _once(self, attribute: str, make: Callable[[], _Made]) -> _Made:
+        """The part kept in ``attribute``, made on first use, once however many threads ask:
+        a second one would split the caches and answers the first holds."""
+        made: _Made | None = getattr(self, attribute)
+        if made is None:
+            with self._making:
+                made = getattr(self, attribute)
+                if made is None:
+                    made = make()
+                    setattr(self, attribute, made)
+        return made
 
     @property
     def stats(self) -> RequestStats:
